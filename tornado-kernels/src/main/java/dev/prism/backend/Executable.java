@@ -1,0 +1,18 @@
+package dev.prism.backend;
+
+/** A plan compiled for one backend. */
+public interface Executable extends AutoCloseable {
+
+    /** The plan this was compiled from. */
+    Plan plan();
+
+    /**
+     * Runs every launch of the plan once, in order. Before it starts, the host values of the plan's
+     * inputs are taken; when it returns, the plan's outputs hold the results on the host.
+     */
+    void execute();
+
+    @Override
+    default void close() {
+    }
+}

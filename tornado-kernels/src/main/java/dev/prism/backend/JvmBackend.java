@@ -1,0 +1,155 @@
+package dev.prism.backend;
+
+import dev.prism.kernels.Lanes;
+import dev.prism.kernels.Launch;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runs kernels on the JVM that hosts Prism.
+ *
+ * <p>{@link #parallel(int)} splits a launch's lanes into contiguous chunks and hands each chunk to
+ * the kernel's per-lane helper on a worker thread. {@link #sequential()} instead calls the kernel
+ * method itself, the plain {@code @Parallel} loops that TornadoVM compiles, on the calling thread:
+ * it is the reference every other backend is tested against.
+ *
+ * <p>Results are bit-identical for every thread count: a kernel's lanes write disjoint outputs and
+ * each lane sums in a fixed order, so the partition cannot change a single rounding.
+ */
+public final class JvmBackend implements Backend {
+    /** Below this many flops plus bytes a launch runs on the calling thread: a fork costs more than it saves. */
+    private static final long INLINE_WORK = 1 << 15;
+    private static final AtomicInteger POOLS = new AtomicInteger();
+
+    private final int threads;
+    private final boolean sequential;
+    private final ForkJoinPool pool;
+
+    private JvmBackend(int threads, boolean sequential) {
+        this.threads = threads;
+        this.sequential = sequential;
+        if (threads > 1) {
+            int id = POOLS.incrementAndGet();
+            this.pool = new ForkJoinPool(threads, p -> {
+                ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+                t.setName("prism-jvm-" + id + "-" + t.getPoolIndex());
+                t.setDaemon(true);
+                return t;
+            }, null, false);
+        } else {
+            this.pool = null;
+        }
+    }
+
+    /** The reference backend: kernel methods run as written, on the calling thread. */
+    public static JvmBackend sequential() {
+        return new JvmBackend(1, true);
+    }
+
+    /**
+     * A backend that spreads each launch over {@code threads} threads.
+     *
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    public static JvmBackend parallel(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("jvm backend: argument 'threads' expected >= 1, found " + threads);
+        }
+        return new JvmBackend(threads, false);
+    }
+
+    /** A parallel backend with one thread per available processor. */
+    public static JvmBackend parallel() {
+        return parallel(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The number of threads a launch may use. */
+    public int threads() {
+        return threads;
+    }
+
+    /** True for the oracle mode that runs the kernel methods themselves. */
+    public boolean isSequential() {
+        return sequential;
+    }
+
+    @Override
+    public String id() {
+        return isSequential() ? "jvm-seq" : "jvm";
+    }
+
+    @Override
+    public String description() {
+        return isSequential()
+                ? "JVM, sequential kernel loops (reference), " + Runtime.version()
+                : "JVM, " + threads + " thread" + (threads == 1 ? "" : "s") + ", " + Runtime.version();
+    }
+
+    @Override
+    public void run(Launch launch) {
+        if (isSequential()) {
+            launch.loops().run();
+            return;
+        }
+        int lanes = launch.lanes();
+        if (pool == null || lanes < 2 || launch.flops() + launch.bytes() < INLINE_WORK) {
+            launch.body().run(0, lanes);
+            return;
+        }
+        int chunks = Math.min(lanes, threads * 4);
+        pool.invoke(new Chunks(launch.body(), lanes, chunks, 0, chunks));
+    }
+
+    @Override
+    public Executable compile(Plan plan) {
+        return new Executable() {
+            @Override
+            public Plan plan() {
+                return plan;
+            }
+
+            @Override
+            public void execute() {
+                for (Launch l : plan.launches()) {
+                    run(l);
+                }
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Runs chunks {@code [lo, hi)} of {@code chunks} equal slices of {@code [0, lanes)}, splitting in halves. */
+    private static final class Chunks extends RecursiveAction {
+        private final Lanes body;
+        private final int lanes, chunks, lo, hi;
+
+        Chunks(Lanes body, int lanes, int chunks, int lo, int hi) {
+            this.body = body;
+            this.lanes = lanes;
+            this.chunks = chunks;
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        @Override
+        protected void compute() {
+            if (hi - lo == 1) {
+                int from = (int) ((long) lanes * lo / chunks);
+                int to = (int) ((long) lanes * hi / chunks);
+                body.run(from, to);
+                return;
+            }
+            int mid = (lo + hi) >>> 1;
+            invokeAll(new Chunks(body, lanes, chunks, lo, mid), new Chunks(body, lanes, chunks, mid, hi));
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.prism.backend;
+
+import dev.prism.kernels.Launch;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * An ordered list of kernel launches over buffers allocated up front, with the role of each buffer
+ * that crosses the host boundary.
+ *
+ * <ul>
+ *   <li>constants: weights and tables, read by the plan and never changed by the host between
+ *       executions; a device backend transfers them once.</li>
+ *   <li>inputs: changed by the host before each execution (per-step scalars, noise); transferred
+ *       every execution.</li>
+ *   <li>outputs: read by the host after each execution; transferred back every execution.</li>
+ * </ul>
+ * Every other buffer is an activation or scratch buffer that may stay on the device between
+ * launches and between executions.
+ */
+public final class Plan {
+    private final String name;
+    private final List<Launch> launches;
+    private final Set<float[]> constants;
+    private final Set<float[]> inputs;
+    private final Set<float[]> outputs;
+
+    private Plan(Builder b) {
+        this.name = b.name;
+        this.launches = List.copyOf(b.launches);
+        this.constants = Collections.unmodifiableSet(b.constants);
+        this.inputs = Collections.unmodifiableSet(b.inputs);
+        this.outputs = Collections.unmodifiableSet(b.outputs);
+    }
+
+    public static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public List<Launch> launches() {
+        return launches;
+    }
+
+    /** Identity set of the constant buffers. */
+    public Set<float[]> constants() {
+        return constants;
+    }
+
+    /** Identity set of the per-execution input buffers. */
+    public Set<float[]> inputs() {
+        return inputs;
+    }
+
+    /** Identity set of the buffers read back after each execution. */
+    public Set<float[]> outputs() {
+        return outputs;
+    }
+
+    /** Floating-point operations of one execution, summed over the launches. */
+    public long flops() {
+        return launches.stream().mapToLong(Launch::flops).sum();
+    }
+
+    /** Minimum bytes moved by one execution, summed over the launches. */
+    public long bytes() {
+        return launches.stream().mapToLong(Launch::bytes).sum();
+    }
+
+    public static final class Builder {
+        private final String name;
+        private final List<Launch> launches = new ArrayList<>();
+        private final Set<float[]> constants = Collections.newSetFromMap(new IdentityHashMap<>());
+        private final Set<float[]> inputs = Collections.newSetFromMap(new IdentityHashMap<>());
+        private final Set<float[]> outputs = Collections.newSetFromMap(new IdentityHashMap<>());
+
+        private Builder(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+        }
+
+        public Builder add(Launch launch) {
+            launches.add(Objects.requireNonNull(launch, "launch"));
+            return this;
+        }
+
+        public Builder addAll(List<Launch> list) {
+            list.forEach(this::add);
+            return this;
+        }
+
+        public Builder constants(float[]... buffers) {
+            return role(constants, "constant", buffers);
+        }
+
+        public Builder inputs(float[]... buffers) {
+            return role(inputs, "input", buffers);
+        }
+
+        public Builder outputs(float[]... buffers) {
+            for (float[] b : buffers) {
+                outputs.add(Objects.requireNonNull(b, "output buffer"));
+            }
+            return this;
+        }
+
+        private Builder role(Set<float[]> set, String role, float[]... buffers) {
+            for (float[] b : buffers) {
+                Objects.requireNonNull(b, role + " buffer");
+                if ((set != constants && constants.contains(b)) || (set != inputs && inputs.contains(b))) {
+                    throw new IllegalArgumentException("plan '" + name + "': a buffer of length " + b.length
+                            + " is declared both " + role + " and " + (constants.contains(b) ? "constant" : "input"));
+                }
+                set.add(b);
+            }
+            return this;
+        }
+
+        public Plan build() {
+            if (launches.isEmpty()) {
+                throw new IllegalArgumentException("plan '" + name + "': expected at least one launch, found none");
+            }
+            return new Plan(this);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.prism.kernels;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Marks a loop index whose iterations are independent, so that TornadoVM may map it to work-items.
+ *
+ * <p>TornadoVM honours this annotation, in place of its own, when the JVM starts with
+ * {@code -Dtornado.load.annotation.parallel=dev.prism.kernels.Parallel}; that keeps the kernel classes
+ * free of any TornadoVM import. TornadoVM finds the annotation in the local variable table, so kernel
+ * classes must be compiled with {@code javac -g} (Maven's default, and forced in the parent POM).
+ * On the plain JVM the annotation has no effect: the JVM backend parallelises through the per-lane
+ * helpers instead (see {@link Launch}).
+ */
+@Retention(RetentionPolicy.RUNTIME)
+@Target({ElementType.TYPE_USE, ElementType.LOCAL_VARIABLE})
+public @interface Parallel {
+}

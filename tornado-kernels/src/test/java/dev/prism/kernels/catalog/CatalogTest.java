@@ -1,0 +1,55 @@
+package dev.prism.kernels.catalog;
+
+import dev.prism.backend.JvmBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CatalogTest {
+    private static final JvmBackend SEQ = JvmBackend.sequential();
+    private static final List<JvmBackend> PARALLEL = List.of(
+            JvmBackend.parallel(1), JvmBackend.parallel(2), JvmBackend.parallel(3), JvmBackend.parallel(7));
+
+    @AfterAll
+    static void close() {
+        PARALLEL.forEach(JvmBackend::close);
+    }
+
+    static Stream<String> smallCases() {
+        return Catalog.names(Size.SMALL);
+    }
+
+    @ParameterizedTest
+    @MethodSource("smallCases")
+    void everyThreadCountGivesBitIdenticalResults(String name) {
+        KernelCase c = Catalog.select(Size.SMALL, List.of(name)).stream().filter(k -> k.name().equals(name)).findFirst().orElseThrow();
+        for (JvmBackend b : PARALLEL) {
+            KernelCheck.Row row = KernelCheck.run(c, SEQ, b, 0.0, 42);
+            assertTrue(row.ok(), name + " on " + b.description() + ": " + row.problem());
+            assertEquals(0.0, row.maxAbsError(), name + " on " + b.description());
+        }
+    }
+
+    @Test
+    void caseNamesAreUniqueAndModelSizesExistForEveryCase() {
+        Set<String> seen = new HashSet<>();
+        Catalog.names(Size.SMALL).forEach(n -> assertTrue(seen.add(n), "duplicate case " + n));
+        assertEquals(seen, new HashSet<>(Catalog.names(Size.MODEL).toList()));
+    }
+
+    @Test
+    void aFilterThatMatchesNothingIsAnError() {
+        var e = assertThrows(IllegalArgumentException.class, () -> Catalog.select(Size.SMALL, List.of("nosuch")));
+        assertTrue(e.getMessage().startsWith("kernel filter 'nosuch' matches no kernel; known: haar.dwt2"), e.getMessage());
+    }
+}

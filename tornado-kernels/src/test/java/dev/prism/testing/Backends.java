@@ -1,0 +1,25 @@
+package dev.prism.testing;
+
+import dev.prism.backend.JvmBackend;
+import dev.prism.kernels.Launch;
+
+/** The backends kernel tests run on: the sequential oracle and the parallel JVM backend. */
+public final class Backends {
+    /** The reference: the kernel methods' own loops. */
+    public static final JvmBackend SEQ = JvmBackend.sequential();
+    /** Three threads, so that chunk boundaries fall inside rows on these 2-core machines too. */
+    public static final JvmBackend PAR = JvmBackend.parallel(3);
+
+    private Backends() {
+    }
+
+    /** Runs {@code launch} on the sequential oracle. */
+    public static void seq(Launch launch) {
+        SEQ.run(launch);
+    }
+
+    /** Runs {@code launch} on the parallel backend. */
+    public static void par(Launch launch) {
+        PAR.run(launch);
+    }
+}
