@@ -1,0 +1,46 @@
+package dev.prism.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The {@code prism} command line. Start it through the {@code prism} launcher script at the top level. */
+@Command(name = "prism", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Small, fast, frequency-aware diffusion image generators; kernels in plain Java loops.",
+        subcommands = {DevicesCommand.class, KernelsCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    /** Exit code for bad input: a wrong option value, a missing file. */
+    public static final int EXIT_BAD_INPUT = 2;
+    /** Exit code for a check that ran and found a problem. */
+    public static final int EXIT_FAILED = 1;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given streams; returns the exit code. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {
+                // Bad input: one line that names the option or file, no stack trace.
+                cmd.getErr().println("prism: " + ex.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+            throw ex;
+        });
+        return cl.execute(args);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"prism " + (v != null ? v : "(development build)") + ", Java " + Runtime.version()};
+        }
+    }
+}

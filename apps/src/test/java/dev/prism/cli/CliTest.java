@@ -1,0 +1,64 @@
+package dev.prism.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CliTest {
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void devicesListsTheJvmBackendsAndSaysWhyTornadoIsNotInUse() {
+        Result r = run("devices");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("jvm-seq"), r.out());
+        assertTrue(r.out().contains("tornado"), r.out());
+        assertTrue(r.out().contains("not in use: "), r.out());
+        assertTrue(r.out().contains("default: jvm"), r.out());
+    }
+
+    @Test
+    void kernelCheckPassesOnEveryKernelAtSmallSize() {
+        Result r = run("kernels", "--check", "--size", "small", "--threads", "3");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("kernels match the reference"), r.out());
+        assertTrue(r.out().contains("haar.dwt2"), r.out());
+    }
+
+    @Test
+    void badOptionValuesEndWithOneLineNamingTheOptionAndExitCode2() {
+        Result r = run("kernels", "--check", "--backend", "gpu");
+        assertEquals(2, r.code());
+        assertEquals("prism: --backend expected one of jvm, jvm-seq, tornado, found 'gpu'", r.err().strip());
+
+        r = run("kernels", "--check", "--size", "huge");
+        assertEquals(2, r.code());
+        assertEquals("prism: --size expected small or model, found 'huge'", r.err().strip());
+
+        r = run("kernels", "--check", "-k", "nosuchkernel");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("prism: kernel filter 'nosuchkernel' matches no kernel; known: "), r.err());
+
+        r = run("kernels", "--check", "--threads", "-3");
+        assertEquals(2, r.code());
+        assertEquals("prism: --threads expected >= 0, found -3", r.err().strip());
+    }
+
+    @Test
+    void tornadoBackendWithoutTornadoVmIsAnErrorWithTheReason() {
+        Result r = run("kernels", "--check", "--backend", "tornado");
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("prism: --backend tornado: "), r.err());
+    }
+}
