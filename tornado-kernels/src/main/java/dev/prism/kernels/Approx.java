@@ -112,7 +112,7 @@ public final class Approx {
                 .distinct(inName, in, outName, out).distinct("table", table, outName, out);
         long flops = 2L * pairs * rn * pn * (pn + rn);
         long bytes = 4L * ((long) pairs * (pn * pn + rn * rn) + tableLength(n, k));
-        return new Launch(kernel, new Object[] {in, table, offset, out, pairs, pn, rn}, new int[] {3}, pairs * rn,
+        return new Launch("approx.synthesize", new Object[] {in, table, offset, out, pairs, pn, rn}, new int[] {3}, pairs * rn,
                 () -> ApproxKernels.synthesize(in, table, offset, out, pairs, pn, rn),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {

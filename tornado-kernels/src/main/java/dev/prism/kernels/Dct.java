@@ -63,8 +63,8 @@ public final class Dct {
     }
 
     /**
-     * Backward of {@link #dct2}: {@code gx = Dᵀ-applied gy = IDCT(gy)}, because the orthonormal DCT is
-     * an orthogonal map, whose transpose is its inverse. Writes {@code scratch}, then {@code gx}.
+     * Backward of {@link #dct2}: {@code gx = DCTᵀ(gy) = IDCT(gy)}, because the orthonormal DCT is an
+     * orthogonal map, whose transpose is its inverse. Writes {@code scratch}, then {@code gx}.
      */
     public static List<Launch> dct2Backward(float[] gy, float[] tableH, float[] tableW, float[] scratch, float[] gx,
                                             int n, int c, int h, int w) {
@@ -118,7 +118,7 @@ public final class Dct {
         // [p, h, w] into [p, w, h] along W, the second turns that back into [p, h, w] along H.
         int offW = inverse ? w * w : 0;
         int offH = inverse ? h * h : 0;
-        Launch passW = new Launch(kernel + ".w", new Object[] {in, tableW, offW, scratch, planes, h, w}, new int[] {3}, lanes1,
+        Launch passW = new Launch("dct.pass", new Object[] {in, tableW, offW, scratch, planes, h, w}, new int[] {3}, lanes1,
                 () -> DctKernels.pass(in, tableW, offW, scratch, planes, h, w),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {
@@ -126,7 +126,7 @@ public final class Dct {
                     }
                 },
                 2L * size * w, 4L * (2L * size + (long) w * w));
-        Launch passH = new Launch(kernel + ".h", new Object[] {scratch, tableH, offH, out, planes, w, h}, new int[] {3}, lanes2,
+        Launch passH = new Launch("dct.pass", new Object[] {scratch, tableH, offH, out, planes, w, h}, new int[] {3}, lanes2,
                 () -> DctKernels.pass(scratch, tableH, offH, out, planes, w, h),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {

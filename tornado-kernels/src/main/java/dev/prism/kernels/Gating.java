@@ -23,7 +23,7 @@ public final class Gating {
         Check k = dims("gating.avgPool", n, c, h, w);
         int size = k.size("x", n, c, h, w), planes = n * c, hw = h * w;
         k.length("x", x, size).length("m", m, planes).distinct("x", x, "m", m);
-        return rowSums("gating.avgPool", x, m, planes, hw, (float) (1.0 / hw), size);
+        return rowSums(x, m, planes, hw, (float) (1.0 / hw), size);
     }
 
     /** Backward of {@link #avgPool}: {@code gx[n,c,:,:] = gm[n,c] / (H·W)}. Writes {@code gx[N,C,H,W]}. */
@@ -33,7 +33,7 @@ public final class Gating {
         k.length("gm", gm, planes).length("gx", gx, size).distinct("gm", gm, "gx", gx);
         // The same rounded 1/(H·W) as the forward pass, so the pair is an exact transpose.
         float scale = (float) (1.0 / ((long) h * w));
-        return new Launch("gating.avgPoolBackward", new Object[] {gm, gx, planes, h, w, scale}, new int[] {1}, planes * h,
+        return new Launch("gating.broadcast", new Object[] {gm, gx, planes, h, w, scale}, new int[] {1}, planes * h,
                 () -> GatingKernels.broadcast(gm, gx, planes, h, w, scale),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {
@@ -77,10 +77,10 @@ public final class Gating {
         int plane = k.size("gout", n, c, h, w);
         k.length("y", y, 4L * plane).length("g", g, 4L * n * gates).length("gout", gout, plane)
                 .length("gy", gy, 4L * plane).length("gg", gg, 4L * n * gates)
-                .distinct("gout", gout, "gy", gy).distinct("g", g, "gy", gy)
+                .distinct("gout", gout, "gy", gy).distinct("g", g, "gy", gy).distinct("y", y, "gy", gy)
                 .distinct("y", y, "gg", gg).distinct("gout", gout, "gg", gg).distinct("g", g, "gg", gg);
-        Launch dy = bandGate(kernel + ".gy", gout, 0, g, gy, n, c, h, w, gates);
-        return gateGradient(kernel, dy, y, "gout", gout, 0, partial, gg, n, c, h * w, gates, k);
+        Launch dy = bandGate(gout, 0, g, gy, n, c, h, w, gates);
+        return gateGradient(dy, y, "gout", gout, 0, partial, gg, n, c, h * w, gates, k);
     }
 
     /**
@@ -93,7 +93,7 @@ public final class Gating {
         int size = k.size("z", n, 4, c, h, w);
         k.length("x", x, size).length("g", g, 4L * n * gates).length("z", z, size)
                 .distinct("x", x, "z", z).distinct("g", g, "z", z);
-        return bandGate("gating.bandGate", x, 1, g, z, n, c, h, w, gates);
+        return bandGate(x, 1, g, z, n, c, h, w, gates);
     }
 
     /**
@@ -108,29 +108,29 @@ public final class Gating {
         int size = k.size("gz", n, 4, c, h, w);
         k.length("x", x, size).length("g", g, 4L * n * gates).length("gz", gz, size)
                 .length("gx", gx, size).length("gg", gg, 4L * n * gates)
-                .distinct("gz", gz, "gx", gx).distinct("g", g, "gx", gx)
+                .distinct("gz", gz, "gx", gx).distinct("g", g, "gx", gx).distinct("x", x, "gx", gx)
                 .distinct("x", x, "gg", gg).distinct("gz", gz, "gg", gg).distinct("g", g, "gg", gg);
-        Launch dx = bandGate(kernel + ".gx", gz, 1, g, gx, n, c, h, w, gates);
-        return gateGradient(kernel, dx, x, "gz", gz, 1, partial, gg, n, c, h * w, gates, k);
+        Launch dx = bandGate(gz, 1, g, gx, n, c, h, w, gates);
+        return gateGradient(dx, x, "gz", gz, 1, partial, gg, n, c, h * w, gates, k);
     }
 
-    private static List<Launch> gateGradient(String kernel, Launch first, float[] y, String zName, float[] z, int perBand,
+    private static List<Launch> gateGradient(Launch first, float[] y, String zName, float[] z, int perBand,
                                              float[] partial, float[] gg, int n, int c, int hw, int gates, Check k) {
         int q = 4 * n * c;
         if (gates == c) {
-            return List.of(first, bandDot(kernel + ".gg", y, z, perBand, gg, n, c, hw));
+            return List.of(first, bandDot(y, z, perBand, gg, n, c, hw));
         }
         k.length("partial", partial, q).distinct("y", y, "partial", partial).distinct(zName, z, "partial", partial)
                 .distinct("partial", partial, "gg", gg)
                 .distinct("partial", partial, perBand == 1 ? "gx" : "gy", first.outputs()[0]);
-        return List.of(first, bandDot(kernel + ".partial", y, z, perBand, partial, n, c, hw),
-                rowSums(kernel + ".gg", partial, gg, 4 * n, c, 1f, q));
+        return List.of(first, bandDot(y, z, perBand, partial, n, c, hw),
+                rowSums(partial, gg, 4 * n, c, 1f, q));
     }
 
-    private static Launch bandGate(String name, float[] x, int perBand, float[] g, float[] z,
+    private static Launch bandGate(float[] x, int perBand, float[] g, float[] z,
                                    int n, int c, int h, int w, int gates) {
         int size = 4 * n * c * h * w;
-        return new Launch(name, new Object[] {x, perBand, g, z, n, c, h, w, gates}, new int[] {3}, 4 * n * c * h,
+        return new Launch("gating.bandGate", new Object[] {x, perBand, g, z, n, c, h, w, gates}, new int[] {3}, 4 * n * c * h,
                 () -> GatingKernels.bandGate(x, perBand, g, z, n, c, h, w, gates),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {
@@ -140,10 +140,10 @@ public final class Gating {
                 size, 4L * ((perBand == 1 ? size : size / 4) + size + 4L * n * gates));
     }
 
-    private static Launch bandDot(String name, float[] y, float[] z, int perBand, float[] out, int n, int c, int hw) {
+    private static Launch bandDot(float[] y, float[] z, int perBand, float[] out, int n, int c, int hw) {
         int q = 4 * n * c;
         long size = (long) q * hw;
-        return new Launch(name, new Object[] {y, z, perBand, out, n, c, hw}, new int[] {3}, q,
+        return new Launch("gating.bandDot", new Object[] {y, z, perBand, out, n, c, hw}, new int[] {3}, q,
                 () -> GatingKernels.bandDot(y, z, perBand, out, n, c, hw),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {
@@ -153,8 +153,8 @@ public final class Gating {
                 2L * size, 4L * (size + (perBand == 1 ? size : size / 4) + q));
     }
 
-    private static Launch rowSums(String name, float[] in, float[] out, int rows, int len, float scale, long size) {
-        return new Launch(name, new Object[] {in, out, rows, len, scale}, new int[] {1}, rows,
+    private static Launch rowSums(float[] in, float[] out, int rows, int len, float scale, long size) {
+        return new Launch("gating.rowSums", new Object[] {in, out, rows, len, scale}, new int[] {1}, rows,
                 () -> GatingKernels.rowSums(in, out, rows, len, scale),
                 (from, to) -> {
                     for (int r = from; r < to; r++) {
