@@ -7,7 +7,10 @@ import java.util.stream.Stream;
 /** Every kernel of Prism, set up on random data; see {@link KernelCase}. */
 public final class Catalog {
     private static final List<CaseProvider> PROVIDERS = List.of(
-            new HaarCases());
+            new HaarCases(),
+            new DctCases(),
+            new ApproxCases(),
+            new GatingCases());
 
     private Catalog() {
     }
