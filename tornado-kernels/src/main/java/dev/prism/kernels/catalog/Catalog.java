@@ -8,6 +8,7 @@ import java.util.stream.Stream;
 public final class Catalog {
     private static final List<CaseProvider> PROVIDERS = List.of(
             new HaarCases(),
+            new PrismConvCases(),
             new DctCases(),
             new ApproxCases(),
             new GatingCases());
