@@ -7,7 +7,12 @@ import java.util.stream.Stream;
 /** Every kernel of Prism, set up on random data; see {@link KernelCase}. */
 public final class Catalog {
     private static final List<CaseProvider> PROVIDERS = List.of(
-            new HaarCases());
+            new HaarCases(),
+            new NormCases(),
+            new ActivationCases(),
+            new ResampleCases(),
+            new ElementwiseCases(),
+            new EmbeddingCases());
 
     private Catalog() {
     }
