@@ -77,7 +77,8 @@ def split(values):
     return hi, lo
 
 
-def elementwise(name, x, gy, fn):
+def autograd(x, gy, fn):
+    """fn(x) in float64 and its gradient for the upstream gradient gy."""
     xt = t64(x)
     y = fn(xt)
     y.backward(torch.tensor(gy, dtype=torch.float64))
@@ -111,11 +112,11 @@ def generate():
         "sigmoid": torch.sigmoid,
     }
     for name, fn in fns.items():
-        y, gx = elementwise(name, x, gy, fn)
+        y, gx = autograd(x, gy, fn)
         paths.append(save("activation", name, x=x, gy=gy, y=y, gx=gx))
     for tag, slope in [("leaky_relu_0p01", 0.01), ("leaky_relu_0p2", 0.2), ("leaky_relu_m0p5", -0.5)]:
         s32 = float(np.float32(slope))
-        y, gx = elementwise(tag, x, gy, lambda t: F.leaky_relu(t, s32))
+        y, gx = autograd(x, gy, lambda t: F.leaky_relu(t, s32))
         paths.append(save("activation", tag, x=x, gy=gy, y=y, gx=gx, slope=np.array([s32], dtype=np.float32)))
 
     # GELU tails: relative accuracy where Phi(x) is tiny (the reason GELU goes through erfc). PyTorch's
@@ -127,7 +128,7 @@ def generate():
     cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in xd])
     pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2.0 * math.pi)
     y, gx = xd * cdf, cdf + xd * pdf
-    yt, gxt = elementwise("gelu_tail", xt, np.ones_like(xt), lambda t: F.gelu(t, approximate="none"))
+    yt, gxt = autograd(xt, np.ones_like(xt), lambda t: F.gelu(t, approximate="none"))
     ok = xd >= -5.0
     assert np.allclose(yt.detach().numpy()[ok], y[ok], rtol=1e-9, atol=0), "torch GELU disagrees with x*Phi(x)"
     assert np.allclose(gxt.numpy()[ok], gx[ok], rtol=1e-9, atol=0), "torch GELU gradient disagrees with Phi + x*phi"
@@ -141,6 +142,6 @@ def generate():
             x[2] = 1000.0 + normal(g, n)
             x[3] = -3.5
         gy = normal(g, rows, n)
-        y, gx = elementwise(case, x, gy, lambda t: torch.softmax(t, dim=-1))
+        y, gx = autograd(x, gy, lambda t: torch.softmax(t, dim=-1))
         paths.append(save("activation", case, x=x, gy=gy, y=y, gx=gx, dims=np.array([rows, n])))
     return paths
