@@ -11,7 +11,12 @@ public final class Catalog {
             new PrismConvCases(),
             new DctCases(),
             new ApproxCases(),
-            new GatingCases());
+            new GatingCases(),
+            new NormCases(),
+            new ActivationCases(),
+            new ResampleCases(),
+            new ElementwiseCases(),
+            new EmbeddingCases());
 
     private Catalog() {
     }

@@ -1,0 +1,155 @@
+package dev.prism.kernels;
+
+import java.util.List;
+
+/**
+ * Checked launches of the kernels in {@link ElementwiseKernels}.
+ *
+ * <p>In place: the flat kernels ({@link #add}, {@link #mul}, {@link #scale}, {@link #axpy}) and the
+ * broadcast adds ({@link #addPlanes}, {@link #addBias}) accept {@code out} equal to an input array,
+ * because each work-item reads element i before writing element i and touches nothing else. The
+ * scale array {@code s} must not be {@code out}. Scales are one-element arrays so that a compiled plan
+ * can change them between executions.
+ *
+ * <p>Gradients that need no kernel: for {@code out = a + b} both {@code ga} and {@code gb} are
+ * {@code gy}; for {@code out = a + s·b}, {@code ga = gy}; for the broadcast adds, {@code gx = gy}.
+ */
+public final class Elementwise {
+    private Elementwise() {
+    }
+
+    /** {@code out = a + b}; writes {@code out}. */
+    public static Launch add(float[] a, float[] b, float[] out, int len) {
+        flat("elementwise.add", len).length("a", a, len).length("b", b, len).length("out", out, len);
+        return new Launch("elementwise.add", new Object[] {a, b, out, len}, new int[] {2}, len,
+                () -> ElementwiseKernels.add(a, b, out, len),
+                (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        ElementwiseKernels.addLane(a, b, out, i);
+                    }
+                },
+                len, 12L * len);
+    }
+
+    /** {@code out = a ⊙ b}; writes {@code out}. */
+    public static Launch mul(float[] a, float[] b, float[] out, int len) {
+        flat("elementwise.mul", len).length("a", a, len).length("b", b, len).length("out", out, len);
+        return new Launch("elementwise.mul", new Object[] {a, b, out, len}, new int[] {2}, len,
+                () -> ElementwiseKernels.mul(a, b, out, len),
+                (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        ElementwiseKernels.mulLane(a, b, out, i);
+                    }
+                },
+                len, 12L * len);
+    }
+
+    /** {@code out = s[0]·a}, {@code s} of length 1; writes {@code out}. */
+    public static Launch scale(float[] a, float[] s, float[] out, int len) {
+        flat("elementwise.scale", len).length("a", a, len).length("s", s, 1).length("out", out, len)
+                .distinct("s", s, "out", out);
+        return new Launch("elementwise.scale", new Object[] {a, s, out, len}, new int[] {2}, len,
+                () -> ElementwiseKernels.scale(a, s, out, len),
+                (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        ElementwiseKernels.scaleLane(a, s, out, i);
+                    }
+                },
+                len, 8L * len);
+    }
+
+    /** {@code out = a + s[0]·b}, {@code s} of length 1; writes {@code out}. */
+    public static Launch axpy(float[] a, float[] b, float[] s, float[] out, int len) {
+        flat("elementwise.axpy", len).length("a", a, len).length("b", b, len).length("s", s, 1)
+                .length("out", out, len).distinct("s", s, "out", out);
+        return new Launch("elementwise.axpy", new Object[] {a, b, s, out, len}, new int[] {3}, len,
+                () -> ElementwiseKernels.axpy(a, b, s, out, len),
+                (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        ElementwiseKernels.axpyLane(a, b, s, out, i);
+                    }
+                },
+                2L * len, 12L * len);
+    }
+
+    /**
+     * Backward of {@link #mul}: {@code ga = gy ⊙ b}, then {@code gb = gy ⊙ a}. {@code ga} is written
+     * first, so it must not be {@code gy} or {@code a}, which the second launch reads.
+     */
+    public static List<Launch> mulBackward(float[] a, float[] b, float[] gy, float[] ga, float[] gb, int len) {
+        flat("elementwise.mulBackward", len).distinct("gy", gy, "ga", ga).distinct("a", a, "ga", ga)
+                .distinct("ga", ga, "gb", gb);
+        return List.of(mul(gy, b, ga, len), mul(gy, a, gb, len));
+    }
+
+    /** Backward of {@link #scale}: {@code ga = s[0]·gy}; writes {@code ga}. */
+    public static Launch scaleBackward(float[] gy, float[] s, float[] ga, int len) {
+        return scale(gy, s, ga, len);
+    }
+
+    /** Backward of {@link #axpy} with respect to {@code b}: {@code gb = s[0]·gy} ({@code ga = gy}). */
+    public static Launch axpyBackward(float[] gy, float[] s, float[] gb, int len) {
+        return scale(gy, s, gb, len);
+    }
+
+    /** {@code out[n,c,:,:] = x[n,c,:,:] + v[n,c]} over {@code x[N,C,H,W]}, {@code v[N,C]}; writes {@code out}. */
+    public static Launch addPlanes(float[] x, float[] v, float[] out, int n, int c, int h, int w) {
+        return broadcast("elementwise.addPlanes", x, v, "v", n * c, out, n, c, h, w);
+    }
+
+    /** {@code out[n,c,:,:] = x[n,c,:,:] + bias[c]} over {@code x[N,C,H,W]}, {@code bias[C]}; writes {@code out}. */
+    public static Launch addBias(float[] x, float[] bias, float[] out, int n, int c, int h, int w) {
+        return broadcast("elementwise.addBias", x, bias, "bias", c, out, n, c, h, w);
+    }
+
+    /** Gradient of {@code v} in {@link #addPlanes}: {@code gv[n,c] = Σ_{y,x} gy[n,c,y,x]}; writes {@code gv}. */
+    public static Launch addPlanesBackward(float[] gy, float[] gv, int n, int c, int h, int w) {
+        return planeSums("elementwise.addPlanesBackward", gy, gv, "gv", n * c, 1, n, c, h, w);
+    }
+
+    /** Gradient of {@code bias} in {@link #addBias}: {@code gbias[c] = Σ_{n,y,x} gy[n,c,y,x]}; writes {@code gbias}. */
+    public static Launch addBiasBackward(float[] gy, float[] gbias, int n, int c, int h, int w) {
+        return planeSums("elementwise.addBiasBackward", gy, gbias, "gbias", c, n, n, c, h, w);
+    }
+
+    private static Launch broadcast(String name, float[] x, float[] v, String vName, int period, float[] out,
+                                    int n, int c, int h, int w) {
+        Check k = image(name, n, c, h, w);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length(vName, v, period).length("out", out, size).distinct(vName, v, "out", out);
+        int planes = n * c;
+        return new Launch("elementwise.addPlanes", new Object[] {x, v, out, planes, period, h, w}, new int[] {2},
+                planes * h,
+                () -> ElementwiseKernels.addPlanes(x, v, out, planes, period, h, w),
+                (from, to) -> {
+                    for (int l = from; l < to; l++) {
+                        ElementwiseKernels.addPlanesRow(x, v, out, period, h, w, l / h, l % h);
+                    }
+                },
+                size, 8L * size + 4L * period);
+    }
+
+    private static Launch planeSums(String name, float[] gy, float[] out, String outName, int count, int reps,
+                                    int n, int c, int h, int w) {
+        Check k = image(name, n, c, h, w);
+        int size = k.size("gy", n, c, h, w);
+        k.length("gy", gy, size).length(outName, out, count).distinct("gy", gy, outName, out);
+        int hw = h * w;
+        return new Launch("elementwise.sumPlanes", new Object[] {gy, out, count, reps, hw}, new int[] {1}, count,
+                () -> ElementwiseKernels.sumPlanes(gy, out, count, reps, hw),
+                (from, to) -> {
+                    for (int l = from; l < to; l++) {
+                        ElementwiseKernels.sumPlanesLane(gy, out, count, reps, hw, l);
+                    }
+                },
+                size, 4L * size + 4L * count);
+    }
+
+    private static Check flat(String kernel, int len) {
+        return Check.of(kernel).positive("len", len);
+    }
+
+    private static Check image(String kernel, int n, int c, int h, int w) {
+        return Check.of(kernel).positive("n", n).positive("c", c).positive("h", h).positive("w", w);
+    }
+}

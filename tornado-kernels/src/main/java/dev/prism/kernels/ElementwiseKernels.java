@@ -1,0 +1,128 @@
+package dev.prism.kernels;
+
+/**
+ * Element-wise arithmetic and the broadcast adds of a UNet: {@code a + b}, {@code a ⊙ b},
+ * {@code s·a}, {@code a + s·b}, and {@code x[N,C,H,W] + v} for a per-plane vector {@code v[N,C]} (the
+ * time embedding injected into a block) or a per-channel bias {@code v[C]}; plus the plane sums that are
+ * the broadcast adds' gradients.
+ *
+ * <p>The flat kernels run one work-item per element; each reads element i of its inputs before it
+ * writes element i of its output, so the output may be one of the inputs (in place). Scales
+ * {@code s} arrive in a one-element {@code float[]}, because a sampler changes them every step
+ * (docs/KERNELS.md, per-step scalars). Checked launch factories: {@link Elementwise}.
+ */
+public final class ElementwiseKernels {
+    private ElementwiseKernels() {
+    }
+
+    /** {@code out = a + b}; writes {@code out}. One work-item per element. */
+    public static void add(float[] a, float[] b, float[] out, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            addLane(a, b, out, i);
+        }
+    }
+
+    public static void addLane(float[] a, float[] b, float[] out, int i) {
+        out[i] = a[i] + b[i];
+    }
+
+    /** {@code out = a ⊙ b}; writes {@code out}. One work-item per element. */
+    public static void mul(float[] a, float[] b, float[] out, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            mulLane(a, b, out, i);
+        }
+    }
+
+    public static void mulLane(float[] a, float[] b, float[] out, int i) {
+        out[i] = a[i] * b[i];
+    }
+
+    /** {@code out = s[0]·a}; writes {@code out}. One work-item per element. */
+    public static void scale(float[] a, float[] s, float[] out, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            scaleLane(a, s, out, i);
+        }
+    }
+
+    public static void scaleLane(float[] a, float[] s, float[] out, int i) {
+        out[i] = s[0] * a[i];
+    }
+
+    /** {@code out = a + s[0]·b}; writes {@code out}. One work-item per element. */
+    public static void axpy(float[] a, float[] b, float[] s, float[] out, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            axpyLane(a, b, s, out, i);
+        }
+    }
+
+    public static void axpyLane(float[] a, float[] b, float[] s, float[] out, int i) {
+        out[i] = a[i] + s[0] * b[i];
+    }
+
+    /**
+     * {@code out[p,y,x] = x[p,y,x] + v[p mod period]} over {@code planes} planes of {@code h×w}: with
+     * {@code planes = N·C} and {@code period = N·C} that adds {@code v[N,C]}, with {@code period = C} it
+     * adds a bias {@code v[C]}. Writes {@code out}. One work-item per (plane p, row y).
+     */
+    public static void addPlanes(float[] x, float[] v, float[] out, int planes, int period, int h, int w) {
+        for (@Parallel int p = 0; p < planes; p++) {
+            for (@Parallel int y = 0; y < h; y++) {
+                addPlanesRow(x, v, out, period, h, w, p, y);
+            }
+        }
+    }
+
+    /** Row {@code y} of plane {@code p} of {@link #addPlanes}. */
+    public static void addPlanesRow(float[] x, float[] v, float[] out, int period, int h, int w, int p, int y) {
+        float b = v[p % period];
+        int o = (p * h + y) * w;
+        for (int j = 0; j < w; j++) {
+            out[o + j] = x[o + j] + b;
+        }
+    }
+
+    /**
+     * {@code out[k] = Σ_{m<reps} Σ_{i<hw} g[(m·count + k)·hw + i]} for {@code k < count}: with
+     * {@code count = N·C, reps = 1} the per-plane sums of {@code g[N,C,H,W]} (the gradient of
+     * {@code v[N,C]} in {@link #addPlanes}); with {@code count = C, reps = N} the per-channel sums (the
+     * gradient of a bias). Writes {@code out}. One work-item per result, summing in a fixed order.
+     */
+    public static void sumPlanes(float[] g, float[] out, int count, int reps, int hw) {
+        for (@Parallel int k = 0; k < count; k++) {
+            sumPlanesLane(g, out, count, reps, hw, k);
+        }
+    }
+
+    /** Result {@code k} of {@link #sumPlanes}. */
+    public static void sumPlanesLane(float[] g, float[] out, int count, int reps, int hw, int k) {
+        double s = 0;
+        for (int m = 0; m < reps; m++) {
+            s += sum(g, (m * count + k) * hw, hw);
+        }
+        out[k] = (float) s;
+    }
+
+    /**
+     * {@code Σ a[from .. from+len)} in double, in four interleaved partial sums combined as
+     * {@code (s0 + s1) + (s2 + s3)}: a fixed order, so the result does not depend on who calls it, and four
+     * independent additions per step instead of one chain of dependent ones.
+     */
+    public static double sum(float[] a, int from, int len) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int quads = len - len % 4;
+        for (int i = 0; i < quads; i += 4) {
+            int j = from + i;
+            s0 += a[j];
+            s1 += a[j + 1];
+            s2 += a[j + 2];
+            s3 += a[j + 3];
+        }
+        for (int i = quads; i < len; i++) {
+            s0 += a[from + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+}

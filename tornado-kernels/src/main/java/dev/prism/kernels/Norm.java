@@ -1,0 +1,185 @@
+package dev.prism.kernels;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Checked launches of group normalisation ({@link NormKernels}): {@code x[N,C,H,W]}, {@code groups}
+ * dividing C (1 and C included), {@code gamma[C]}, {@code beta[C]}, statistics {@code stats[N·groups·2]},
+ * backward scratch {@code partials[N·C·2]}.
+ *
+ * <p>Affine parameters are optional: pass {@code gamma} and {@code beta} both null for
+ * {@code F.group_norm(x, G, None, None, eps)}. The factory then hands the kernels an identity
+ * {@code γ = 1, β = 0} of its own, which gives bit for bit what a kernel without γ and β would
+ * (multiplying by 1 and adding 0 are exact), and the backward skips the parameter gradients.
+ *
+ * <p>{@code y} and {@code gx} must be arrays distinct from {@code x} and {@code gy}: the backward needs
+ * the forward input unchanged.
+ */
+public final class Norm {
+    private Norm() {
+    }
+
+    /**
+     * Forward: {@link #groupStats}, then {@link #groupApply}. Writes {@code stats} and {@code y}
+     * ({@code y = F.group_norm(x, groups, gamma, beta, eps)}, then {@code F.silu} when {@code silu}).
+     */
+    public static List<Launch> groupNorm(float[] x, float[] gamma, float[] beta, float[] stats, float[] y,
+                                         int n, int c, int h, int w, int groups, float eps, boolean silu) {
+        return List.of(groupStats(x, stats, n, c, h, w, groups, eps),
+                groupApply(x, stats, gamma, beta, y, n, c, h, w, groups, silu));
+    }
+
+    /** Writes {@code stats[2q] = mean}, {@code stats[2q+1] = 1/√(var + eps)} for each group {@code q = n·G + g}. */
+    public static Launch groupStats(float[] x, float[] stats, int n, int c, int h, int w, int groups, float eps) {
+        Check k = shape("norm.groupStats", n, c, h, w, groups);
+        k.that(eps > 0 && Float.isFinite(eps), "eps", "a finite number > 0", eps);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("stats", stats, 2L * n * groups).distinct("x", x, "stats", stats);
+        int hw = h * w;
+        return new Launch("norm.groupStats", new Object[] {x, stats, n, c, hw, groups, eps}, new int[] {1}, n * groups,
+                () -> NormKernels.groupStats(x, stats, n, c, hw, groups, eps),
+                (from, to) -> {
+                    for (int q = from; q < to; q++) {
+                        NormKernels.groupStatsLane(x, stats, c, hw, groups, eps, q);
+                    }
+                },
+                4L * size, 4L * size + 8L * n * groups);
+    }
+
+    /**
+     * {@code y = (x − mean)·rstd·γ + β}, then SiLU when {@code silu}; reads the {@code stats} of
+     * {@link #groupStats}; writes {@code y}. {@code gamma} and {@code beta}: both {@code [C]}, or both null.
+     */
+    public static Launch groupApply(float[] x, float[] stats, float[] gamma, float[] beta, float[] y,
+                                    int n, int c, int h, int w, int groups, boolean silu) {
+        Check k = shape("norm.groupApply", n, c, h, w, groups);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("stats", stats, 2L * n * groups).length("y", y, size)
+                .distinct("x", x, "y", y);
+        float[] g = gammaOrOne(k, gamma, beta, c);
+        float[] b = betaOrZero(beta, c);
+        int s = silu ? 1 : 0;
+        return new Launch("norm.groupApply", new Object[] {x, stats, g, b, y, n, c, h, w, groups, s}, new int[] {4},
+                n * c * h,
+                () -> NormKernels.groupApply(x, stats, g, b, y, n, c, h, w, groups, s),
+                (from, to) -> {
+                    for (int l = from; l < to; l++) {
+                        NormKernels.groupApplyRow(x, stats, g, b, y, c, h, w, groups, s, l / h, l % h);
+                    }
+                },
+                (silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c);
+    }
+
+    /**
+     * Backward of {@link #groupNorm}: {@link #groupBackwardPartials}, then (affine only)
+     * {@link #groupBackwardParams}, then {@link #groupBackwardInput}. Reads the forward's {@code x} and
+     * {@code stats}; writes {@code partials}, {@code gx} and, when affine, {@code gGamma} and {@code gBeta}.
+     * Without affine parameters pass {@code gamma}, {@code beta}, {@code gGamma}, {@code gBeta} all null.
+     */
+    public static List<Launch> groupNormBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
+                                                 float[] partials, float[] gx, float[] gGamma, float[] gBeta,
+                                                 int n, int c, int h, int w, int groups, boolean silu) {
+        Check k = shape("norm.groupNormBackward", n, c, h, w, groups);
+        boolean affine = gamma != null;
+        k.that((gGamma != null) == affine, "gGamma", affine ? "an array when 'gamma' is given" : "null when 'gamma' is null",
+                        gGamma == null ? "null" : "an array")
+                .that((gBeta != null) == affine, "gBeta", affine ? "an array when 'gamma' is given" : "null when 'gamma' is null",
+                        gBeta == null ? "null" : "an array");
+        List<Launch> out = new ArrayList<>(3);
+        out.add(groupBackwardPartials(x, gy, stats, gamma, beta, partials, n, c, h, w, groups, silu));
+        if (affine) {
+            out.add(groupBackwardParams(partials, gGamma, gBeta, n, c));
+        }
+        out.add(groupBackwardInput(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu));
+        return List.copyOf(out);
+    }
+
+    /**
+     * Per-plane sums of the backward into {@code partials[N·C·2]}: {@code Σ g'} and {@code Σ g'·x̂}, with
+     * {@code g' = gy} or, when {@code silu}, {@code gy·silu'(v)}. Writes {@code partials}.
+     */
+    public static Launch groupBackwardPartials(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
+                                               float[] partials, int n, int c, int h, int w, int groups, boolean silu) {
+        Check k = shape("norm.groupBackwardPartials", n, c, h, w, groups);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("gy", gy, size).length("stats", stats, 2L * n * groups)
+                .length("partials", partials, 2L * n * c);
+        float[] g = gammaOrOne(k, gamma, beta, c);
+        float[] b = betaOrZero(beta, c);
+        int hw = h * w;
+        int s = silu ? 1 : 0;
+        return new Launch("norm.groupBackwardPartials", new Object[] {x, gy, stats, g, b, partials, n, c, hw, groups, s},
+                new int[] {5}, n * c,
+                () -> NormKernels.groupBackwardPartials(x, gy, stats, g, b, partials, n, c, hw, groups, s),
+                (from, to) -> {
+                    for (int p = from; p < to; p++) {
+                        NormKernels.groupBackwardPartialsLane(x, gy, stats, g, b, partials, c, hw, groups, s, p);
+                    }
+                },
+                (silu ? 12L : 4L) * size, 8L * size + 8L * n * c);
+    }
+
+    /** {@code gGamma[c] = Σ_n Σ g'·x̂}, {@code gBeta[c] = Σ_n Σ g'} from {@code partials}; writes both. */
+    public static Launch groupBackwardParams(float[] partials, float[] gGamma, float[] gBeta, int n, int c) {
+        Check k = Check.of("norm.groupBackwardParams").positive("n", n).positive("c", c);
+        k.length("partials", partials, 2L * n * c).length("gGamma", gGamma, c).length("gBeta", gBeta, c)
+                .distinct("gGamma", gGamma, "gBeta", gBeta);
+        return new Launch("norm.groupBackwardParams", new Object[] {partials, gGamma, gBeta, n, c}, new int[] {1, 2}, c,
+                () -> NormKernels.groupBackwardParams(partials, gGamma, gBeta, n, c),
+                (from, to) -> {
+                    for (int ch = from; ch < to; ch++) {
+                        NormKernels.groupBackwardParamsLane(partials, gGamma, gBeta, n, c, ch);
+                    }
+                },
+                2L * n * c, 8L * n * c + 8L * c);
+    }
+
+    /** {@code gx} from {@code x}, {@code gy}, {@code stats} and the {@code partials}; writes {@code gx}. */
+    public static Launch groupBackwardInput(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
+                                            float[] partials, float[] gx, int n, int c, int h, int w, int groups,
+                                            boolean silu) {
+        Check k = shape("norm.groupBackwardInput", n, c, h, w, groups);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("gy", gy, size).length("stats", stats, 2L * n * groups)
+                .length("partials", partials, 2L * n * c).length("gx", gx, size)
+                .distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx);
+        float[] g = gammaOrOne(k, gamma, beta, c);
+        float[] b = betaOrZero(beta, c);
+        int s = silu ? 1 : 0;
+        return new Launch("norm.groupBackwardInput",
+                new Object[] {x, gy, stats, g, b, partials, gx, n, c, h, w, groups, s}, new int[] {6}, n * c * h,
+                () -> NormKernels.groupBackwardInput(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, s),
+                (from, to) -> {
+                    for (int l = from; l < to; l++) {
+                        NormKernels.groupBackwardInputRow(x, gy, stats, g, b, partials, gx, c, h, w, groups, s,
+                                l / h, l % h);
+                    }
+                },
+                (silu ? 14L : 6L) * size, 12L * size + 8L * n * c);
+    }
+
+    private static Check shape(String kernel, int n, int c, int h, int w, int groups) {
+        Check k = Check.of(kernel).positive("n", n).positive("c", c).positive("h", h).positive("w", w)
+                .positive("groups", groups);
+        return k.that(c % groups == 0, "groups", "a divisor of c = " + c, groups);
+    }
+
+    /** Checks the affine pair and returns γ, or ones when there is none. */
+    private static float[] gammaOrOne(Check k, float[] gamma, float[] beta, int c) {
+        k.that((gamma == null) == (beta == null), "beta", gamma == null ? "null when 'gamma' is null" : "an array when 'gamma' is given",
+                beta == null ? "null" : "an array");
+        if (gamma == null) {
+            float[] ones = new float[c];
+            Arrays.fill(ones, 1f);
+            return ones;
+        }
+        k.length("gamma", gamma, c).length("beta", beta, c);
+        return gamma;
+    }
+
+    private static float[] betaOrZero(float[] beta, int c) {
+        return beta == null ? new float[c] : beta;
+    }
+}

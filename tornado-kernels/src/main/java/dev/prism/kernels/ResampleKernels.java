@@ -1,0 +1,71 @@
+package dev.prism.kernels;
+
+/**
+ * 2× resampling of images {@code [N,C,H,W]}: nearest-neighbour upsampling
+ * ({@code F.interpolate(x, scale_factor=2, mode='nearest')}) and 2×2 average pooling
+ * ({@code F.avg_pool2d(x, 2)}), with their backward passes.
+ *
+ * <p>Two kernels serve all four: {@link #upsample2x} copies each input element, times a scale, into its
+ * 2×2 output block, and {@link #pool2x} sums each 2×2 input block, times a scale. Upsampling is
+ * {@code upsample2x} with scale 1 and its backward (the sum of the 2×2 block of the upstream gradient)
+ * is {@code pool2x} with scale 1; average pooling is {@code pool2x} with scale 1/4 and its backward (each
+ * gradient spread over its block, divided by 4) is {@code upsample2x} with scale 1/4. Both scales are
+ * powers of two, so the scaling is exact. Checked launch factories: {@link Resample}.
+ */
+public final class ResampleKernels {
+    private ResampleKernels() {
+    }
+
+    /**
+     * {@code y[p, 2i+a, 2j+b] = s·x[p, i, j]} for a, b ∈ {0, 1}, with {@code x[planes, h, w]} and
+     * {@code y[planes, 2h, 2w]}; writes {@code y}. One work-item per (plane p, input row i), which writes
+     * output rows 2i and 2i+1.
+     */
+    public static void upsample2x(float[] x, float[] y, int planes, int h, int w, float s) {
+        for (@Parallel int p = 0; p < planes; p++) {
+            for (@Parallel int i = 0; i < h; i++) {
+                upsample2xRow(x, y, h, w, s, p, i);
+            }
+        }
+    }
+
+    /** Input row {@code i} of plane {@code p} of {@link #upsample2x}. */
+    public static void upsample2xRow(float[] x, float[] y, int h, int w, float s, int p, int i) {
+        int in = (p * h + i) * w;
+        int top = (p * 2 * h + 2 * i) * 2 * w;
+        int bottom = top + 2 * w;
+        for (int j = 0; j < w; j++) {
+            float v = s * x[in + j];
+            y[top + 2 * j] = v;
+            y[top + 2 * j + 1] = v;
+            y[bottom + 2 * j] = v;
+            y[bottom + 2 * j + 1] = v;
+        }
+    }
+
+    /**
+     * {@code y[p, i, j] = s·((x[p,2i,2j] + x[p,2i,2j+1]) + (x[p,2i+1,2j] + x[p,2i+1,2j+1]))}, with
+     * {@code x[planes, h, w]} (h, w even) and {@code y[planes, h/2, w/2]}; writes {@code y}. One work-item
+     * per (plane p, output row i).
+     */
+    public static void pool2x(float[] x, float[] y, int planes, int h, int w, float s) {
+        for (@Parallel int p = 0; p < planes; p++) {
+            for (@Parallel int i = 0; i < h / 2; i++) {
+                pool2xRow(x, y, h, w, s, p, i);
+            }
+        }
+    }
+
+    /** Output row {@code i} of plane {@code p} of {@link #pool2x}. */
+    public static void pool2xRow(float[] x, float[] y, int h, int w, float s, int p, int i) {
+        int w2 = w / 2;
+        int out = (p * (h / 2) + i) * w2;
+        int top = (p * h + 2 * i) * w;
+        int bottom = top + w;
+        for (int j = 0; j < w2; j++) {
+            float upper = x[top + 2 * j] + x[top + 2 * j + 1];
+            float lower = x[bottom + 2 * j] + x[bottom + 2 * j + 1];
+            y[out + j] = s * (upper + lower);
+        }
+    }
+}
