@@ -18,7 +18,8 @@ import java.util.Objects;
  * {@link Haar#dwt2(float[], float[], int, int, int, int)}), which validate every size before a
  * launch exists, so running a launch never throws for bad arguments.
  *
- * @param kernel the kernel's stable name, {@code family.kernel}, for example {@code haar.dwt2}
+ * @param kernel the kernel's name, {@code family.method}, naming the kernel method that {@code loops} calls,
+ *               for example {@code haar.dwt2} for {@link HaarKernels#dwt2}
  * @param args   the kernel method's arguments in signature order (arrays by reference, boxed ints)
  * @param writes indices into {@code args} of the arrays the kernel writes
  * @param lanes  the number of lanes: the product of the kernel's parallel loop counts
@@ -39,11 +40,17 @@ public record Launch(String kernel, Object[] args, int[] writes, int lanes, Runn
         if (lanes < 0) {
             throw new IllegalArgumentException(kernel + ": lanes must be >= 0, found " + lanes);
         }
+        KernelRegistry.resolve(kernel, args);
         for (int w : writes) {
             if (w < 0 || w >= args.length || !(args[w] instanceof float[])) {
                 throw new IllegalArgumentException(kernel + ": writes index " + w + " does not name a float[] argument");
             }
         }
+    }
+
+    /** The kernel method this launch runs, as a device backend compiles it (see {@link KernelRegistry}). */
+    public java.lang.reflect.Method method() {
+        return KernelRegistry.resolve(kernel, args);
     }
 
     /** The arrays this launch writes, in the order of {@link #writes()}. */

@@ -90,7 +90,7 @@ public final class PrismConv {
 
     /** Length of the {@code partials} scratch that {@link #weightPartials} needs: {@code N·C·(KC·KH·KW + 1)}. */
     public static int partialsLength(int n, int c, int kc, int kh, int kw) {
-        return Check.of("prismconv.backward.partials").size("partials", n, c, kc * kh * kw + 1);
+        return Check.of("prismconv.weightPartials").size("partials", n, c, kc * kh * kw + 1);
     }
 
     /** Length of the {@code partials} scratch of {@link #separableBackward}: {@code N·C·(K² + 1)}. */
@@ -133,7 +133,7 @@ public final class PrismConv {
      */
     public static Launch backwardData(float[] gy, float[] f, float[] gx, int n, int c, int h, int w,
                                       int kc, int kh, int kw, ChannelPadding padding) {
-        String name = "prismconv.backward.data";
+        String name = "prismconv.backwardData";
         Check k = check(name, n, c, h, w, kc, kh, kw, padding);
         int size = k.size("gy", n, c, h, w);
         int taps = kc * kh * kw;
@@ -169,7 +169,7 @@ public final class PrismConv {
      */
     public static Launch weightPartials(float[] x, float[] gy, float[] partials, int n, int c, int h, int w,
                                         int kc, int kh, int kw, ChannelPadding padding) {
-        String name = "prismconv.backward.partials";
+        String name = "prismconv.weightPartials";
         Check k = check(name, n, c, h, w, kc, kh, kw, padding);
         int size = k.size("x", n, c, h, w);
         int taps = kc * kh * kw;
@@ -193,7 +193,7 @@ public final class PrismConv {
      * {@link PrismConvKernels#weightReduce}.
      */
     public static Launch weightReduce(float[] partials, float[] gf, float[] gb, int rows, int taps) {
-        String name = "prismconv.backward.reduce";
+        String name = "prismconv.weightReduce";
         Check k = Check.of(name).positive("rows", rows).positive("taps", taps);
         int need = k.size("partials", rows, taps + 1);
         k.atLeast("partials", partials, need).length("gf", gf, taps).distinct("partials", partials, "gf", gf);

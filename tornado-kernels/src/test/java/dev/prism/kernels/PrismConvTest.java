@@ -360,7 +360,7 @@ class PrismConvTest {
         assertEquals("prismconv.forward: argument 'kc' expected an odd size, found 4", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> PrismConv.backwardData(x, f, y, n, c, h, w, 3, 3, 2, z));
-        assertEquals("prismconv.backward.data: argument 'kw' expected an odd size, found 2", e.getMessage());
+        assertEquals("prismconv.backwardData: argument 'kw' expected an odd size, found 2", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> PrismConv.forward(x, new float[26], b, y, n, c, h, w, z));
         assertEquals("prismconv.forward: argument 'f' expected length 27, found 26", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> PrismConv.forward(x, f, b, new float[size - 1], n, c, h, w, z));
@@ -379,10 +379,10 @@ class PrismConvTest {
 
         e = assertThrows(IllegalArgumentException.class,
                 () -> PrismConv.backwardWeight(x, y, new float[279], f, b, n, c, h, w, 3, 3, 3, z));
-        assertEquals("prismconv.backward.partials: argument 'partials' expected length >= 280, found 279", e.getMessage());
+        assertEquals("prismconv.weightPartials: argument 'partials' expected length >= 280, found 279", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> PrismConv.backwardWeight(x, y, new float[280], new float[9], b, n, c, h, w, 3, 3, 3, z));
-        assertEquals("prismconv.backward.reduce: argument 'gf' expected length 27, found 9", e.getMessage());
+        assertEquals("prismconv.weightReduce: argument 'gf' expected length 27, found 9", e.getMessage());
 
         float[] fs = new float[9], fc = new float[3], t = new float[size];
         e = assertThrows(IllegalArgumentException.class,
