@@ -12,6 +12,14 @@ public interface Executable extends AutoCloseable {
      */
     void execute();
 
+    /**
+     * What the device measured for the last {@link #execute()}, when the backend has a profiler (the
+     * TornadoVM backend does; the JVM backend measures nothing beyond the wall time a caller takes).
+     */
+    default java.util.Optional<ExecutionStats> lastStats() {
+        return java.util.Optional.empty();
+    }
+
     @Override
     default void close() {
     }

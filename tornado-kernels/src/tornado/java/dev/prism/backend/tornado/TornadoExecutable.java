@@ -1,0 +1,246 @@
+package dev.prism.backend.tornado;
+
+import dev.prism.backend.DeviceException;
+import dev.prism.backend.DeviceInfo;
+import dev.prism.backend.Executable;
+import dev.prism.backend.ExecutionStats;
+import dev.prism.backend.Plan;
+import dev.prism.kernels.Launch;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.TornadoProfilerResult;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A plan as one TornadoVM TaskGraph on one device.
+ *
+ * <p>Transfers: the plan's constants {@code FIRST_EXECUTION} (weights and tables go to the device once),
+ * its inputs {@code EVERY_EXECUTION} (per-step scalars and noise), its outputs back {@code EVERY_EXECUTION};
+ * integer geometry arrays are constants too. Nothing else is transferred: activations and scratch buffers
+ * are allocated on the device and stay there between tasks and between executions. Before building, the
+ * plan is checked: a buffer some launch reads before any launch writes it must be declared constant or
+ * input, because on a device it would otherwise hold garbage.
+ */
+final class TornadoExecutable implements Executable {
+    private static final AtomicInteger GRAPHS = new AtomicInteger();
+
+    private final TornadoVmBackend backend;
+    private final Plan plan;
+    private final TornadoVmBackend.Located device;
+    private final List<String> taskKernels = new ArrayList<>();
+    private final TornadoExecutionPlan executionPlan;
+    private ExecutionStats last;
+    private boolean closed;
+
+    TornadoExecutable(TornadoVmBackend backend, Plan plan) {
+        this.backend = backend;
+        this.plan = plan;
+        this.device = backend.deviceFor(plan.name());
+        Set<Object> geometry = checkFirstUse(plan);
+        String graphName = "p" + GRAPHS.incrementAndGet() + "_" + plan.name().replaceAll("[^A-Za-z0-9_]", "_");
+        TaskGraph graph = new TaskGraph(graphName);
+        List<Object> once = new ArrayList<>(plan.constants());
+        once.addAll(geometry);
+        if (!once.isEmpty()) {
+            graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, once.toArray());
+        }
+        if (!plan.inputs().isEmpty()) {
+            graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, plan.inputs().toArray());
+        }
+        try {
+            int i = 0;
+            for (Launch l : plan.launches()) {
+                String id = "t" + i++;
+                taskKernels.add(l.kernel());
+                Tasks.add(graph, id, l);
+            }
+            if (!plan.outputs().isEmpty()) {
+                graph.transferToHost(DataTransferMode.EVERY_EXECUTION, plan.outputs().toArray());
+            }
+            ImmutableTaskGraph snapshot = graph.snapshot();
+            this.executionPlan = new TornadoExecutionPlan(snapshot)
+                    .withDevice(device.handle())
+                    .withProfiler(ProfilerMode.SILENT);
+        } catch (RuntimeException | Error e) {
+            throw translate(e);
+        }
+    }
+
+    @Override
+    public Plan plan() {
+        return plan;
+    }
+
+    @Override
+    public void execute() {
+        if (closed) {
+            throw new IllegalStateException("plan '" + plan.name() + "' was closed");
+        }
+        long t0 = System.nanoTime();
+        TornadoExecutionResult result;
+        try {
+            result = executionPlan.execute();
+        } catch (RuntimeException | Error e) {
+            throw translate(e);
+        }
+        long wall = System.nanoTime() - t0;
+        TornadoProfilerResult p = result.getProfilerResult();
+        last = new ExecutionStats(p.getDeviceKernelTime(), p.getCompileTime(), p.getTotalBytesCopyIn(), p.getTotalBytesCopyOut(), wall);
+        if (last.kernelNanos() == 0) {
+            // TornadoVM recovered from a compile failure by running the Java code: no kernel ran on the device.
+            String what = "TornadoVM ran plan '" + plan.name() + "' (" + kernels() + ") as sequential Java on the host,"
+                    + " not on " + device.info().name() + " (a bailout)";
+            if (!backend.settings().allowBailout()) {
+                throw new DeviceException(what + "; its results are correct but no device ran them."
+                        + " Run with -Dtornado.debug=true to see why, or pass --allow-bailout to accept it.");
+            }
+            backend.warnBailoutOnce(what + "; timings of this run measure the JVM, not the device.");
+        }
+    }
+
+    @Override
+    public Optional<ExecutionStats> lastStats() {
+        return Optional.ofNullable(last);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            try {
+                executionPlan.close();
+            } catch (Exception e) {
+                // Freeing device memory at close cannot be recovered from; the plan is unusable either way.
+            }
+        }
+    }
+
+    private String kernels() {
+        return String.join(", ", new LinkedHashSet<>(taskKernels));
+    }
+
+    /**
+     * Checks that no launch reads an undeclared buffer before a launch writes it, and returns the
+     * integer-array arguments (kernel geometry), which go to the device once.
+     */
+    static Set<Object> checkFirstUse(Plan plan) {
+        Set<Object> defined = Collections.newSetFromMap(new IdentityHashMap<>());
+        defined.addAll(plan.constants());
+        defined.addAll(plan.inputs());
+        Set<Object> geometry = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Launch l : plan.launches()) {
+            Object[] args = l.args();
+            Set<Integer> writes = new java.util.HashSet<>();
+            for (int w : l.writes()) {
+                writes.add(w);
+            }
+            for (int i = 0; i < args.length; i++) {
+                if (args[i] instanceof float[] f && !writes.contains(i) && !defined.contains(f)) {
+                    throw new IllegalArgumentException("plan '" + plan.name() + "': launch " + l.kernel() + " reads argument " + i
+                            + " (float[" + f.length + "]) before any launch writes it; declare it with constants(...) or inputs(...)");
+                }
+                if (args[i] instanceof int[] g) {
+                    geometry.add(g);
+                }
+            }
+            for (int w : l.writes()) {
+                defined.add(args[w]);
+            }
+        }
+        return geometry;
+    }
+
+    private RuntimeException translate(Throwable e) {
+        DeviceInfo d = device.info();
+        String msg = String.valueOf(e.getMessage());
+        String where = "plan '" + plan.name() + "' on " + d.id() + " (" + d.name() + ")";
+        String upper = msg.toUpperCase(Locale.ROOT);
+        if (upper.contains("CL_OUT_OF_RESOURCES") || upper.contains("CL_INVALID_WORK_GROUP_SIZE")
+                || upper.contains("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES")) {
+            return new DeviceException(where + ": the device refused a kernel's work-group size (" + firstLine(msg) + ") in "
+                    + kernels() + "; set smaller sizes with prism.tornado.workgroup.<kernel> in tornado.properties", e);
+        }
+        String type = e.getClass().getSimpleName();
+        if (type.contains("OutOfMemory") || type.contains("MemoryException")) {
+            return new DeviceException(where + ": out of device memory (" + firstLine(msg) + "); the plan's buffers need "
+                    + mib(bufferBytes()) + " MiB and the device has " + mib(d.globalMemory())
+                    + " MiB; reduce --batch or the image size, or choose another --device", e);
+        }
+        if (type.contains("Bailout") || type.contains("Compilation") || e instanceof Error) {
+            String culprit = culprit();
+            return new DeviceException(where + ": TornadoVM cannot compile kernel " + culprit + " (" + type + ": " + firstLine(msg)
+                    + "); Prism refuses to run it as sequential Java. Pass --allow-bailout to accept the fallback.", e);
+        }
+        return new DeviceException(where + " failed: " + type + ": " + firstLine(msg), e);
+    }
+
+    /** Finds the first kernel of the plan that fails on its own, on copies of its arguments. */
+    private String culprit() {
+        Set<String> tried = new LinkedHashSet<>();
+        for (Launch l : plan.launches()) {
+            if (!tried.add(l.kernel())) {
+                continue;
+            }
+            Object[] copy = l.args().clone();
+            for (int i = 0; i < copy.length; i++) {
+                if (copy[i] instanceof float[] f) {
+                    copy[i] = f.clone();
+                } else if (copy[i] instanceof int[] g) {
+                    copy[i] = g.clone();
+                }
+            }
+            try {
+                TaskGraph g = new TaskGraph("probe" + GRAPHS.incrementAndGet());
+                List<Object> arrays = new ArrayList<>();
+                for (Object o : copy) {
+                    if (o instanceof float[] || o instanceof int[]) {
+                        arrays.add(o);
+                    }
+                }
+                g.transferToDevice(DataTransferMode.EVERY_EXECUTION, arrays.toArray());
+                Tasks.add(g, "t0", new Launch(l.kernel(), copy, l.writes(), l.lanes(), () -> { }, (a, b) -> { }, 0, 0));
+                try (TornadoExecutionPlan p = new TornadoExecutionPlan(g.snapshot()).withDevice(device.handle())) {
+                    p.execute();
+                }
+            } catch (Throwable t) {
+                return "'" + l.kernel() + "' (" + l.method().getDeclaringClass().getSimpleName() + "." + l.method().getName() + ")";
+            }
+        }
+        return "of " + kernels() + " (none fails alone)";
+    }
+
+    private long bufferBytes() {
+        Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        long n = 0;
+        for (Launch l : plan.launches()) {
+            for (Object a : l.args()) {
+                if (a instanceof float[] f && seen.add(f)) {
+                    n += 4L * f.length;
+                }
+            }
+        }
+        return n;
+    }
+
+    private static long mib(long bytes) {
+        return bytes < 0 ? -1 : (bytes + (1 << 20) - 1) >> 20;
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
