@@ -2,6 +2,7 @@ package dev.prism.nn.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.prism.nn.Tensor;
+import org.junit.jupiter.api.Timeout;
 
 import java.lang.foreign.MemorySegment;
 
@@ -16,25 +17,27 @@ import java.lang.foreign.MemorySegment;
  * Without {@code JAZZER_FUZZ} in the environment, {@code mvn verify} runs each method once per input
  * of its seed corpus, {@code src/test/resources/dev/prism/nn/io/WeightFilesFuzzTestInputs/<method>/}
  * (the committed weight files and their pickles, written by {@code tools/refgen/weights.py}), plus
- * any crash files saved there earlier; that takes seconds.
+ * the empty input and any crash files saved there earlier; that takes seconds. {@code @Timeout}
+ * fails an input that takes more than 10 seconds (a hang); while fuzzing, Jazzer passes the same limit
+ * to libFuzzer as its per-input timeout.
  *
  * <h2>Fuzzing for longer</h2>
  * <pre>
  * JAZZER_FUZZ=1 JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 ./mvnw -pl tornado-kernels,nn test \
- *     -Dtest=WeightFilesFuzzTest#safetensors -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Djazzer.max_duration=10m
+ *     -Dtest='WeightFilesFuzzTest#torchPickle' -Dsurefire.failIfNoSpecifiedTests=false \
+ *     -Djazzer.max_duration=10m -Djazzer.instrumentation_includes='dev.prism.**:net.razorvine.**'
  * </pre>
- * One method at a time ({@code #safetensors} or {@code #torchPickle}); Jazzer fuzzes the first
- * {@code @FuzzTest} it meets and skips the others. {@code jazzer.max_duration} bounds the run
- * (default five minutes, from {@code maxDuration}); inputs that take longer than a few seconds are
- * reported as timeouts (libFuzzer's {@code -timeout}, via {@code -Djazzer.internal.arg.0=-timeout=5}
- * or the {@code JAZZER_...} settings). A failing input is written to the seed directory above, where
- * the default run replays it from then on; commit it with the fix. The generated corpus goes to
- * {@code .cifuzz-corpus/}, which is not committed.
+ * One method at a time ({@code #safetensors} or {@code #torchPickle}). {@code jazzer.max_duration}
+ * bounds the run (default: {@code maxDuration}, five minutes). {@code instrumentation_includes} adds
+ * coverage feedback from the library doing the parsing ({@code com.fasterxml.**} for safetensors,
+ * {@code net.razorvine.**} for pickles); without it only Prism's own classes guide the fuzzer. A
+ * failing input is written to the seed directory above, where the default run replays it from then on:
+ * commit it with the fix. The generated corpus goes to {@code nn/.cifuzz-corpus/}, which git ignores.
  */
 class WeightFilesFuzzTest {
 
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10)
     void safetensors(byte[] bytes) {
         try (SafetensorsFile f = SafetensorsFile.of("fuzz.safetensors", MemorySegment.ofArray(bytes))) {
             for (SafetensorsFile.Entry e : f.entries()) {
@@ -53,6 +56,7 @@ class WeightFilesFuzzTest {
     }
 
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10)
     void torchPickle(byte[] bytes) {
         try {
             TorchPickle.Parsed p = TorchPickle.parse("fuzz.pth", bytes);
