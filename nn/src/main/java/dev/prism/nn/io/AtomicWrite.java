@@ -1,0 +1,77 @@
+package dev.prism.nn.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes a file so that readers see either the old file or the complete new one, never a part: the
+ * bytes go to a temporary file in the target's directory (same file system), which is flushed to disk
+ * and then renamed over the target in one step. If anything fails, the temporary file is deleted
+ * and the target is left exactly as it was.
+ *
+ * <p>With {@link #write(Path, boolean, Body) replace} false an existing target is refused, checked
+ * before writing and again just before the rename; a file created by another process between that
+ * second check and the rename would be replaced. Temporary files are named
+ * {@code .<target name>.<random>.tmp} and are created with the process's default permissions.
+ */
+public final class AtomicWrite {
+
+    /** Writes the new contents into the temporary file's channel. */
+    @FunctionalInterface
+    public interface Body {
+        void write(FileChannel out) throws IOException;
+    }
+
+    private AtomicWrite() {
+    }
+
+    /**
+     * Replaces (or creates) {@code target} with what {@code body} writes, atomically.
+     *
+     * @param replace whether an existing target may be replaced
+     * @throws FileAlreadyExistsException if the target exists and {@code replace} is false
+     * @throws NoSuchFileException        if the target's directory does not exist
+     * @throws IOException                if writing, flushing or renaming fails (the target is untouched)
+     */
+    public static void write(Path target, boolean replace, Body body) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new NoSuchFileException(target.toString(), null, "its directory does not exist");
+        }
+        if (Files.isDirectory(abs)) {
+            throw new FileAlreadyExistsException(target.toString(), null, "is a directory");
+        }
+        if (!replace && Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(target.toString());
+        }
+        String random = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+        Path tmp = dir.resolve("." + abs.getFileName() + "." + random + ".tmp");
+        boolean renamed = false;
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                body.write(ch);
+                ch.force(true);
+            }
+            if (!replace && Files.exists(abs, LinkOption.NOFOLLOW_LINKS)) {
+                throw new FileAlreadyExistsException(target.toString());
+            }
+            // rename(2): atomic, and it replaces an existing target in the same step.
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            renamed = true;
+        } finally {
+            if (!renamed) {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+}
