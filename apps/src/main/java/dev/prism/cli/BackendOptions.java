@@ -2,20 +2,30 @@ package dev.prism.cli;
 
 import dev.prism.backend.Backend;
 import dev.prism.backend.JvmBackend;
+import dev.prism.backend.TornadoSettings;
+import dev.prism.backend.TornadoSupport;
 import picocli.CommandLine.Option;
 
-/** The options every computing command shares: which backend, how many JVM threads. */
+/** The options every computing command shares: which backend and device, how many JVM threads. */
 public final class BackendOptions {
     @Option(names = "--backend", paramLabel = "jvm|jvm-seq|tornado",
             description = "Backend to compute on (default: prism.backend in tornado.properties, else jvm).")
     String backend;
 
+    @Option(names = "--device", paramLabel = "BACKEND:INDEX",
+            description = "Device, as prism devices lists it: jvm:0, tornado:0, tornado:1, ... (implies the backend).")
+    String device;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Threads of the jvm backend (default: prism.jvm.threads in tornado.properties; 0 = one per processor).")
     Integer threads;
 
-    /** The backend id these options select, and why: for the one line every command prints. */
-    public record Choice(String id, int threads, String reason) {
+    @Option(names = "--allow-bailout",
+            description = "Let TornadoVM run a kernel it cannot compile as sequential Java, with one warning, instead of failing.")
+    boolean allowBailout;
+
+    /** The backend these options select, and why: for the one line every command prints. */
+    public record Choice(String id, int threads, int tornadoDevice, String reason) {
     }
 
     public Choice choose(PrismConfig config) {
@@ -24,6 +34,30 @@ public final class BackendOptions {
         if (!PrismConfig.BACKENDS.contains(id)) {
             throw new IllegalArgumentException("--backend expected one of jvm, jvm-seq, tornado, found '" + id + "'");
         }
+        int tornadoDevice = config.tornado().device();
+        if (device != null) {
+            String[] parts = device.split(":", -1);
+            int index;
+            try {
+                index = parts.length == 2 ? Integer.parseInt(parts[1]) : -1;
+            } catch (NumberFormatException e) {
+                index = -1;
+            }
+            String kind = parts[0];
+            if (index < 0 || !(kind.equals("jvm") || kind.equals("tornado")) || (kind.equals("jvm") && index != 0)) {
+                throw new IllegalArgumentException("--device expected jvm:0 or tornado:<index>, found '" + device + "'");
+            }
+            if (backend != null && !backend.startsWith(kind)) {
+                throw new IllegalArgumentException("--device " + device + " is not a device of --backend " + backend);
+            }
+            if (backend == null) {
+                id = kind;
+                reason = "--device";
+            }
+            if (kind.equals("tornado")) {
+                tornadoDevice = index;
+            }
+        }
         int t = threads != null ? threads : config.jvmThreads();
         if (t < 0) {
             throw new IllegalArgumentException("--threads expected >= 0, found " + t);
@@ -31,7 +65,7 @@ public final class BackendOptions {
         if (t == 0) {
             t = Runtime.getRuntime().availableProcessors();
         }
-        return new Choice(id, t, reason);
+        return new Choice(id, t, tornadoDevice, reason);
     }
 
     /**
@@ -44,7 +78,10 @@ public final class BackendOptions {
         return switch (c.id()) {
             case "jvm" -> JvmBackend.parallel(c.threads());
             case "jvm-seq" -> JvmBackend.sequential();
-            case "tornado" -> throw new IllegalArgumentException("--backend tornado: " + TornadoStatus.probe().reason());
+            case "tornado" -> {
+                TornadoSettings s = config.tornado();
+                yield TornadoSupport.open(new TornadoSettings(c.tornadoDevice(), s.planDevices(), allowBailout, s.workGroups()));
+            }
             default -> throw new IllegalStateException(c.id());
         };
     }

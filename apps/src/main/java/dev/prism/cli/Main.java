@@ -32,6 +32,11 @@ public final class Main {
                 cmd.getErr().println("prism: " + ex.getMessage());
                 return EXIT_BAD_INPUT;
             }
+            if (ex instanceof dev.prism.backend.DeviceException) {
+                // The device could not run the work: one line that names the kernel and the setting.
+                cmd.getErr().println("prism: " + ex.getMessage());
+                return EXIT_FAILED;
+            }
             throw ex;
         });
         return cl.execute(args);

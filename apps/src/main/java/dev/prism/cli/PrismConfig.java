@@ -1,24 +1,40 @@
 package dev.prism.cli;
 
+import dev.prism.backend.TornadoSettings;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
 /**
- * The settings in {@code tornado.properties}: the default backend and the JVM thread count. Flags
- * override them. The file is looked up in {@code -Dprism.home} (set by the {@code prism} launcher),
- * else in the working directory; without one, the built-in defaults apply.
+ * The settings in {@code tornado.properties}. Flags override them. The file is looked up in
+ * {@code -Dprism.home} (set by the {@code prism} launcher), else in the working directory; without one,
+ * the built-in defaults apply.
+ *
+ * <pre>
+ * prism.backend=jvm                       jvm | jvm-seq | tornado
+ * prism.jvm.threads=0                     0 = one per processor
+ * prism.tornado.device=0                  tornado:&lt;index&gt; of prism devices
+ * prism.tornado.device.&lt;plan&gt;=1           the device of one task graph (plan name)
+ * prism.tornado.workgroup.&lt;kernel&gt;=16,16  local work-group size of a kernel (family.method), per dimension
+ * </pre>
  *
  * @param source     where the values came from, for messages
  * @param backend    {@code jvm}, {@code jvm-seq} or {@code tornado}
  * @param jvmThreads threads of the jvm backend, 0 for one per processor
+ * @param tornado    the TornadoVM settings ({@code allowBailout} is always false here: it is a flag only)
  */
-public record PrismConfig(String source, String backend, int jvmThreads) {
+public record PrismConfig(String source, String backend, int jvmThreads, TornadoSettings tornado) {
     public static final String FILE = "tornado.properties";
     static final Set<String> BACKENDS = Set.of("jvm", "jvm-seq", "tornado");
+    private static final String DEVICE = "prism.tornado.device";
+    private static final String WORKGROUP = "prism.tornado.workgroup.";
 
     public PrismConfig {
         if (!BACKENDS.contains(backend)) {
@@ -33,7 +49,8 @@ public record PrismConfig(String source, String backend, int jvmThreads) {
     public static PrismConfig load() {
         String home = System.getProperty("prism.home");
         Path p = Path.of(home != null ? home : ".").resolve(FILE);
-        return Files.isRegularFile(p) ? read(p) : new PrismConfig("built-in defaults (no " + p + ")", "jvm", 0);
+        return Files.isRegularFile(p) ? read(p)
+                : new PrismConfig("built-in defaults (no " + p + ")", "jvm", 0, TornadoSettings.defaults());
     }
 
     public static PrismConfig read(Path file) {
@@ -43,18 +60,51 @@ public record PrismConfig(String source, String backend, int jvmThreads) {
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": cannot be read: " + e.getMessage(), e);
         }
-        String threads = props.getProperty("prism.jvm.threads", "0").trim();
-        int t;
-        try {
-            t = Integer.parseInt(threads);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(file + ": prism.jvm.threads expected an integer, found '" + threads + "'");
+        String src = file.toString();
+        int threads = integer(src, props, "prism.jvm.threads", 0);
+        int device = integer(src, props, DEVICE, 0);
+        Map<String, Integer> planDevices = new LinkedHashMap<>();
+        Map<String, int[]> workGroups = new LinkedHashMap<>();
+        for (String key : props.stringPropertyNames()) {
+            if (key.startsWith(DEVICE + ".")) {
+                planDevices.put(key.substring(DEVICE.length() + 1), integer(src, props, key, 0));
+            } else if (key.startsWith(WORKGROUP)) {
+                workGroups.put(key.substring(WORKGROUP.length()), sizes(src, key, props.getProperty(key)));
+            } else if (!key.equals("prism.backend") && !key.equals("prism.jvm.threads") && !key.equals(DEVICE)) {
+                throw new IllegalArgumentException(src + ": unknown setting '" + key + "'; expected prism.backend, prism.jvm.threads, "
+                        + DEVICE + "[.<plan>] or " + WORKGROUP + "<kernel>");
+            }
         }
-        return new PrismConfig(file.toString(), props.getProperty("prism.backend", "jvm").trim(), t);
+        TornadoSettings tornado;
+        try {
+            tornado = new TornadoSettings(device, planDevices, false, workGroups);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(src + ": " + e.getMessage(), e);
+        }
+        return new PrismConfig(src, props.getProperty("prism.backend", "jvm").trim(), threads, tornado);
     }
 
-    /** The thread count the jvm backend uses under this configuration. */
-    public int effectiveThreads() {
-        return jvmThreads == 0 ? Runtime.getRuntime().availableProcessors() : jvmThreads;
+    private static int integer(String src, Properties props, String key, int fallback) {
+        String v = props.getProperty(key);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(src + ": " + key + " expected an integer, found '" + v.trim() + "'");
+        }
+    }
+
+    private static int[] sizes(String src, String key, String value) {
+        try {
+            int[] s = Arrays.stream(value.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+            if (s.length < 1 || s.length > 3) {
+                throw new NumberFormatException();
+            }
+            return s;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(src + ": " + key + " expected 1 to 3 comma-separated integers, found '" + value.trim() + "'");
+        }
     }
 }

@@ -195,10 +195,13 @@ public final class ActivationKernels {
         return gy * leakyFactor(v, slope);
     }
 
-    /** Exactly 1 for {@code v > 0} and exactly {@code slope} otherwise (PyTorch's choice at 0), without a branch. */
+    /**
+     * Exactly 1 for {@code v > 0} and exactly {@code slope} otherwise (PyTorch's choice at 0). A plain
+     * conditional: device compilers turn it into a select, and an arithmetic trick with overflowing
+     * constants is not safe there (an OpenCL compiler may re-associate {@code v·1e300·1e300}).
+     */
     public static float leakyFactor(float v, float slope) {
-        float s = (float) step(v);
-        return s + slope * (1f - s);
+        return v > 0f ? 1f : slope;
     }
 
     /**
@@ -232,17 +235,7 @@ public final class ActivationKernels {
         double lo = (q0 + q1 * t2) + (q2 + q3 * t2) * t4;
         double hi = (q4 + q5 * t2) + 0.047416672390035719 * t4;
         double r = t * Math.exp((lo + hi * t8) - a * a);
-        // r for z >= 0, 2 - r for z < 0, without a branch on the sign
-        return r + step(-z) * (2.0 - 2.0 * r);
-    }
-
-    /**
-     * 1 for {@code v > 0}, 0 for {@code v <= 0} (either zero), NaN for NaN: a select without a branch
-     * that random signs would mispredict. {@code v·1e300·1e300} takes every positive double, the
-     * smallest subnormal included, to at least 1 (or +∞), and every negative one to at most −1.
-     */
-    public static double step(double v) {
-        return Math.min(1.0, Math.max(0.0, v * 1e300 * 1e300));
+        return z < 0.0 ? 2.0 - r : r;
     }
 
     /**

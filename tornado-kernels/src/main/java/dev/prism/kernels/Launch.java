@@ -27,11 +27,30 @@ import java.util.Objects;
  * @param body   runs lanes {@code [from, to)} through the per-lane helper
  * @param flops  floating-point operations of one launch (a multiply-add counts as two), for rooflines
  * @param bytes  bytes the launch must move at least (each input read once, each output written once)
+ * @param grid   the lane count of each parallel loop, outermost first (their product is {@code lanes});
+ *               a device backend needs it to apply a work-group size. Default: one dimension.
+ * @param owned  arrays the factory made itself and the kernel only reads (a zero bias standing in for
+ *               none, unit scales): no caller can declare them in a plan, so a device backend treats
+ *               them as constants
  */
 public record Launch(String kernel, Object[] args, int[] writes, int lanes, Runnable loops, Lanes body,
-                     long flops, long bytes) {
+                     long flops, long bytes, int[] grid, float[][] owned) {
+
+    /** A launch with a one-dimensional grid and no owned arrays. */
+    public Launch(String kernel, Object[] args, int[] writes, int lanes, Runnable loops, Lanes body, long flops, long bytes) {
+        this(kernel, args, writes, lanes, loops, body, flops, bytes, new int[] {lanes}, new float[0][]);
+    }
 
     public Launch {
+        Objects.requireNonNull(grid, "grid");
+        Objects.requireNonNull(owned, "owned");
+        long product = 1;
+        for (int g : grid) {
+            product *= g;
+        }
+        if (grid.length < 1 || grid.length > 3 || product != lanes) {
+            throw new IllegalArgumentException(kernel + ": grid " + Arrays.toString(grid) + " expected 1 to 3 dimensions whose product is lanes = " + lanes);
+        }
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(args, "args");
         Objects.requireNonNull(writes, "writes");
@@ -46,6 +65,16 @@ public record Launch(String kernel, Object[] args, int[] writes, int lanes, Runn
                 throw new IllegalArgumentException(kernel + ": writes index " + w + " does not name a float[] argument");
             }
         }
+    }
+
+    /** This launch with the given per-dimension lane counts, outermost loop first. */
+    public Launch withGrid(int... dims) {
+        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, dims.clone(), owned);
+    }
+
+    /** This launch declaring arrays its factory made and its kernel only reads. */
+    public Launch withOwned(float[]... arrays) {
+        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, grid, arrays.clone());
     }
 
     /** The kernel method this launch runs, as a device backend compiles it (see {@link KernelRegistry}). */

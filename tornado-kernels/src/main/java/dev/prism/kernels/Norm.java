@@ -61,7 +61,7 @@ public final class Norm {
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
         int s = silu ? 1 : 0;
-        return new Launch("norm.groupApply", new Object[] {x, stats, g, b, y, n, c, h, w, groups, s}, new int[] {4},
+        return owning(gamma, g, beta, b, new Launch("norm.groupApply", new Object[] {x, stats, g, b, y, n, c, h, w, groups, s}, new int[] {4},
                 n * c * h,
                 () -> NormKernels.groupApply(x, stats, g, b, y, n, c, h, w, groups, s),
                 (from, to) -> {
@@ -69,7 +69,7 @@ public final class Norm {
                         NormKernels.groupApplyRow(x, stats, g, b, y, c, h, w, groups, s, l / h, l % h);
                     }
                 },
-                (silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c);
+                (silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c).withGrid(n * c, h));
     }
 
     /**
@@ -110,7 +110,7 @@ public final class Norm {
         float[] b = betaOrZero(beta, c);
         int hw = h * w;
         int s = silu ? 1 : 0;
-        return new Launch("norm.groupBackwardPartials", new Object[] {x, gy, stats, g, b, partials, n, c, hw, groups, s},
+        return owning(gamma, g, beta, b, new Launch("norm.groupBackwardPartials", new Object[] {x, gy, stats, g, b, partials, n, c, hw, groups, s},
                 new int[] {5}, n * c,
                 () -> NormKernels.groupBackwardPartials(x, gy, stats, g, b, partials, n, c, hw, groups, s),
                 (from, to) -> {
@@ -118,7 +118,7 @@ public final class Norm {
                         NormKernels.groupBackwardPartialsLane(x, gy, stats, g, b, partials, c, hw, groups, s, p);
                     }
                 },
-                (silu ? 12L : 4L) * size, 8L * size + 8L * n * c);
+                (silu ? 12L : 4L) * size, 8L * size + 8L * n * c));
     }
 
     /** {@code gGamma[c] = Σ_n Σ g'·x̂}, {@code gBeta[c] = Σ_n Σ g'} from {@code partials}; writes both. */
@@ -148,7 +148,7 @@ public final class Norm {
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
         int s = silu ? 1 : 0;
-        return new Launch("norm.groupBackwardInput",
+        return owning(gamma, g, beta, b, new Launch("norm.groupBackwardInput",
                 new Object[] {x, gy, stats, g, b, partials, gx, n, c, h, w, groups, s}, new int[] {6}, n * c * h,
                 () -> NormKernels.groupBackwardInput(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, s),
                 (from, to) -> {
@@ -157,7 +157,7 @@ public final class Norm {
                                 l / h, l % h);
                     }
                 },
-                (silu ? 14L : 6L) * size, 12L * size + 8L * n * c);
+                (silu ? 14L : 6L) * size, 12L * size + 8L * n * c).withGrid(n * c, h));
     }
 
     private static Check shape(String kernel, int n, int c, int h, int w, int groups) {
@@ -177,6 +177,11 @@ public final class Norm {
         }
         k.length("gamma", gamma, c).length("beta", beta, c);
         return gamma;
+    }
+
+    /** Declares the unit scales and zero shifts this class made in place of absent affine parameters. */
+    private static Launch owning(float[] gamma, float[] g, float[] beta, float[] b, Launch launch) {
+        return gamma == null && beta == null ? launch.withOwned(g, b) : launch;
     }
 
     private static float[] betaOrZero(float[] beta, int c) {

@@ -117,14 +117,16 @@ public final class PrismConv {
         k.length("x", x, size).length("f", f, taps).length("y", y, size).distinct("x", x, "y", y);
         float[] bias = biasOrZero(k, "b", b);
         int mode = padding.code();
-        return new Launch(name, new Object[] {x, f, bias, y, n, c, h, w, kc, kh, kw, mode}, new int[] {3}, n * c * h,
+        Launch launch = new Launch(name, new Object[] {x, f, bias, y, n, c, h, w, kc, kh, kw, mode}, new int[] {3}, n * c * h,
                 () -> PrismConvKernels.forward(x, f, bias, y, n, c, h, w, kc, kh, kw, mode),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {
                         PrismConvKernels.forwardRow(x, f, bias, y, c, h, w, kc, kh, kw, mode, l / h, l % h);
                     }
                 },
-                2L * size * taps, 4L * (2L * size + taps + 1));
+                2L * size * taps, 4L * (2L * size + taps + 1)).withGrid(n * c, h);
+        // A zero bias this factory made for 'no bias' is a constant no caller can declare.
+        return b == null ? launch.withOwned(bias) : launch;
     }
 
     /**

@@ -6,11 +6,16 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.ExecutionStats;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.Launch;
+import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.TornadoProfilerResult;
+import uk.ac.manchester.tornado.api.WorkerGrid;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
+import uk.ac.manchester.tornado.api.WorkerGrid2D;
+import uk.ac.manchester.tornado.api.WorkerGrid3D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
 
@@ -54,26 +59,41 @@ final class TornadoExecutable implements Executable {
         TaskGraph graph = new TaskGraph(graphName);
         List<Object> once = new ArrayList<>(plan.constants());
         once.addAll(geometry);
+        once.addAll(owned(plan));
         if (!once.isEmpty()) {
             graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, once.toArray());
         }
         if (!plan.inputs().isEmpty()) {
             graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, plan.inputs().toArray());
         }
+        GridScheduler grids = new GridScheduler();
+        boolean anyGrid = false;
         try {
             int i = 0;
             for (Launch l : plan.launches()) {
                 String id = "t" + i++;
                 taskKernels.add(l.kernel());
                 Tasks.add(graph, id, l);
+                int[] local = backend.settings().workGroups().get(l.kernel());
+                if (local != null) {
+                    grids.addWorkerGrid(graphName + "." + id, workerGrid(l, local));
+                    anyGrid = true;
+                }
             }
             if (!plan.outputs().isEmpty()) {
                 graph.transferToHost(DataTransferMode.EVERY_EXECUTION, plan.outputs().toArray());
             }
+            List<Object> resident = deviceResident(plan, once);
+            if (!resident.isEmpty()) {
+                // Activations and scratch: TornadoVM wants every task argument named in a transfer;
+                // UNDER_DEMAND allocates them on the device and copies them nowhere unless asked.
+                graph.transferToHost(DataTransferMode.UNDER_DEMAND, resident.toArray());
+            }
             ImmutableTaskGraph snapshot = graph.snapshot();
-            this.executionPlan = new TornadoExecutionPlan(snapshot)
+            TornadoExecutionPlan p = new TornadoExecutionPlan(snapshot)
                     .withDevice(device.handle())
                     .withProfiler(ProfilerMode.SILENT);
+            this.executionPlan = anyGrid ? p.withGridScheduler(grids) : p;
         } catch (RuntimeException | Error e) {
             throw translate(e);
         }
@@ -132,6 +152,51 @@ final class TornadoExecutable implements Executable {
         return String.join(", ", new LinkedHashSet<>(taskKernels));
     }
 
+    /** The arrays of the plan that are neither constants, inputs nor outputs: they live on the device only. */
+    private static List<Object> deviceResident(Plan plan, List<Object> once) {
+        Set<Object> known = Collections.newSetFromMap(new IdentityHashMap<>());
+        known.addAll(once);
+        known.addAll(plan.inputs());
+        known.addAll(plan.outputs());
+        List<Object> out = new ArrayList<>();
+        for (Launch l : plan.launches()) {
+            for (Object a : l.args()) {
+                if (a instanceof float[] && known.add(a)) {
+                    out.add(a);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The arrays launch factories made and declared as read-only: constants of the plan. */
+    private static Set<Object> owned(Plan plan) {
+        Set<Object> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Launch l : plan.launches()) {
+            out.addAll(List.of((Object[]) l.owned()));
+        }
+        return out;
+    }
+
+    /**
+     * The worker grid of a launch with a configured local work-group size: TornadoVM's first dimension
+     * is the kernel's outermost parallel loop.
+     */
+    private static WorkerGrid workerGrid(Launch l, int[] local) {
+        int[] g = l.grid();
+        if (local.length != g.length) {
+            throw new IllegalArgumentException("prism.tornado.workgroup." + l.kernel() + " has " + local.length + " value(s), but "
+                    + l.kernel() + " has " + g.length + " parallel dimension(s) (grid " + java.util.Arrays.toString(g) + ")");
+        }
+        WorkerGrid w = switch (g.length) {
+            case 1 -> new WorkerGrid1D(g[0]);
+            case 2 -> new WorkerGrid2D(g[0], g[1]);
+            default -> new WorkerGrid3D(g[0], g[1], g[2]);
+        };
+        w.setLocalWork(local[0], local.length > 1 ? local[1] : 1, local.length > 2 ? local[2] : 1);
+        return w;
+    }
+
     /**
      * Checks that no launch reads an undeclared buffer before a launch writes it, and returns the
      * integer-array arguments (kernel geometry), which go to the device once.
@@ -140,6 +205,7 @@ final class TornadoExecutable implements Executable {
         Set<Object> defined = Collections.newSetFromMap(new IdentityHashMap<>());
         defined.addAll(plan.constants());
         defined.addAll(plan.inputs());
+        defined.addAll(owned(plan));
         Set<Object> geometry = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Launch l : plan.launches()) {
             Object[] args = l.args();

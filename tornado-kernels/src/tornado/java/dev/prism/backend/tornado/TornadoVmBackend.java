@@ -56,6 +56,10 @@ public final class TornadoVmBackend implements Backend {
         for (var e : settings.planDevices().entrySet()) {
             checkIndex("prism.tornado.device." + e.getKey(), e.getValue(), found);
         }
+        if (!"false".equals(System.getProperty("tornado.enable.nativeFunctions"))) {
+            System.err.println("prism: warning: TornadoVM's native math functions are on (-Dtornado.enable.nativeFunctions=false"
+                    + " is missing): sin, cos and exp become driver approximations and results may differ from the JVM beyond 1e-5");
+        }
         return new TornadoVmBackend(settings, found);
     }
 
