@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * never needs it. A new kernel class is registered in {@link #FAMILIES}.
  */
 public final class KernelRegistry {
-    private static final Map<String, Class<?>> FAMILIES = Map.ofEntries(
+    private static final Map<String, Class<?>> BUILT_IN = Map.ofEntries(
             Map.entry("activation", ActivationKernels.class),
             Map.entry("approx", ApproxKernels.class),
             Map.entry("dct", DctKernels.class),
@@ -23,6 +23,7 @@ public final class KernelRegistry {
             Map.entry("prismconv", PrismConvKernels.class),
             Map.entry("resample", ResampleKernels.class));
 
+    private static final Map<String, Class<?>> FAMILIES = new ConcurrentHashMap<>(BUILT_IN);
     private static final Map<String, Method> METHODS = new ConcurrentHashMap<>();
 
     private KernelRegistry() {
@@ -30,7 +31,24 @@ public final class KernelRegistry {
 
     /** The kernel classes, by family. */
     public static Map<String, Class<?>> families() {
-        return FAMILIES;
+        return Map.copyOf(FAMILIES);
+    }
+
+    /**
+     * Registers a kernel class of one's own under {@code family}, so that launches named
+     * {@code family.method} run its static methods on every backend. The class must follow the kernel
+     * rules of docs/KERNELS.md (plain loops, {@code @Parallel}, compiled with {@code -g}).
+     *
+     * @throws IllegalArgumentException if the family is taken by another class or its name has a dot
+     */
+    public static void register(String family, Class<?> kernels) {
+        if (family == null || family.isEmpty() || family.indexOf('.') >= 0) {
+            throw new IllegalArgumentException("kernel family expected a non-empty name without '.', found '" + family + "'");
+        }
+        Class<?> before = FAMILIES.putIfAbsent(family, kernels);
+        if (before != null && before != kernels) {
+            throw new IllegalArgumentException("kernel family '" + family + "' is already " + before.getName());
+        }
     }
 
     /**
@@ -59,7 +77,7 @@ public final class KernelRegistry {
         int dot = kernel.indexOf('.');
         Class<?> owner = dot < 0 ? null : FAMILIES.get(kernel.substring(0, dot));
         if (owner == null) {
-            throw new IllegalStateException("kernel '" + kernel + "': expected family.method with a family of " + FAMILIES.keySet());
+            throw new IllegalStateException("kernel '" + kernel + "': expected family.method with a family of " + new java.util.TreeSet<>(FAMILIES.keySet()));
         }
         String name = kernel.substring(dot + 1);
         Method found = null;

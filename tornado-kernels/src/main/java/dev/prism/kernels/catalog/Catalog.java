@@ -16,7 +16,8 @@ public final class Catalog {
             new ActivationCases(),
             new ResampleCases(),
             new ElementwiseCases(),
-            new EmbeddingCases());
+            new EmbeddingCases(),
+            new ChainCases());
 
     private Catalog() {
     }

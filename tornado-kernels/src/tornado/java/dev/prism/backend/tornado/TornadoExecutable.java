@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Transfers: the plan's constants {@code FIRST_EXECUTION} (weights and tables go to the device once),
  * its inputs {@code EVERY_EXECUTION} (per-step scalars and noise), its outputs back {@code EVERY_EXECUTION};
- * integer geometry arrays are constants too. Nothing else is transferred: activations and scratch buffers
- * are allocated on the device and stay there between tasks and between executions. Before building, the
+ * integer geometry arrays are constants too. Activations and scratch buffers go down once with the
+ * constants (TornadoVM allocates only what a transfer names) and then stay on the device between tasks
+ * and between executions; they never come back. Before building, the
  * plan is checked: a buffer some launch reads before any launch writes it must be declared constant or
  * input, because on a device it would otherwise hold garbage.
  */
@@ -66,6 +67,13 @@ final class TornadoExecutable implements Executable {
         if (!plan.inputs().isEmpty()) {
             graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, plan.inputs().toArray());
         }
+        List<Object> resident = deviceResident(plan, once);
+        if (!resident.isEmpty()) {
+            // Activations and scratch: TornadoVM wants every task argument named in a transfer. Going
+            // down once, on the first execution, they are allocated and then stay on the device; a
+            // kernel that accumulates into its output would otherwise have it copied in every time.
+            graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, resident.toArray());
+        }
         GridScheduler grids = new GridScheduler();
         boolean anyGrid = false;
         try {
@@ -83,12 +91,7 @@ final class TornadoExecutable implements Executable {
             if (!plan.outputs().isEmpty()) {
                 graph.transferToHost(DataTransferMode.EVERY_EXECUTION, plan.outputs().toArray());
             }
-            List<Object> resident = deviceResident(plan, once);
-            if (!resident.isEmpty()) {
-                // Activations and scratch: TornadoVM wants every task argument named in a transfer;
-                // UNDER_DEMAND allocates them on the device and copies them nowhere unless asked.
-                graph.transferToHost(DataTransferMode.UNDER_DEMAND, resident.toArray());
-            }
+
             ImmutableTaskGraph snapshot = graph.snapshot();
             TornadoExecutionPlan p = new TornadoExecutionPlan(snapshot)
                     .withDevice(device.handle())
@@ -119,6 +122,9 @@ final class TornadoExecutable implements Executable {
         long wall = System.nanoTime() - t0;
         TornadoProfilerResult p = result.getProfilerResult();
         last = new ExecutionStats(p.getDeviceKernelTime(), p.getCompileTime(), p.getTotalBytesCopyIn(), p.getTotalBytesCopyOut(), wall);
+        if (Boolean.getBoolean("prism.tornado.profile")) {
+            System.err.println("prism: plan '" + plan.name() + "' " + last + "\n" + p.getProfileLog());
+        }
         if (last.kernelNanos() == 0) {
             // TornadoVM recovered from a compile failure by running the Java code: no kernel ran on the device.
             String what = "TornadoVM ran plan '" + plan.name() + "' (" + kernels() + ") as sequential Java on the host,"

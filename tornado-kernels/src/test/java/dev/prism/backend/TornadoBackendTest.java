@@ -1,0 +1,150 @@
+package dev.prism.backend;
+
+import dev.prism.kernels.KernelRegistry;
+import dev.prism.kernels.Launch;
+import dev.prism.kernels.Parallel;
+import dev.prism.kernels.catalog.Catalog;
+import dev.prism.kernels.catalog.KernelCase;
+import dev.prism.kernels.catalog.KernelCheck;
+import dev.prism.kernels.catalog.Size;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Every kernel as a TornadoVM task, compared with the JVM reference. Needs a TornadoVM SDK:
+ * {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (README, TornadoVM).
+ */
+@Tag("tornado")
+@EnabledIfEnvironmentVariable(named = "TORNADOVM_HOME", matches = ".+",
+        disabledReason = "TORNADOVM_HOME is unset: no TornadoVM SDK to run the device tests on")
+class TornadoBackendTest {
+    /** The tolerance of the PyTorch checks: max |device − JVM| ≤ 1e-5 · max |JVM|. */
+    private static final double TOLERANCE = 1e-5;
+    private static Backend tornado;
+    private static final JvmBackend SEQ = JvmBackend.sequential();
+
+    @BeforeAll
+    static void open() {
+        String reason = TornadoSupport.unavailableReason();
+        assumeTrue(reason == null, () -> "TornadoVM is not usable in this JVM: " + reason + " (run with -Ptornado)");
+        tornado = TornadoSupport.open(TornadoSettings.defaults());
+    }
+
+    @AfterAll
+    static void close() {
+        if (tornado != null) {
+            tornado.close();
+        }
+    }
+
+    static Stream<String> smallCases() {
+        return Catalog.names(Size.SMALL);
+    }
+
+    @ParameterizedTest
+    @MethodSource("smallCases")
+    void everyKernelMatchesTheJvmOnTheDevice(String name) {
+        KernelCase c = Catalog.all(Size.SMALL).stream().filter(k -> k.name().equals(name)).findFirst().orElseThrow();
+        KernelCheck.Row row = KernelCheck.run(c, SEQ, tornado, TOLERANCE, 7);
+        assertTrue(row.ok(), name + ": " + row.problem());
+    }
+
+    @Test
+    void aChainOfTwelveKernelsRunsAsOnePlanAndMatchesTheJvm() {
+        KernelCase chain = Catalog.select(Size.SMALL, List.of("chain.resblocks")).getFirst();
+        Plan plan = chain.build().apply(3L);
+        assertTrue(plan.launches().size() >= 10, "launches: " + plan.launches().size());
+        KernelCheck.Row row = KernelCheck.run(chain, SEQ, tornado, TOLERANCE, 3);
+        assertTrue(row.ok(), row.problem());
+    }
+
+    @Test
+    void weightsMoveOnceAndActivationsStayOnTheDevice() {
+        // The residual chain, then a product with a weight as large as the image, so that a weight
+        // that went down again could not hide in TornadoVM's per-task accounting.
+        Plan chain = Catalog.select(Size.SMALL, List.of("chain.resblocks")).getFirst().build().apply(5L);
+        float[] last = chain.outputs().iterator().next();
+        float[] weight = new dev.prism.kernels.catalog.Rand(9).gaussian(last.length);
+        float[] out = new float[last.length];
+        Plan plan = Plan.builder("weights-once").addAll(chain.launches())
+                .add(dev.prism.kernels.Elementwise.mul(last, weight, out, last.length))
+                .constants(chain.constants().toArray(float[][]::new)).constants(weight)
+                .inputs(chain.inputs().toArray(float[][]::new)).outputs(out).build();
+        long constantBytes = plan.constants().stream().mapToLong(b -> 4L * b.length).sum();
+        long inputBytes = plan.inputs().stream().mapToLong(b -> 4L * b.length).sum();
+        long outputBytes = 4L * out.length;
+        List<ExecutionStats> stats = new ArrayList<>();
+        try (Executable e = tornado.compile(plan)) {
+            for (int i = 0; i < 4; i++) {
+                e.execute();
+                stats.add(e.lastStats().orElseThrow());
+            }
+        }
+        // TornadoVM's copy-in counter adds each output's size and 24 bytes per task (ExecutionStats),
+        // and a 16-byte header per array; 64 bytes per buffer covers the headers.
+        long accounting = outputBytes + 24L * plan.launches().size();
+        long slack = 64L * (plan.constants().size() + plan.inputs().size() + plan.outputs().size());
+        assertTrue(stats.get(0).copyInBytes() >= constantBytes + inputBytes, "first: " + stats.get(0));
+        for (int i = 1; i < stats.size(); i++) {
+            ExecutionStats s = stats.get(i);
+            // Later executions move the per-step input only: not the weights, not the activations.
+            assertTrue(s.copyInBytes() <= inputBytes + accounting + slack,
+                    "execution " + i + " moved " + s.copyInBytes() + " bytes in; input " + inputBytes + ", weights " + constantBytes);
+            assertTrue(s.copyOutBytes() >= outputBytes && s.copyOutBytes() <= outputBytes + slack,
+                    "execution " + i + " moved " + s.copyOutBytes() + " bytes out; the output is " + outputBytes);
+            assertTrue(s.kernelNanos() > 0, "execution " + i + " ran no kernel on the device");
+        }
+        assertTrue(constantBytes > slack + 24L * plan.launches().size(), "the weights must be large enough to be seen");
+    }
+
+    /** A kernel TornadoVM cannot compile: a parallel loop with a stride only known at run time. */
+    public static final class Unsupported {
+        private Unsupported() {
+        }
+
+        public static void strided(float[] x, float[] y, int n, int stride) {
+            for (@Parallel int i = 0; i < n; i += stride) {
+                y[i] = 2f * x[i];
+            }
+        }
+    }
+
+    @Test
+    void aKernelTornadoCannotCompileFailsTheRunAndIsNamed() {
+        KernelRegistry.register("unsupported", Unsupported.class);
+        float[] x = new float[64], y = new float[64];
+        Launch bad = new Launch("unsupported.strided", new Object[] {x, y, 64, 3}, new int[] {1}, 64,
+                () -> Unsupported.strided(x, y, 64, 3), (a, b) -> Unsupported.strided(x, y, 64, 3), 64, 512);
+        Plan plan = Plan.builder("bad").add(bad).inputs(x).outputs(y).build();
+        DeviceException e = assertThrows(DeviceException.class, () -> {
+            try (Executable ex = tornado.compile(plan)) {
+                ex.execute();
+            }
+        });
+        assertTrue(e.getMessage().contains("unsupported.strided"), e.getMessage());
+        assertTrue(e.getMessage().contains("--allow-bailout"), e.getMessage());
+    }
+
+    @Test
+    void devicesAreListedWithNameAndMemory() {
+        List<DeviceInfo> devices = TornadoSupport.devices();
+        assertFalse(devices.isEmpty());
+        assertEquals("tornado:0", devices.getFirst().id());
+        assertFalse(devices.getFirst().name().isBlank());
+    }
+}
