@@ -1,5 +1,7 @@
 package dev.prism.cli;
 
+import dev.prism.backend.TornadoSupport;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.PrintWriter;
@@ -7,6 +9,7 @@ import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class CliTest {
     record Result(int code, String out, String err) {
@@ -19,13 +22,17 @@ class CliTest {
     }
 
     @Test
-    void devicesListsTheJvmBackendsAndSaysWhyTornadoIsNotInUse() {
+    void devicesListsTheJvmBackendsAndTornadoDevicesOrWhyNot() {
         Result r = run("devices");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("jvm-seq"), r.out());
-        assertTrue(r.out().contains("tornado"), r.out());
-        assertTrue(r.out().contains("not in use: "), r.out());
         assertTrue(r.out().contains("default: jvm"), r.out());
+        String reason = TornadoSupport.unavailableReason();
+        if (reason == null) {
+            assertTrue(r.out().contains("tornado:0"), r.out());
+        } else {
+            assertTrue(r.out().contains("not in use: " + reason), r.out());
+        }
     }
 
     @Test
@@ -57,8 +64,19 @@ class CliTest {
 
     @Test
     void tornadoBackendWithoutTornadoVmIsAnErrorWithTheReason() {
+        assumeTrue(TornadoSupport.unavailableReason() != null, "TornadoVM is usable in this JVM");
         Result r = run("kernels", "--check", "--backend", "tornado");
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("prism: --backend tornado: "), r.err());
+    }
+
+    @Test
+    @Tag("tornado")
+    void kernelCheckOnTornadoMatchesTheReference() {
+        assumeTrue(TornadoSupport.unavailableReason() == null, () -> "TornadoVM not usable: " + TornadoSupport.unavailableReason());
+        Result r = run("kernels", "--check", "--size", "small", "--device", "tornado:0", "-k", "haar,chain");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("backend: tornado"), r.out());
+        assertTrue(r.out().contains("chain.resblocks"), r.out());
     }
 }
