@@ -7,7 +7,8 @@ import java.util.stream.Stream;
 /** Every kernel of Prism, set up on random data; see {@link KernelCase}. */
 public final class Catalog {
     private static final List<CaseProvider> PROVIDERS = List.of(
-            new HaarCases());
+            new HaarCases(),
+            new GemmCases());
 
     private Catalog() {
     }
