@@ -8,7 +8,8 @@ import java.util.stream.Stream;
 public final class Catalog {
     private static final List<CaseProvider> PROVIDERS = List.of(
             new HaarCases(),
-            new GemmCases());
+            new GemmCases(),
+            new Conv2dCases());
 
     private Catalog() {
     }
