@@ -9,7 +9,8 @@ public final class Catalog {
     private static final List<CaseProvider> PROVIDERS = List.of(
             new HaarCases(),
             new GemmCases(),
-            new Conv2dCases());
+            new Conv2dCases(),
+            new AttentionCases());
 
     private Catalog() {
     }
