@@ -22,6 +22,11 @@ package dev.prism.kernels;
  * of the input gradient in ascending {@code (co, ky, kx)}; each weight-gradient element in ascending
  * {@code (n, oy, ox)}. For a 1×1 kernel (stride 1, no padding, groups 1) these are exactly the orders of
  * the equivalent {@link GemmKernels} products, so the routed and the direct results are bit-identical.
+ *
+ * <p>Each innermost loop runs over a contiguous output row. Every helper has a separate copy of that loop
+ * for horizontal stride 1: HotSpot C2 removes array bounds checks only for indices whose scale is a
+ * constant, so {@code x[b + ox·sw]} keeps a check per element; the stride-1 loop measured 1.4× faster
+ * on the 64×64 3×3 case. Both loops add the same terms in the same order.
  */
 public final class Conv2dKernels {
     /** Index of the batch size N in the geometry array. */
@@ -96,8 +101,15 @@ public final class Conv2dKernels {
                         int off = kx * dw - pw;
                         int lo = firstInside(off, sw);
                         int hi = endInside(off, sw, wi, ow);
-                        for (int ox = lo; ox < hi; ox++) {
-                            y[yRow + ox] += wv * x[xRow + ox * sw + off];
+                        int xb = xRow + off;
+                        if (sw == 1) {
+                            for (int ox = lo; ox < hi; ox++) {
+                                y[yRow + ox] += wv * x[xb + ox];
+                            }
+                        } else {
+                            for (int ox = lo; ox < hi; ox++) {
+                                y[yRow + ox] += wv * x[xb + ox * sw];
+                            }
                         }
                     }
                 }
@@ -151,8 +163,15 @@ public final class Conv2dKernels {
                         int off = kx * dw - pw;
                         int lo = firstInside(off, sw);
                         int hi = endInside(off, sw, wi, ow);
-                        for (int ox = lo; ox < hi; ox++) {
-                            gx[gxRow + ox * sw + off] += wv * gy[gyRow + ox];
+                        int gb = gxRow + off;
+                        if (sw == 1) {
+                            for (int ox = lo; ox < hi; ox++) {
+                                gx[gb + ox] += wv * gy[gyRow + ox];
+                            }
+                        } else {
+                            for (int ox = lo; ox < hi; ox++) {
+                                gx[gb + ox * sw] += wv * gy[gyRow + ox];
+                            }
                         }
                     }
                 }
@@ -196,9 +215,15 @@ public final class Conv2dKernels {
                 int iy = oy * sh - ph + ky * dh;
                 if (iy >= 0 && iy < h) {
                     int gyRow = gyPlane + oy * ow;
-                    int xRow = xPlane + iy * wi;
-                    for (int ox = lo; ox < hi; ox++) {
-                        s += gy[gyRow + ox] * x[xRow + ox * sw + off];
+                    int xb = xPlane + iy * wi + off;
+                    if (sw == 1) {
+                        for (int ox = lo; ox < hi; ox++) {
+                            s += gy[gyRow + ox] * x[xb + ox];
+                        }
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) {
+                            s += gy[gyRow + ox] * x[xb + ox * sw];
+                        }
                     }
                 }
             }
