@@ -19,9 +19,9 @@ package dev.prism.kernels;
  * with results bit-identical to its direct kernel.
  *
  * <p>Inner loops: with {@code op(B) = B} a lane adds {@code op(A)[i,p] · B[p,:]} to its row of {@code C}
- * for {@code p} ascending (the i-k-j order: a contiguous axpy over the row). With {@code op(B) = Bᵀ} the
- * rows of {@code B} are contiguous along {@code p}, so the lane forms four dot products at once, each
- * summed in the order above. Checked launch factories: {@link Gemm}.
+ * for {@code p} ascending, four values of {@code p} per pass (the i-k-j order: a contiguous loop over the
+ * row). With {@code op(B) = Bᵀ} the rows of {@code B} are contiguous along {@code p}, so the lane forms
+ * four dot products at once, each summed in the order above. Checked launch factories: {@link Gemm}.
  */
 public final class GemmKernels {
     private GemmKernels() {
@@ -77,7 +77,28 @@ public final class GemmKernels {
             }
         }
         if (transB == 0) {
-            for (int p = 0; p < k; p++) {
+            // Four terms per pass over the row: each element is loaded and stored once per four terms
+            // instead of once per term, and still receives them one at a time in ascending p.
+            int p = 0;
+            for (; p + 4 <= k; p += 4) {
+                float a0 = a[aRow + p * aStep];
+                float a1 = a[aRow + (p + 1) * aStep];
+                float a2 = a[aRow + (p + 2) * aStep];
+                float a3 = a[aRow + (p + 3) * aStep];
+                int b0 = bOff + p * n;
+                int b1 = b0 + n;
+                int b2 = b1 + n;
+                int b3 = b2 + n;
+                for (int j = 0; j < n; j++) {
+                    float t = c[cRow + j];
+                    t += a0 * b[b0 + j];
+                    t += a1 * b[b1 + j];
+                    t += a2 * b[b2 + j];
+                    t += a3 * b[b3 + j];
+                    c[cRow + j] = t;
+                }
+            }
+            for (; p < k; p++) {
                 float av = a[aRow + p * aStep];
                 int bRow = bOff + p * n;
                 for (int j = 0; j < n; j++) {
