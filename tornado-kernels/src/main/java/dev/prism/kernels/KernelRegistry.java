@@ -14,10 +14,13 @@ public final class KernelRegistry {
     private static final Map<String, Class<?>> BUILT_IN = Map.ofEntries(
             Map.entry("activation", ActivationKernels.class),
             Map.entry("approx", ApproxKernels.class),
+            Map.entry("attention", AttentionKernels.class),
+            Map.entry("conv2d", Conv2dKernels.class),
             Map.entry("dct", DctKernels.class),
             Map.entry("elementwise", ElementwiseKernels.class),
             Map.entry("embedding", EmbeddingKernels.class),
             Map.entry("gating", GatingKernels.class),
+            Map.entry("gemm", GemmKernels.class),
             Map.entry("haar", HaarKernels.class),
             Map.entry("norm", NormKernels.class),
             Map.entry("prismconv", PrismConvKernels.class),

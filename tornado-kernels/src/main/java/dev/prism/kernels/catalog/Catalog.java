@@ -17,6 +17,9 @@ public final class Catalog {
             new ResampleCases(),
             new ElementwiseCases(),
             new EmbeddingCases(),
+            new GemmCases(),
+            new Conv2dCases(),
+            new AttentionCases(),
             new ChainCases());
 
     private Catalog() {

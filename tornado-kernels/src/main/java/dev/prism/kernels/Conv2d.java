@@ -1,0 +1,254 @@
+package dev.prism.kernels;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checked launches of the 2-D convolution ({@code F.conv2d}) and its backward pass: input
+ * {@code x[N,Cin,H,W]}, weight {@code w[Cout,Cin/groups,KH,KW]}, optional {@code bias[Cout]}, output
+ * {@code y[N,Cout,OH,OW]}. See {@link Conv2dKernels} for the formula.
+ *
+ * <p>A pointwise convolution (1×1 kernel, stride 1, padding 0, dilation 1, groups 1) is a matrix product
+ * per batch item, {@code y[n] = W·x[n]} with {@code W[Cout,Cin]} and {@code x[n]} as {@code [Cin, H·W]}.
+ * {@link #forward} and {@link #backward} route that case through {@link GemmKernels#matmul}; the results
+ * are bit-identical to the direct kernels, which {@link #forwardDirect} and {@link #backwardDirect}
+ * always use.
+ */
+public final class Conv2d {
+    private Conv2d() {
+    }
+
+    /**
+     * The geometry of one convolution, checked when it is made; {@link #pack()} gives the kernels'
+     * geometry argument. Strides and dilations are at least 1, padding at least 0, {@code groups} divides
+     * {@code cin} and {@code cout}, and the dilated kernel fits the padded input, so that
+     * {@code oh = (h + 2·ph − dh·(kh−1) − 1)/sh + 1} and {@code ow} likewise are positive.
+     */
+    public record Geometry(int n, int cin, int h, int w, int cout, int kh, int kw,
+                           int sh, int sw, int ph, int pw, int dh, int dw, int groups) {
+
+        public Geometry {
+            Check c = Check.of("conv2d").positive("n", n).positive("cin", cin).positive("h", h).positive("w", w)
+                    .positive("cout", cout).positive("kh", kh).positive("kw", kw).positive("sh", sh).positive("sw", sw)
+                    .nonNegative("ph", ph).nonNegative("pw", pw).positive("dh", dh).positive("dw", dw)
+                    .positive("groups", groups)
+                    .that(cin % groups == 0, "groups", "a divisor of cin = " + cin, groups)
+                    .that(cout % groups == 0, "groups", "a divisor of cout = " + cout, groups);
+            int oh = outputSize(h, kh, sh, ph, dh);
+            int ow = outputSize(w, kw, sw, pw, dw);
+            c.that(oh > 0, "oh", "> 0 where oh = (h + 2·ph − dh·(kh−1) − 1)/sh + 1 with h = " + h + ", ph = " + ph
+                    + ", dh = " + dh + ", kh = " + kh + ", sh = " + sh, oh);
+            c.that(ow > 0, "ow", "> 0 where ow = (w + 2·pw − dw·(kw−1) − 1)/sw + 1 with w = " + w + ", pw = " + pw
+                    + ", dw = " + dw + ", kw = " + kw + ", sw = " + sw, ow);
+            c.size("x", n, cin, h, w);
+            c.size("y", n, cout, oh, ow);
+            c.size("w", cout, cin / groups, kh, kw);
+        }
+
+        /** Square kernel, stride, padding and dilation. */
+        public static Geometry of(int n, int cin, int h, int w, int cout, int k, int stride, int padding, int dilation,
+                                  int groups) {
+            return new Geometry(n, cin, h, w, cout, k, k, stride, stride, padding, padding, dilation, dilation, groups);
+        }
+
+        private static int outputSize(int size, int k, int stride, int pad, int dilation) {
+            // floorDiv: when the dilated kernel does not fit, the size comes out <= 0 instead of rounding up to 1
+            return Math.floorDiv(size + 2 * pad - dilation * (k - 1) - 1, stride) + 1;
+        }
+
+        public int oh() {
+            return outputSize(h, kh, sh, ph, dh);
+        }
+
+        public int ow() {
+            return outputSize(w, kw, sw, pw, dw);
+        }
+
+        public int xSize() {
+            return n * cin * h * w;
+        }
+
+        public int wSize() {
+            return cout * (cin / groups) * kh * kw;
+        }
+
+        public int ySize() {
+            return n * cout * oh() * ow();
+        }
+
+        /** True for the 1×1, stride 1, padding 0, dilation 1, groups 1 case that is a matrix product. */
+        public boolean isPointwise() {
+            return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && dh == 1 && dw == 1 && groups == 1;
+        }
+
+        /**
+         * The kernels' geometry argument: a new {@code int[16]} with the fields at the indices
+         * {@link Conv2dKernels#N} .. {@link Conv2dKernels#OW}: {@code n, cin, h, w, cout, kh, kw, sh, sw, ph,
+         * pw, dh, dw, groups, oh, ow}.
+         */
+        public int[] pack() {
+            int[] g = new int[Conv2dKernels.GEOMETRY_LENGTH];
+            g[Conv2dKernels.N] = n;
+            g[Conv2dKernels.CIN] = cin;
+            g[Conv2dKernels.H] = h;
+            g[Conv2dKernels.W] = w;
+            g[Conv2dKernels.COUT] = cout;
+            g[Conv2dKernels.KH] = kh;
+            g[Conv2dKernels.KW] = kw;
+            g[Conv2dKernels.SH] = sh;
+            g[Conv2dKernels.SW] = sw;
+            g[Conv2dKernels.PH] = ph;
+            g[Conv2dKernels.PW] = pw;
+            g[Conv2dKernels.DH] = dh;
+            g[Conv2dKernels.DW] = dw;
+            g[Conv2dKernels.GROUPS] = groups;
+            g[Conv2dKernels.OH] = oh();
+            g[Conv2dKernels.OW] = ow();
+            return g;
+        }
+
+        long macs() {
+            return (long) n * cout * oh() * ow() * (cin / groups) * kh * kw;
+        }
+
+        @Override
+        public String toString() {
+            return n + "x" + cin + "x" + h + "x" + w + " -> " + cout + " k" + kh + "x" + kw + " s" + sh + "x" + sw
+                    + " p" + ph + "x" + pw + " d" + dh + "x" + dw + " g" + groups;
+        }
+    }
+
+    /**
+     * {@code y = conv2d(x, w) + bias} ({@code bias} may be null); writes {@code y}. Pointwise geometries
+     * run as one batched matrix product, the others on {@link Conv2dKernels#forward}.
+     */
+    public static List<Launch> forward(float[] x, float[] w, float[] bias, float[] y, Geometry g) {
+        return forward("conv2d.forward", x, w, bias, y, g, g != null && g.isPointwise());
+    }
+
+    /** {@link #forward} on the direct kernel whatever the geometry. */
+    public static List<Launch> forwardDirect(float[] x, float[] w, float[] bias, float[] y, Geometry g) {
+        return forward("conv2d.forwardDirect", x, w, bias, y, g, false);
+    }
+
+    /**
+     * Backward of {@link #forward} for the output gradient {@code gy[N,Cout,OH,OW]}: the input gradient
+     * {@code gx[N,Cin,H,W]} (the transposed convolution of {@code gy}), the weight gradient
+     * {@code gw[Cout,Cin/groups,KH,KW]} and the bias gradient {@code gb[Cout] = Σ_{n,oy,ox} gy}. Each is
+     * overwritten, or skipped when null. Pointwise geometries run {@code gx[n] = Wᵀ·gy[n]} and
+     * {@code gw = Σ_n gy[n]·x[n]ᵀ} as matrix products.
+     */
+    public static List<Launch> backward(float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb, Geometry g) {
+        return backward("conv2d.backward", x, w, gy, gx, gw, gb, g, g != null && g.isPointwise());
+    }
+
+    /** {@link #backward} on the direct kernels whatever the geometry. */
+    public static List<Launch> backwardDirect(float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb,
+                                              Geometry g) {
+        return backward("conv2d.backwardDirect", x, w, gy, gx, gw, gb, g, false);
+    }
+
+    private static List<Launch> forward(String name, float[] x, float[] w, float[] bias, float[] y, Geometry g,
+                                        boolean route) {
+        Check c = Check.of(name);
+        geometry(c, g);
+        c.length("x", x, g.xSize());
+        weight(c, w, g);
+        c.length("y", y, g.ySize()).distinct("x", x, "y", y).distinct("w", w, "y", y);
+        if (bias != null) {
+            c.length("bias", bias, g.cout()).distinct("bias", bias, "y", y);
+        }
+        int hw = g.h() * g.w();
+        List<Launch> launches = new ArrayList<>(2);
+        if (route) {
+            // y[n] (Cout×HW) = W (Cout×Cin, the same for every n) · x[n] (Cin×HW)
+            launches.add(Gemm.matmul(w, x, y, g.n(), g.cout(), hw, g.cin(), false, false,
+                    0, g.cin() * hw, g.cout() * hw, false));
+        } else {
+            int[] geo = g.pack();
+            launches.add(new Launch("conv2d.forward", new Object[] {x, w, y, geo}, new int[] {2},
+                    g.n() * g.cout() * g.oh(),
+                    () -> Conv2dKernels.forward(x, w, y, geo),
+                    (from, to) -> {
+                        int oh = geo[Conv2dKernels.OH];
+                        for (int l = from; l < to; l++) {
+                            Conv2dKernels.forwardRow(x, w, y, geo, l / oh, l % oh);
+                        }
+                    },
+                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+        }
+        if (bias != null) {
+            launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));
+        }
+        return launches;
+    }
+
+    private static List<Launch> backward(String name, float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb,
+                                         Geometry g, boolean route) {
+        Check c = Check.of(name);
+        geometry(c, g);
+        c.length("x", x, g.xSize());
+        weight(c, w, g);
+        c.length("gy", gy, g.ySize());
+        int hw = g.h() * g.w();
+        int[] geo = g.pack();
+        List<Launch> launches = new ArrayList<>(3);
+        if (gx != null) {
+            c.length("gx", gx, g.xSize()).distinct("gy", gy, "gx", gx).distinct("w", w, "gx", gx);
+            if (route) {
+                // gx[n] (Cin×HW) = Wᵀ (Cin×Cout) · gy[n] (Cout×HW)
+                launches.add(Gemm.matmul(w, gy, gx, g.n(), g.cin(), hw, g.cout(), true, false,
+                        0, g.cout() * hw, g.cin() * hw, false));
+            } else {
+                launches.add(new Launch("conv2d.backwardInput", new Object[] {gy, w, gx, geo}, new int[] {2},
+                        g.n() * g.cin() * g.h(),
+                        () -> Conv2dKernels.backwardInput(gy, w, gx, geo),
+                        (from, to) -> {
+                            int h = geo[Conv2dKernels.H];
+                            for (int l = from; l < to; l++) {
+                                Conv2dKernels.backwardInputRow(gy, w, gx, geo, l / h, l % h);
+                            }
+                        },
+                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+            }
+        }
+        if (gw != null) {
+            c.length("gw", gw, g.wSize()).distinct("gy", gy, "gw", gw).distinct("x", x, "gw", gw);
+            if (route) {
+                // gw (Cout×Cin) = Σ_n gy[n] (Cout×HW) · x[n]ᵀ (HW×Cin): batch stride 0 on C sums over n
+                launches.add(Gemm.matmul(gy, x, gw, g.n(), g.cout(), g.cin(), hw, false, true,
+                        g.cout() * hw, g.cin() * hw, 0, false));
+            } else {
+                launches.add(new Launch("conv2d.backwardWeight", new Object[] {x, gy, gw, geo}, new int[] {2},
+                        g.wSize(),
+                        () -> Conv2dKernels.backwardWeight(x, gy, gw, geo),
+                        (from, to) -> {
+                            for (int l = from; l < to; l++) {
+                                Conv2dKernels.backwardWeightLane(x, gy, gw, geo, l);
+                            }
+                        },
+                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+            }
+        }
+        if (gb != null) {
+            c.length("gb", gb, g.cout());
+            launches.add(Gemm.biasGrad(gy, gb, g.n(), g.cout(), g.oh() * g.ow()));
+        }
+        return launches;
+    }
+
+    private static void geometry(Check c, Geometry g) {
+        if (g == null) {
+            throw c.fail("geometry", "a Conv2d.Geometry", "null");
+        }
+    }
+
+    private static void weight(Check c, float[] w, Geometry g) {
+        int expected = g.wSize();
+        if (w == null || w.length != expected) {
+            throw c.fail("w", "length " + expected + " = [cout, cin/groups, kh, kw] = [" + g.cout() + ", "
+                    + g.cin() / g.groups() + ", " + g.kh() + ", " + g.kw() + "] for groups = " + g.groups(),
+                    w == null ? "null" : w.length);
+        }
+    }
+}

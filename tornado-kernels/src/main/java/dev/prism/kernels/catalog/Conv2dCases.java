@@ -1,0 +1,40 @@
+package dev.prism.kernels.catalog;
+
+import dev.prism.backend.Plan;
+import dev.prism.kernels.Conv2d;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * 2-D convolutions: 3×3 padding 1 (direct kernels) and 1×1 (routed to the matrix product), forward and
+ * backward. MODEL: 64→64 channels on 1×64×64×64.
+ */
+final class Conv2dCases implements CaseProvider {
+    @Override
+    public List<KernelCase> cases(Size size) {
+        boolean small = size == Size.SMALL;
+        int n = small ? 2 : 1, cin = small ? 5 : 64, h = small ? 11 : 64, w = small ? 13 : 64, cout = small ? 7 : 64;
+        List<KernelCase> cases = new ArrayList<>();
+        for (int k : new int[] {3, 1}) {
+            Conv2d.Geometry g = Conv2d.Geometry.of(n, cin, h, w, cout, k, 1, k / 2, 1, 1);
+            String suffix = k == 3 ? "" : ".1x1";
+            String shape = n + "x" + cin + "x" + h + "x" + w + " -> " + cout + " " + k + "x" + k + " bias";
+            cases.add(new KernelCase("conv2d.forward" + suffix, shape, seed -> {
+                Rand r = new Rand(seed);
+                float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), b = r.gaussian(g.cout());
+                float[] y = Rand.poisoned(g.ySize());
+                return Plan.builder("conv2d.forward" + suffix).addAll(Conv2d.forward(x, wt, b, y, g))
+                        .constants(wt, b).inputs(x).outputs(y).build();
+            }));
+            cases.add(new KernelCase("conv2d.backward" + suffix, shape, seed -> {
+                Rand r = new Rand(seed);
+                float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), gy = r.gaussian(g.ySize());
+                float[] gx = Rand.poisoned(g.xSize()), gw = Rand.poisoned(g.wSize()), gb = Rand.poisoned(g.cout());
+                return Plan.builder("conv2d.backward" + suffix).addAll(Conv2d.backward(x, wt, gy, gx, gw, gb, g))
+                        .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
+            }));
+        }
+        return cases;
+    }
+}
