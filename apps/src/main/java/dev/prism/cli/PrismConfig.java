@@ -84,6 +84,11 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
         return new PrismConfig(src, props.getProperty("prism.backend", "jvm").trim(), threads, tornado);
     }
 
+    /** The thread count the jvm backend uses under this configuration. */
+    public int effectiveThreads() {
+        return jvmThreads == 0 ? Runtime.getRuntime().availableProcessors() : jvmThreads;
+    }
+
     private static int integer(String src, Properties props, String key, int fallback) {
         String v = props.getProperty(key);
         if (v == null) {

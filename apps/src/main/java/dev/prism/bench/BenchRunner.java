@@ -1,0 +1,104 @@
+package dev.prism.bench;
+
+import dev.prism.backend.Backend;
+import dev.prism.backend.Executable;
+import dev.prism.backend.ExecutionStats;
+import dev.prism.backend.Plan;
+import dev.prism.kernels.catalog.KernelCase;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Times catalog cases on a backend: what {@code prism bench} reports.
+ *
+ * <p>For each case the plan is built on fresh seeded buffers and compiled; the first execution is timed
+ * on its own (it carries the JIT warm-up, and on TornadoVM the kernel compilation); then come
+ * {@code warmup} untimed executions and {@code runs} timed ones, stopped early once {@code budgetNanos}
+ * is spent (never before 5 timed runs). Reported: median and interquartile range of the wall time per
+ * execution and, where the backend has a profiler, the median device kernel time.
+ */
+public final class BenchRunner {
+
+    /**
+     * One case on one backend.
+     *
+     * @param firstMillis       the first execution, compile and JIT included
+     * @param medianMillis      median wall time of the timed executions (transfers included on a device)
+     * @param p25Millis         first quartile
+     * @param p75Millis         third quartile
+     * @param runs              timed executions
+     * @param kernelMillis      median device kernel time (TornadoVM profiler), or NaN when the backend has none
+     * @param compileMillis     compile time the profiler charged to the first execution, or NaN
+     * @param flops             floating-point operations of one execution
+     * @param bytes             minimum bytes one execution moves
+     */
+    public record Result(String kernel, String shape, String backend, double firstMillis, double medianMillis,
+                         double p25Millis, double p75Millis, int runs, double kernelMillis, double compileMillis,
+                         long flops, long bytes) {
+    }
+
+    private final int warmup;
+    private final int runs;
+    private final long budgetNanos;
+
+    /**
+     * @throws IllegalArgumentException naming the option when a count is out of range
+     */
+    public BenchRunner(int warmup, int runs, double budgetSeconds) {
+        if (warmup < 0) {
+            throw new IllegalArgumentException("--warmup expected >= 0, found " + warmup);
+        }
+        if (runs < 5) {
+            throw new IllegalArgumentException("--runs expected >= 5 (a median of fewer is noise), found " + runs);
+        }
+        if (!(budgetSeconds > 0)) {
+            throw new IllegalArgumentException("--budget expected > 0 seconds, found " + budgetSeconds);
+        }
+        this.warmup = warmup;
+        this.runs = runs;
+        this.budgetNanos = (long) (budgetSeconds * 1e9);
+    }
+
+    public Result run(KernelCase c, Backend backend, long seed) {
+        Plan plan = c.build().apply(seed);
+        try (Executable e = backend.compile(plan)) {
+            long t0 = System.nanoTime();
+            e.execute();
+            double first = (System.nanoTime() - t0) / 1e6;
+            double compile = e.lastStats().map(s -> s.compileNanos() / 1e6).orElse(Double.NaN);
+            for (int i = 0; i < warmup; i++) {
+                e.execute();
+            }
+            List<Double> wall = new ArrayList<>();
+            List<Double> kernel = new ArrayList<>();
+            long start = System.nanoTime();
+            while (wall.size() < runs && (wall.size() < 5 || System.nanoTime() - start < budgetNanos)) {
+                long t = System.nanoTime();
+                e.execute();
+                wall.add((System.nanoTime() - t) / 1e6);
+                Optional<ExecutionStats> s = e.lastStats();
+                s.ifPresent(st -> kernel.add(st.kernelNanos() / 1e6));
+            }
+            double[] w = sorted(wall);
+            return new Result(c.name(), c.shape(), backend.id(), first, quantile(w, 0.5), quantile(w, 0.25), quantile(w, 0.75),
+                    w.length, kernel.isEmpty() ? Double.NaN : quantile(sorted(kernel), 0.5), compile, plan.flops(), plan.bytes());
+        }
+    }
+
+    private static double[] sorted(List<Double> v) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return a;
+    }
+
+    /** The value at rank {@code p·(n−1)}, interpolated between neighbours. */
+    static double quantile(double[] sorted, double p) {
+        double r = p * (sorted.length - 1);
+        int lo = (int) Math.floor(r);
+        int hi = Math.min(sorted.length - 1, lo + 1);
+        return sorted[lo] + (r - lo) * (sorted[hi] - sorted[lo]);
+    }
+}

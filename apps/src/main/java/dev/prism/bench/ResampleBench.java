@@ -1,0 +1,18 @@
+package dev.prism.bench;
+
+import org.openjdk.jmh.annotations.Param;
+
+/** Nearest 2x upsample and 2x average pool. */
+public class ResampleBench extends CatalogBench {
+    @Param({
+            "resample.upsample2x",
+            "resample.upsample2x.backward",
+            "resample.avgPool2x",
+            "resample.avgPool2x.backward"})
+    public String kernel;
+
+    @Override
+    protected String kernel() {
+        return kernel;
+    }
+}

@@ -1,0 +1,275 @@
+package dev.prism.cli;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.prism.backend.Backend;
+import dev.prism.backend.DeviceInfo;
+import dev.prism.backend.JvmBackend;
+import dev.prism.backend.TornadoSettings;
+import dev.prism.backend.TornadoSupport;
+import dev.prism.bench.BenchRunner;
+import dev.prism.bench.Peer;
+import dev.prism.kernels.catalog.Catalog;
+import dev.prism.kernels.catalog.KernelCase;
+import dev.prism.kernels.catalog.Size;
+import dev.prism.nn.io.AtomicWrite;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code prism bench}: every selected kernel and whole plan on every backend and device found, with the
+ * PyTorch CPU peer measured in the same run.
+ */
+@Command(name = "bench", sortOptions = false, description = {
+        "Time Prism's kernels and whole plans on every backend and device found (jvm-seq, jvm, each TornadoVM device):",
+        "first call (JIT / TornadoVM compile) separately, then the median and interquartile range of repeated runs,",
+        "and for TornadoVM the device kernel time from its profiler. With --peer, PyTorch CPU runs the same cases",
+        "with the same thread count in the same session, and each row shows Prism / PyTorch."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-k", "--kernel"}, paramLabel = "PREFIX", split = ",",
+            description = "Only cases whose name starts with PREFIX (repeatable, comma-separated).")
+    List<String> kernels;
+
+    @Option(names = "--size", paramLabel = "small|model", defaultValue = "model",
+            description = "Problem sizes (default: ${DEFAULT-VALUE}: batch 1, C 64, 64x64).")
+    String size;
+
+    @Option(names = "--backends", paramLabel = "LIST", split = ",",
+            description = "Backends and devices: jvm-seq, jvm, tornado:<i> (default: jvm-seq, jvm and every TornadoVM device found).")
+    List<String> backends;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Threads of the jvm backend and of the peer (default: one per processor).")
+    Integer threads;
+
+    @Option(names = "--peer", description = "Also time the PyTorch CPU peer (tools/peers/torch_peer.py) and show ratios.")
+    boolean peer;
+
+    @Option(names = "--python", paramLabel = "PATH", defaultValue = "/usr/bin/python3",
+            description = "Interpreter with PyTorch 1.13 for --peer (default: ${DEFAULT-VALUE}).")
+    Path python;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write every number, the machine and the git revision as JSON.")
+    Path json;
+
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed executions after the first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--runs", defaultValue = "20", description = "Timed executions per case and backend (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--budget", defaultValue = "2", paramLabel = "SECONDS",
+            description = "Stop timing a case after this long, once 5 runs are done (default: ${DEFAULT-VALUE}).")
+    double budget;
+
+    @Option(names = "--allow-bailout", description = "Accept TornadoVM's sequential fallback (its rows then measure the JVM).")
+    boolean allowBailout;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrismConfig config = PrismConfig.load();
+        Size s = switch (size.toLowerCase(Locale.ROOT)) {
+            case "small" -> Size.SMALL;
+            case "model" -> Size.MODEL;
+            default -> throw new IllegalArgumentException("--size expected small or model, found '" + size + "'");
+        };
+        int t = threads != null ? threads : config.effectiveThreads();
+        if (t < 1) {
+            throw new IllegalArgumentException("--threads expected >= 1, found " + t);
+        }
+        List<KernelCase> cases = Catalog.select(s, kernels);
+        BenchRunner runner = new BenchRunner(warmup, runs, budget);
+        List<String> ids = backends != null ? backends : defaultBackends();
+
+        Peer peerResult = null;
+        if (peer) {
+            Path home = Path.of(System.getProperty("prism.home", "."));
+            out.println("peer: running PyTorch CPU on " + t + " threads (tools/peers/torch_peer.py) ...");
+            out.flush();
+            peerResult = Peer.run(python, home.resolve("tools/peers/torch_peer.py"), t, kernels == null ? List.of() : kernels);
+            out.println("peer: " + peerResult.description());
+        }
+
+        List<BenchRunner.Result> results = new ArrayList<>();
+        Map<String, String> descriptions = new LinkedHashMap<>();
+        for (String id : ids) {
+            try (Backend b = open(id, t, config)) {
+                descriptions.put(b.id() + (id.startsWith("tornado") ? id.substring(7) : ""), b.description());
+                out.println("backend " + id + ": " + b.description());
+                out.flush();
+                for (KernelCase c : cases) {
+                    BenchRunner.Result r = runner.run(c, b, seed);
+                    results.add(id.startsWith("tornado") ? relabel(r, id) : r);
+                }
+            }
+        }
+
+        Table table = new Table("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms", "peer ms", "x peer")
+                .right(3, 4, 5, 6, 7, 8);
+        for (BenchRunner.Result r : results) {
+            Double pm = peerResult == null ? null : peerResult.medians().get(r.kernel());
+            table.add(r.kernel(), r.shape(), r.backend(), fmt(r.firstMillis()), fmt(r.medianMillis()),
+                    fmt(r.p75Millis() - r.p25Millis()), Double.isNaN(r.kernelMillis()) ? "" : fmt(r.kernelMillis()),
+                    pm == null ? "" : fmt(pm), pm == null ? "" : String.format(Locale.ROOT, "%.2f", r.medianMillis() / pm));
+        }
+        table.print(out);
+        out.println("x peer = Prism median / PyTorch median (below 1: Prism is faster). device ms = TornadoVM profiler kernel time;"
+                + " median ms includes transfers.");
+        if (json != null) {
+            writeJson(json, results, peerResult, descriptions, t, s);
+            out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    private List<String> defaultBackends() {
+        List<String> ids = new ArrayList<>(List.of("jvm-seq", "jvm"));
+        if (TornadoSupport.unavailableReason() == null) {
+            for (DeviceInfo d : TornadoSupport.devices()) {
+                ids.add(d.id());
+            }
+        }
+        return ids;
+    }
+
+    private Backend open(String id, int threads, PrismConfig config) {
+        if (id.equals("jvm")) {
+            return JvmBackend.parallel(threads);
+        }
+        if (id.equals("jvm-seq")) {
+            return JvmBackend.sequential();
+        }
+        if (id.startsWith("tornado:")) {
+            int index;
+            try {
+                index = Integer.parseInt(id.substring("tornado:".length()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--backends expected jvm-seq, jvm or tornado:<index>, found '" + id + "'");
+            }
+            TornadoSettings ts = config.tornado();
+            return TornadoSupport.open(new TornadoSettings(index, ts.planDevices(), allowBailout, ts.workGroups()));
+        }
+        throw new IllegalArgumentException("--backends expected jvm-seq, jvm or tornado:<index>, found '" + id + "'");
+    }
+
+    private static BenchRunner.Result relabel(BenchRunner.Result r, String id) {
+        return new BenchRunner.Result(r.kernel(), r.shape(), id, r.firstMillis(), r.medianMillis(), r.p25Millis(), r.p75Millis(),
+                r.runs(), r.kernelMillis(), r.compileMillis(), r.flops(), r.bytes());
+    }
+
+    private static String fmt(double ms) {
+        return Double.isNaN(ms) ? "" : String.format(Locale.ROOT, ms < 10 ? "%.3f" : "%.1f", ms);
+    }
+
+    private void writeJson(Path file, List<BenchRunner.Result> results, Peer peerResult, Map<String, String> descriptions,
+                           int threads, Size s) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new IllegalArgumentException("--json " + file + ": directory " + parent + " does not exist");
+        }
+        AtomicWrite.write(file, true, channel -> {
+            OutputStream os = Channels.newOutputStream(channel);
+            // The generator must not close the channel: AtomicWrite still forces and renames it.
+            try (JsonGenerator g = new JsonFactory().disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET).createGenerator(os)) {
+                g.useDefaultPrettyPrinter();
+                g.writeStartObject();
+                g.writeObjectFieldStart("machine");
+                g.writeStringField("cpu", Machine.cpuModel());
+                g.writeNumberField("processors", Runtime.getRuntime().availableProcessors());
+                g.writeStringField("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+                g.writeStringField("java", System.getProperty("java.vm.name") + " " + Runtime.version());
+                g.writeEndObject();
+                g.writeStringField("git", Machine.gitRevision(Path.of(System.getProperty("prism.home", "."))));
+                g.writeNumberField("threads", threads);
+                g.writeStringField("size", s.name().toLowerCase(Locale.ROOT));
+                g.writeObjectFieldStart("backends");
+                for (var e : descriptions.entrySet()) {
+                    g.writeStringField(e.getKey(), e.getValue());
+                }
+                g.writeEndObject();
+                if (peerResult != null) {
+                    g.writeStringField("peer", peerResult.description());
+                }
+                g.writeArrayFieldStart("results");
+                for (BenchRunner.Result r : results) {
+                    g.writeStartObject();
+                    g.writeStringField("kernel", r.kernel());
+                    g.writeStringField("shape", r.shape());
+                    g.writeStringField("backend", r.backend());
+                    g.writeNumberField("first_ms", r.firstMillis());
+                    g.writeNumberField("median_ms", r.medianMillis());
+                    g.writeNumberField("p25_ms", r.p25Millis());
+                    g.writeNumberField("p75_ms", r.p75Millis());
+                    g.writeNumberField("runs", r.runs());
+                    if (!Double.isNaN(r.kernelMillis())) {
+                        g.writeNumberField("device_kernel_ms", r.kernelMillis());
+                        g.writeNumberField("compile_ms", r.compileMillis());
+                    }
+                    g.writeNumberField("flops", r.flops());
+                    g.writeNumberField("bytes", r.bytes());
+                    Double pm = peerResult == null ? null : peerResult.medians().get(r.kernel());
+                    if (pm != null) {
+                        g.writeNumberField("peer_median_ms", pm);
+                        g.writeNumberField("ratio_to_peer", r.medianMillis() / pm);
+                    }
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            os.flush();
+        });
+    }
+
+    /** Facts about the machine for benchmark reports. */
+    static final class Machine {
+        private Machine() {
+        }
+
+        static String cpuModel() {
+            try {
+                return Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8).stream()
+                        .filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+                        .findFirst().orElse(System.getProperty("os.arch"));
+            } catch (IOException e) {
+                return System.getProperty("os.arch");
+            }
+        }
+
+        static String gitRevision(Path home) {
+            try {
+                Process p = new ProcessBuilder("git", "-C", home.toString(), "describe", "--always", "--dirty", "--abbrev=12")
+                        .redirectErrorStream(true).start();
+                String rev = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                return p.waitFor() == 0 && !rev.isEmpty() ? rev : "unknown";
+            } catch (IOException e) {
+                return "unknown";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "unknown";
+            }
+        }
+    }
+}

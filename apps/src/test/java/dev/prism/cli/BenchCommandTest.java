@@ -1,0 +1,61 @@
+package dev.prism.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchCommandTest {
+    static CliTest.Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new CliTest.Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void benchTimesEveryCaseOnEveryBackendAndWritesJson(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("results.json");
+        CliTest.Result r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm-seq,jvm", "--runs", "5",
+                "--warmup", "0", "--budget", "0.2", "--json", json.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (String row : new String[] {"haar.dwt2", "haar.idwt2"}) {
+            assertTrue(r.out().lines().filter(l -> l.startsWith(row + " ")).count() == 2, "one row per backend for " + row + ":\n" + r.out());
+        }
+        String j = Files.readString(json);
+        assertTrue(j.contains("\"git\""), j);
+        assertTrue(j.contains("\"cpu\""), j);
+        assertTrue(j.contains("\"backend\" : \"jvm-seq\""), j);
+        assertTrue(j.contains("\"median_ms\""), j);
+        assertEquals(4, j.split("\"kernel\" :").length - 1, j);
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temporary file may be left beside the JSON");
+        }
+    }
+
+    @Test
+    void badValuesAreRejectedByName(@TempDir Path dir) {
+        CliTest.Result r = run("bench", "-k", "haar", "--runs", "2");
+        assertEquals(2, r.code());
+        assertEquals("prism: --runs expected >= 5 (a median of fewer is noise), found 2", r.err().strip());
+
+        r = run("bench", "-k", "haar", "--size", "small", "--backends", "gpu:0", "--runs", "5");
+        assertEquals(2, r.code());
+        assertEquals("prism: --backends expected jvm-seq, jvm or tornado:<index>, found 'gpu:0'", r.err().strip());
+
+        r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm", "--runs", "5", "--json", dir.resolve("no/such/dir/x.json").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("prism: --json "), r.err());
+        assertFalse(Files.exists(dir.resolve("no")));
+
+        r = run("bench", "-k", "haar", "--peer", "--python", dir.resolve("python-that-is-not-there").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("is not an executable"), r.err());
+    }
+}

@@ -1,0 +1,226 @@
+#!/usr/bin/python3
+"""The PyTorch CPU peer of Prism's kernel catalog: each MODEL-size catalog case, written the way a user
+would write it in PyTorch 1.13 (or SciPy, for the DCT), timed on this machine.
+
+    /usr/bin/python3 tools/peers/torch_peer.py [--threads N] [--json out.json] [--tsv out.tsv] [--filter PREFIX,...]
+
+Timing follows ../shared/peers/torch_kernels.py: 5 warm-up calls, then the median of 30 (bounded by one
+second per case). Backward cases time the backward pass alone (the forward graph is built once, outside
+the timer, and kept with retain_graph). Cases with no PyTorch counterpart (Prism's own table kernels)
+are left out. The shapes here must equal the catalog's MODEL shapes (tornado-kernels, catalog/*Cases.java).
+"""
+import argparse
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import scipy.fft
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+N, C, H, W = 1, 64, 64, 64
+
+
+def bench(fn, warmup=5, reps=30, budget=1.0):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    start = time.perf_counter()
+    while len(ts) < reps and (len(ts) < 5 or time.perf_counter() - start < budget):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    ts.sort()
+    q = lambda p: ts[min(len(ts) - 1, int(p * len(ts)))]
+    return {"median_ms": q(0.5) * 1e3, "p25_ms": q(0.25) * 1e3, "p75_ms": q(0.75) * 1e3, "reps": len(ts)}
+
+
+def backward_of(make):
+    """make() -> (output, inputs); returns a function timing d(output)/d(inputs) for a random upstream grad."""
+    out, inputs = make()
+    g = torch.randn_like(out)
+    return lambda: torch.autograd.grad(out, inputs, g, retain_graph=True)
+
+
+def rand(*s, grad=False):
+    return torch.randn(*s, requires_grad=grad)
+
+
+def cases():
+    c = {}
+    x = rand(N, C, H, W)
+    # Haar DWT / IDWT as strided (transposed) grouped convolutions, the way WaveDiff writes them.
+    h = torch.tensor([[[0.5, 0.5], [0.5, 0.5]], [[0.5, 0.5], [-0.5, -0.5]], [[0.5, -0.5], [0.5, -0.5]], [[0.5, -0.5], [-0.5, 0.5]]])
+    filt = h.unsqueeze(1).repeat(C, 1, 1, 1)
+    c["haar.dwt2"] = lambda: F.conv2d(x, filt, stride=2, groups=C)
+    coeffs = rand(N, 4 * C, H // 2, W // 2)
+    c["haar.idwt2"] = lambda: F.conv_transpose2d(coeffs, filt, stride=2, groups=C)
+
+    # Prism convolution: conv3d over (C, H, W) of x.unsqueeze(1), channel padding by F.pad.
+    def prism(xx, w, b, mode, kc):
+        pc = kc // 2
+        if mode == "zeros":
+            return F.conv3d(xx.unsqueeze(1), w, b, padding=(pc, w.shape[-2] // 2, w.shape[-1] // 2)).squeeze(1)
+        return F.conv3d(F.pad(xx.unsqueeze(1), (0, 0, 0, 0, pc, pc), mode=mode), w, b, padding=(0, w.shape[-2] // 2, w.shape[-1] // 2)).squeeze(1)
+    for mode in ("zeros", "replicate", "circular"):
+        w3, w5, b = rand(1, 1, 3, 3, 3), rand(1, 1, 5, 3, 3), rand(1)
+        c[f"prismconv.forward.{mode}"] = (lambda m=mode, w=w3, bb=b: prism(x, w, bb, m, 3))
+        c[f"prismconv.forward.k5x3x3.{mode}"] = (lambda m=mode, w=w5, bb=b: prism(x, w, bb, m, 5))
+        xg = rand(N, C, H, W, grad=True)
+        wg = rand(1, 1, 3, 3, 3, grad=True)
+        bg = rand(1, grad=True)
+        c[f"prismconv.backward.data.{mode}"] = backward_of(lambda m=mode: (prism(xg, wg.detach(), bg.detach(), m, 3), [xg]))
+        c[f"prismconv.backward.weight.{mode}"] = backward_of(lambda m=mode: (prism(xg.detach(), wg, bg, m, 3), [wg, bg]))
+    ws, wc, bsep = rand(1, 1, 3, 3, grad=True), rand(1, 1, 3, 1, 1, grad=True), rand(1, grad=True)
+
+    def separable(xx):
+        t = F.conv2d(xx.reshape(N * C, 1, H, W), ws, padding=1).reshape(N, C, H, W)
+        return prism(t, wc, bsep, "replicate", 3)
+    c["prismconv.separable.forward.replicate"] = lambda: separable(x)
+    xs = rand(N, C, H, W, grad=True)
+    c["prismconv.separable.backward.replicate"] = backward_of(lambda: (separable(xs), [xs, ws, wc, bsep]))
+
+    # DCT: SciPy, as the shared peer measures it.
+    xn = x.numpy()
+    c["dct.dct2"] = lambda: scipy.fft.dctn(xn, type=2, norm="ortho", axes=(-2, -1), workers=torch.get_num_threads())
+    c["dct.idct2"] = lambda: scipy.fft.idctn(xn, type=2, norm="ortho", axes=(-2, -1), workers=torch.get_num_threads())
+    c["dct.dct2.backward"] = c["dct.idct2"]
+    c["dct.idct2.backward"] = c["dct.dct2"]
+    mask = torch.zeros(H, W)
+    mask[:32, :32] = 1
+    c["dct.lowpass"] = lambda: x * mask
+    c["dct.lowpass.backward"] = c["dct.lowpass"]
+
+    # CosConv / ChebConv synthesis: w = Bᵀ a B for 64×64 (out, in) pairs.
+    for k, n in ((3, 2), (7, 4)):
+        basis = rand(n, k)
+        a = rand(C * C, n, n, grad=True)
+        c[f"approx.synthesize.k{k}n{n}"] = (lambda a=a, B=basis: B.t() @ a.detach() @ B)
+        c[f"approx.synthesizeBackward.k{k}n{n}"] = backward_of(lambda a=a, B=basis: (B.t() @ a @ B, [a]))
+
+    # Wavelet gating parts.
+    c["gating.avgPool"] = lambda: x.mean((2, 3))
+    xp = rand(N, C, H, W, grad=True)
+    c["gating.avgPoolBackward"] = backward_of(lambda: (xp.mean((2, 3)), [xp]))
+    bands = rand(N, 4, C, 32, 32, grad=True)
+    for tag, g_ in (("g1", 1), ("gc", C)):
+        gates = rand(N, 4, g_, grad=True)
+        gsum = lambda y=bands, g=gates: (g[:, :, :, None, None] * y).sum(1)
+        c[f"gating.gatedSum.{tag}"] = (lambda f=gsum: f(bands.detach(), gates.detach()))
+        c[f"gating.gatedSumBackward.{tag}"] = backward_of(lambda f=gsum, g=gates: (f(bands, g), [bands, g]))
+        c[f"gating.bandGate.{tag}"] = (lambda g=gates: g.detach()[:, :, :, None, None] * bands.detach())
+        c[f"gating.bandGateBackward.{tag}"] = backward_of(lambda g=gates: (g[:, :, :, None, None] * bands, [bands, g]))
+
+    # Group norm, alone and with SiLU.
+    gamma, beta = rand(C, grad=True), rand(C, grad=True)
+    xn_ = rand(N, C, H, W, grad=True)
+    c["norm.group"] = lambda: F.group_norm(x, 32, gamma.detach(), beta.detach())
+    c["norm.group.silu"] = lambda: F.silu(F.group_norm(x, 32, gamma.detach(), beta.detach()))
+    c["norm.group.backward"] = backward_of(lambda: (F.group_norm(xn_, 32, gamma, beta), [xn_, gamma, beta]))
+    c["norm.group.silu.backward"] = backward_of(lambda: (F.silu(F.group_norm(xn_, 32, gamma, beta)), [xn_, gamma, beta]))
+
+    # Activations.
+    xa = rand(N, C, H, W, grad=True)
+    for name, f in (("silu", F.silu), ("gelu", F.gelu), ("leakyRelu", lambda t: F.leaky_relu(t, 0.2)), ("sigmoid", torch.sigmoid)):
+        c[f"activation.{name}"] = (lambda f=f: f(x))
+        c[f"activation.{name}.backward"] = backward_of(lambda f=f: (f(xa), [xa]))
+    rows = rand(4096, 64, grad=True)
+    c["activation.softmax"] = lambda: torch.softmax(rows.detach(), -1)
+    c["activation.softmax.backward"] = backward_of(lambda: (torch.softmax(rows, -1), [rows]))
+
+    # Resampling.
+    small = rand(N, C, 32, 32, grad=True)
+    c["resample.upsample2x"] = lambda: F.interpolate(small.detach(), scale_factor=2, mode="nearest")
+    c["resample.upsample2x.backward"] = backward_of(lambda: (F.interpolate(small, scale_factor=2, mode="nearest"), [small]))
+    xr = rand(N, C, H, W, grad=True)
+    c["resample.avgPool2x"] = lambda: F.avg_pool2d(x, 2)
+    c["resample.avgPool2x.backward"] = backward_of(lambda: (F.avg_pool2d(xr, 2), [xr]))
+
+    # Element-wise.
+    a, b = rand(N, C, H, W, grad=True), rand(N, C, H, W, grad=True)
+    v, bias = rand(N, C, grad=True), rand(C, grad=True)
+    c["elementwise.add"] = lambda: a.detach() + b.detach()
+    c["elementwise.mul"] = lambda: a.detach() * b.detach()
+    c["elementwise.scale"] = lambda: a.detach() * 0.5
+    c["elementwise.axpy"] = lambda: torch.add(a.detach(), b.detach(), alpha=0.5)
+    c["elementwise.addPlanes"] = lambda: a.detach() + v.detach()[:, :, None, None]
+    c["elementwise.addBias"] = lambda: a.detach() + bias.detach()[None, :, None, None]
+    c["elementwise.mul.backward"] = backward_of(lambda: (a * b, [a, b]))
+    c["elementwise.addPlanes.backward"] = backward_of(lambda: (a.detach() + v[:, :, None, None], [v]))
+    c["elementwise.addBias.backward"] = backward_of(lambda: (a.detach() + bias[None, :, None, None], [bias]))
+
+    # DDPM timestep embedding.
+    def embed(t, dim=256):
+        half = dim // 2
+        freq = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / (half - 1))
+        arg = t[:, None] * freq[None, :]
+        return torch.cat([torch.sin(arg), torch.cos(arg)], 1)
+    t1, t8 = torch.tensor([500.0]), torch.arange(8, dtype=torch.float32) * 100
+    c["embedding.timestep"] = lambda: embed(t1)
+    c["embedding.timestep.batch"] = lambda: embed(t8)
+
+    # Dense.
+    A, B = rand(256, 256), rand(256, 256)
+    c["gemm.matmul"] = lambda: A @ B
+    At, Bt = A.t().contiguous(), B.t().contiguous()
+    c["gemm.matmul.tt"] = lambda: At.t() @ Bt.t()
+    lx, lw, lb = rand(64, 256, grad=True), rand(256, 256, grad=True), rand(256, grad=True)
+    c["gemm.linear.forward"] = lambda: F.linear(lx.detach(), lw.detach(), lb.detach())
+    c["gemm.linear.backward"] = backward_of(lambda: (F.linear(lx, lw, lb), [lx, lw, lb]))
+    xc = rand(N, C, H, W, grad=True)
+    for tag, k in (("", 3), (".1x1", 1)):
+        wk, bk = rand(C, C, k, k, grad=True), rand(C, grad=True)
+        c["conv2d.forward" + tag] = (lambda w=wk, bb=bk, k=k: F.conv2d(x, w.detach(), bb.detach(), padding=k // 2))
+        c["conv2d.backward" + tag] = backward_of(lambda w=wk, bb=bk, k=k: (F.conv2d(xc, w, bb, padding=k // 2), [xc, w, bb]))
+    for tag, heads in (("", 1), (".heads4", 4)):
+        d = C // heads
+        q, k_, v_ = (rand(heads, 1024, d, grad=True) for _ in range(3))
+        att = lambda q=q, k=k_, v=v_, d=d: torch.softmax(q @ k.transpose(1, 2) / d ** 0.5, -1) @ v
+        c["attention.forward" + tag] = (lambda f=att, q=q, k=k_, v=v_: f(q.detach(), k.detach(), v.detach()))
+        c["attention.backward" + tag] = backward_of(lambda f=att, q=q, k=k_, v=v_: (f(q, k, v), [q, k, v]))
+
+    # The residual chain of the catalog: 3 × (x + 2·Prism(SiLU(GroupNorm(x)))).
+    chain = [(rand(C), rand(C), rand(1, 1, 3, 3, 3), rand(1)) for _ in range(3)]
+
+    def resblocks():
+        y = x
+        for g_, b_, w_, bb_ in chain:
+            y = y + 2 * prism(F.silu(F.group_norm(y, 32, g_, b_)), w_, bb_, "zeros", 3)
+        return y
+    c["chain.resblocks"] = resblocks
+    return c
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--tsv", help="write the results here as name, median, p25, p75, reps (tab-separated; for prism bench)")
+    ap.add_argument("--filter", help="comma-separated name prefixes")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    prefixes = args.filter.split(",") if args.filter else None
+    results = {}
+    for name, fn in cases().items():
+        if prefixes and not any(name.startswith(p) for p in prefixes):
+            continue
+        r = bench(fn)
+        results[name] = r
+        print(f"{name:40s} {r['median_ms']:9.3f} ms  (p25 {r['p25_ms']:.3f}, p75 {r['p75_ms']:.3f}, n {r['reps']})", flush=True)
+    meta = {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__, "threads": args.threads,
+            "python": sys.version.split()[0]}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"peer": meta, "results": results}, f, indent=1)
+    if args.tsv:
+        with open(args.tsv, "w") as f:
+            f.write("#peer\t" + " ".join(f"{k}={v}" for k, v in meta.items()) + "\n")
+            for name, r in results.items():
+                f.write(f"{name}\t{r['median_ms']}\t{r['p25_ms']}\t{r['p75_ms']}\t{r['reps']}\n")
+
+
+if __name__ == "__main__":
+    main()
