@@ -119,7 +119,7 @@ public final class Approx {
                         ApproxKernels.synthesizeRow(in, table, offset, out, pn, rn, l / rn, l % rn);
                     }
                 },
-                flops, bytes);
+                flops, bytes).withGrid(pairs, rn);
     }
 
     private static int checkBasis(String kernel, Basis basis, int n, int k, float x0, float x1) {

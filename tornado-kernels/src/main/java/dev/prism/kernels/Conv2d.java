@@ -175,7 +175,7 @@ public final class Conv2d {
                             Conv2dKernels.forwardRow(x, w, y, geo, l / oh, l % oh);
                         }
                     },
-                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cout(), g.oh()));
         }
         if (bias != null) {
             launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));
@@ -209,7 +209,7 @@ public final class Conv2d {
                                 Conv2dKernels.backwardInputRow(gy, w, gx, geo, l / h, l % h);
                             }
                         },
-                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cin(), g.h()));
             }
         }
         if (gw != null) {

@@ -94,7 +94,7 @@ public final class Dct {
                         DctKernels.lowpassRow(x, y, h, w, k, l / h, l % h);
                     }
                 },
-                0L, 8L * size);
+                0L, 8L * size).withGrid(planes, h);
     }
 
     /** Backward of {@link #lowpass}: the mask is diagonal with 0/1 entries, so {@code gx = lowpass(gy)}. Writes {@code gx}. */
@@ -125,7 +125,7 @@ public final class Dct {
                         DctKernels.passRow(in, tableW, offW, scratch, h, w, l / h, l % h);
                     }
                 },
-                2L * size * w, 4L * (2L * size + (long) w * w));
+                2L * size * w, 4L * (2L * size + (long) w * w)).withGrid(planes, h);
         Launch passH = new Launch("dct.pass", new Object[] {scratch, tableH, offH, out, planes, w, h}, new int[] {3}, lanes2,
                 () -> DctKernels.pass(scratch, tableH, offH, out, planes, w, h),
                 (from, to) -> {
@@ -133,7 +133,7 @@ public final class Dct {
                         DctKernels.passRow(scratch, tableH, offH, out, w, h, l / w, l % w);
                     }
                 },
-                2L * size * h, 4L * (2L * size + (long) h * h));
+                2L * size * h, 4L * (2L * size + (long) h * h)).withGrid(planes, w);
         return List.of(passW, passH);
     }
 

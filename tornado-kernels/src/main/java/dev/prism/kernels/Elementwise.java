@@ -126,7 +126,7 @@ public final class Elementwise {
                         ElementwiseKernels.addPlanesRow(x, v, out, period, h, w, l / h, l % h);
                     }
                 },
-                size, 8L * size + 4L * period);
+                size, 8L * size + 4L * period).withGrid(planes, h);
     }
 
     private static Launch planeSums(String name, float[] gy, float[] out, String outName, int count, int reps,

@@ -22,6 +22,6 @@ public final class Embedding {
                         EmbeddingKernels.timestepLane(t, emb, dim, l / dim, l % dim);
                     }
                 },
-                4L * size, 4L * n + 4L * size);
+                4L * size, 4L * n + 4L * size).withGrid(n, dim);
     }
 }

@@ -40,7 +40,7 @@ public final class Gating {
                         GatingKernels.broadcastRow(gm, gx, h, w, scale, l / h, l % h);
                     }
                 },
-                size, 4L * (planes + size));
+                size, 4L * (planes + size)).withGrid(planes, h);
     }
 
     /**
@@ -59,7 +59,7 @@ public final class Gating {
                         GatingKernels.gatedSumRow(y, g, out, c, h, w, gates, l / h, l % h);
                     }
                 },
-                8L * plane, 4L * (5L * plane + 4L * n * gates));
+                8L * plane, 4L * (5L * plane + 4L * n * gates)).withGrid(n * c, h);
     }
 
     /**
@@ -137,7 +137,7 @@ public final class Gating {
                         GatingKernels.bandGateRow(x, perBand, g, z, c, h, w, gates, l / h, l % h);
                     }
                 },
-                size, 4L * ((perBand == 1 ? size : size / 4) + size + 4L * n * gates));
+                size, 4L * ((perBand == 1 ? size : size / 4) + size + 4L * n * gates)).withGrid(4 * n * c, h);
     }
 
     private static Launch bandDot(float[] y, float[] z, int perBand, float[] out, int n, int c, int hw) {

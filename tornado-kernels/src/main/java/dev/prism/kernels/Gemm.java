@@ -58,7 +58,7 @@ public final class Gemm {
                         GemmKernels.matmulRow(a, b, c, m, n, k, ta, tb, bi * strideA, bi * strideB, bi * strideC, l - bi * m, acc);
                     }
                 },
-                flops, bytes);
+                flops, bytes).withGrid(batch, m);
     }
 
     /** {@code C = op(A)·op(B)} for one matrix: {@link #matmul} with batch 1, overwriting {@code c}. */

@@ -21,7 +21,7 @@ public final class Haar {
                         HaarKernels.dwt2Row(x, y, c, h, w, l / (h / 2), l % (h / 2));
                     }
                 },
-                3L * size, 8L * size);
+                3L * size, 8L * size).withGrid(n * c, h / 2);
     }
 
     /** {@code x = IDWT(y)}; writes {@code x}. */
@@ -37,7 +37,7 @@ public final class Haar {
                         HaarKernels.idwt2Row(y, x, c, h, w, l / (h / 2), l % (h / 2));
                     }
                 },
-                3L * size, 8L * size);
+                3L * size, 8L * size).withGrid(n * c, h / 2);
     }
 
     /**

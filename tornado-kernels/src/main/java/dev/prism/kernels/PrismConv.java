@@ -148,7 +148,7 @@ public final class PrismConv {
                         PrismConvKernels.backwardDataRow(gy, f, gx, c, h, w, kc, kh, kw, mode, l / h, l % h);
                     }
                 },
-                2L * size * taps, 4L * (2L * size + taps));
+                2L * size * taps, 4L * (2L * size + taps)).withGrid(n * c, h);
     }
 
     /**

@@ -54,7 +54,7 @@ public final class Resample {
                         ResampleKernels.upsample2xRow(in, out, h, w, s, l / h, l % h);
                     }
                 },
-                size, 4L * size + 4L * outSize);
+                size, 4L * size + 4L * outSize).withGrid(planes, h);
     }
 
     /** Checks and launches {@link ResampleKernels#pool2x} on input {@code [n,c,h,w]}, h and w even. */
@@ -73,7 +73,7 @@ public final class Resample {
                         ResampleKernels.pool2xRow(in, out, h, w, s, l / rows, l % rows);
                     }
                 },
-                size, 4L * size + 4L * outSize);
+                size, 4L * size + 4L * outSize).withGrid(planes, rows);
     }
 
     private static Check image(String kernel, int n, int c, int h, int w) {

@@ -141,6 +141,48 @@ class TornadoBackendTest {
     }
 
     @Test
+    void aConfiguredWorkGroupSizeIsAppliedAndTheResultStillMatches() {
+        // haar.dwt2 at SMALL size has the grid (n·c, h/2) = (10, 7): a 5×7 work-group divides it.
+        KernelCase dwt = Catalog.select(Size.SMALL, List.of("haar.dwt2")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,
+                java.util.Map.of("haar.dwt2", new int[] {5, 7})))) {
+            KernelCheck.Row row = KernelCheck.run(dwt, SEQ, b, TOLERANCE, 11);
+            assertTrue(row.ok(), row.problem());
+        }
+    }
+
+    @Test
+    void aWorkGroupTheGridOrTheDeviceCannotTakeFailsNamingTheSetting() {
+        // TornadoVM itself adjusts such sizes without a word; Prism refuses them.
+        KernelCase dwt = Catalog.select(Size.SMALL, List.of("haar.dwt2")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,
+                java.util.Map.of("haar.dwt2", new int[] {4, 7})))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> KernelCheck.run(dwt, SEQ, b, TOLERANCE, 11));
+            assertEquals("prism.tornado.workgroup.haar.dwt2=4,7: 4 does not divide the grid's dimension 0 (grid [10, 7] at these sizes);"
+                    + " choose divisors of it", e.getMessage());
+        }
+        // SiLU at model size is one dimension of 262144 lanes: 8192 divides it but no device here runs 8192 per group.
+        KernelCase big = Catalog.select(Size.MODEL, List.of("activation.silu")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,
+                java.util.Map.of("activation.silu", new int[] {8192})))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> KernelCheck.run(big, SEQ, b, TOLERANCE, 11));
+            assertTrue(e.getMessage().startsWith("prism.tornado.workgroup.activation.silu=8192: "), e.getMessage());
+            assertTrue(e.getMessage().contains("limit of"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aWorkGroupWithTheWrongNumberOfDimensionsIsRejected() {
+        KernelCase dwt = Catalog.select(Size.SMALL, List.of("haar.dwt2")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,
+                java.util.Map.of("haar.dwt2", new int[] {8})))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> KernelCheck.run(dwt, SEQ, b, TOLERANCE, 11));
+            assertEquals("prism.tornado.workgroup.haar.dwt2 has 1 value(s), but haar.dwt2 has 2 parallel dimension(s) (grid [10, 7])",
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void devicesAreListedWithNameAndMemory() {
         List<DeviceInfo> devices = TornadoSupport.devices();
         assertFalse(devices.isEmpty());

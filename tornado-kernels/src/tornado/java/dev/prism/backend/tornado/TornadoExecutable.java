@@ -84,7 +84,7 @@ final class TornadoExecutable implements Executable {
                 Tasks.add(graph, id, l);
                 int[] local = backend.settings().workGroups().get(l.kernel());
                 if (local != null) {
-                    grids.addWorkerGrid(graphName + "." + id, workerGrid(l, local));
+                    grids.addWorkerGrid(graphName + "." + id, workerGrid(l, local, device));
                     anyGrid = true;
                 }
             }
@@ -186,13 +186,34 @@ final class TornadoExecutable implements Executable {
 
     /**
      * The worker grid of a launch with a configured local work-group size: TornadoVM's first dimension
-     * is the kernel's outermost parallel loop.
+     * is the kernel's outermost parallel loop. The size is checked here, because TornadoVM adjusts a
+     * work-group the device cannot run without saying so: it must have one value per parallel loop,
+     * divide the grid (OpenCL 1.2 has no partial work-groups), and fit the device's limits.
      */
-    private static WorkerGrid workerGrid(Launch l, int[] local) {
+    private static WorkerGrid workerGrid(Launch l, int[] local, TornadoVmBackend.Located device) {
         int[] g = l.grid();
+        String setting = "prism.tornado.workgroup." + l.kernel();
         if (local.length != g.length) {
-            throw new IllegalArgumentException("prism.tornado.workgroup." + l.kernel() + " has " + local.length + " value(s), but "
+            throw new IllegalArgumentException(setting + " has " + local.length + " value(s), but "
                     + l.kernel() + " has " + g.length + " parallel dimension(s) (grid " + java.util.Arrays.toString(g) + ")");
+        }
+        long[] maxItems = device.handle().getPhysicalDevice().getDeviceMaxWorkItemSizes();
+        long[] maxGroup = device.handle().getPhysicalDevice().getDeviceMaxWorkGroupSize();
+        long total = 1;
+        for (int d = 0; d < g.length; d++) {
+            total *= local[d];
+            if (g[d] % local[d] != 0) {
+                throw new IllegalArgumentException(setting + "=" + join(local) + ": " + local[d] + " does not divide the grid's dimension "
+                        + d + " (grid " + java.util.Arrays.toString(g) + " at these sizes); choose divisors of it");
+            }
+            if (maxItems != null && d < maxItems.length && local[d] > maxItems[d]) {
+                throw new IllegalArgumentException(setting + "=" + join(local) + ": dimension " + d + " exceeds the device's limit of "
+                        + maxItems[d] + " work-items (" + device.info().name() + ")");
+            }
+        }
+        if (maxGroup != null && maxGroup.length > 0 && total > maxGroup[0]) {
+            throw new IllegalArgumentException(setting + "=" + join(local) + ": " + total + " work-items per group exceed the device's limit of "
+                    + maxGroup[0] + " (" + device.info().name() + ")");
         }
         WorkerGrid w = switch (g.length) {
             case 1 -> new WorkerGrid1D(g[0]);
@@ -201,6 +222,10 @@ final class TornadoExecutable implements Executable {
         };
         w.setLocalWork(local[0], local.length > 1 ? local[1] : 1, local.length > 2 ? local[2] : 1);
         return w;
+    }
+
+    private static String join(int[] v) {
+        return java.util.Arrays.stream(v).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(","));
     }
 
     /**
@@ -236,6 +261,10 @@ final class TornadoExecutable implements Executable {
     }
 
     private RuntimeException translate(Throwable e) {
+        if (e instanceof IllegalArgumentException bad) {
+            // A setting or plan that is wrong on its face: already says what to change.
+            return bad;
+        }
         DeviceInfo d = device.info();
         String msg = String.valueOf(e.getMessage());
         String where = "plan '" + plan.name() + "' on " + d.id() + " (" + d.name() + ")";
