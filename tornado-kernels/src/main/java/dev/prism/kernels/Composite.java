@@ -118,7 +118,7 @@ public final class Composite {
      * caller's (for example {@link Elementwise#add}).
      *
      * <p>Reads {@code u[N,C,H,W]} and the weights; writes {@code out[N,C,H,W]} and every buffer of
-     * {@code buffers} (see {@link PrismAttnBuffers}). Eight launches: three channel convolutions, the
+     * {@code buffers} (see {@link PrismAttnBuffers}). Seven launches: three channel convolutions, the
      * three of {@link Attention#forward}, the output convolution.
      *
      * @param k     the channel filter size K, odd
@@ -167,6 +167,10 @@ public final class Composite {
      * same {@code u} and weights; changes none of them. Writes {@code gu[N,C,H,W]}, every filter gradient
      * of {@code grads} ({@code [K]} each) and each of its bias gradients that is not null ({@code [1]});
      * uses {@code scratch} (see {@link PrismAttnGradBuffers}). Nineteen launches.
+     *
+     * <p>The key bias's gradient is zero in exact arithmetic: {@code bk} adds {@code bk·Σ_c q[c,p]} to
+     * every score of query p alike, and the softmax cancels it. It is computed like the others, so
+     * {@code grads.bk} receives {@code Σ gk}, zero up to rounding.
      */
     public static List<Launch> prismAttnBackward(float[] u, float[] gout, PrismAttnWeights weights, PrismAttnBuffers saved,
                                                  PrismAttnGradBuffers scratch, float[] gu, PrismAttnWeights grads,
