@@ -20,6 +20,7 @@ public final class Catalog {
             new GemmCases(),
             new Conv2dCases(),
             new AttentionCases(),
+            new CompositeCases(),
             new ChainCases());
 
     private Catalog() {
