@@ -52,7 +52,8 @@ class KernelClassTest {
     }
 
     private static ClassModel model(Class<?> c) throws IOException {
-        try (InputStream in = c.getResourceAsStream(c.getSimpleName() + ".class")) {
+        // The binary name: a nested kernel class lives in Outer$Inner.class.
+        try (InputStream in = c.getResourceAsStream(c.getName().substring(c.getName().lastIndexOf('.') + 1) + ".class")) {
             assertNotNull(in, "class file of " + c);
             return ClassFile.of().parse(in.readAllBytes());
         }
