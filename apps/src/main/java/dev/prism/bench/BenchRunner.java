@@ -15,9 +15,10 @@ import java.util.Optional;
  * Times catalog cases on a backend: what {@code prism bench} reports.
  *
  * <p>For each case the plan is built on fresh seeded buffers and compiled; the first execution is timed
- * on its own (it carries the JIT warm-up, and on TornadoVM the kernel compilation); then come
- * {@code warmup} untimed executions and {@code runs} timed ones, stopped early once {@code budgetNanos}
- * is spent (never before 5 timed runs). Reported: median and interquartile range of the wall time per
+ * on its own (it carries the JIT warm-up, and on TornadoVM the kernel compilation); then come untimed
+ * executions, at least {@code warmup} of them and for at least {@code warmupSeconds} (the JIT compiles a
+ * kernel's hot loop only after many iterations), and {@code runs} timed ones, stopped early once
+ * {@code budgetNanos} is spent (never before 5 timed runs). Reported: median and interquartile range of the wall time per
  * execution and, where the backend has a profiler, the median device kernel time.
  */
 public final class BenchRunner {
@@ -41,15 +42,19 @@ public final class BenchRunner {
     }
 
     private final int warmup;
+    private final long warmupNanos;
     private final int runs;
     private final long budgetNanos;
 
     /**
      * @throws IllegalArgumentException naming the option when a count is out of range
      */
-    public BenchRunner(int warmup, int runs, double budgetSeconds) {
+    public BenchRunner(int warmup, double warmupSeconds, int runs, double budgetSeconds) {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup expected >= 0, found " + warmup);
+        }
+        if (!(warmupSeconds >= 0)) {
+            throw new IllegalArgumentException("--warmup-time expected >= 0 seconds, found " + warmupSeconds);
         }
         if (runs < 5) {
             throw new IllegalArgumentException("--runs expected >= 5 (a median of fewer is noise), found " + runs);
@@ -58,6 +63,7 @@ public final class BenchRunner {
             throw new IllegalArgumentException("--budget expected > 0 seconds, found " + budgetSeconds);
         }
         this.warmup = warmup;
+        this.warmupNanos = (long) (warmupSeconds * 1e9);
         this.runs = runs;
         this.budgetNanos = (long) (budgetSeconds * 1e9);
     }
@@ -69,7 +75,8 @@ public final class BenchRunner {
             e.execute();
             double first = (System.nanoTime() - t0) / 1e6;
             double compile = e.lastStats().map(s -> s.compileNanos() / 1e6).orElse(Double.NaN);
-            for (int i = 0; i < warmup; i++) {
+            long warm = System.nanoTime();
+            for (int i = 0; i < warmup || System.nanoTime() - warm < warmupNanos; i++) {
                 e.execute();
             }
             List<Double> wall = new ArrayList<>();

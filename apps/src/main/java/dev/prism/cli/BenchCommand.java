@@ -70,8 +70,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every number, the machine and the git revision as JSON.")
     Path json;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Untimed executions after the first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed executions after the first, at least (default: ${DEFAULT-VALUE}).")
     int warmup;
+
+    @Option(names = "--warmup-time", defaultValue = "0.5", paramLabel = "SECONDS",
+            description = "Keep warming up for at least this long (default: ${DEFAULT-VALUE}).")
+    double warmupTime;
 
     @Option(names = "--runs", defaultValue = "20", description = "Timed executions per case and backend (default: ${DEFAULT-VALUE}).")
     int runs;
@@ -100,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--threads expected >= 1, found " + t);
         }
         List<KernelCase> cases = Catalog.select(s, kernels);
-        BenchRunner runner = new BenchRunner(warmup, runs, budget);
+        BenchRunner runner = new BenchRunner(warmup, warmupTime, runs, budget);
         List<String> ids = backends != null ? backends : defaultBackends();
 
         Peer peerResult = null;

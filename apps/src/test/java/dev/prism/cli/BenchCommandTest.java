@@ -23,7 +23,7 @@ class BenchCommandTest {
     void benchTimesEveryCaseOnEveryBackendAndWritesJson(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("results.json");
         CliTest.Result r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm-seq,jvm", "--runs", "5",
-                "--warmup", "0", "--budget", "0.2", "--json", json.toString());
+                "--warmup", "0", "--warmup-time", "0", "--budget", "0.2", "--json", json.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         for (String row : new String[] {"haar.dwt2", "haar.idwt2"}) {
             assertTrue(r.out().lines().filter(l -> l.startsWith(row + " ")).count() == 2, "one row per backend for " + row + ":\n" + r.out());
