@@ -489,7 +489,7 @@ public final class SafetensorsFile implements WeightFile {
     public Entry entry(String name) {
         Entry e = byName.get(name);
         if (e == null) {
-            throw new WeightFileException(source, "no tensor named '" + name + "' (the file has " + entries.size() + " tensors)");
+            throw WeightFileException.noSuchTensor(source, name, entries.size());
         }
         return e;
     }

@@ -43,4 +43,9 @@ public final class WeightFileException extends IllegalArgumentException {
     public String problem() {
         return problem;
     }
+
+    /** The error of a look-up by a name the file does not have. */
+    static WeightFileException noSuchTensor(String source, String name, int tensors) {
+        return new WeightFileException(source, "no tensor named '" + name + "' (the file has " + tensors + " tensors)");
+    }
 }
