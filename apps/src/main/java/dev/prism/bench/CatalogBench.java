@@ -4,6 +4,8 @@ import dev.prism.backend.Backend;
 import dev.prism.backend.Executable;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
+import dev.prism.backend.TornadoSettings;
+import dev.prism.backend.TornadoSupport;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.Size;
@@ -38,7 +40,12 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 public abstract class CatalogBench {
 
-    /** jvm: all processors through the per-lane helpers; jvm-seq: the kernels' own loops on one thread. */
+    /**
+     * jvm: all processors through the per-lane helpers; jvm-seq: the kernels' own loops on one thread;
+     * tornado:&lt;i&gt;: TornadoVM device i (run JMH through the launcher with TORNADOVM_HOME set, and pass
+     * {@code -p backend=jvm,jvm-seq,tornado:0}). JMH measures end to end, transfers included; the device
+     * kernel time and the compile time are in {@code prism bench}.
+     */
     @Param({"jvm", "jvm-seq"})
     public String backend;
 
@@ -59,11 +66,16 @@ public abstract class CatalogBench {
         KernelCase c = Catalog.select(s, List.of(kernel())).stream()
                 .filter(k -> k.name().equals(kernel())).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no catalog case named '" + kernel() + "'"));
-        b = switch (backend) {
-            case "jvm" -> JvmBackend.parallel();
-            case "jvm-seq" -> JvmBackend.sequential();
-            default -> throw new IllegalArgumentException("backend expected jvm or jvm-seq, found '" + backend + "'");
-        };
+        if (backend.startsWith("tornado:")) {
+            int device = Integer.parseInt(backend.substring("tornado:".length()));
+            b = TornadoSupport.open(new TornadoSettings(device, java.util.Map.of(), false, java.util.Map.of()));
+        } else {
+            b = switch (backend) {
+                case "jvm" -> JvmBackend.parallel();
+                case "jvm-seq" -> JvmBackend.sequential();
+                default -> throw new IllegalArgumentException("backend expected jvm, jvm-seq or tornado:<index>, found '" + backend + "'");
+            };
+        }
         Plan plan = c.build().apply(1L);
         exec = b.compile(plan);
         firstOutput = plan.outputs().iterator().next();

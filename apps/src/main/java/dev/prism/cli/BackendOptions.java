@@ -80,7 +80,7 @@ public final class BackendOptions {
             case "jvm-seq" -> JvmBackend.sequential();
             case "tornado" -> {
                 TornadoSettings s = config.tornado();
-                yield TornadoSupport.open(new TornadoSettings(c.tornadoDevice(), s.planDevices(), allowBailout, s.workGroups()));
+                yield TornadoSupport.open(new TornadoSettings(c.tornadoDevice(), s.planDevices(), allowBailout, s.workGroups(), s.memoryLimitMb()));
             }
             default -> throw new IllegalStateException(c.id());
         };

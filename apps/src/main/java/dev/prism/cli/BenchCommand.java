@@ -173,7 +173,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--backends expected jvm-seq, jvm or tornado:<index>, found '" + id + "'");
             }
             TornadoSettings ts = config.tornado();
-            return TornadoSupport.open(new TornadoSettings(index, ts.planDevices(), allowBailout, ts.workGroups()));
+            return TornadoSupport.open(new TornadoSettings(index, ts.planDevices(), allowBailout, ts.workGroups(), ts.memoryLimitMb()));
         }
         throw new IllegalArgumentException("--backends expected jvm-seq, jvm or tornado:<index>, found '" + id + "'");
     }

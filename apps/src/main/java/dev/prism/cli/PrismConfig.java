@@ -23,6 +23,7 @@ import java.util.Set;
  * prism.tornado.device=0                  tornado:&lt;index&gt; of prism devices
  * prism.tornado.device.&lt;plan&gt;=1           the device of one task graph (plan name)
  * prism.tornado.workgroup.&lt;kernel&gt;=16,16  local work-group size of a kernel (family.method), per dimension
+ * prism.tornado.memoryLimitMb=0           most device memory one plan may use, MB; 0 = no limit
  * </pre>
  *
  * @param source     where the values came from, for messages
@@ -35,6 +36,7 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
     static final Set<String> BACKENDS = Set.of("jvm", "jvm-seq", "tornado");
     private static final String DEVICE = "prism.tornado.device";
     private static final String WORKGROUP = "prism.tornado.workgroup.";
+    private static final String MEMORY = "prism.tornado.memoryLimitMb";
 
     public PrismConfig {
         if (!BACKENDS.contains(backend)) {
@@ -70,14 +72,14 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
                 planDevices.put(key.substring(DEVICE.length() + 1), integer(src, props, key, 0));
             } else if (key.startsWith(WORKGROUP)) {
                 workGroups.put(key.substring(WORKGROUP.length()), sizes(src, key, props.getProperty(key)));
-            } else if (!key.equals("prism.backend") && !key.equals("prism.jvm.threads") && !key.equals(DEVICE)) {
+            } else if (!key.equals("prism.backend") && !key.equals("prism.jvm.threads") && !key.equals(DEVICE) && !key.equals(MEMORY)) {
                 throw new IllegalArgumentException(src + ": unknown setting '" + key + "'; expected prism.backend, prism.jvm.threads, "
-                        + DEVICE + "[.<plan>] or " + WORKGROUP + "<kernel>");
+                        + DEVICE + "[.<plan>], " + WORKGROUP + "<kernel> or " + MEMORY);
             }
         }
         TornadoSettings tornado;
         try {
-            tornado = new TornadoSettings(device, planDevices, false, workGroups);
+            tornado = new TornadoSettings(device, planDevices, false, workGroups, integer(src, props, MEMORY, 0));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(src + ": " + e.getMessage(), e);
         }

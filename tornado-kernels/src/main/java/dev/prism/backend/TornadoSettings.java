@@ -11,11 +11,23 @@ import java.util.Map;
  *                     Prism warns once and the plan runs as TornadoVM's sequential Java fallback
  * @param workGroups   per kernel name ({@code family.method}), the local work-group size, one entry per
  *                     parallel dimension of that kernel
+ * @param memoryLimitMb the most device memory one plan may use, in MB (10⁶ bytes), or 0 for no limit:
+ *                     TornadoVM refuses a plan that needs more, and Prism names the setting
  */
-public record TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups) {
+public record TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
+                              long memoryLimitMb) {
+
+    /** Settings without a memory limit. */
+    public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups) {
+        this(device, planDevices, allowBailout, workGroups, 0);
+    }
+
     public TornadoSettings {
         if (device < 0) {
             throw new IllegalArgumentException("tornado device index expected >= 0, found " + device);
+        }
+        if (memoryLimitMb < 0) {
+            throw new IllegalArgumentException("prism.tornado.memoryLimitMb expected >= 0 (0: no limit), found " + memoryLimitMb);
         }
         planDevices = Map.copyOf(planDevices);
         workGroups = Map.copyOf(workGroups);

@@ -183,6 +183,18 @@ class TornadoBackendTest {
     }
 
     @Test
+    void aPlanLargerThanTheMemoryLimitFailsNamingTheBuffersAndTheSetting() {
+        // The model-size residual chain needs several MB of buffers; a 1 MB limit cannot hold them.
+        KernelCase chain = Catalog.select(Size.MODEL, List.of("chain.resblocks")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false, java.util.Map.of(), 1))) {
+            DeviceException e = assertThrows(DeviceException.class, () -> KernelCheck.run(chain, SEQ, b, TOLERANCE, 2));
+            assertTrue(e.getMessage().contains("out of device memory"), e.getMessage());
+            assertTrue(e.getMessage().contains("prism.tornado.memoryLimitMb allows 1 MB"), e.getMessage());
+            assertTrue(e.getMessage().contains("MiB and the device has"), e.getMessage());
+        }
+    }
+
+    @Test
     void devicesAreListedWithNameAndMemory() {
         List<DeviceInfo> devices = TornadoSupport.devices();
         assertFalse(devices.isEmpty());

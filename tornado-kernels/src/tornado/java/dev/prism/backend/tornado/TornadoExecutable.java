@@ -96,6 +96,9 @@ final class TornadoExecutable implements Executable {
             TornadoExecutionPlan p = new TornadoExecutionPlan(snapshot)
                     .withDevice(device.handle())
                     .withProfiler(ProfilerMode.SILENT);
+            if (backend.settings().memoryLimitMb() > 0) {
+                p.withMemoryLimit(backend.settings().memoryLimitMb() + "MB");
+            }
             this.executionPlan = anyGrid ? p.withGridScheduler(grids) : p;
         } catch (RuntimeException | Error e) {
             throw translate(e);
@@ -271,14 +274,25 @@ final class TornadoExecutable implements Executable {
         String upper = msg.toUpperCase(Locale.ROOT);
         if (upper.contains("CL_OUT_OF_RESOURCES") || upper.contains("CL_INVALID_WORK_GROUP_SIZE")
                 || upper.contains("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES")) {
-            return new DeviceException(where + ": the device refused a kernel's work-group size (" + firstLine(msg) + ") in "
-                    + kernels() + "; set smaller sizes with prism.tornado.workgroup.<kernel> in tornado.properties", e);
+            List<String> configured = new ArrayList<>();
+            for (Launch l : plan.launches()) {
+                int[] local = backend.settings().workGroups().get(l.kernel());
+                if (local != null) {
+                    configured.add("prism.tornado.workgroup." + l.kernel() + "=" + join(local) + " on grid " + java.util.Arrays.toString(l.grid()));
+                }
+            }
+            String which = configured.isEmpty() ? "kernel " + culprit() + " with TornadoVM's default work-group"
+                    : String.join("; ", new LinkedHashSet<>(configured));
+            return new DeviceException(where + ": the device ran out of resources for " + which + " (" + firstLine(msg)
+                    + "); set a smaller prism.tornado.workgroup.<kernel> in tornado.properties", e);
         }
         String type = e.getClass().getSimpleName();
         if (type.contains("OutOfMemory") || type.contains("MemoryException")) {
+            long limit = backend.settings().memoryLimitMb();
             return new DeviceException(where + ": out of device memory (" + firstLine(msg) + "); the plan's buffers need "
-                    + mib(bufferBytes()) + " MiB and the device has " + mib(d.globalMemory())
-                    + " MiB; reduce --batch or the image size, or choose another --device", e);
+                    + mib(bufferBytes()) + " MiB and the device has " + mib(d.globalMemory()) + " MiB"
+                    + (limit > 0 ? ", prism.tornado.memoryLimitMb allows " + limit + " MB" : "")
+                    + "; reduce --batch or the image size" + (limit > 0 ? ", raise the limit" : "") + ", or choose another --device", e);
         }
         if (type.contains("Bailout") || type.contains("Compilation") || e instanceof Error) {
             String culprit = culprit();

@@ -1,0 +1,55 @@
+package dev.prism.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class PrismConfigTest {
+    static PrismConfig read(Path dir, String text) throws IOException {
+        Path f = dir.resolve("tornado.properties");
+        Files.writeString(f, text);
+        return PrismConfig.read(f);
+    }
+
+    @Test
+    void everySettingIsRead(@TempDir Path dir) throws IOException {
+        PrismConfig c = read(dir, """
+                prism.backend=tornado
+                prism.jvm.threads=3
+                prism.tornado.device=1
+                prism.tornado.device.sampler=2
+                prism.tornado.workgroup.haar.dwt2=8, 4
+                prism.tornado.memoryLimitMb=512
+                """);
+        assertEquals("tornado", c.backend());
+        assertEquals(3, c.jvmThreads());
+        assertEquals(1, c.tornado().device());
+        assertEquals(2, c.tornado().deviceFor("sampler"));
+        assertEquals(1, c.tornado().deviceFor("other"));
+        assertArrayEquals(new int[] {8, 4}, c.tornado().workGroups().get("haar.dwt2"));
+        assertEquals(512, c.tornado().memoryLimitMb());
+    }
+
+    @Test
+    void badSettingsNameTheFileAndTheKey(@TempDir Path dir) {
+        String f = dir.resolve("tornado.properties").toString();
+        var e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.backend=gpu\n"));
+        assertEquals(f + ": prism.backend expected one of jvm, jvm-seq, tornado, found 'gpu'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.workgroup.haar.dwt2=8,x\n"));
+        assertEquals(f + ": prism.tornado.workgroup.haar.dwt2 expected 1 to 3 comma-separated integers, found '8,x'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.workgroup.haar.dwt2=8,0\n"));
+        assertEquals(f + ": work-group size of kernel 'haar.dwt2' expected > 0 in every dimension, found 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.memoryLimitMb=-5\n"));
+        assertEquals(f + ": prism.tornado.memoryLimitMb expected >= 0 (0: no limit), found -5", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.jvm.thread=2\n"));
+        assertEquals(f + ": unknown setting 'prism.jvm.thread'; expected prism.backend, prism.jvm.threads, prism.tornado.device[.<plan>],"
+                + " prism.tornado.workgroup.<kernel> or prism.tornado.memoryLimitMb", e.getMessage());
+    }
+}
