@@ -13,6 +13,21 @@ public interface Executable extends AutoCloseable {
     void execute();
 
     /**
+     * Makes the host copies of {@code buffers} hold their values after the last {@link #execute()}. On
+     * the JVM they always do; a device backend copies them back now.
+     *
+     * @throws IllegalArgumentException if a buffer was not declared fetchable (or output) in the plan
+     */
+    default void fetch(float[]... buffers) {
+        for (float[] b : buffers) {
+            if (!plan().fetchable().contains(b) && !plan().outputs().contains(b)) {
+                throw new IllegalArgumentException("plan '" + plan().name() + "': a buffer of length " + b.length
+                        + " was not declared fetchable (Plan.Builder.fetchable) or output");
+            }
+        }
+    }
+
+    /**
      * What the device measured for the last {@link #execute()}, when the backend has a profiler (the
      * TornadoVM backend does; the JVM backend measures nothing beyond the wall time a caller takes).
      */

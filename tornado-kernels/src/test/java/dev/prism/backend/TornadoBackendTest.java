@@ -195,6 +195,27 @@ class TornadoBackendTest {
     }
 
     @Test
+    void stateStaysOnTheDeviceAcrossExecutionsAndComesBackOnlyWhenFetched() {
+        // x += z three times: on the device x must keep its value between executions (a stale host
+        // copy must never go down again), and the host sees it only after fetch.
+        int len = 1000;
+        float[] x = new float[len];
+        float[] z = new dev.prism.kernels.catalog.Rand(4).gaussian(len);
+        Plan plan = Plan.builder("accumulate").add(dev.prism.kernels.Elementwise.add(x, z, x, len))
+                .inputs(z).state(x).fetchable(x).build();
+        try (Executable e = tornado.compile(plan)) {
+            for (int i = 0; i < 3; i++) {
+                e.execute();
+            }
+            assertEquals(0f, x[0], "the host copy changed before fetch");
+            e.fetch(x);
+        }
+        for (int i = 0; i < len; i++) {
+            assertEquals(z[i] + z[i] + z[i], x[i], 0f, "x[" + i + "]");
+        }
+    }
+
+    @Test
     void devicesAreListedWithNameAndMemory() {
         List<DeviceInfo> devices = TornadoSupport.devices();
         assertFalse(devices.isEmpty());

@@ -49,6 +49,7 @@ final class TornadoExecutable implements Executable {
     private final List<String> taskKernels = new ArrayList<>();
     private final TornadoExecutionPlan executionPlan;
     private ExecutionStats last;
+    private TornadoExecutionResult lastResult;
     private boolean closed;
 
     TornadoExecutable(TornadoVmBackend backend, Plan plan) {
@@ -59,6 +60,8 @@ final class TornadoExecutable implements Executable {
         String graphName = "p" + GRAPHS.incrementAndGet() + "_" + plan.name().replaceAll("[^A-Za-z0-9_]", "_");
         TaskGraph graph = new TaskGraph(graphName);
         List<Object> once = new ArrayList<>(plan.constants());
+        // State goes down once like the weights; afterwards the device copy is the one that counts.
+        once.addAll(plan.state());
         once.addAll(geometry);
         once.addAll(owned(plan));
         if (!once.isEmpty()) {
@@ -90,6 +93,16 @@ final class TornadoExecutable implements Executable {
             }
             if (!plan.outputs().isEmpty()) {
                 graph.transferToHost(DataTransferMode.EVERY_EXECUTION, plan.outputs().toArray());
+            }
+            List<Object> onRequest = new ArrayList<>();
+            for (float[] f : plan.fetchable()) {
+                if (!plan.outputs().contains(f)) {
+                    onRequest.add(f);
+                }
+            }
+            if (!onRequest.isEmpty()) {
+                // Read by the host only when it asks (fetch), e.g. the image at the end of a sampling run.
+                graph.transferToHost(DataTransferMode.UNDER_DEMAND, onRequest.toArray());
             }
 
             ImmutableTaskGraph snapshot = graph.snapshot();
@@ -123,6 +136,7 @@ final class TornadoExecutable implements Executable {
             throw translate(e);
         }
         long wall = System.nanoTime() - t0;
+        lastResult = result;
         TornadoProfilerResult p = result.getProfilerResult();
         last = new ExecutionStats(p.getDeviceKernelTime(), p.getCompileTime(), p.getTotalBytesCopyIn(), p.getTotalBytesCopyOut(), wall);
         if (Boolean.getBoolean("prism.tornado.profile")) {
@@ -137,6 +151,27 @@ final class TornadoExecutable implements Executable {
                         + " Run with -Dtornado.debug=true to see why, or pass --allow-bailout to accept it.");
             }
             backend.warnBailoutOnce(what + "; timings of this run measure the JVM, not the device.");
+        }
+    }
+
+    @Override
+    public void fetch(float[]... buffers) {
+        Executable.super.fetch(buffers);
+        if (lastResult == null) {
+            throw new IllegalStateException("plan '" + plan.name() + "': fetch before any execution");
+        }
+        List<Object> onRequest = new ArrayList<>();
+        for (float[] b : buffers) {
+            if (!plan.outputs().contains(b)) {
+                onRequest.add(b);
+            }
+        }
+        if (!onRequest.isEmpty()) {
+            try {
+                lastResult.transferToHost(onRequest.toArray());
+            } catch (RuntimeException | Error e) {
+                throw translate(e);
+            }
         }
     }
 
@@ -239,6 +274,7 @@ final class TornadoExecutable implements Executable {
         Set<Object> defined = Collections.newSetFromMap(new IdentityHashMap<>());
         defined.addAll(plan.constants());
         defined.addAll(plan.inputs());
+        defined.addAll(plan.state());
         defined.addAll(owned(plan));
         Set<Object> geometry = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Launch l : plan.launches()) {
@@ -250,7 +286,7 @@ final class TornadoExecutable implements Executable {
             for (int i = 0; i < args.length; i++) {
                 if (args[i] instanceof float[] f && !writes.contains(i) && !defined.contains(f)) {
                     throw new IllegalArgumentException("plan '" + plan.name() + "': launch " + l.kernel() + " reads argument " + i
-                            + " (float[" + f.length + "]) before any launch writes it; declare it with constants(...) or inputs(...)");
+                            + " (float[" + f.length + "]) before any launch writes it; declare it with constants(...), inputs(...) or state(...)");
                 }
                 if (args[i] instanceof int[] g) {
                     geometry.add(g);
