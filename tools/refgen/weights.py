@@ -82,7 +82,8 @@ def raw_bytes(t):
     return t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
 
 
-def write_safetensors(name, tensors, metadata=None):
+def encode_safetensors(tensors, metadata=None):
+    """The bytes of a safetensors file holding {name: torch tensor} in order, with optional string metadata."""
     header = {}
     if metadata:
         header["__metadata__"] = metadata
@@ -93,11 +94,13 @@ def write_safetensors(name, tensors, metadata=None):
         data += b
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
     h += b" " * (-(8 + len(h)) % 8)  # the data section starts 8-aligned, as Hugging Face's writer does
+    return struct.pack("<Q", len(h)) + h + bytes(data)
+
+
+def write_safetensors(name, tensors, metadata=None):
     path = os.path.join(OUT, name)
     with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        f.write(data)
+        f.write(encode_safetensors(tensors, metadata))
     save_expected(name, tensors)
     return path
 

@@ -1,0 +1,154 @@
+package dev.prism.nn.models;
+
+import dev.prism.kernels.PrismConv.ChannelPadding;
+import dev.prism.nn.Module;
+import dev.prism.nn.layers.ConvType;
+import dev.prism.nn.layers.GroupNorm;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The models Prism builds by name, from {@code key=value} options ({@code prism --model unet --config conv=deepprism}).
+ *
+ * <ul>
+ *   <li>{@code unet}: {@link UNet}; options in, width, levels, res, attn, conv, order, attention, heads, groups, padding</li>
+ *   <li>{@code wg-unet}: the same UNet with WG-Down / WG-Up; also gates, gate_hidden</li>
+ *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
+ * </ul>
+ * Every option has a default (listed by {@link #defaults}; groups defaults to 32, or to the largest divisor
+ * of the width below 32); an unknown model or option, or a bad value, is an IllegalArgumentException
+ * naming it with the expected and the found value.
+ */
+public final class Models {
+    /** A built model and the options it was built from. */
+    public record Built(String name, Map<String, String> options, Module module) {
+        /** The UNet, for the denoising models. */
+        public UNet unet() {
+            if (!(module instanceof UNet u)) {
+                throw new IllegalArgumentException("model '" + name + "' is not a denoising UNet");
+            }
+            return u;
+        }
+    }
+
+    public static final List<String> NAMES = List.of("unet", "wg-unet", "deepprism-vae");
+
+    private Models() {
+    }
+
+    /** The options of {@code model} with their default values. */
+    public static Map<String, String> defaults(String model) {
+        Map<String, String> d = new LinkedHashMap<>();
+        switch (check(model)) {
+            case "unet", "wg-unet" -> {
+                d.put("in", "1");
+                d.put("width", "64");
+                d.put("levels", "3");
+                d.put("res", "1");
+                d.put("attn", "2");
+                d.put("conv", "standard");
+                d.put("order", "2");
+                d.put("attention", "standard");
+                d.put("heads", "1");
+                d.put("groups", "32");
+                d.put("padding", "zeros");
+                if (model.equals("wg-unet")) {
+                    d.put("gates", "1");
+                    d.put("gate_hidden", "16");
+                }
+            }
+            default -> {
+                d.put("in", "3");
+                d.put("width", "256");
+                d.put("z", "4");
+                d.put("groups", "32");
+                d.put("padding", "zeros");
+            }
+        }
+        return d;
+    }
+
+    /**
+     * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}.
+     *
+     * @throws IllegalArgumentException for an unknown model or option, or a value out of range
+     */
+    public static Built build(String model, Map<String, String> options, long seed) {
+        Map<String, String> o = defaults(model);
+        for (var e : options.entrySet()) {
+            if (!o.containsKey(e.getKey())) {
+                throw new IllegalArgumentException("model '" + model + "': unknown option '" + e.getKey() + "'; options: "
+                        + String.join(", ", o.keySet()));
+            }
+            o.put(e.getKey(), e.getValue().trim());
+        }
+        Module m = switch (model) {
+            case "unet", "wg-unet" -> {
+                int width = integer(o, "width");
+                boolean wg = model.equals("wg-unet");
+                yield new UNet(new UNet.Config(integer(o, "in"), width, integer(o, "levels"), integer(o, "res"),
+                        integer(o, "attn"), ConvType.parse("conv", o.get("conv")), integer(o, "order"),
+                        o.get("attention"), integer(o, "heads"), groups(o, options, width), wg,
+                        wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o)));
+            }
+            default -> {
+                int width = integer(o, "width");
+                yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width), padding(o)));
+            }
+        };
+        m.initialise(seed);
+        return new Built(model, o, m);
+    }
+
+    /** Parses {@code k=v} items, later ones winning. */
+    public static Map<String, String> parseOptions(List<String> items) {
+        Map<String, String> out = new TreeMap<>();
+        if (items == null) {
+            return out;
+        }
+        for (String item : items) {
+            int eq = item.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--config expected key=value, found '" + item + "'");
+            }
+            out.put(item.substring(0, eq).trim(), item.substring(eq + 1).trim());
+        }
+        return out;
+    }
+
+    private static String check(String model) {
+        if (!NAMES.contains(model)) {
+            throw new IllegalArgumentException("--model expected one of " + String.join(", ", NAMES) + ", found '" + model + "'");
+        }
+        return model;
+    }
+
+    private static int integer(Map<String, String> o, String key) {
+        try {
+            return Integer.parseInt(o.get(key));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + " expected an integer, found '" + o.get(key) + "'");
+        }
+    }
+
+    /**
+     * The group count: as given (the model checks it divides the width), or by default 32, or the largest
+     * divisor of the width below 32 when 32 does not divide it.
+     */
+    private static int groups(Map<String, String> o, Map<String, String> given, int width) {
+        return given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, 32);
+    }
+
+    private static ChannelPadding padding(Map<String, String> o) {
+        String p = o.get("padding").toLowerCase(Locale.ROOT);
+        try {
+            return ChannelPadding.ofTorchName(p);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("option padding expected zeros, replicate or circular, found '" + o.get("padding") + "'");
+        }
+    }
+}
