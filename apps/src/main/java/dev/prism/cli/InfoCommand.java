@@ -3,7 +3,10 @@ package dev.prism.cli;
 import dev.prism.nn.io.PthFile;
 import dev.prism.nn.io.WeightEntry;
 import dev.prism.nn.io.WeightFile;
+import dev.prism.nn.ModelWeights;
+import dev.prism.nn.models.Models;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,17 +20,54 @@ import java.util.concurrent.Callable;
 /** {@code prism info <weights>}: what a weight file holds, read from its headers without converting data. */
 @Command(name = "info", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = {
         "Show the tensors of a weight file (.safetensors, or a PyTorch .pth/.pt state_dict): names, dtypes, shapes,"
-                + " the parameter total and the metadata. The format is read from the file's first bytes."})
+                + " the parameter total and the metadata. The format is read from the file's first bytes.",
+        "With --model, show that model's layers and parameter counts; with both, check that the file loads into the model."})
 final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "WEIGHTS", description = "The weight file.")
+    @Parameters(paramLabel = "WEIGHTS", arity = "0..1", description = "The weight file.")
     Path file;
 
+    @Option(names = "--model", paramLabel = "NAME", description = "A model: unet, wg-unet, deepprism-vae.")
+    String model;
+
+    @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (repeatable, comma-separated).")
+    List<String> config;
+
+    @Option(names = "--width", paramLabel = "C", description = "Shortcut for --config width=C.")
+    Integer width;
+
+    /** DeepPrism Table 3: the autoencoder's parameter counts by width. */
+    private static final Map<Integer, Double> TABLE_3 = Map.of(128, 29.5e3, 256, 57.8e3, 512, 114e3, 1024, 227e3);
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
+        if (file == null && model == null) {
+            throw new IllegalArgumentException("info: expected a WEIGHTS file, --model NAME, or both");
+        }
+        if (model != null) {
+            Map<String, String> options = Models.parseOptions(config);
+            if (width != null) {
+                options.put("width", String.valueOf(width));
+            }
+            Models.Built built = Models.build(model, options, 0);
+            out.println("model " + model + " " + built.options());
+            out.print(built.module().describe());
+            long n = built.module().parameterCount();
+            Double paper = model.equals("deepprism-vae") ? TABLE_3.get(Integer.parseInt(built.options().get("width"))) : null;
+            if (paper != null) {
+                out.printf(java.util.Locale.ROOT, "DeepPrism Table 3 gives %.1fK for this width: %+.1f%% (see DeepPrismVae's Javadoc for why)%n",
+                        paper / 1e3, 100 * (n / paper - 1));
+            }
+            if (file != null) {
+                ModelWeights.load(built.module(), file, null);
+                out.println(file + ": every tensor of the model is present with its shape");
+            }
+            out.flush();
+            return 0;
+        }
         try (WeightFile w = WeightFiles.open(file)) {
             List<? extends WeightEntry> entries = w.entries();
             long total = 0;
