@@ -25,12 +25,18 @@ import java.util.Objects;
  *
  * @param schedule   the noise schedule; T = {@code schedule.timesteps()}
  * @param steps      S, the number of model evaluations, {@code 1 <= S <= T}
- * @param eta        η >= 0, small enough that {@code σ² <= 1 − ᾱ_s} on every step (every η <= 1 is)
+ * @param eta        η ≥ 0, small enough that {@code σ² <= 1 − ᾱ_s} on every step (every η ≤ 1 is)
  * @param clip       clamp x̂0 to [−1, 1]
  * @param prediction what the model outputs
  */
 public record Ddim(NoiseSchedule schedule, int steps, double eta, boolean clip, Prediction prediction) implements DiffusionSampler {
 
+    /**
+     * Checks the options.
+     *
+     * @throws IllegalArgumentException naming {@code steps} unless {@code 1 <= steps <= T}, or {@code eta} unless
+     *                                  it is finite, {@code >= 0} and keeps {@code σ² <= 1 − ᾱ_s} on every step
+     */
     public Ddim {
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(prediction, "prediction");

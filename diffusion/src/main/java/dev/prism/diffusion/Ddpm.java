@@ -27,6 +27,7 @@ import java.util.Objects;
  */
 public record Ddpm(NoiseSchedule schedule, boolean clip, Prediction prediction) implements DiffusionSampler {
 
+    /** Checks that the schedule and the prediction are given. */
     public Ddpm {
         Objects.requireNonNull(schedule, "schedule");
         Objects.requireNonNull(prediction, "prediction");
@@ -44,7 +45,7 @@ public record Ddpm(NoiseSchedule schedule, boolean clip, Prediction prediction) 
 
     @Override
     public int timestep(int i) {
-        return schedule.timesteps() - 1 - java.util.Objects.checkIndex(i, steps());
+        return schedule.timesteps() - 1 - Objects.checkIndex(i, steps());
     }
 
     @Override

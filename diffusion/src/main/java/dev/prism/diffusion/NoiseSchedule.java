@@ -39,6 +39,12 @@ public record NoiseSchedule(String name, double[] beta, double[] alpha, double[]
     /** DDGAN's smallest time ε of the continuous VP schedule ({@code eps_small}). */
     public static final double VP_EPS = 1e-3;
 
+    /**
+     * Checks and copies the arrays.
+     *
+     * @throws IllegalArgumentException if there is no step, the lengths differ, a β is outside (0, 1), or
+     *                                  α or ᾱ is not exactly what β implies
+     */
     public NoiseSchedule {
         Objects.requireNonNull(name, "name");
         String where = "noise schedule '" + name + "'";

@@ -28,5 +28,6 @@ public interface SamplingProgress {
         float[] image();
     }
 
+    /** Called once per step, after the model has been evaluated at {@code step.timestep()}. */
     void onStep(Step step);
 }

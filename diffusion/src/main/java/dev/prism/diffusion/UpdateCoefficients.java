@@ -20,6 +20,11 @@ import dev.prism.kernels.Sampler;
  */
 public record UpdateCoefficients(double px, double pe, boolean clip, double cx0, double cx, double ce, double sigma) {
 
+    /**
+     * Checks the coefficients.
+     *
+     * @throws IllegalArgumentException naming the first one that is not finite, or {@code sigma < 0}
+     */
     public UpdateCoefficients {
         double[] v = {px, pe, cx0, cx, ce, sigma};
         String[] names = {"px", "pe", "cx0", "cx", "ce", "sigma"};
