@@ -182,6 +182,12 @@ def cases():
         c["attention.forward" + tag] = (lambda f=att, q=q, k=k_, v=v_: f(q.detach(), k.detach(), v.detach()))
         c["attention.backward" + tag] = backward_of(lambda f=att, q=q, k=k_, v=v_: (f(q, k, v), [q, k, v]))
 
+    # Sampler updates (SamplerCases): a DDIM step, a clipped DDPM step, the loading step x = z.
+    se, sz = rand(N, C, H, W), rand(N, C, H, W)
+    c["sampler.update"] = lambda: 0.448 * (3.59 * x - 3.45 * se) + 0.888 * se + 0.097 * sz
+    c["sampler.update.clip"] = lambda: 0.0114 * (1.61 * x - 1.26 * se).clamp(-1, 1) + 0.989 * x + 0.0836 * sz
+    c["sampler.update.init"] = lambda: sz.clone()
+
     # The residual chain of the catalog: 3 × (x + 2·Prism(SiLU(GroupNorm(x)))).
     chain = [(rand(C), rand(C), rand(1, 1, 3, 3, 3), rand(1)) for _ in range(3)]
 

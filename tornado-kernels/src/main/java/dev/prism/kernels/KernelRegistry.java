@@ -24,7 +24,8 @@ public final class KernelRegistry {
             Map.entry("haar", HaarKernels.class),
             Map.entry("norm", NormKernels.class),
             Map.entry("prismconv", PrismConvKernels.class),
-            Map.entry("resample", ResampleKernels.class));
+            Map.entry("resample", ResampleKernels.class),
+            Map.entry("sampler", SamplerKernels.class));
 
     private static final Map<String, Class<?>> FAMILIES = new ConcurrentHashMap<>(BUILT_IN);
     private static final Map<String, Method> METHODS = new ConcurrentHashMap<>();

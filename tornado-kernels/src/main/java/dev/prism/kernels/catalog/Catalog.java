@@ -21,6 +21,7 @@ public final class Catalog {
             new Conv2dCases(),
             new AttentionCases(),
             new CompositeCases(),
+            new SamplerCases(),
             new ChainCases());
 
     private Catalog() {

@@ -1,0 +1,36 @@
+package dev.prism.diffusion;
+
+import dev.prism.backend.Plan;
+
+/**
+ * A model that a {@link SamplingLoop} evaluates once per step: it adds to a plan the launches that
+ * compute the model output {@code e[N,C,H,W]} (ε or x̂0, see {@link Prediction}) from the current image
+ * {@code x[N,C,H,W]} and the timesteps {@code t[N]} (one per image, as floats; a sampler sets them all
+ * to the step's timestep).
+ *
+ * <p>Contract of {@link #addTo}: the launches read {@code x} and {@code t} and never write them (the
+ * loop owns them: {@code x} is the plan's state, {@code t} an input rewritten by the host every step);
+ * they write every element of {@code e}; the model declares its own weights and tables on the builder
+ * with {@code constants(...)}, and allocates its activations and scratch buffers itself, once, when it
+ * is added. The loop checks the first two rules.
+ */
+public interface Denoiser {
+
+    /** C, the image channels the model takes and returns. */
+    int channels();
+
+    /** H, the image height. */
+    int height();
+
+    /** W, the image width. */
+    int width();
+
+    /**
+     * Adds the launches {@code e = model(x, t)} for a batch of {@code batch} images to {@code plan}.
+     *
+     * @param x the current image {@code [batch, C, H, W]}, read only
+     * @param t the timesteps {@code [batch]}, read only
+     * @param e the output {@code [batch, C, H, W]}, written entirely
+     */
+    void addTo(Plan.Builder plan, int batch, float[] x, float[] t, float[] e);
+}

@@ -1,0 +1,205 @@
+package dev.prism.diffusion;
+
+import dev.prism.backend.Backend;
+import dev.prism.backend.Executable;
+import dev.prism.backend.JvmBackend;
+import dev.prism.backend.Plan;
+import dev.prism.kernels.Launch;
+import dev.prism.kernels.Sampler;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Runs a {@link DiffusionSampler} with a {@link Denoiser} as ONE compiled plan executed once per step,
+ * so that the image stays on the device for the whole run.
+ *
+ * <p>The plan, built and compiled once per (backend, model, batch):
+ * <pre>
+ *   x = sampler.update(x, e, z, c)        (in place; see {@link dev.prism.kernels.SamplerKernels})
+ *   e = model(x, t)                       (the denoiser's launches)
+ * </pre>
+ * Buffers and roles: {@code x[N,C,H,W]} the image, state and fetchable; {@code e[N,C,H,W]} the model
+ * output, state and fetchable (the update reads last execution's value before the model rewrites it,
+ * so it is carried across executions like x); {@code z[N,C,H,W]} the noise, {@code t[N]} the timesteps
+ * and {@code c[9]} the update's coefficients, inputs. A device therefore receives, per step, only z, t
+ * and c, and returns nothing until the end.
+ *
+ * <p>A run of S steps is S executions. Execution 0 has {@code init} set, so its update is
+ * {@code x = z = x_T}, then evaluates the model at {@code t_0}; execution {@code i >= 1} applies update
+ * {@code i−1} with its noise and evaluates the model at {@code t_i}. After the last execution the host
+ * fetches x and e and applies update {@code S−1} itself, with the same kernel on
+ * {@link JvmBackend#sequential()}: the model runs exactly S times, nothing runs after it on the device,
+ * and only x and e come back. Noise comes from {@link Noise} (seeded: {@link SeededNoise}); an update
+ * with σ = 0 draws none and gets z = 0.
+ *
+ * <p>Not thread-safe; one run at a time. {@link #close()} releases the compiled plan, not the backend.
+ */
+public final class SamplingLoop implements AutoCloseable {
+    private final Denoiser model;
+    private final int batch;
+    private final int perImage;
+    private final float[] x, e, z, t, c;
+    private final float[] hostCoefficients = Sampler.init(new float[Sampler.COEFFICIENTS]);
+    private final float[] result;
+    private final Plan plan;
+    private final Executable executable;
+    private final JvmBackend host = JvmBackend.sequential();
+    private final Launch finalUpdate;
+
+    /**
+     * Builds the step plan for {@code batch} images and compiles it on {@code backend}.
+     *
+     * @throws IllegalArgumentException if {@code batch < 1}, the image is too large for one array, or
+     *                                  the model's launches break the {@link Denoiser} contract
+     */
+    public SamplingLoop(Backend backend, Denoiser model, int batch) {
+        Objects.requireNonNull(backend, "backend");
+        this.model = Objects.requireNonNull(model, "model");
+        if (batch < 1) {
+            throw new IllegalArgumentException("sampling loop: argument 'batch' expected >= 1, found " + batch);
+        }
+        int ch = model.channels(), h = model.height(), w = model.width();
+        if (ch < 1 || h < 1 || w < 1) {
+            throw new IllegalArgumentException("sampling loop: the model's image expected C, H, W >= 1, found "
+                    + ch + "x" + h + "x" + w);
+        }
+        long n = (long) batch * ch * h * w;
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("sampling loop: argument 'batch' expected at most " + ((Integer.MAX_VALUE - 8) / ((long) ch * h * w))
+                    + " images of " + ch + "x" + h + "x" + w + ", found " + batch);
+        }
+        int len = (int) n;
+        this.batch = batch;
+        this.perImage = ch * h * w;
+        this.x = new float[len];
+        this.e = new float[len];
+        this.z = new float[len];
+        this.t = new float[batch];
+        this.c = Sampler.init(new float[Sampler.COEFFICIENTS]);
+        this.result = new float[len];
+
+        Plan.Builder b = Plan.builder("sample").add(Sampler.update(x, e, z, c, x, len));
+        model.addTo(b, batch, x, t, e);
+        this.plan = b.state(x, e).fetchable(x, e).inputs(z, t, c).build();
+        checkModel(plan.launches().subList(1, plan.launches().size()));
+        this.finalUpdate = Sampler.update(x, e, z, hostCoefficients, result, len);
+        this.executable = backend.compile(plan);
+    }
+
+    private void checkModel(List<Launch> launches) {
+        boolean writesE = false;
+        for (Launch l : launches) {
+            for (float[] out : l.outputs()) {
+                if (out == x || out == t) {
+                    throw new IllegalArgumentException("sampling loop: the model's launch " + l.kernel() + " writes "
+                            + (out == x ? "the image x" : "the timesteps t") + ", which the loop owns; expected it to write only e and its own buffers");
+                }
+                writesE |= out == e;
+            }
+        }
+        if (!writesE) {
+            throw new IllegalArgumentException("sampling loop: the model added " + launches.size() + " launches, none of which writes e");
+        }
+    }
+
+    /** The step plan (for inspection: its buffers and roles). */
+    public Plan plan() {
+        return plan;
+    }
+
+    /** N, the images per run. */
+    public int batch() {
+        return batch;
+    }
+
+    /** The model this loop evaluates. */
+    public Denoiser model() {
+        return model;
+    }
+
+    /**
+     * Samples a batch with noise drawn from {@code seed} ({@link SeededNoise}).
+     *
+     * @return a new array {@code [N,C,H,W]} with the final images
+     */
+    public float[] sample(DiffusionSampler sampler, long seed, SamplingProgress progress) {
+        return sample(sampler, new SeededNoise(seed, batch, perImage), progress);
+    }
+
+    /**
+     * Samples a batch with the given noise: {@link Noise#initial} once, {@link Noise#step} for each
+     * update with σ ≠ 0 (see the class comment for the order of executions).
+     *
+     * @return a new array {@code [N,C,H,W]} with the final images
+     */
+    public float[] sample(DiffusionSampler sampler, Noise noise, SamplingProgress progress) {
+        Objects.requireNonNull(sampler, "sampler");
+        Objects.requireNonNull(noise, "noise");
+        Objects.requireNonNull(progress, "progress");
+        long start = System.nanoTime();
+        int steps = sampler.steps();
+        noise.initial(z);
+        Sampler.init(c);
+        for (int i = 0; i < steps; i++) {
+            if (i > 0) {
+                prepare(sampler, i - 1, noise, c);
+            }
+            Arrays.fill(t, sampler.timestep(i));
+            executable.execute();
+            report(progress, i, steps, sampler.timestep(i), start);
+        }
+        executable.fetch(x, e);
+        prepare(sampler, steps - 1, noise, hostCoefficients);
+        host.run(finalUpdate);
+        return result.clone();
+    }
+
+    private void prepare(DiffusionSampler sampler, int step, Noise noise, float[] coefficients) {
+        UpdateCoefficients u = sampler.update(step);
+        u.writeTo(coefficients);
+        if (u.sigma() != 0) {
+            noise.step(step, z);
+        } else {
+            Arrays.fill(z, 0f);
+        }
+    }
+
+    private void report(SamplingProgress progress, int index, int steps, int timestep, long start) {
+        long elapsed = System.nanoTime() - start;
+        progress.onStep(new SamplingProgress.Step() {
+            @Override
+            public int index() {
+                return index;
+            }
+
+            @Override
+            public int steps() {
+                return steps;
+            }
+
+            @Override
+            public int timestep() {
+                return timestep;
+            }
+
+            @Override
+            public long elapsedNanos() {
+                return elapsed;
+            }
+
+            @Override
+            public float[] image() {
+                executable.fetch(x);
+                return x.clone();
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        executable.close();
+        host.close();
+    }
+}
