@@ -8,7 +8,8 @@ For every case it writes, under nn/src/test/resources/models/:
   <case>.safetensors   the weights (fp32), with the model name and options as metadata
   <case>.pth           the same weights through torch.save(state_dict)
   <case>.npz           x, t, the outputs, and grad_x / grad.<parameter> for the upstream gradient gy
-The forward and backward run in float64 on float32-rounded weights and inputs. Prism's Java modules in
+The forward and backward run in float64 on float32-rounded weights and inputs. unet-standard.safetensors
+is also copied to apps/src/test/resources/models/ for the prism sample tests. Prism's Java modules in
 dev.prism.nn.layers / .models mirror these classes; the names and shapes must stay identical.
 """
 import json
@@ -462,3 +463,8 @@ def generate():
 
 if __name__ == "__main__":
     generate()
+    # The CLI tests of apps sample with one small model.
+    apps = os.path.join(ROOT, "apps", "src", "test", "resources", "models")
+    os.makedirs(apps, exist_ok=True)
+    import shutil
+    shutil.copy(os.path.join(OUT, "unet-standard.safetensors"), apps)

@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 /** The {@code prism} command line. Start it through the {@code prism} launcher script at the top level. */
 @Command(name = "prism", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Small, fast, frequency-aware diffusion image generators; kernels in plain Java loops.",
-        subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, InfoCommand.class, ConvertCommand.class,
+        subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, SampleCommand.class, InfoCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -26,15 +26,30 @@ public final class Main {
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
+        // A repeated option takes its last value, as in most command lines.
+        cl.setOverwrittenOptionsAllowed(true);
+        // A mistyped option or a missing value: one line that names it, and where the usage is.
+        cl.setParameterExceptionHandler((ex, args1) -> {
+            CommandLine c = ex.getCommandLine();
+            String name = c.getCommandName();
+            c.getErr().println("prism: " + ex.getMessage() + " (see prism " + (name.equals("prism") ? "" : name + " ") + "--help)");
+            return EXIT_BAD_INPUT;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {
-                // Bad input: one line that names the option or file, no stack trace.
+                // Bad input: one line that names the option or file, no stack trace (-Dprism.debug=true prints it).
                 cmd.getErr().println("prism: " + ex.getMessage());
+                if (Boolean.getBoolean("prism.debug")) {
+                    ex.printStackTrace(cmd.getErr());
+                }
                 return EXIT_BAD_INPUT;
             }
             if (ex instanceof dev.prism.backend.DeviceException) {
                 // The device could not run the work: one line that names the kernel and the setting.
                 cmd.getErr().println("prism: " + ex.getMessage());
+                if (Boolean.getBoolean("prism.debug")) {
+                    ex.printStackTrace(cmd.getErr());
+                }
                 return EXIT_FAILED;
             }
             throw ex;

@@ -120,6 +120,34 @@ public final class Models {
         return out;
     }
 
+    /**
+     * The options stored in a weight file's {@code options} metadata: a JSON object of strings
+     * ({@code {"width": "64", "conv": "deepprism"}}). Null or empty gives no options.
+     *
+     * @throws IllegalArgumentException when the text is not such an object
+     */
+    public static Map<String, String> fromJson(String json) {
+        Map<String, String> out = new TreeMap<>();
+        if (json == null || json.isBlank()) {
+            return out;
+        }
+        try (com.fasterxml.jackson.core.JsonParser p = new com.fasterxml.jackson.core.JsonFactory().createParser(json)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("options metadata expected a JSON object, found '" + json + "'");
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String k = p.currentName();
+                if (!p.nextToken().isScalarValue()) {
+                    throw new IllegalArgumentException("options metadata: value of '" + k + "' expected a string, found a structure");
+                }
+                out.put(k, p.getText());
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("options metadata is not valid JSON: " + e.getMessage());
+        }
+        return out;
+    }
+
     private static String check(String model) {
         if (!NAMES.contains(model)) {
             throw new IllegalArgumentException("--model expected one of " + String.join(", ", NAMES) + ", found '" + model + "'");

@@ -1,8 +1,5 @@
 package dev.prism.nn.models;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import dev.prism.backend.Executable;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
@@ -53,16 +50,7 @@ class ModelsTest {
     static Models.Built build(Path safetensors) throws IOException {
         try (WeightFile wf = WeightFile.open(safetensors)) {
             Map<String, String> meta = wf.metadata();
-            Map<String, String> options = new TreeMap<>();
-            try (JsonParser p = new JsonFactory().createParser(meta.get("options"))) {
-                p.nextToken();
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String k = p.currentName();
-                    p.nextToken();
-                    options.put(k, p.getText());
-                }
-            }
-            return Models.build(meta.get("model"), options, 0);
+            return Models.build(meta.get("model"), Models.fromJson(meta.get("options")), 0);
         }
     }
 
@@ -70,6 +58,11 @@ class ModelsTest {
     @ValueSource(strings = {"unet-standard", "unet-deepprism", "unet-separable", "unet-cosconv", "unet-chebconv",
             "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae"})
     void forwardAndBackwardMatchPyTorchThroughSafetensorsAndPth(String name) throws Exception {
+        check(name, JVM);
+    }
+
+    /** Builds and loads model {@code name}, runs forward and backward as one plan on {@code backend}, compares with PyTorch. */
+    static void check(String name, dev.prism.backend.Backend backend) throws Exception {
         Npz r;
         try (var in = ModelsTest.class.getResourceAsStream("/models/" + name + ".npz")) {
             r = Npz.read(name + ".npz", in);
@@ -104,11 +97,20 @@ class ModelsTest {
         Tensor gy = Tensor.of(r.f("gy"), r.shape("gy"));
         g.backward(out, gy);
 
-        Plan.Builder plan = g.addBackwardTo(Plan.builder(name)).inputs(x.data(), gy.data()).outputs(out.data());
+        // Every buffer the host reads afterwards is an output: on a device nothing else comes back.
+        Plan.Builder plan = g.addBackwardTo(Plan.builder(name)).inputs(x.data(), gy.data()).outputs(out.data(), g.gradOf(x).data());
         if (t != null) {
             plan.inputs(t.data());
         }
-        try (Executable e = JVM.compile(plan.build())) {
+        if (mean != null) {
+            plan.outputs(mean.data(), logvar.data());
+        }
+        for (Parameter p : model.parameters()) {
+            if (g.gradOf(p) != null) {
+                plan.outputs(g.gradOf(p).data());
+            }
+        }
+        try (Executable e = backend.compile(plan.build())) {
             e.execute();
         }
         check(name + " output", r.f("out"), out.data());

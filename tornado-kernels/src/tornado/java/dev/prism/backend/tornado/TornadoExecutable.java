@@ -25,6 +25,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,6 +49,8 @@ final class TornadoExecutable implements Executable {
     private final TornadoVmBackend.Located device;
     private final List<String> taskKernels = new ArrayList<>();
     private final TornadoExecutionPlan executionPlan;
+    private Map<Object, Integer> graphOf;
+    private int graphs;
     private ExecutionStats last;
     private TornadoExecutionResult lastResult;
     private boolean closed;
@@ -57,65 +60,190 @@ final class TornadoExecutable implements Executable {
         this.plan = plan;
         this.device = backend.deviceFor(plan.name());
         Set<Object> geometry = checkFirstUse(plan);
-        String graphName = "p" + GRAPHS.incrementAndGet() + "_" + plan.name().replaceAll("[^A-Za-z0-9_]", "_");
-        TaskGraph graph = new TaskGraph(graphName);
-        List<Object> once = new ArrayList<>(plan.constants());
+        Set<Object> once = Collections.newSetFromMap(new IdentityHashMap<>());
+        once.addAll(plan.constants());
         // State goes down once like the weights; afterwards the device copy is the one that counts.
         once.addAll(plan.state());
         once.addAll(geometry);
         once.addAll(owned(plan));
-        if (!once.isEmpty()) {
-            graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, once.toArray());
+        // Activations and scratch: TornadoVM wants every task argument named in a transfer. Going down
+        // once, on the first execution, they are allocated and then stay on the device; a kernel that
+        // accumulates into its output would otherwise have it copied in every time.
+        once.addAll(deviceResident(plan, new ArrayList<>(once)));
+
+        List<List<Launch>> chunks = partition(plan.launches());
+        String base = "p" + GRAPHS.incrementAndGet() + "_" + plan.name().replaceAll("[^A-Za-z0-9_]", "_");
+        String[] names = new String[chunks.size()];
+        for (int c = 0; c < names.length; c++) {
+            names[c] = chunks.size() == 1 ? base : base + "_g" + c;
         }
-        if (!plan.inputs().isEmpty()) {
-            graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, plan.inputs().toArray());
+        // Each buffer belongs to the first graph that uses it, which transfers it by its role. TornadoVM
+        // hands device buffers from one graph to the next only (consumeFromDevice syncs from the graph
+        // executed just before), so a buffer a later graph needs is persisted by every graph in between
+        // and consumed by the next one, used there or not. Fetchable buffers ride to the last graph.
+        Map<Object, Integer> owner = new IdentityHashMap<>();
+        Map<Object, Integer> lastUse = new IdentityHashMap<>();
+        List<Object> order = new ArrayList<>();
+        for (int c = 0; c < chunks.size(); c++) {
+            for (Launch l : chunks.get(c)) {
+                for (Object a : l.args()) {
+                    if (a instanceof float[] || a instanceof int[]) {
+                        if (owner.putIfAbsent(a, c) == null) {
+                            order.add(a);
+                        }
+                        lastUse.put(a, c);
+                    }
+                }
+            }
         }
-        List<Object> resident = deviceResident(plan, once);
-        if (!resident.isEmpty()) {
-            // Activations and scratch: TornadoVM wants every task argument named in a transfer. Going
-            // down once, on the first execution, they are allocated and then stay on the device; a
-            // kernel that accumulates into its output would otherwise have it copied in every time.
-            graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, resident.toArray());
+        int lastGraph = chunks.size() - 1;
+        boolean chained = chunks.size() > 1;
+        for (float[] f : plan.fetchable()) {
+            if (lastUse.containsKey(f)) {
+                lastUse.put(f, lastGraph);
+            }
+        }
+        if (chained) {
+            // Copied back from a graph that consumed it, an output came back as zeros (an encoder's mean
+            // read again by the decoder): in a chain, outputs ride to the last graph and come back from
+            // there on request after every execution, as fetched buffers do.
+            for (float[] f : plan.outputs()) {
+                if (lastUse.containsKey(f)) {
+                    lastUse.put(f, lastGraph);
+                }
+            }
         }
         GridScheduler grids = new GridScheduler();
         boolean anyGrid = false;
+        List<ImmutableTaskGraph> snapshots = new ArrayList<>();
         try {
-            int i = 0;
-            for (Launch l : plan.launches()) {
-                String id = "t" + i++;
-                taskKernels.add(l.kernel());
-                Tasks.add(graph, id, l);
-                int[] local = backend.settings().workGroups().get(l.kernel());
-                if (local != null) {
-                    grids.addWorkerGrid(graphName + "." + id, workerGrid(l, local, device));
-                    anyGrid = true;
+            int task = 0;
+            for (int c = 0; c < chunks.size(); c++) {
+                TaskGraph graph = new TaskGraph(names[c]);
+                List<Object> carried = new ArrayList<>();
+                List<Object> firstExec = new ArrayList<>();
+                List<Object> everyExec = new ArrayList<>();
+                List<Object> out = new ArrayList<>();
+                List<Object> keep = new ArrayList<>();
+                for (Object o : order) {
+                    int own = owner.get(o);
+                    int last = lastUse.get(o);
+                    if (own > c || last < c) {
+                        continue;
+                    }
+                    if (own < c) {
+                        carried.add(o);
+                    } else if (plan.inputs().contains(o)) {
+                        everyExec.add(o);
+                    } else if (once.contains(o) || plan.outputs().contains(o) || plan.fetchable().contains(o)) {
+                        firstExec.add(o);
+                    }
+                    if (plan.outputs().contains(o) && last == c && !chained) {
+                        out.add(o);
+                    } else if (last > c || plan.fetchable().contains(o) || plan.outputs().contains(o)) {
+                        // A later graph reads it, or the host may fetch it: keep it on the device (UNDER_DEMAND).
+                        keep.add(o);
+                    }
                 }
-            }
-            if (!plan.outputs().isEmpty()) {
-                graph.transferToHost(DataTransferMode.EVERY_EXECUTION, plan.outputs().toArray());
-            }
-            List<Object> onRequest = new ArrayList<>();
-            for (float[] f : plan.fetchable()) {
-                if (!plan.outputs().contains(f)) {
-                    onRequest.add(f);
+                if (!carried.isEmpty()) {
+                    graph.consumeFromDevice(names[c - 1], carried.toArray());
                 }
+                if (!firstExec.isEmpty()) {
+                    graph.transferToDevice(DataTransferMode.FIRST_EXECUTION, firstExec.toArray());
+                }
+                if (!everyExec.isEmpty()) {
+                    graph.transferToDevice(DataTransferMode.EVERY_EXECUTION, everyExec.toArray());
+                }
+                for (Launch l : chunks.get(c)) {
+                    String id = "t" + task++;
+                    taskKernels.add(l.kernel());
+                    Tasks.add(graph, id, l);
+                    int[] local = backend.settings().workGroups().get(l.kernel());
+                    if (local != null) {
+                        grids.addWorkerGrid(names[c] + "." + id, workerGrid(l, local, device));
+                        anyGrid = true;
+                    }
+                }
+                if (!out.isEmpty()) {
+                    graph.transferToHost(DataTransferMode.EVERY_EXECUTION, out.toArray());
+                }
+                if (!keep.isEmpty()) {
+                    graph.persistOnDevice(keep.toArray());
+                }
+                snapshots.add(graph.snapshot());
             }
-            if (!onRequest.isEmpty()) {
-                // Read by the host only when it asks (fetch), e.g. the image at the end of a sampling run.
-                graph.transferToHost(DataTransferMode.UNDER_DEMAND, onRequest.toArray());
-            }
-
-            ImmutableTaskGraph snapshot = graph.snapshot();
-            TornadoExecutionPlan p = new TornadoExecutionPlan(snapshot)
+            this.graphOf = owner;
+            TornadoExecutionPlan p = new TornadoExecutionPlan(snapshots.toArray(ImmutableTaskGraph[]::new))
                     .withDevice(device.handle())
                     .withProfiler(ProfilerMode.SILENT);
             if (backend.settings().memoryLimitMb() > 0) {
                 p.withMemoryLimit(backend.settings().memoryLimitMb() + "MB");
             }
+            this.graphs = snapshots.size();
             this.executionPlan = anyGrid ? p.withGridScheduler(grids) : p;
         } catch (RuntimeException | Error e) {
             throw translate(e);
         }
+    }
+
+    /**
+     * TornadoVM holds at most 1024 nodes in one task graph; this estimate keeps each graph well under it.
+     * {@code -Dprism.tornado.nodeBudget} lowers it, to test chains of graphs on small plans.
+     */
+    static final int NODE_BUDGET = Integer.getInteger("prism.tornado.nodeBudget", 700);
+
+    /**
+     * Splits the launches into consecutive runs whose TornadoVM graph stays under {@link #NODE_BUDGET}:
+     * about three nodes per distinct buffer (the object, its allocation or copy, its release), two per task
+     * and one per scalar constant.
+     */
+    static List<List<Launch>> partition(List<Launch> launches) {
+        List<List<Launch>> out = new ArrayList<>();
+        List<Launch> current = new ArrayList<>();
+        Set<Object> objects = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Object> scalars = new java.util.HashSet<>();
+        for (Launch l : launches) {
+            int newObjects = 0;
+            int newScalars = 0;
+            for (Object a : l.args()) {
+                if (a instanceof float[] || a instanceof int[]) {
+                    newObjects += objects.contains(a) ? 0 : 1;
+                } else if (!scalars.contains(a)) {
+                    newScalars++;
+                }
+            }
+            int estimate = 3 * (objects.size() + newObjects) + 2 * (current.size() + 1) + scalars.size() + newScalars;
+            if (!current.isEmpty() && estimate > NODE_BUDGET) {
+                out.add(current);
+                current = new ArrayList<>();
+                objects.clear();
+                scalars.clear();
+            }
+            current.add(l);
+            for (Object a : l.args()) {
+                if (a instanceof float[] || a instanceof int[]) {
+                    objects.add(a);
+                } else {
+                    scalars.add(a);
+                }
+            }
+        }
+        out.add(current);
+        return out;
+    }
+
+    /** The distinct array arguments of the launches, in order of first use. */
+    private static List<Object> objectsOf(List<Launch> launches) {
+        Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Object> out = new ArrayList<>();
+        for (Launch l : launches) {
+            for (Object a : l.args()) {
+                if ((a instanceof float[] || a instanceof int[]) && seen.add(a)) {
+                    out.add(a);
+                }
+            }
+        }
+        return out;
     }
 
     @Override
@@ -129,18 +257,46 @@ final class TornadoExecutable implements Executable {
             throw new IllegalStateException("plan '" + plan.name() + "' was closed");
         }
         long t0 = System.nanoTime();
-        TornadoExecutionResult result;
+        long kernel = 0, compile = 0, in = 0, outBytes = 0;
+        StringBuilder log = new StringBuilder();
         try {
-            result = executionPlan.execute();
+            if (graphs == 1) {
+                lastResult = executionPlan.execute();
+            } else {
+                // One graph after the other: TornadoVM hands persisted buffers on only to the graph that
+                // runs next, and only when each is run through withGraph.
+                for (int g = 0; g < graphs; g++) {
+                    lastResult = executionPlan.withGraph(g).execute();
+                    TornadoProfilerResult p = lastResult.getProfilerResult();
+                    kernel += p.getDeviceKernelTime();
+                    compile += p.getCompileTime();
+                    in += p.getTotalBytesCopyIn();
+                    outBytes += p.getTotalBytesCopyOut();
+                    log.append(p.getProfileLog());
+                }
+                if (!plan.outputs().isEmpty()) {
+                    lastResult.transferToHost(plan.outputs().toArray());
+                    for (float[] o : plan.outputs()) {
+                        outBytes += 4L * o.length;
+                    }
+                }
+            }
         } catch (RuntimeException | Error e) {
             throw translate(e);
         }
         long wall = System.nanoTime() - t0;
-        lastResult = result;
-        TornadoProfilerResult p = result.getProfilerResult();
-        last = new ExecutionStats(p.getDeviceKernelTime(), p.getCompileTime(), p.getTotalBytesCopyIn(), p.getTotalBytesCopyOut(), wall);
+        if (graphs == 1) {
+            TornadoProfilerResult p = lastResult.getProfilerResult();
+            kernel = p.getDeviceKernelTime();
+            compile = p.getCompileTime();
+            in = p.getTotalBytesCopyIn();
+            outBytes = p.getTotalBytesCopyOut();
+            log.append(p.getProfileLog());
+        }
+        last = new ExecutionStats(kernel, compile, in, outBytes, wall);
         if (Boolean.getBoolean("prism.tornado.profile")) {
-            System.err.println("prism: plan '" + plan.name() + "' " + last + "\n" + p.getProfileLog());
+            System.err.println("prism: plan '" + plan.name() + "' (" + graphs + " task graph" + (graphs == 1 ? "" : "s") + ") " + last
+                    + "\n" + log);
         }
         if (last.kernelNanos() == 0) {
             // TornadoVM recovered from a compile failure by running the Java code: no kernel ran on the device.
