@@ -38,6 +38,9 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--width", paramLabel = "C", description = "Shortcut for --config width=C.")
     Integer width;
 
+    @Option(names = "--strip-prefix", paramLabel = "PREFIX", description = "With --model and WEIGHTS: remove this prefix from the tensor names first.")
+    String stripPrefix;
+
     /** DeepPrism Table 3: the autoencoder's parameter counts by width. */
     private static final Map<Integer, Double> TABLE_3 = Map.of(128, 29.5e3, 256, 57.8e3, 512, 114e3, 1024, 227e3);
 
@@ -62,7 +65,7 @@ final class InfoCommand implements Callable<Integer> {
                         paper / 1e3, 100 * (n / paper - 1));
             }
             if (file != null) {
-                ModelWeights.load(built.module(), file, null);
+                ModelWeights.load(built.module(), file, stripPrefix);
                 out.println(file + ": every tensor of the model is present with its shape");
             }
             out.flush();

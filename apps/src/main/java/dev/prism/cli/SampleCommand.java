@@ -48,6 +48,10 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Model weights (.safetensors or .pth).")
     Path weights;
 
+    @Option(names = "--strip-prefix", paramLabel = "PREFIX",
+            description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
+    String stripPrefix;
+
     @Option(names = "--model", paramLabel = "NAME", description = "unet or wg-unet (default: the weights' metadata).")
     String model;
 
@@ -131,7 +135,7 @@ final class SampleCommand implements Callable<Integer> {
         Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
         options.putAll(Models.parseOptions(config));
         Models.Built built = Models.build(name, options, 0);
-        ModelWeights.load(built.module(), weights, null);
+        ModelWeights.load(built.module(), weights, stripPrefix);
         int[] hw = size(meta);
         UNetDenoiser denoiser = new UNetDenoiser(built.unet(), hw[0], hw[1]);
 
