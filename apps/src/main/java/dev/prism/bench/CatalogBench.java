@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx4g"})
+@Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "--add-modules", "jdk.incubator.vector"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public abstract class CatalogBench {
@@ -72,8 +72,9 @@ public abstract class CatalogBench {
         } else {
             b = switch (backend) {
                 case "jvm" -> JvmBackend.parallel();
+                case "jvm-plain" -> JvmBackend.parallel(Runtime.getRuntime().availableProcessors(), false);
                 case "jvm-seq" -> JvmBackend.sequential();
-                default -> throw new IllegalArgumentException("backend expected jvm, jvm-seq or tornado:<index>, found '" + backend + "'");
+                default -> throw new IllegalArgumentException("backend expected jvm, jvm-plain, jvm-seq or tornado:<index>, found '" + backend + "'");
             };
         }
         Plan plan = c.build().apply(1L);

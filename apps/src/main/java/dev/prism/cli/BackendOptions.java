@@ -8,8 +8,9 @@ import picocli.CommandLine.Option;
 
 /** The options every computing command shares: which backend and device, how many JVM threads. */
 public final class BackendOptions {
-    @Option(names = "--backend", paramLabel = "jvm|jvm-seq|tornado",
-            description = "Backend to compute on (default: prism.backend in tornado.properties, else jvm).")
+    @Option(names = "--backend", paramLabel = "jvm|jvm-plain|jvm-seq|tornado",
+            description = "Backend to compute on (default: prism.backend in tornado.properties, else jvm). jvm-plain: all cores"
+                    + " without the hand-vectorised kernel variants.")
     String backend;
 
     @Option(names = "--device", paramLabel = "BACKEND:INDEX",
@@ -32,7 +33,7 @@ public final class BackendOptions {
         String id = backend != null ? backend : config.backend();
         String reason = backend != null ? "--backend" : config.source();
         if (!PrismConfig.BACKENDS.contains(id)) {
-            throw new IllegalArgumentException("--backend expected one of jvm, jvm-seq, tornado, found '" + id + "'");
+            throw new IllegalArgumentException("--backend expected one of jvm, jvm-plain, jvm-seq, tornado, found '" + id + "'");
         }
         int tornadoDevice = config.tornado().device();
         if (device != null) {
@@ -77,6 +78,7 @@ public final class BackendOptions {
         Choice c = choose(config);
         return switch (c.id()) {
             case "jvm" -> JvmBackend.parallel(c.threads());
+            case "jvm-plain" -> JvmBackend.parallel(c.threads(), false);
             case "jvm-seq" -> JvmBackend.sequential();
             case "tornado" -> {
                 TornadoSettings s = config.tornado();

@@ -54,7 +54,8 @@ final class BenchCommand implements Callable<Integer> {
     String size;
 
     @Option(names = "--backends", paramLabel = "LIST", split = ",",
-            description = "Backends and devices: jvm-seq, jvm, tornado:<i> (default: jvm-seq, jvm and every TornadoVM device found).")
+            description = "Backends and devices: jvm-seq, jvm, jvm-plain (all cores, plain loops only), tornado:<i>"
+                    + " (default: jvm-seq, jvm and every TornadoVM device found).")
     List<String> backends;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads of the jvm backend and of the peer (default: one per processor).")
@@ -162,6 +163,9 @@ final class BenchCommand implements Callable<Integer> {
         if (id.equals("jvm")) {
             return JvmBackend.parallel(threads);
         }
+        if (id.equals("jvm-plain")) {
+            return JvmBackend.parallel(threads, false);
+        }
         if (id.equals("jvm-seq")) {
             return JvmBackend.sequential();
         }
@@ -170,12 +174,12 @@ final class BenchCommand implements Callable<Integer> {
             try {
                 index = Integer.parseInt(id.substring("tornado:".length()));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--backends expected jvm-seq, jvm or tornado:<index>, found '" + id + "'");
+                throw new IllegalArgumentException("--backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found '" + id + "'");
             }
             TornadoSettings ts = config.tornado();
             return TornadoSupport.open(new TornadoSettings(index, ts.planDevices(), allowBailout, ts.workGroups(), ts.memoryLimitMb()));
         }
-        throw new IllegalArgumentException("--backends expected jvm-seq, jvm or tornado:<index>, found '" + id + "'");
+        throw new IllegalArgumentException("--backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found '" + id + "'");
     }
 
     private static BenchRunner.Result relabel(BenchRunner.Result r, String id) {

@@ -33,14 +33,14 @@ import java.util.Set;
  */
 public record PrismConfig(String source, String backend, int jvmThreads, TornadoSettings tornado) {
     public static final String FILE = "tornado.properties";
-    static final Set<String> BACKENDS = Set.of("jvm", "jvm-seq", "tornado");
+    static final Set<String> BACKENDS = Set.of("jvm", "jvm-plain", "jvm-seq", "tornado");
     private static final String DEVICE = "prism.tornado.device";
     private static final String WORKGROUP = "prism.tornado.workgroup.";
     private static final String MEMORY = "prism.tornado.memoryLimitMb";
 
     public PrismConfig {
         if (!BACKENDS.contains(backend)) {
-            throw new IllegalArgumentException(source + ": prism.backend expected one of jvm, jvm-seq, tornado, found '" + backend + "'");
+            throw new IllegalArgumentException(source + ": prism.backend expected one of jvm, jvm-plain, jvm-seq, tornado, found '" + backend + "'");
         }
         if (jvmThreads < 0) {
             throw new IllegalArgumentException(source + ": prism.jvm.threads expected >= 0, found " + jvmThreads);

@@ -47,7 +47,7 @@ class BenchCommandTest {
 
         r = run("bench", "-k", "haar", "--size", "small", "--backends", "gpu:0", "--runs", "5");
         assertEquals(2, r.code());
-        assertEquals("prism: --backends expected jvm-seq, jvm or tornado:<index>, found 'gpu:0'", r.err().strip());
+        assertEquals("prism: --backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found 'gpu:0'", r.err().strip());
 
         r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm", "--runs", "5", "--json", dir.resolve("no/such/dir/x.json").toString());
         assertEquals(2, r.code());

@@ -47,7 +47,7 @@ class CliTest {
     void badOptionValuesEndWithOneLineNamingTheOptionAndExitCode2() {
         Result r = run("kernels", "--check", "--backend", "gpu");
         assertEquals(2, r.code());
-        assertEquals("prism: --backend expected one of jvm, jvm-seq, tornado, found 'gpu'", r.err().strip());
+        assertEquals("prism: --backend expected one of jvm, jvm-plain, jvm-seq, tornado, found 'gpu'", r.err().strip());
 
         r = run("kernels", "--check", "--size", "huge");
         assertEquals(2, r.code());

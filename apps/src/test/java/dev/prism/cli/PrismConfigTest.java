@@ -41,7 +41,7 @@ class PrismConfigTest {
     void badSettingsNameTheFileAndTheKey(@TempDir Path dir) {
         String f = dir.resolve("tornado.properties").toString();
         var e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.backend=gpu\n"));
-        assertEquals(f + ": prism.backend expected one of jvm, jvm-seq, tornado, found 'gpu'", e.getMessage());
+        assertEquals(f + ": prism.backend expected one of jvm, jvm-plain, jvm-seq, tornado, found 'gpu'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.workgroup.haar.dwt2=8,x\n"));
         assertEquals(f + ": prism.tornado.workgroup.haar.dwt2 expected 1 to 3 comma-separated integers, found '8,x'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.workgroup.haar.dwt2=8,0\n"));

@@ -18,6 +18,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Results are bit-identical for every thread count: a kernel's lanes write disjoint outputs and
  * each lane sums in a fixed order, so the partition cannot change a single rounding.
+ *
+ * <p>Where a kernel has a hand-vectorised variant of its per-lane helper ({@link Launch#vector()},
+ * Vector API), the parallel mode runs that variant unless built with {@code vectorised = false}; a
+ * variant may round differently from the plain loop (it is tested against it within 1e-5), but it too
+ * gives the same bits on every thread count.
  */
 public final class JvmBackend implements Backend {
     /** Below this many flops plus bytes a launch runs on the calling thread: a fork costs more than it saves. */
@@ -26,11 +31,13 @@ public final class JvmBackend implements Backend {
 
     private final int threads;
     private final boolean sequential;
+    private final boolean vectorised;
     private final ForkJoinPool pool;
 
-    private JvmBackend(int threads, boolean sequential) {
+    private JvmBackend(int threads, boolean sequential, boolean vectorised) {
         this.threads = threads;
         this.sequential = sequential;
+        this.vectorised = vectorised;
         if (threads > 1) {
             int id = POOLS.incrementAndGet();
             this.pool = new ForkJoinPool(threads, p -> {
@@ -46,7 +53,7 @@ public final class JvmBackend implements Backend {
 
     /** The reference backend: kernel methods run as written, on the calling thread. */
     public static JvmBackend sequential() {
-        return new JvmBackend(1, true);
+        return new JvmBackend(1, true, false);
     }
 
     /**
@@ -55,10 +62,20 @@ public final class JvmBackend implements Backend {
      * @throws IllegalArgumentException if {@code threads < 1}
      */
     public static JvmBackend parallel(int threads) {
+        return parallel(threads, true);
+    }
+
+    /**
+     * A backend that spreads each launch over {@code threads} threads, through the kernels'
+     * hand-vectorised variants when {@code vectorised} and a kernel has one.
+     *
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    public static JvmBackend parallel(int threads, boolean vectorised) {
         if (threads < 1) {
             throw new IllegalArgumentException("jvm backend: argument 'threads' expected >= 1, found " + threads);
         }
-        return new JvmBackend(threads, false);
+        return new JvmBackend(threads, false, vectorised);
     }
 
     /** A parallel backend with one thread per available processor. */
@@ -85,7 +102,7 @@ public final class JvmBackend implements Backend {
     public String description() {
         return isSequential()
                 ? "JVM, sequential kernel loops (reference), " + Runtime.version()
-                : "JVM, " + threads + " thread" + (threads == 1 ? "" : "s") + ", " + Runtime.version();
+                : "JVM, " + threads + " thread" + (threads == 1 ? "" : "s") + (vectorised ? "" : ", plain loops only") + ", " + Runtime.version();
     }
 
     @Override
@@ -95,12 +112,13 @@ public final class JvmBackend implements Backend {
             return;
         }
         int lanes = launch.lanes();
+        Lanes body = vectorised && launch.vector() != null ? launch.vector() : launch.body();
         if (pool == null || lanes < 2 || launch.flops() + launch.bytes() < INLINE_WORK) {
-            launch.body().run(0, lanes);
+            body.run(0, lanes);
             return;
         }
         int chunks = Math.min(lanes, threads * 4);
-        pool.invoke(new Chunks(launch.body(), lanes, chunks, 0, chunks));
+        pool.invoke(new Chunks(body, lanes, chunks, 0, chunks));
     }
 
     @Override

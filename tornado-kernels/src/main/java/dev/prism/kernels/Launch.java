@@ -32,13 +32,16 @@ import java.util.Objects;
  * @param owned  arrays the factory made itself and the kernel only reads (a zero bias standing in for
  *               none, unit scales): no caller can declare them in a plan, so a device backend treats
  *               them as constants
+ * @param vector the same lanes through a hand-vectorised variant of the helper (Vector API), or null:
+ *               the JVM backend's parallel mode prefers it; the plain {@code body} and {@code loops}
+ *               stay the reference, and the variant is tested against them on every test shape
  */
 public record Launch(String kernel, Object[] args, int[] writes, int lanes, Runnable loops, Lanes body,
-                     long flops, long bytes, int[] grid, float[][] owned) {
+                     long flops, long bytes, int[] grid, float[][] owned, Lanes vector) {
 
-    /** A launch with a one-dimensional grid and no owned arrays. */
+    /** A launch with a one-dimensional grid, no owned arrays and no vectorised variant. */
     public Launch(String kernel, Object[] args, int[] writes, int lanes, Runnable loops, Lanes body, long flops, long bytes) {
-        this(kernel, args, writes, lanes, loops, body, flops, bytes, new int[] {lanes}, new float[0][]);
+        this(kernel, args, writes, lanes, loops, body, flops, bytes, new int[] {lanes}, new float[0][], null);
     }
 
     public Launch {
@@ -69,12 +72,17 @@ public record Launch(String kernel, Object[] args, int[] writes, int lanes, Runn
 
     /** This launch with the given per-dimension lane counts, outermost loop first. */
     public Launch withGrid(int... dims) {
-        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, dims.clone(), owned);
+        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, dims.clone(), owned, vector);
     }
 
     /** This launch declaring arrays its factory made and its kernel only reads. */
     public Launch withOwned(float[]... arrays) {
-        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, grid, arrays.clone());
+        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, grid, arrays.clone(), vector);
+    }
+
+    /** This launch with a hand-vectorised variant of its per-lane helper for the JVM backend. */
+    public Launch withVector(Lanes variant) {
+        return new Launch(kernel, args, writes, lanes, loops, body, flops, bytes, grid, owned, Objects.requireNonNull(variant, "variant"));
     }
 
     /** The kernel method this launch runs, as a device backend compiles it (see {@link KernelRegistry}). */
