@@ -197,7 +197,41 @@ def cases():
             y = y + 2 * prism(F.silu(F.group_norm(y, 32, g_, b_)), w_, bb_, "zeros", 3)
         return y
     c["chain.resblocks"] = resblocks
+    c.update(model_cases())
     return c
+
+
+def model_cases():
+    """The DeepPrism UNet of Prism's ModelCases (apps/.../bench/ModelCases.java, MODEL size): the same architecture
+    from tools/refgen/models.py, one forward, and a DDIM sampling run of 25 steps on the linear schedule (T = 1000)."""
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "refgen"))
+    import models
+    o = dict(width=64, levels=3, res=1, attn=2, conv="deepprism", order=2, attention="prism", heads=1, groups=32,
+             padding="zeros", wavelet=False, gates=1, gate_hidden=16, **{"in": 1})
+    net = models.UNet(o).eval()
+    batch, size, steps, T = 4, 32, 25, 1000
+    x = torch.randn(batch, 1, size, size)
+    t = torch.full((batch,), 500.0)
+    betas = torch.linspace(1e-4, 0.02, T, dtype=torch.float64)
+    abar = torch.cumprod(1 - betas, 0).float()
+    taus = list(range(0, T, T // steps))[::-1]
+
+    def sample():
+        with torch.no_grad():
+            xt = torch.randn(batch, 1, size, size)
+            for i, tau in enumerate(taus):
+                eps = net(xt, torch.full((batch,), float(tau)))
+                a = abar[tau]
+                ap = abar[taus[i + 1]] if i + 1 < len(taus) else torch.tensor(1.0)
+                x0 = ((xt - (1 - a).sqrt() * eps) / a.sqrt()).clamp(-1, 1)
+                xt = ap.sqrt() * x0 + (1 - ap).sqrt() * eps
+            return xt
+
+    def forward():
+        with torch.no_grad():
+            return net(x, t)
+    return {"model.unet-deepprism.forward": forward, "model.unet-deepprism.sample": sample}
 
 
 def main():

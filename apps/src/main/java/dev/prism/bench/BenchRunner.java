@@ -95,6 +95,50 @@ public final class BenchRunner {
         }
     }
 
+    /**
+     * Times {@code once}, a whole unit of work that is not a single plan execution (a sampling run):
+     * the first call on its own, then at least one untimed call, then repeated timed calls (at least 3,
+     * more while the budget lasts, at most {@code runs}).
+     */
+    public Result time(String kernel, String shape, String backend, Runnable once, long flops, long bytes) {
+        long t0 = System.nanoTime();
+        once.run();
+        double first = (System.nanoTime() - t0) / 1e6;
+        once.run();
+        List<Double> wall = new ArrayList<>();
+        long start = System.nanoTime();
+        while (wall.size() < runs && (wall.size() < 3 || System.nanoTime() - start < budgetNanos)) {
+            long t = System.nanoTime();
+            once.run();
+            wall.add((System.nanoTime() - t) / 1e6);
+        }
+        double[] w = sorted(wall);
+        return new Result(kernel, shape, backend, first, quantile(w, 0.5), quantile(w, 0.25), quantile(w, 0.75), w.length,
+                Double.NaN, Double.NaN, flops, bytes);
+    }
+
+    /**
+     * Where a plan's time goes on a JVM backend: each launch run on its own, timed, and summed per kernel
+     * over {@code runs} executions after a warm-up; milliseconds per execution, largest first.
+     */
+    public static java.util.LinkedHashMap<String, Double> breakdown(KernelCase c, dev.prism.backend.JvmBackend backend, long seed, int runs) {
+        Plan plan = c.build().apply(seed);
+        java.util.Map<String, Double> total = new java.util.HashMap<>();
+        for (int r = -3; r < runs; r++) {
+            for (dev.prism.kernels.Launch l : plan.launches()) {
+                long t = System.nanoTime();
+                backend.run(l);
+                if (r >= 0) {
+                    total.merge(l.kernel(), (System.nanoTime() - t) / 1e6 / runs, Double::sum);
+                }
+            }
+        }
+        java.util.LinkedHashMap<String, Double> out = new java.util.LinkedHashMap<>();
+        total.entrySet().stream().sorted(java.util.Map.Entry.<String, Double>comparingByValue().reversed())
+                .forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
+    }
+
     private static double[] sorted(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(a);

@@ -8,6 +8,8 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.backend.TornadoSettings;
 import dev.prism.backend.TornadoSupport;
 import dev.prism.bench.BenchRunner;
+import dev.prism.bench.Ceilings;
+import dev.prism.bench.ModelCases;
 import dev.prism.bench.Peer;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
@@ -91,6 +93,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--no-ceilings", description = "Skip measuring the copy bandwidth and the FMA peak.")
+    boolean noCeilings;
+
+    @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, per kernel.")
+    boolean breakdown;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -104,8 +112,27 @@ final class BenchCommand implements Callable<Integer> {
         if (t < 1) {
             throw new IllegalArgumentException("--threads expected >= 1, found " + t);
         }
-        List<KernelCase> cases = Catalog.select(s, kernels);
+        // The catalog, the whole-model forward, and the sampling run (which is not one plan, so it is timed apart).
+        List<KernelCase> all = new ArrayList<>(Catalog.all(s));
+        all.addAll(ModelCases.cases(s));
+        boolean sampling = kernels == null || kernels.stream().anyMatch(ModelCases.SAMPLE::startsWith);
+        List<String> planPrefixes = kernels == null ? null
+                : kernels.stream().filter(p -> all.stream().anyMatch(c -> c.name().startsWith(p)) || !ModelCases.SAMPLE.startsWith(p)).toList();
+        List<KernelCase> cases = planPrefixes != null && planPrefixes.isEmpty() ? List.of() : Catalog.select(all, planPrefixes);
         BenchRunner runner = new BenchRunner(warmup, warmupTime, runs, budget);
+        if (breakdown) {
+            try (JvmBackend jvm = JvmBackend.parallel(t)) {
+                for (KernelCase c : cases) {
+                    var parts = BenchRunner.breakdown(c, jvm, seed, runs);
+                    double sum = parts.values().stream().mapToDouble(Double::doubleValue).sum();
+                    out.printf(Locale.ROOT, "%s (%s) on %s: %.3f ms per execution in %d kernels%n", c.name(), c.shape(), jvm.description(), sum, parts.size());
+                    Table tb = new Table("kernel", "ms", "share").right(1, 2);
+                    parts.forEach((k, v) -> tb.add(k, fmt(v), String.format(Locale.ROOT, "%.1f%%", 100 * v / sum)));
+                    tb.print(out);
+                }
+            }
+            return 0;
+        }
         List<String> ids = backends != null ? backends : defaultBackends();
 
         Peer peerResult = null;
@@ -115,6 +142,13 @@ final class BenchCommand implements Callable<Integer> {
             out.flush();
             peerResult = Peer.run(python, home.resolve("tools/peers/torch_peer.py"), t, kernels == null ? List.of() : kernels);
             out.println("peer: " + peerResult.description());
+        }
+        Ceilings ceilings = null;
+        if (!noCeilings) {
+            ceilings = Ceilings.measure(t);
+            out.printf(java.util.Locale.ROOT, "ceilings: copy bandwidth %.1f GB/s, FMA peak %.1f GFLOP/s (%d threads, measured now)%n",
+                    ceilings.bandwidth() / 1e9, ceilings.fmaPeak() / 1e9, t);
+            out.flush();
         }
 
         List<BenchRunner.Result> results = new ArrayList<>();
@@ -128,22 +162,32 @@ final class BenchCommand implements Callable<Integer> {
                     BenchRunner.Result r = runner.run(c, b, seed);
                     results.add(id.startsWith("tornado") ? relabel(r, id) : r);
                 }
+                if (sampling) {
+                    try (ModelCases.SamplingRun run = new ModelCases.SamplingRun(b, s)) {
+                        ModelCases.Setup setup = ModelCases.setup(s);
+                        results.add(runner.time(ModelCases.SAMPLE, setup.shape() + " DDIM " + setup.steps() + " steps", id,
+                                () -> run.run(seed), run.flops(), run.bytes()));
+                    }
+                }
             }
         }
 
-        Table table = new Table("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms", "peer ms", "x peer")
-                .right(3, 4, 5, 6, 7, 8);
+        Table table = new Table("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms", "peer ms", "x peer", "of limit")
+                .right(3, 4, 5, 6, 7, 8, 9);
         for (BenchRunner.Result r : results) {
             Double pm = peerResult == null ? null : peerResult.medians().get(r.kernel());
             table.add(r.kernel(), r.shape(), r.backend(), fmt(r.firstMillis()), fmt(r.medianMillis()),
                     fmt(r.p75Millis() - r.p25Millis()), Double.isNaN(r.kernelMillis()) ? "" : fmt(r.kernelMillis()),
-                    pm == null ? "" : fmt(pm), pm == null ? "" : String.format(Locale.ROOT, "%.2f", r.medianMillis() / pm));
+                    pm == null ? "" : fmt(pm), pm == null ? "" : String.format(Locale.ROOT, "%.2f", r.medianMillis() / pm),
+                    ceilings == null ? "" : ceilings.fraction(r.flops(), r.bytes(), r.medianMillis() / 1e3).toString());
         }
         table.print(out);
         out.println("x peer = Prism median / PyTorch median (below 1: Prism is faster). device ms = TornadoVM profiler kernel time;"
                 + " median ms includes transfers.");
+        out.println("of limit = bytes moved / copy bandwidth (mem) or flops / FMA peak (fma), whichever bounds the kernel"
+                + " (its flops per byte against the ridge point).");
         if (json != null) {
-            writeJson(json, results, peerResult, descriptions, t, s);
+            writeJson(json, results, peerResult, descriptions, t, s, ceilings);
             out.println("wrote " + json);
         }
         return 0;
@@ -192,7 +236,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private void writeJson(Path file, List<BenchRunner.Result> results, Peer peerResult, Map<String, String> descriptions,
-                           int threads, Size s) throws IOException {
+                           int threads, Size s, Ceilings ceilings) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("--json " + file + ": directory " + parent + " does not exist");
@@ -208,6 +252,10 @@ final class BenchCommand implements Callable<Integer> {
                 g.writeNumberField("processors", Runtime.getRuntime().availableProcessors());
                 g.writeStringField("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
                 g.writeStringField("java", System.getProperty("java.vm.name") + " " + Runtime.version());
+                if (ceilings != null) {
+                    g.writeNumberField("copy_bandwidth_bytes_per_s", ceilings.bandwidth());
+                    g.writeNumberField("fma_peak_flops_per_s", ceilings.fmaPeak());
+                }
                 g.writeEndObject();
                 g.writeStringField("git", Machine.gitRevision(Path.of(System.getProperty("prism.home", "."))));
                 g.writeNumberField("threads", threads);
@@ -237,6 +285,13 @@ final class BenchCommand implements Callable<Integer> {
                     }
                     g.writeNumberField("flops", r.flops());
                     g.writeNumberField("bytes", r.bytes());
+                    if (ceilings != null) {
+                        Ceilings.Fraction f = ceilings.fraction(r.flops(), r.bytes(), r.medianMillis() / 1e3);
+                        if (!Double.isNaN(f.value())) {
+                            g.writeStringField("limit", f.limit());
+                            g.writeNumberField("fraction_of_limit", f.value());
+                        }
+                    }
                     Double pm = peerResult == null ? null : peerResult.medians().get(r.kernel());
                     if (pm != null) {
                         g.writeNumberField("peer_median_ms", pm);

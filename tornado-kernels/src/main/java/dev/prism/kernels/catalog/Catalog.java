@@ -42,7 +42,15 @@ public final class Catalog {
      * @throws IllegalArgumentException naming a prefix that matches no case
      */
     public static List<KernelCase> select(Size size, List<String> prefixes) {
-        List<KernelCase> all = all(size);
+        return select(all(size), prefixes);
+    }
+
+    /**
+     * The cases of {@code all} whose name starts with one of {@code prefixes} (all when none is given).
+     *
+     * @throws IllegalArgumentException naming a prefix that matches no case
+     */
+    public static List<KernelCase> select(List<KernelCase> all, List<String> prefixes) {
         if (prefixes == null || prefixes.isEmpty()) {
             return all;
         }

@@ -1,0 +1,100 @@
+package dev.prism.bench;
+
+import dev.prism.backend.Backend;
+import dev.prism.backend.Plan;
+import dev.prism.diffusion.Ddim;
+import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.diffusion.Prediction;
+import dev.prism.diffusion.SamplingLoop;
+import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.kernels.catalog.KernelCase;
+import dev.prism.kernels.catalog.Rand;
+import dev.prism.kernels.catalog.Size;
+import dev.prism.nn.Graph;
+import dev.prism.nn.Tensor;
+import dev.prism.nn.models.Models;
+import dev.prism.nn.models.UNet;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Whole models for the benchmarks: the DeepPrism UNet (DeepPrism convolutions, PrismAttn) as one forward
+ * plan, and a full DDIM sampling run with it. No trained model is bundled, so the weights are the seeded
+ * initialisation; the PyTorch peer (tools/peers/torch_peer.py) builds the same architecture from
+ * tools/refgen/models.py. The configurations here and there must stay equal.
+ */
+public final class ModelCases {
+    /** The forward case's name. */
+    public static final String FORWARD = "model.unet-deepprism.forward";
+    /** The sampling case's name. */
+    public static final String SAMPLE = "model.unet-deepprism.sample";
+
+    private ModelCases() {
+    }
+
+    /** The DeepPrism UNet's options, its image size, the batch, and the DDIM steps at {@code size}. */
+    public record Setup(Map<String, String> options, int image, int batch, int steps) {
+        public String shape() {
+            return batch + "x" + options.get("in") + "x" + image + "x" + image + " width " + options.get("width");
+        }
+    }
+
+    public static Setup setup(Size size) {
+        boolean small = size == Size.SMALL;
+        Map<String, String> o = Map.of("in", "1", "width", small ? "16" : "64", "levels", "3", "res", "1", "attn", "2",
+                "conv", "deepprism", "attention", "prism", "heads", "1", "groups", small ? "8" : "32");
+        return new Setup(o, small ? 16 : 32, small ? 2 : 4, small ? 5 : 25);
+    }
+
+    static UNet unet(Setup s) {
+        return Models.build("unet", s.options(), 11).unet();
+    }
+
+    /** The forward pass as a plan case: ε = UNet(x, t) for a random batch at timestep 500. */
+    public static List<KernelCase> cases(Size size) {
+        Setup s = setup(size);
+        return List.of(new KernelCase(FORWARD, s.shape(), seed -> {
+            UNet u = unet(s);
+            int c = u.config().inChannels();
+            Graph g = new Graph(FORWARD);
+            Tensor x = Tensor.of(new Rand(seed).gaussian(s.batch() * c * s.image() * s.image()), s.batch(), c, s.image(), s.image());
+            float[] t = new float[s.batch()];
+            java.util.Arrays.fill(t, 500f);
+            Tensor eps = u.forward(g, x, Tensor.of(t, s.batch()));
+            return g.addForwardTo(Plan.builder(FORWARD)).inputs(x.data(), t).outputs(eps.data()).build();
+        }));
+    }
+
+    /** A sampling run on {@code backend}: DDIM over the linear schedule with T = 1000, seeded noise. */
+    public static final class SamplingRun implements AutoCloseable {
+        private final SamplingLoop loop;
+        private final Ddim ddim;
+
+        public SamplingRun(Backend backend, Size size) {
+            Setup s = setup(size);
+            UNet u = unet(s);
+            this.loop = new SamplingLoop(backend, new UNetDenoiser(u, s.image(), s.image()), s.batch());
+            this.ddim = new Ddim(NoiseSchedule.linear(1000), s.steps(), 0.0, true, Prediction.EPSILON);
+        }
+
+        /** One whole run: every step, and the image back on the host. */
+        public float[] run(long seed) {
+            return loop.sample(ddim, seed, dev.prism.diffusion.SamplingProgress.NONE);
+        }
+
+        /** Floating-point operations of one run: the step plan's, times the steps. */
+        public long flops() {
+            return loop.plan().flops() * ddim.steps();
+        }
+
+        public long bytes() {
+            return loop.plan().bytes() * ddim.steps();
+        }
+
+        @Override
+        public void close() {
+            loop.close();
+        }
+    }
+}
