@@ -3,16 +3,14 @@ package dev.prism.backend;
 import dev.prism.kernels.Lanes;
 import dev.prism.kernels.Launch;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.RecursiveAction;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs kernels on the JVM that hosts Prism.
  *
- * <p>{@link #parallel(int)} splits a launch's lanes into contiguous chunks and hands each chunk to
- * the kernel's per-lane helper on a worker thread. {@link #sequential()} instead calls the kernel
+ * <p>{@link #parallel(int)} splits a launch's lanes into one contiguous slice per thread and runs each
+ * slice through the kernel's per-lane helper on a fixed team of threads that wait for the next launch
+ * between launches (see {@code Team}); one launch runs at a time. {@link #sequential()} instead calls the kernel
  * method itself, the plain {@code @Parallel} loops that TornadoVM compiles, on the calling thread:
  * it is the reference every other backend is tested against.
  *
@@ -32,23 +30,13 @@ public final class JvmBackend implements Backend {
     private final int threads;
     private final boolean sequential;
     private final boolean vectorised;
-    private final ForkJoinPool pool;
+    private final Team team;
 
     private JvmBackend(int threads, boolean sequential, boolean vectorised) {
         this.threads = threads;
         this.sequential = sequential;
         this.vectorised = vectorised;
-        if (threads > 1) {
-            int id = POOLS.incrementAndGet();
-            this.pool = new ForkJoinPool(threads, p -> {
-                ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-                t.setName("prism-jvm-" + id + "-" + t.getPoolIndex());
-                t.setDaemon(true);
-                return t;
-            }, null, false);
-        } else {
-            this.pool = null;
-        }
+        this.team = threads > 1 ? new Team(threads, "prism-jvm-" + POOLS.incrementAndGet()) : null;
     }
 
     /** The reference backend: kernel methods run as written, on the calling thread. */
@@ -113,12 +101,11 @@ public final class JvmBackend implements Backend {
         }
         int lanes = launch.lanes();
         Lanes body = vectorised && launch.vector() != null ? launch.vector() : launch.body();
-        if (pool == null || lanes < 2 || launch.flops() + launch.bytes() < INLINE_WORK) {
+        if (team == null || lanes < threads || launch.flops() + launch.bytes() < INLINE_WORK) {
             body.run(0, lanes);
             return;
         }
-        int chunks = Math.min(lanes, threads * 4);
-        pool.invoke(new Chunks(body, lanes, chunks, 0, chunks));
+        team.run(body, lanes);
     }
 
     @Override
@@ -140,34 +127,8 @@ public final class JvmBackend implements Backend {
 
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
-        }
-    }
-
-    /** Runs chunks {@code [lo, hi)} of {@code chunks} equal slices of {@code [0, lanes)}, splitting in halves. */
-    private static final class Chunks extends RecursiveAction {
-        private final Lanes body;
-        private final int lanes, chunks, lo, hi;
-
-        Chunks(Lanes body, int lanes, int chunks, int lo, int hi) {
-            this.body = body;
-            this.lanes = lanes;
-            this.chunks = chunks;
-            this.lo = lo;
-            this.hi = hi;
-        }
-
-        @Override
-        protected void compute() {
-            if (hi - lo == 1) {
-                int from = (int) ((long) lanes * lo / chunks);
-                int to = (int) ((long) lanes * hi / chunks);
-                body.run(from, to);
-                return;
-            }
-            int mid = (lo + hi) >>> 1;
-            invokeAll(new Chunks(body, lanes, chunks, lo, mid), new Chunks(body, lanes, chunks, mid, hi));
+        if (team != null) {
+            team.close();
         }
     }
 }
