@@ -5,8 +5,6 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.ExecutionStats;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
-import dev.prism.backend.TornadoSettings;
-import dev.prism.backend.TornadoSupport;
 import dev.prism.kernels.Launch;
 import dev.prism.testing.Npz;
 import org.junit.jupiter.api.AfterAll;
@@ -22,7 +20,6 @@ import static dev.prism.testing.Arrays32.assertClose;
 import static dev.prism.testing.Arrays32.maxAbs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Sampling loops on the TornadoVM backend against the JVM reference. Needs a TornadoVM SDK:
@@ -39,9 +36,7 @@ class SamplingLoopTornadoTest {
 
     @BeforeAll
     static void open() {
-        String reason = TornadoSupport.unavailableReason();
-        assumeTrue(reason == null, () -> "TornadoVM is not usable in this JVM: " + reason + " (run with -Ptornado)");
-        tornado = TornadoSupport.open(TornadoSettings.defaults());
+        tornado = dev.prism.testing.Devices.tornadoOrSkip();
     }
 
     @AfterAll

@@ -23,7 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every kernel as a TornadoVM task, compared with the JVM reference. Needs a TornadoVM SDK:
@@ -40,9 +39,7 @@ class TornadoBackendTest {
 
     @BeforeAll
     static void open() {
-        String reason = TornadoSupport.unavailableReason();
-        assumeTrue(reason == null, () -> "TornadoVM is not usable in this JVM: " + reason + " (run with -Ptornado)");
-        tornado = TornadoSupport.open(TornadoSettings.defaults());
+        tornado = dev.prism.testing.Devices.tornadoOrSkip();
     }
 
     @AfterAll

@@ -45,7 +45,11 @@ public final class Conv extends Module {
         }
     }
 
-    /** The channel half of a separable PrismConv. */
+    /**
+     * A channel convolution of size K, {@code nn.Conv3d(1, 1, (K, 1, 1))} on {@code x.unsqueeze(1)}:
+     * {@code weight [1, 1, K, 1, 1]}, {@code bias [1]}. The channel half of a separable PrismConv, and each
+     * projection of PrismAttn.
+     */
     public static final class Channel extends Module {
         final Parameter weight;
         final Parameter bias;

@@ -6,7 +6,6 @@ import dev.prism.nn.Module;
 import dev.prism.nn.Parameter;
 import dev.prism.nn.Tensor;
 
-import java.util.SplittableRandom;
 
 /**
  * The attention block of DeepPrism: {@code x + PrismAttn(norm(x))} (DeepPrism eq. 5), where q, k, v and the
@@ -19,24 +18,7 @@ public final class PrismAttnBlock extends Module {
     private final int heads;
     private final ChannelPadding padding;
     private final GroupNorm norm;
-    private final Proj[] proj = new Proj[4];
-
-    /** One channel convolution of PrismAttn. */
-    public static final class Proj extends Module {
-        final Parameter weight;
-        final Parameter bias;
-
-        Proj(int k) {
-            weight = parameter("weight", 1, 1, k, 1, 1);
-            bias = parameter("bias", 1);
-        }
-
-        @Override
-        protected void initialise(SplittableRandom r) {
-            uniform(weight, r, fanIn(weight));
-            uniform(bias, r, fanIn(weight));
-        }
-    }
+    private final Conv.Channel[] proj = new Conv.Channel[4];
 
     public PrismAttnBlock(int channels, int groups, int k, int heads, ChannelPadding padding) {
         if (heads < 1 || channels % heads != 0) {
@@ -48,7 +30,7 @@ public final class PrismAttnBlock extends Module {
         norm = child("norm", new GroupNorm(groups, channels, 1e-6f));
         String[] names = {"q", "k", "v", "proj_out"};
         for (int i = 0; i < 4; i++) {
-            proj[i] = child(names[i], new Proj(k));
+            proj[i] = child(names[i], new Conv.Channel(k));
         }
     }
 

@@ -1,8 +1,6 @@
 package dev.prism.nn.models;
 
 import dev.prism.backend.Backend;
-import dev.prism.backend.TornadoSettings;
-import dev.prism.backend.TornadoSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -10,7 +8,6 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every model, forward and backward, as TornadoVM task graphs against PyTorch within 1e-4: whole models
@@ -24,9 +21,7 @@ class ModelsTornadoTest {
 
     @BeforeAll
     static void open() {
-        String reason = TornadoSupport.unavailableReason();
-        assumeTrue(reason == null, () -> "TornadoVM is not usable in this JVM: " + reason + " (run with -Ptornado)");
-        tornado = TornadoSupport.open(TornadoSettings.defaults());
+        tornado = dev.prism.testing.Devices.tornadoOrSkip();
     }
 
     @AfterAll
