@@ -38,7 +38,7 @@ import java.util.concurrent.Callable;
  * {@code prism bench}: every selected kernel and whole plan on every backend and device found, with the
  * PyTorch CPU peer measured in the same run.
  */
-@Command(name = "bench", sortOptions = false, description = {
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false, description = {
         "Time Prism's kernels and whole plans on every backend and device found (jvm-seq, jvm, each TornadoVM device):",
         "first call (JIT / TornadoVM compile) separately, then the median and interquartile range of repeated runs,",
         "and for TornadoVM the device kernel time from its profiler. With --peer, PyTorch CPU runs the same cases",

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code prism devices}: the backends and devices Prism can use here, and which one is the default. */
-@Command(name = "devices", description = "List the backends and devices Prism can use, and the default.")
+@Command(name = "devices", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "List the backends and devices Prism can use, and the default.")
 final class DevicesCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

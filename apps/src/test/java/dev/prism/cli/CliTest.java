@@ -36,6 +36,15 @@ class CliTest {
     }
 
     @Test
+    void everyCommandPrintsItsUsageOnHelpEvenWithRequiredOptionsMissing() {
+        for (String command : new String[] {"devices", "kernels", "bench", "sample", "info", "convert"}) {
+            Result r = run(command, "--help");
+            assertEquals(0, r.code(), command + ": " + r.err());
+            assertTrue(r.out().startsWith("Usage: prism " + command), command + ": " + r.out());
+        }
+    }
+
+    @Test
     void kernelCheckPassesOnEveryKernelAtSmallSize() {
         Result r = run("kernels", "--check", "--size", "small", "--threads", "3");
         assertEquals(0, r.code(), r.out() + r.err());
