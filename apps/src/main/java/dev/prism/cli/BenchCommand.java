@@ -38,11 +38,12 @@ import java.util.concurrent.Callable;
  * {@code prism bench}: every selected kernel and whole plan on every backend and device found, with the
  * PyTorch CPU peer measured in the same run.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false, description = {
-        "Time Prism's kernels and whole plans on every backend and device found (jvm-seq, jvm, each TornadoVM device):",
-        "first call (JIT / TornadoVM compile) separately, then the median and interquartile range of repeated runs,",
-        "and for TornadoVM the device kernel time from its profiler. With --peer, PyTorch CPU runs the same cases",
-        "with the same thread count in the same session, and each row shows Prism / PyTorch."})
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = "Time Prism's kernels and whole plans on every backend and device found (jvm-seq, jvm, each TornadoVM device): "
+        + "first call (JIT / TornadoVM compile) separately, then the median and interquartile range of repeated runs, "
+        + "and for TornadoVM the device kernel time from its profiler. With --peer, PyTorch CPU runs the same cases "
+        + "with the same thread count in the same session, and each row shows Prism / PyTorch. Each row also shows the "
+        + "fraction of the machine's limit reached (memory bandwidth or FMA peak, both measured in the same run).")
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -33,11 +33,11 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
-@Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false, description = {
-        "Generate images with a denoising model (unet or wg-unet) from its weights: DDPM ancestral or DDIM sampling,",
-        "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per",
-        "image) with the generation parameters as PNG text. The model and its options default to those stored in the",
-        "weights' metadata."})
+@Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = "Generate images with a denoising model (unet or wg-unet) from its weights: DDPM ancestral or DDIM sampling, "
+        + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
+        + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
+        + "weights' metadata.")
 final class SampleCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
