@@ -49,8 +49,8 @@ final class Conv2dVector {
     private static final int L = F.length();
     /** Vectors of output columns per micro-kernel block. */
     private static final int NV = 4;
-    /** The L1 data cache a pass should stay within (32 KiB per core on the machines measured). */
-    private static final int L1_BYTES = 32 * 1024;
+    /** The L2 cache a pass should stay within (512 KiB per core on the machines measured). */
+    private static final int L2_BYTES = 512 * 1024;
 
     private static final class Scratch {
         float[] band = new float[0];
@@ -169,11 +169,13 @@ final class Conv2dVector {
         }
 
         // Cache blocking: one pass of a micro-kernel reads, for its NV·L columns, every (ci, ky) input
-        // row segment; passes over a block of input channels that fits the L1 cache are repeated for every
-        // pair of output channels, the partial sums parked in y in between (a float stored and reloaded
-        // is the same float, so the order of the terms does not change).
+        // row segment; passes over a block of input channels are repeated for every pair of output
+        // channels, the partial sums parked in y in between (a float stored and reloaded is the same float,
+        // so the order of the terms does not change). The block is sized for the L2 cache: sized for L1
+        // (27 of the 64 channels) it measured 5.6 ms against 4.5 ms for all 64 (one thread, 64→64 3×3 on
+        // 64×64): the L2 keeps the loads fed, and parking and reloading the sums cost more.
         int segment = kh * (NV * L + (kw - 1) * dw + 16) * Float.BYTES;
-        int cinBlock = Math.max(1, Math.min(cin, L1_BYTES / 2 / segment));
+        int cinBlock = Math.max(1, Math.min(cin, L2_BYTES / 2 / segment));
         int plane = oh * ow;
         int span = NV * L;
         if (s.tail.length < 3 * span) {

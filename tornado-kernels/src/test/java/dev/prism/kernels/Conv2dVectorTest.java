@@ -59,6 +59,8 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(3, 33, 7, 41, 3, 3, 1, 2, 2, 1));
         gs.add(new Conv2d.Geometry(1, 2, 4, 3, 3, 3, 3, 2, 1, 4, 5, 1, 1, 1));
         gs.add(new Conv2d.Geometry(2, 9, 11, 70, 7, 5, 1, 1, 1, 2, 0, 1, 1, 1));
+        // more input channels than one cache block holds (the block is 436 channels for a 3×3 kernel)
+        gs.add(Conv2d.Geometry.of(1, 900, 4, 9, 3, 3, 1, 1, 1, 1));
         return gs;
     }
 
