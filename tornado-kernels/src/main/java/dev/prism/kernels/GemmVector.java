@@ -16,13 +16,14 @@ import jdk.incubator.vector.VectorSpecies;
  *       in ascending {@code p} from 0 (or from its old value when accumulating), the reference's order
  *       with one rounding per term instead of two; the last columns run the same chain with
  *       {@link Math#fma}.</li>
- *   <li>{@code op(A) = A}, {@code op(B) = Bᵀ} (the linear layer, {@code p·v} of attention): rows of A and
- *       rows of B are both contiguous along {@code p}, so 2 rows × 4 columns of C are 8 dot products
+ *   <li>{@code op(B) = Bᵀ} (the linear layer, {@code p·v} of attention, either {@code op(A)}): rows of
+ *       {@code op(A)} and of B are both contiguous along {@code p}, so 2 rows × 4 columns of C are 8 dot products
  *       held as vectors of partial sums over {@code p} in steps of 8, whose lanes are added left to right at the end,
  *       then the last {@code k mod 8} terms added in order. The association differs from the reference's
  *       running sum: within the shared tolerance, not bit-identical.</li>
  * </ul>
- * {@code op(A) = Aᵀ} with {@code op(B) = Bᵀ} runs the plain helper. Every output is computed by one lane in
+ * With {@code op(A) = Aᵀ} the lane range's rows of {@code op(A)} are first copied out contiguous (the same
+ * arithmetic on the same numbers). Every output is computed by one lane in
  * an order that depends only on the shapes, so the results are the same bits on every thread count. No
  * allocation: no vector crosses a call (C2 would box it) and the only scratch is per-thread and reused.
  */
@@ -43,13 +44,6 @@ final class GemmVector {
     /** Lanes {@code [from, to)} of {@link GemmKernels#matmul}, lane {@code l} being row {@code l mod m} of batch item {@code l / m}. */
     static void matmulRows(float[] a, float[] b, float[] c, int m, int n, int k, int transA, int transB,
                            int strideA, int strideB, int strideC, int accumulate, int from, int to) {
-        if (transA == 1 && transB == 1) {
-            for (int l = from; l < to; l++) {
-                int bi = l / m;
-                GemmKernels.matmulRow(a, b, c, m, n, k, transA, transB, bi * strideA, bi * strideB, bi * strideC, l - bi * m, accumulate);
-            }
-            return;
-        }
         boolean acc = accumulate == 1;
         int l = from;
         while (l < to) {
@@ -58,8 +52,12 @@ final class GemmVector {
             int i1 = Math.min(m, i0 + (to - l));
             if (transB == 0) {
                 panel(a, b, c, m, n, k, transA, bi * strideA, bi * strideB, bi * strideC, i0, i1, acc);
-            } else {
+            } else if (transA == 0) {
                 dots(a, b, c, m, n, k, bi * strideA, bi * strideB, bi * strideC, i0, i1, acc);
+            } else {
+                // op(A) = Aᵀ: its rows copied out contiguous first, then the same dot products
+                float[] ap = rowsOfTransposed(a, m, k, bi * strideA, i0, i1);
+                dots(ap, b, c, m, n, k, -i0 * k, bi * strideB, bi * strideC, i0, i1, acc);
             }
             l += i1 - i0;
         }
@@ -86,18 +84,8 @@ final class GemmVector {
         float[] ap = a;
         int aBase = aOff;
         if (transA == 1) {
-            int rows = i1 - i0;
-            if (s.a.length < rows * k) {
-                s.a = new float[rows * k];
-            }
-            ap = s.a;
+            ap = rowsOfTransposed(a, m, k, aOff, i0, i1);
             aBase = -i0 * k;
-            for (int p = 0; p < k; p++) {
-                int src = aOff + p * m;
-                for (int i = i0; i < i1; i++) {
-                    ap[(i - i0) * k + p] = a[src + i];
-                }
-            }
         }
         if (s.b.length < k * SPAN) {
             s.b = new float[k * SPAN];
@@ -136,6 +124,26 @@ final class GemmVector {
                 c[ci] = t;
             }
         }
+    }
+
+    /**
+     * Rows {@code [i0, i1)} of {@code op(A) = Aᵀ} ({@code A} stored {@code [k, m]} at {@code aOff}) copied into
+     * this thread's scratch, contiguous: row {@code i} at {@code (i − i0)·k}.
+     */
+    private static float[] rowsOfTransposed(float[] a, int m, int k, int aOff, int i0, int i1) {
+        Scratch s = SCRATCH.get();
+        int rows = i1 - i0;
+        if (s.a.length < rows * k) {
+            s.a = new float[rows * k];
+        }
+        float[] ap = s.a;
+        for (int p = 0; p < k; p++) {
+            int src = aOff + p * m;
+            for (int i = i0; i < i1; i++) {
+                ap[(i - i0) * k + p] = a[src + i];
+            }
+        }
+        return ap;
     }
 
     /**
