@@ -99,7 +99,7 @@ public final class Attention {
                         AttentionKernels.softmaxRow(probs, cols, scale, r);
                     }
                 },
-                5 * size, 8 * size);
+                5 * size, 8 * size).withVector((from, to) -> AttentionVector.softmaxRows(probs, cols, scale, from, to));
     }
 
     private static Launch softmaxBackward(float[] probs, float[] grad, int rows, int cols, float scale) {

@@ -175,7 +175,8 @@ public final class Conv2d {
                             Conv2dKernels.forwardRow(x, w, y, geo, l / oh, l % oh);
                         }
                     },
-                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cout(), g.oh()));
+                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cout(), g.oh())
+                    .withVector((from, to) -> Conv2dVector.forwardRows(x, w, y, geo, from, to)));
         }
         if (bias != null) {
             launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));

@@ -58,7 +58,8 @@ public final class Gemm {
                         GemmKernels.matmulRow(a, b, c, m, n, k, ta, tb, bi * strideA, bi * strideB, bi * strideC, l - bi * m, acc);
                     }
                 },
-                flops, bytes).withGrid(batch, m);
+                flops, bytes).withGrid(batch, m)
+                .withVector((from, to) -> GemmVector.matmulRows(a, b, c, m, n, k, ta, tb, strideA, strideB, strideC, acc, from, to));
     }
 
     /** {@code C = op(A)·op(B)} for one matrix: {@link #matmul} with batch 1, overwriting {@code c}. */

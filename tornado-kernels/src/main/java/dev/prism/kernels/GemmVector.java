@@ -1,0 +1,346 @@
+package dev.prism.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The hand-vectorised JVM variant of {@link GemmKernels#matmulRow} (Vector API), run by the JVM backend's
+ * parallel mode for {@code gemm.matmul}; the plain loops stay the reference and the TornadoVM input.
+ *
+ * <p>Two shapes of micro-kernel, each keeping 8 accumulators in registers:
+ * <ul>
+ *   <li>{@code op(B) = B} (the 1×1 convolution, {@code q·kᵀ} of attention, either {@code op(A)}): 2 rows of
+ *       C × 4 vectors of columns; each step broadcasts {@code op(A)[i,p]} for the 2 rows, loads 4 vectors
+ *       of {@code B[p, j..]} and issues 8 FMAs. A block of 32 columns of B (k × 32 floats) is reused by
+ *       every row pair of the lane range before the next block. Every element of C is one chain of FMAs
+ *       in ascending {@code p} from 0 (or from its old value when accumulating), the reference's order
+ *       with one rounding per term instead of two; the last columns run the same chain with
+ *       {@link Math#fma}.</li>
+ *   <li>{@code op(B) = Bᵀ} (the linear layer, {@code p·v} of attention, either {@code op(A)}): rows of
+ *       {@code op(A)} and of B are both contiguous along {@code p}, so 2 rows × 4 columns of C are 8 dot products
+ *       held as vectors of partial sums over {@code p} in steps of 8, whose lanes are added left to right at the end,
+ *       then the last {@code k mod 8} terms added in order. The association differs from the reference's
+ *       running sum: within the shared tolerance, not bit-identical.</li>
+ * </ul>
+ * With {@code op(A) = Aᵀ} the lane range's rows of {@code op(A)} are first copied out contiguous (the same
+ * arithmetic on the same numbers). Every output is computed by one lane in
+ * an order that depends only on the shapes, so the results are the same bits on every thread count. No
+ * allocation: no vector crosses a call (C2 would box it) and the only scratch is per-thread and reused.
+ */
+final class GemmVector {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    /** Columns of C per {@code op(B) = B} block. */
+    private static final int SPAN = 4 * L;
+
+    /** Where the results of a missing second row go: one per thread, reused. */
+    private static final ThreadLocal<float[]> DUMP = ThreadLocal.withInitial(() -> new float[SPAN]);
+    /** The lanes of 8 vectors of partial sums, to be added in a fixed order: one per thread, reused. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[8 * L]);
+
+    private GemmVector() {
+    }
+
+    /** Lanes {@code [from, to)} of {@link GemmKernels#matmul}, lane {@code l} being row {@code l mod m} of batch item {@code l / m}. */
+    static void matmulRows(float[] a, float[] b, float[] c, int m, int n, int k, int transA, int transB,
+                           int strideA, int strideB, int strideC, int accumulate, int from, int to) {
+        boolean acc = accumulate == 1;
+        int l = from;
+        while (l < to) {
+            int bi = l / m;
+            int i0 = l - bi * m;
+            int i1 = Math.min(m, i0 + (to - l));
+            if (transB == 0) {
+                panel(a, b, c, m, n, k, transA, bi * strideA, bi * strideB, bi * strideC, i0, i1, acc);
+            } else if (transA == 0) {
+                dots(a, b, c, m, n, k, bi * strideA, bi * strideB, bi * strideC, i0, i1, acc);
+            } else {
+                // op(A) = Aᵀ: its rows copied out contiguous first, then the same dot products
+                float[] ap = rowsOfTransposed(a, m, k, bi * strideA, i0, i1);
+                dots(ap, b, c, m, n, k, -i0 * k, bi * strideB, bi * strideC, i0, i1, acc);
+            }
+            l += i1 - i0;
+        }
+    }
+
+    /** Per-thread scratch, grown on first use and reused. */
+    private static final class Scratch {
+        float[] a = new float[0];
+        float[] b = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /**
+     * Rows {@code [i0, i1)} of {@code C = [C +] op(A)·B}. Rows of {@code op(A)} stored transposed, and each
+     * 32-column panel of B, are first copied into contiguous scratch: read in place, their elements lie a
+     * whole row apart, and at the models' row lengths (1024, 4096 floats: multiples of 4 KiB) every one of
+     * them falls in the same L1 set, which measured 1.5× slower. Copying changes no arithmetic.
+     */
+    private static void panel(float[] a, float[] b, float[] c, int m, int n, int k, int transA,
+                              int aOff, int bOff, int cOff, int i0, int i1, boolean acc) {
+        Scratch s = SCRATCH.get();
+        float[] dump = DUMP.get();
+        float[] ap = a;
+        int aBase = aOff;
+        if (transA == 1) {
+            ap = rowsOfTransposed(a, m, k, aOff, i0, i1);
+            aBase = -i0 * k;
+        }
+        if (s.b.length < k * SPAN) {
+            s.b = new float[k * SPAN];
+        }
+        float[] bp = s.b;
+        int j = 0;
+        for (; j + SPAN <= n; j += SPAN) {
+            for (int p = 0; p < k; p++) {
+                System.arraycopy(b, bOff + p * n + j, bp, p * SPAN, SPAN);
+            }
+            for (int i = i0; i < i1; i += 2) {
+                boolean two = i + 1 < i1;
+                int aRow = aBase + i * k;
+                int ca = cOff + i * n + j;
+                block(ap, aRow, two ? aRow + k : aRow, 1, bp, 0, SPAN, k,
+                        c, ca, two ? c : dump, two ? ca + n : 0, acc);
+            }
+        }
+        for (; j + L <= n; j += L) {
+            for (int i = i0; i < i1; i += 2) {
+                boolean two = i + 1 < i1;
+                int aRow = aBase + i * k;
+                int ca = cOff + i * n + j;
+                block1(ap, aRow, two ? aRow + k : aRow, 1, b, bOff + j, n, k,
+                        c, ca, two ? c : dump, two ? ca + n : 0, acc);
+            }
+        }
+        for (; j < n; j++) {
+            for (int i = i0; i < i1; i++) {
+                int aRow = aBase + i * k;
+                int ci = cOff + i * n + j;
+                float t = acc ? c[ci] : 0f;
+                for (int p = 0; p < k; p++) {
+                    t = Math.fma(ap[aRow + p], b[bOff + p * n + j], t);
+                }
+                c[ci] = t;
+            }
+        }
+    }
+
+    /**
+     * Rows {@code [i0, i1)} of {@code op(A) = Aᵀ} ({@code A} stored {@code [k, m]} at {@code aOff}) copied into
+     * this thread's scratch, contiguous: row {@code i} at {@code (i − i0)·k}.
+     */
+    private static float[] rowsOfTransposed(float[] a, int m, int k, int aOff, int i0, int i1) {
+        Scratch s = SCRATCH.get();
+        int rows = i1 - i0;
+        if (s.a.length < rows * k) {
+            s.a = new float[rows * k];
+        }
+        float[] ap = s.a;
+        for (int p = 0; p < k; p++) {
+            int src = aOff + p * m;
+            for (int i = i0; i < i1; i++) {
+                ap[(i - i0) * k + p] = a[src + i];
+            }
+        }
+        return ap;
+    }
+
+    /**
+     * {@code C[ra, j..j+4L)} into {@code ya[at..]} and {@code C[rb, j..]} into {@code yb[bt..]}: FMA chains over
+     * ascending {@code p} of {@code a[row + p·aStep]·b[col + p·n + ..]}.
+     */
+    private static void block(float[] a, int ra, int rb, int aStep, float[] b, int col, int n, int k,
+                              float[] ya, int at, float[] yb, int bt, boolean acc) {
+        FloatVector a0, a1, a2, a3, b0, b1, b2, b3;
+        if (acc) {
+            a0 = FloatVector.fromArray(F, ya, at);
+            a1 = FloatVector.fromArray(F, ya, at + L);
+            a2 = FloatVector.fromArray(F, ya, at + 2 * L);
+            a3 = FloatVector.fromArray(F, ya, at + 3 * L);
+            if (yb == ya) {
+                b0 = FloatVector.fromArray(F, yb, bt);
+                b1 = FloatVector.fromArray(F, yb, bt + L);
+                b2 = FloatVector.fromArray(F, yb, bt + 2 * L);
+                b3 = FloatVector.fromArray(F, yb, bt + 3 * L);
+            } else {
+                b0 = a0;
+                b1 = a0;
+                b2 = a0;
+                b3 = a0;
+            }
+        } else {
+            a0 = FloatVector.zero(F);
+            a1 = a0;
+            a2 = a0;
+            a3 = a0;
+            b0 = a0;
+            b1 = a0;
+            b2 = a0;
+            b3 = a0;
+        }
+        int pa = ra, pb = rb, pc = col;
+        for (int p = 0; p < k; p++) {
+            FloatVector x0 = FloatVector.fromArray(F, b, pc);
+            FloatVector x1 = FloatVector.fromArray(F, b, pc + L);
+            FloatVector x2 = FloatVector.fromArray(F, b, pc + 2 * L);
+            FloatVector x3 = FloatVector.fromArray(F, b, pc + 3 * L);
+            FloatVector wa = FloatVector.broadcast(F, a[pa]);
+            a0 = x0.fma(wa, a0);
+            a1 = x1.fma(wa, a1);
+            a2 = x2.fma(wa, a2);
+            a3 = x3.fma(wa, a3);
+            FloatVector wb = FloatVector.broadcast(F, a[pb]);
+            b0 = x0.fma(wb, b0);
+            b1 = x1.fma(wb, b1);
+            b2 = x2.fma(wb, b2);
+            b3 = x3.fma(wb, b3);
+            pa += aStep;
+            pb += aStep;
+            pc += n;
+        }
+        a0.intoArray(ya, at);
+        a1.intoArray(ya, at + L);
+        a2.intoArray(ya, at + 2 * L);
+        a3.intoArray(ya, at + 3 * L);
+        b0.intoArray(yb, bt);
+        b1.intoArray(yb, bt + L);
+        b2.intoArray(yb, bt + 2 * L);
+        b3.intoArray(yb, bt + 3 * L);
+    }
+
+    /** {@link #block} for one vector of columns. */
+    private static void block1(float[] a, int ra, int rb, int aStep, float[] b, int col, int n, int k,
+                               float[] ya, int at, float[] yb, int bt, boolean acc) {
+        FloatVector a0 = acc ? FloatVector.fromArray(F, ya, at) : FloatVector.zero(F);
+        FloatVector b0 = acc && yb == ya ? FloatVector.fromArray(F, ya, bt) : a0;
+        int pa = ra, pb = rb, pc = col;
+        for (int p = 0; p < k; p++) {
+            FloatVector x0 = FloatVector.fromArray(F, b, pc);
+            a0 = x0.fma(FloatVector.broadcast(F, a[pa]), a0);
+            b0 = x0.fma(FloatVector.broadcast(F, a[pb]), b0);
+            pa += aStep;
+            pb += aStep;
+            pc += n;
+        }
+        a0.intoArray(ya, at);
+        b0.intoArray(yb, bt);
+    }
+
+    /**
+     * Rows {@code [i0, i1)} of {@code C = [C +] A·Bᵀ}, A {@code [m,k]}, B {@code [n,k]}: blocks of 4 rows of B
+     * (columns of C) outermost, so each is read from memory once and the rows of A come from the cache.
+     */
+    private static void dots(float[] a, float[] b, float[] c, int m, int n, int k,
+                             int aOff, int bOff, int cOff, int i0, int i1, boolean acc) {
+        int kv = k - k % L;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            for (int i = i0; i < i1; i += 2) {
+                int rb = i + 1 < i1 ? i + 1 : -1;
+                dot2x4(a, aOff + i * k, rb < 0 ? aOff + i * k : aOff + rb * k, b, bOff + j * k, k, kv,
+                        c, cOff + i * n + j, rb < 0 ? -1 : cOff + rb * n + j, acc);
+            }
+        }
+        for (; j < n; j++) {
+            for (int i = i0; i < i1; i++) {
+                int ar = aOff + i * k, br = bOff + j * k;
+                FloatVector s = FloatVector.zero(F);
+                for (int p = 0; p < kv; p += L) {
+                    s = FloatVector.fromArray(F, a, ar + p).fma(FloatVector.fromArray(F, b, br + p), s);
+                }
+                int ci = cOff + i * n + j;
+                float[] r = LANES.get();
+                s.intoArray(r, 0);
+                float t = sum(r, 0);
+                if (acc) {
+                    t = c[ci] + t;
+                }
+                for (int p = kv; p < k; p++) {
+                    t = Math.fma(a[ar + p], b[br + p], t);
+                }
+                c[ci] = t;
+            }
+        }
+    }
+
+    /** {@code r[at] + r[at + 1] + … + r[at + L − 1]}, left to right. */
+    private static float sum(float[] r, int at) {
+        float t = r[at];
+        for (int i = 1; i < L; i++) {
+            t += r[at + i];
+        }
+        return t;
+    }
+
+    /** Columns {@code j..j+3} of rows {@code ra} (into {@code c[ca..]}) and {@code rb} (into {@code c[cb..]}, none if {@code cb < 0}). */
+    private static void dot2x4(float[] a, int ra, int rb, float[] b, int bj, int k, int kv,
+                               float[] c, int ca, int cb, boolean acc) {
+        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00;
+        FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        int b1 = bj + k, b2 = b1 + k, b3 = b2 + k;
+        for (int p = 0; p < kv; p += L) {
+            FloatVector x0 = FloatVector.fromArray(F, b, bj + p);
+            FloatVector x1 = FloatVector.fromArray(F, b, b1 + p);
+            FloatVector x2 = FloatVector.fromArray(F, b, b2 + p);
+            FloatVector x3 = FloatVector.fromArray(F, b, b3 + p);
+            FloatVector u = FloatVector.fromArray(F, a, ra + p);
+            s00 = u.fma(x0, s00);
+            s01 = u.fma(x1, s01);
+            s02 = u.fma(x2, s02);
+            s03 = u.fma(x3, s03);
+            u = FloatVector.fromArray(F, a, rb + p);
+            s10 = u.fma(x0, s10);
+            s11 = u.fma(x1, s11);
+            s12 = u.fma(x2, s12);
+            s13 = u.fma(x3, s13);
+        }
+        // The lanes summed in a fixed order: reduceLanes(ADD) leaves the order open, and C2's tree and the
+        // interpreter's loop round differently, so results would depend on the JIT.
+        float[] r = LANES.get();
+        s00.intoArray(r, 0);
+        s01.intoArray(r, L);
+        s02.intoArray(r, 2 * L);
+        s03.intoArray(r, 3 * L);
+        s10.intoArray(r, 4 * L);
+        s11.intoArray(r, 5 * L);
+        s12.intoArray(r, 6 * L);
+        s13.intoArray(r, 7 * L);
+        float t00 = sum(r, 0), t01 = sum(r, L), t02 = sum(r, 2 * L), t03 = sum(r, 3 * L);
+        float t10 = sum(r, 4 * L), t11 = sum(r, 5 * L), t12 = sum(r, 6 * L), t13 = sum(r, 7 * L);
+        if (acc) {
+            t00 = c[ca] + t00;
+            t01 = c[ca + 1] + t01;
+            t02 = c[ca + 2] + t02;
+            t03 = c[ca + 3] + t03;
+            if (cb >= 0) {
+                t10 = c[cb] + t10;
+                t11 = c[cb + 1] + t11;
+                t12 = c[cb + 2] + t12;
+                t13 = c[cb + 3] + t13;
+            }
+        }
+        for (int p = kv; p < k; p++) {
+            float u = a[ra + p];
+            t00 = Math.fma(u, b[bj + p], t00);
+            t01 = Math.fma(u, b[b1 + p], t01);
+            t02 = Math.fma(u, b[b2 + p], t02);
+            t03 = Math.fma(u, b[b3 + p], t03);
+            float v = a[rb + p];
+            t10 = Math.fma(v, b[bj + p], t10);
+            t11 = Math.fma(v, b[b1 + p], t11);
+            t12 = Math.fma(v, b[b2 + p], t12);
+            t13 = Math.fma(v, b[b3 + p], t13);
+        }
+        c[ca] = t00;
+        c[ca + 1] = t01;
+        c[ca + 2] = t02;
+        c[ca + 3] = t03;
+        if (cb >= 0) {
+            c[cb] = t10;
+            c[cb + 1] = t11;
+            c[cb + 2] = t12;
+            c[cb + 3] = t13;
+        }
+    }
+}

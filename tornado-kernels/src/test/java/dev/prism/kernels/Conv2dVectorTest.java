@@ -1,0 +1,105 @@
+package dev.prism.kernels;
+
+import dev.prism.backend.JvmBackend;
+import dev.prism.testing.Backends;
+import dev.prism.testing.Inputs;
+import dev.prism.testing.Npz;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.prism.testing.Arrays32.assertClose;
+import static dev.prism.testing.Arrays32.assertIdentical;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+/**
+ * {@link Conv2dVector}, the hand-vectorised variant of {@link Conv2dKernels#forwardRow}, against the plain
+ * loops: every geometry {@link Conv2dTest} uses, the models' 3×3 and 1×1 layers, and shapes that put the
+ * lane boundaries, the column tail and the input-channel blocking in awkward places. The variant (run by
+ * {@code JvmBackend.parallel(3)}) must agree with the reference ({@link Backends#SEQ}) within the shared
+ * tolerance and give the same bits on every thread count.
+ */
+class Conv2dVectorTest {
+    private static final List<JvmBackend> TEAMS = List.of(JvmBackend.parallel(1), JvmBackend.parallel(2),
+            JvmBackend.parallel(3), JvmBackend.parallel(7));
+
+    @AfterAll
+    static void close() {
+        TEAMS.forEach(JvmBackend::close);
+    }
+
+    private static final String[] RESOURCES = {"k3_p1_bias", "k3_s2_p1_n2", "k3_d2_p2", "k3_g2_p1_n2", "depthwise_k3_p1",
+            "depthwise_x2_k5_s2_p2", "k2x5_s2x1_p1x2_d1x2", "k4_s3_odd", "k3_p3_wide_pad", "k1_n2_bias", "k1_nobias",
+            "k1_s2_n2"};
+
+    private static List<Conv2d.Geometry> geometries() {
+        List<Conv2d.Geometry> gs = new ArrayList<>();
+        for (String name : RESOURCES) {
+            long[] v = Npz.resource("conv2d/" + name).get("geom").ints();
+            gs.add(new Conv2d.Geometry((int) v[0], (int) v[1], (int) v[2], (int) v[3], (int) v[4], (int) v[5], (int) v[6],
+                    (int) v[7], (int) v[8], (int) v[9], (int) v[10], (int) v[11], (int) v[12], (int) v[13]));
+        }
+        // the geometries of Conv2dTest's other tests
+        gs.add(Conv2d.Geometry.of(3, 7, 5, 9, 6, 1, 1, 0, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 3, 5, 5, 2, 1, 2, 0, 1, 1));
+        gs.add(new Conv2d.Geometry(2, 4, 5, 6, 4, 3, 2, 2, 1, 1, 1, 1, 2, 2));
+        gs.add(new Conv2d.Geometry(1, 3, 6, 5, 3, 3, 3, 1, 2, 2, 1, 2, 1, 3));
+        gs.add(Conv2d.Geometry.of(2, 3, 3, 4, 2, 1, 1, 0, 1, 1));
+        gs.add(new Conv2d.Geometry(2, 6, 13, 11, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3));
+        gs.add(new Conv2d.Geometry(1, 5, 12, 17, 7, 3, 5, 2, 1, 2, 1, 1, 2, 1));
+        gs.add(new Conv2d.Geometry(2, 6, 9, 10, 4, 3, 5, 2, 1, 1, 2, 1, 2, 2));
+        gs.add(Conv2d.Geometry.of(1, 6, 8, 8, 4, 3, 1, 1, 1, 2));
+        // the models' layers, and the vector path's edges: a column tail after full blocks, input channels
+        // in several cache blocks, an odd channel count, rows split between lanes, padding wider than the row
+        gs.add(Conv2d.Geometry.of(1, 64, 64, 64, 64, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 64, 32, 32, 64, 1, 1, 0, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 70, 9, 45, 5, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(3, 33, 7, 41, 3, 3, 1, 2, 2, 1));
+        gs.add(new Conv2d.Geometry(1, 2, 4, 3, 3, 3, 3, 2, 1, 4, 5, 1, 1, 1));
+        gs.add(new Conv2d.Geometry(2, 9, 11, 70, 7, 5, 1, 1, 1, 2, 0, 1, 1, 1));
+        // more input channels than one cache block holds (the block is 436 channels for a 3×3 kernel)
+        gs.add(Conv2d.Geometry.of(1, 900, 4, 9, 3, 3, 1, 1, 1, 1));
+        return gs;
+    }
+
+    private static float[] run(JvmBackend backend, float[] x, float[] w, float[] b, Conv2d.Geometry g) {
+        float[] y = Inputs.poisoned(g.ySize());
+        for (Launch l : Conv2d.forwardDirect(x, w, b, y, g)) {
+            backend.run(l);
+        }
+        return y;
+    }
+
+    @Test
+    void theForwardLaunchCarriesTheVariant() {
+        Conv2d.Geometry g = Conv2d.Geometry.of(1, 4, 6, 6, 4, 3, 1, 1, 1, 1);
+        assertNotNull(Conv2d.forwardDirect(new float[g.xSize()], new float[g.wSize()], null, new float[g.ySize()], g)
+                .getFirst().vector());
+    }
+
+    @Test
+    void variantAgreesWithTheLoopsOnEveryShape() {
+        long stream = 100;
+        for (Conv2d.Geometry g : geometries()) {
+            float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);
+            float[] b = Inputs.gaussian(g.cout(), stream++);
+            float[] ref = run(Backends.SEQ, x, w, b, g);
+            float[] vec = run(Backends.PAR, x, w, b, g);
+            assertClose("conv2d vector " + g, ref, vec);
+        }
+    }
+
+    @Test
+    void variantGivesTheSameBitsOnEveryThreadCount() {
+        long stream = 500;
+        for (Conv2d.Geometry g : geometries()) {
+            float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);
+            float[] first = run(TEAMS.getFirst(), x, w, null, g);
+            for (JvmBackend team : TEAMS.subList(1, TEAMS.size())) {
+                assertIdentical("conv2d vector " + g + " on " + team.threads() + " threads", first, run(team, x, w, null, g));
+            }
+        }
+    }
+}
