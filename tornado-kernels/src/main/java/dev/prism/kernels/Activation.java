@@ -24,7 +24,8 @@ public final class Activation {
                         y[i] = ActivationKernels.siluOf(x[i]);
                     }
                 },
-                4L * len, 8L * len);
+                4L * len, 8L * len)
+                .withVector((from, to) -> ActivationVector.silu(x, y, from, to));
     }
 
     /** {@code gx = gy·silu'(x)} from the forward input {@code x}; writes {@code gx}. */
@@ -37,7 +38,8 @@ public final class Activation {
                         gx[i] = ActivationKernels.siluGradOf(x[i], gy[i]);
                     }
                 },
-                8L * len, 12L * len);
+                8L * len, 12L * len)
+                .withVector((from, to) -> ActivationVector.siluBackward(x, gy, gx, from, to));
     }
 
     /** {@code y = F.gelu(x, approximate='none') = x·Φ(x)}; writes {@code y}. */
@@ -50,7 +52,8 @@ public final class Activation {
                         y[i] = ActivationKernels.geluOf(x[i]);
                     }
                 },
-                20L * len, 8L * len);
+                20L * len, 8L * len)
+                .withVector((from, to) -> ActivationVector.gelu(x, y, from, to));
     }
 
     /** {@code gx = gy·(Φ(x) + x·φ(x))} from the forward input {@code x}; writes {@code gx}. */
@@ -102,7 +105,8 @@ public final class Activation {
                         y[i] = ActivationKernels.sigmoidOf(x[i]);
                     }
                 },
-                3L * len, 8L * len);
+                3L * len, 8L * len)
+                .withVector((from, to) -> ActivationVector.sigmoid(x, y, from, to));
     }
 
     /** {@code gx = gy·y·(1 − y)} from the forward <em>output</em> {@code y}; writes {@code gx}. */
@@ -130,7 +134,12 @@ public final class Activation {
                         ActivationKernels.softmaxRow(x, y, n, r);
                     }
                 },
-                5L * size, 12L * size);
+                5L * size, 12L * size)
+                .withVector((from, to) -> {
+                    for (int r = from; r < to; r++) {
+                        ActivationVector.softmaxRow(x, y, n, r);
+                    }
+                });
     }
 
     /**

@@ -118,14 +118,14 @@ public final class NormVector {
         for (; j + 2 * V <= hi; j += 2 * V) {
             FloatVector v0 = FloatVector.fromArray(F, x, j).sub(vmu).mul(va).add(vb);
             FloatVector v1 = FloatVector.fromArray(F, x, j + V).sub(vmu).mul(va).add(vb);
-            silu(v0).intoArray(y, j);
-            silu(v1).intoArray(y, j + V);
+            ActivationVector.silu(v0).intoArray(y, j);
+            ActivationVector.silu(v1).intoArray(y, j + V);
         }
         // The tail through the same vector operations, masked: each element's value never depends on
         // where a span (a thread's share of the rows) ends, so every thread count gives the same bits.
         for (; j < hi; j += V) {
             VectorMask<Float> m = F.indexInRange(j, hi);
-            silu(FloatVector.fromArray(F, x, j, m).sub(vmu).mul(va).add(vb)).intoArray(y, j, m);
+            ActivationVector.silu(FloatVector.fromArray(F, x, j, m).sub(vmu).mul(va).add(vb)).intoArray(y, j, m);
         }
     }
 
@@ -141,10 +141,5 @@ public final class NormVector {
         for (; j < hi; j++) {
             y[j] = (x[j] - mu) * a + b;
         }
-    }
-
-    /** {@code v / (1 + exp(−v))} in float. */
-    static FloatVector silu(FloatVector v) {
-        return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
     }
 }
