@@ -125,11 +125,7 @@ public final class PrismConv {
                     }
                 },
                 2L * size * taps, 4L * (2L * size + taps + 1)).withGrid(n * c, h)
-                .withVector((from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        PrismConvVector.forwardRow(x, f, bias, y, c, h, w, kc, kh, kw, mode, l / h, l % h);
-                    }
-                });
+                .withVector((from, to) -> PrismConvVector.forwardRows(x, f, bias, y, c, h, w, kc, kh, kw, mode, from, to));
         // A zero bias this factory made for 'no bias' is a constant no caller can declare.
         return b == null ? launch.withOwned(bias) : launch;
     }

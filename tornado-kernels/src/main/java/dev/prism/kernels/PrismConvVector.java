@@ -45,6 +45,32 @@ public final class PrismConvVector {
         return m;
     }
 
+    /**
+     * Lanes {@code [from, to)} of {@link PrismConv#forward} (lane {@code l = p·H + i}): the same values as
+     * {@link PrismConvKernels#forwardRow}. Narrow rows of width 3 filters ({@code w} = V or 2V) go in
+     * groups of {@code 8V/w} rows of one plane through {@link #rowGroup3}; the rest row by row. (At
+     * {@code w = 4V} two rows of four blocks measured slower than {@link #fourBlocks3} row by row.)
+     */
+    public static void forwardRows(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
+                                   int kc, int kh, int kw, int mode, int from, int to) {
+        boolean grouped = kw == 3 && w % V == 0 && w <= 2 * V;
+        int l = from;
+        while (l < to) {
+            int p = l / h;
+            int i = l - p * h;
+            if (grouped) {
+                int rows = Math.min(8 * V / w, Math.min(to - l, h - i));
+                if (insideArray(x, c, h, w, kc, kh, mode, p, i) && insideArray(x, c, h, w, kc, kh, mode, p, i + rows - 1)) {
+                    rowGroup3(x, f, b[0], y, c, h, w, kc, kh, mode, p, i, rows);
+                    l += rows;
+                    continue;
+                }
+            }
+            forwardRow(x, f, b, y, c, h, w, kc, kh, kw, mode, p, i);
+            l++;
+        }
+    }
+
     /** Output row {@code y[n, ch, i, :]} for {@code p = n·C + ch}: the same values as {@link PrismConvKernels#forwardRow}. */
     public static void forwardRow(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
                                   int kc, int kh, int kw, int mode, int p, int i) {
@@ -330,5 +356,129 @@ public final class PrismConvVector {
             }
         }
         a.intoArray(y, (p * h + i) * w + j);
+    }
+
+    /**
+     * Output rows {@code [i0, i0 + rows)} of plane {@code p} for filter width 3 and a narrow row
+     * ({@code w = B·V}, B = 1 or 2; any B up to 8 computes the same): the {@code 8/B} rows lie one after another in memory, so their
+     * {@code 8V} outputs are eight blocks of a flat stream, as {@link #eightBlocks3}'s one row of 64 is,
+     * and every source row of a tap row {@code (dc, dy)} sits at the same flat offset. Each block takes
+     * the taps of its own output row in the plain loop's order (same bits); the block that starts a row
+     * drops the left tap's outside lane, the block that ends one drops the right tap's, and a block
+     * whose source row leaves the plane (at the top and bottom rows) skips that tap row, as the plain
+     * loop does. Blocks beyond {@code rows} neither add nor store. The caller checks that every source
+     * row has a row before and after it in {@code x} ({@link #insideArray}).
+     */
+    private static void rowGroup3(float[] x, float[] f, float bias, float[] y, int c, int h, int w,
+                                  int kc, int kh, int mode, int p, int i0, int rows) {
+        int img = p / c;
+        int ch = p - img * c;
+        int pc = kc / 2;
+        int ph = kh / 2;
+        int b = w / V;
+        VectorMask<Float> l0 = FROM[0 % b == 0 ? 1 : 0];
+        VectorMask<Float> r0 = BELOW[0 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l1 = FROM[1 % b == 0 ? 1 : 0];
+        VectorMask<Float> r1 = BELOW[1 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l2 = FROM[2 % b == 0 ? 1 : 0];
+        VectorMask<Float> r2 = BELOW[2 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l3 = FROM[3 % b == 0 ? 1 : 0];
+        VectorMask<Float> r3 = BELOW[3 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l4 = FROM[4 % b == 0 ? 1 : 0];
+        VectorMask<Float> r4 = BELOW[4 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l5 = FROM[5 % b == 0 ? 1 : 0];
+        VectorMask<Float> r5 = BELOW[5 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l6 = FROM[6 % b == 0 ? 1 : 0];
+        VectorMask<Float> r6 = BELOW[6 % b == b - 1 ? 1 : 0];
+        VectorMask<Float> l7 = FROM[7 % b == 0 ? 1 : 0];
+        VectorMask<Float> r7 = BELOW[7 % b == b - 1 ? 1 : 0];
+        FloatVector a0 = FloatVector.broadcast(S, bias);
+        FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int dc = 0; dc < kc; dc++) {
+            int cs = PrismConvKernels.sourceChannel(ch + dc - pc, c, mode);
+            if (cs < 0) {
+                continue;
+            }
+            int plane = (img * c + cs) * h;
+            for (int dy = 0; dy < kh; dy++) {
+                // output row r reads source row i0 + r + dy - ph, which must lie in [0, h)
+                int klo = Math.max(0, ph - dy - i0) * b;
+                int khi = Math.min(rows, h + ph - dy - i0) * b;
+                if (klo >= khi) {
+                    continue;
+                }
+                int s = (plane + i0 + dy - ph) * w;
+                int tap = (dc * kh + dy) * 3;
+                FloatVector f0 = FloatVector.broadcast(S, f[tap]);
+                FloatVector f1 = FloatVector.broadcast(S, f[tap + 1]);
+                FloatVector f2 = FloatVector.broadcast(S, f[tap + 2]);
+                if (klo <= 0 && 0 < khi) {
+                    a0 = a0.add(f0.mul(FloatVector.fromArray(S, x, s - 1)), l0);
+                    a0 = a0.add(f1.mul(FloatVector.fromArray(S, x, s)));
+                    a0 = a0.add(f2.mul(FloatVector.fromArray(S, x, s + 1)), r0);
+                }
+                if (klo <= 1 && 1 < khi) {
+                    a1 = a1.add(f0.mul(FloatVector.fromArray(S, x, s + 1 * V - 1)), l1);
+                    a1 = a1.add(f1.mul(FloatVector.fromArray(S, x, s + 1 * V)));
+                    a1 = a1.add(f2.mul(FloatVector.fromArray(S, x, s + 1 * V + 1)), r1);
+                }
+                if (klo <= 2 && 2 < khi) {
+                    a2 = a2.add(f0.mul(FloatVector.fromArray(S, x, s + 2 * V - 1)), l2);
+                    a2 = a2.add(f1.mul(FloatVector.fromArray(S, x, s + 2 * V)));
+                    a2 = a2.add(f2.mul(FloatVector.fromArray(S, x, s + 2 * V + 1)), r2);
+                }
+                if (klo <= 3 && 3 < khi) {
+                    a3 = a3.add(f0.mul(FloatVector.fromArray(S, x, s + 3 * V - 1)), l3);
+                    a3 = a3.add(f1.mul(FloatVector.fromArray(S, x, s + 3 * V)));
+                    a3 = a3.add(f2.mul(FloatVector.fromArray(S, x, s + 3 * V + 1)), r3);
+                }
+                if (klo <= 4 && 4 < khi) {
+                    a4 = a4.add(f0.mul(FloatVector.fromArray(S, x, s + 4 * V - 1)), l4);
+                    a4 = a4.add(f1.mul(FloatVector.fromArray(S, x, s + 4 * V)));
+                    a4 = a4.add(f2.mul(FloatVector.fromArray(S, x, s + 4 * V + 1)), r4);
+                }
+                if (klo <= 5 && 5 < khi) {
+                    a5 = a5.add(f0.mul(FloatVector.fromArray(S, x, s + 5 * V - 1)), l5);
+                    a5 = a5.add(f1.mul(FloatVector.fromArray(S, x, s + 5 * V)));
+                    a5 = a5.add(f2.mul(FloatVector.fromArray(S, x, s + 5 * V + 1)), r5);
+                }
+                if (klo <= 6 && 6 < khi) {
+                    a6 = a6.add(f0.mul(FloatVector.fromArray(S, x, s + 6 * V - 1)), l6);
+                    a6 = a6.add(f1.mul(FloatVector.fromArray(S, x, s + 6 * V)));
+                    a6 = a6.add(f2.mul(FloatVector.fromArray(S, x, s + 6 * V + 1)), r6);
+                }
+                if (klo <= 7 && 7 < khi) {
+                    a7 = a7.add(f0.mul(FloatVector.fromArray(S, x, s + 7 * V - 1)), l7);
+                    a7 = a7.add(f1.mul(FloatVector.fromArray(S, x, s + 7 * V)));
+                    a7 = a7.add(f2.mul(FloatVector.fromArray(S, x, s + 7 * V + 1)), r7);
+                }
+            }
+        }
+        int out = (p * h + i0) * w;
+        int blocks = rows * b;
+        if (0 < blocks) {
+            a0.intoArray(y, out);
+        }
+        if (1 < blocks) {
+            a1.intoArray(y, out + 1 * V);
+        }
+        if (2 < blocks) {
+            a2.intoArray(y, out + 2 * V);
+        }
+        if (3 < blocks) {
+            a3.intoArray(y, out + 3 * V);
+        }
+        if (4 < blocks) {
+            a4.intoArray(y, out + 4 * V);
+        }
+        if (5 < blocks) {
+            a5.intoArray(y, out + 5 * V);
+        }
+        if (6 < blocks) {
+            a6.intoArray(y, out + 6 * V);
+        }
+        if (7 < blocks) {
+            a7.intoArray(y, out + 7 * V);
+        }
     }
 }

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * {@link PrismConvVector}, the Vector API variant that the parallel JVM backend runs, against the plain
  * loops of {@link PrismConvKernels} that the sequential backend runs: bit-identical on every shape of
  * {@link PrismConvTest} and on rows wide enough to take each of its paths (one, four and eight blocks,
- * overlapping last blocks, widths 1 and 5, filters wider than a vector).
+ * overlapping last blocks, widths 1 and 5, filters wider than a vector, groups of narrow rows).
  */
 class PrismConvVectorTest {
 
@@ -35,7 +35,11 @@ class PrismConvVectorTest {
                 {1, 2, 3, 31, 3, 3, 3}, {2, 3, 4, 32, 3, 3, 3}, {1, 3, 2, 33, 3, 3, 3}, {1, 5, 3, 64, 3, 3, 3},
                 {1, 2, 3, 65, 3, 3, 3}, {1, 2, 2, 72, 3, 3, 3}, {1, 2, 2, 128, 3, 3, 3}, {2, 4, 1, 64, 3, 3, 3},
                 {1, 3, 4, 64, 3, 5, 5}, {1, 3, 4, 64, 5, 3, 3}, {1, 4, 3, 40, 3, 1, 1}, {1, 4, 3, 40, 1, 3, 3},
-                {1, 3, 3, 20, 1, 1, 7}, {1, 2, 3, 24, 1, 1, 17}, {1, 2, 3, 24, 1, 1, 19}, {1, 1, 1, 64, 7, 3, 3}};
+                {1, 3, 3, 20, 1, 1, 7}, {1, 2, 3, 24, 1, 1, 17}, {1, 2, 3, 24, 1, 1, 19}, {1, 1, 1, 64, 7, 3, 3},
+                // narrow rows that go in groups of 8V/w rows (one to eight rows, the plane's edges inside a group)
+                {2, 4, 8, 8, 3, 3, 3}, {1, 3, 16, 16, 3, 3, 3}, {2, 3, 5, 32, 3, 3, 3}, {1, 2, 9, 8, 3, 5, 3},
+                {1, 2, 3, 16, 1, 1, 3}, {1, 2, 1, 8, 3, 3, 3}, {1, 3, 7, 24, 3, 3, 3}, {3, 5, 11, 8, 5, 3, 3},
+                {1, 2, 2, 8, 3, 5, 3}};
         List<Arguments> out = new ArrayList<>();
         for (int[] s : shapes) {
             for (ChannelPadding p : ChannelPadding.values()) {
