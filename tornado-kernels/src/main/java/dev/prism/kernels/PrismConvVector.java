@@ -48,7 +48,8 @@ public final class PrismConvVector {
     /**
      * Lanes {@code [from, to)} of {@link PrismConv#forward} (lane {@code l = p·H + i}): the same values as
      * {@link PrismConvKernels#forwardRow}. Narrow rows of width 3 filters ({@code w} = V or 2V) go in
-     * groups of {@code 8V/w} rows of one plane through {@link #rowGroup3}; the rest row by row. (At
+     * groups of {@code 8V/w} rows of one plane through {@link #rowGroup3}, channel-only filters
+     * ({@code kh = kw = 1}) as one span per plane through {@link #channelSpan}; the rest row by row. (At
      * {@code w = 4V} two rows of four blocks measured slower than {@link #fourBlocks3} row by row.)
      */
     public static void forwardRows(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
@@ -58,6 +59,12 @@ public final class PrismConvVector {
         while (l < to) {
             int p = l / h;
             int i = l - p * h;
+            if (kh == 1 && kw == 1) {
+                int end = Math.min(to, (p + 1) * h);
+                channelSpan(x, f, b[0], y, c, h * w, kc, mode, p, i * w, (end - l) * w);
+                l = end;
+                continue;
+            }
             if (grouped) {
                 int rows = Math.min(8 * V / w, Math.min(to - l, h - i));
                 if (insideArray(x, c, h, w, kc, kh, mode, p, i) && insideArray(x, c, h, w, kc, kh, mode, p, i + rows - 1)) {
@@ -479,6 +486,54 @@ public final class PrismConvVector {
         }
         if (7 < blocks) {
             a7.intoArray(y, out + 7 * V);
+        }
+    }
+
+    /**
+     * Elements {@code [e0, e0 + len)} of plane {@code p} ({@code hw} elements each) for a channel-only
+     * filter ({@code kh = kw = 1}): the bias, then {@code acc = acc + f[dc]·x} for each {@code dc} in
+     * ascending order whose source channel exists, as {@link PrismConvKernels#forwardRow} adds them (same
+     * bits). Four blocks at a time, then single blocks, the last one masked.
+     */
+    private static void channelSpan(float[] x, float[] f, float bias, float[] y, int c, int hw, int kc, int mode,
+                                    int p, int e0, int len) {
+        int img = p / c;
+        int ch = p - img * c;
+        int pc = kc / 2;
+        int out = p * hw + e0;
+        int k = 0;
+        for (; k + 4 * V <= len; k += 4 * V) {
+            FloatVector a0 = FloatVector.broadcast(S, bias);
+            FloatVector a1 = a0, a2 = a0, a3 = a0;
+            for (int dc = 0; dc < kc; dc++) {
+                int cs = PrismConvKernels.sourceChannel(ch + dc - pc, c, mode);
+                if (cs < 0) {
+                    continue;
+                }
+                FloatVector fv = FloatVector.broadcast(S, f[dc]);
+                int s = (img * c + cs) * hw + e0 + k;
+                a0 = a0.add(fv.mul(FloatVector.fromArray(S, x, s)));
+                a1 = a1.add(fv.mul(FloatVector.fromArray(S, x, s + V)));
+                a2 = a2.add(fv.mul(FloatVector.fromArray(S, x, s + 2 * V)));
+                a3 = a3.add(fv.mul(FloatVector.fromArray(S, x, s + 3 * V)));
+            }
+            a0.intoArray(y, out + k);
+            a1.intoArray(y, out + k + V);
+            a2.intoArray(y, out + k + 2 * V);
+            a3.intoArray(y, out + k + 3 * V);
+        }
+        for (; k < len; k += V) {
+            VectorMask<Float> m = S.indexInRange(k, len);
+            FloatVector a = FloatVector.broadcast(S, bias);
+            for (int dc = 0; dc < kc; dc++) {
+                int cs = PrismConvKernels.sourceChannel(ch + dc - pc, c, mode);
+                if (cs < 0) {
+                    continue;
+                }
+                FloatVector fv = FloatVector.broadcast(S, f[dc]);
+                a = a.add(fv.mul(FloatVector.fromArray(S, x, (img * c + cs) * hw + e0 + k, m)));
+            }
+            a.intoArray(y, out + k, m);
         }
     }
 }

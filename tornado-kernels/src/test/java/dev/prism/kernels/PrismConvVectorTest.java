@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * {@link PrismConvVector}, the Vector API variant that the parallel JVM backend runs, against the plain
  * loops of {@link PrismConvKernels} that the sequential backend runs: bit-identical on every shape of
  * {@link PrismConvTest} and on rows wide enough to take each of its paths (one, four and eight blocks,
- * overlapping last blocks, widths 1 and 5, filters wider than a vector, groups of narrow rows).
+ * overlapping last blocks, widths 1 and 5, filters wider than a vector, groups of narrow rows,
+ * channel-only filters).
  */
 class PrismConvVectorTest {
 
@@ -39,7 +40,9 @@ class PrismConvVectorTest {
                 // narrow rows that go in groups of 8V/w rows (one to eight rows, the plane's edges inside a group)
                 {2, 4, 8, 8, 3, 3, 3}, {1, 3, 16, 16, 3, 3, 3}, {2, 3, 5, 32, 3, 3, 3}, {1, 2, 9, 8, 3, 5, 3},
                 {1, 2, 3, 16, 1, 1, 3}, {1, 2, 1, 8, 3, 3, 3}, {1, 3, 7, 24, 3, 3, 3}, {3, 5, 11, 8, 5, 3, 3},
-                {1, 2, 2, 8, 3, 5, 3}};
+                {1, 2, 2, 8, 3, 5, 3},
+                // channel-only filters: one span per plane, masked tails
+                {2, 5, 3, 7, 5, 1, 1}, {1, 6, 1, 1, 3, 1, 1}, {4, 8, 8, 8, 3, 1, 1}, {1, 3, 5, 13, 7, 1, 1}};
         List<Arguments> out = new ArrayList<>();
         for (int[] s : shapes) {
             for (ChannelPadding p : ChannelPadding.values()) {
