@@ -52,8 +52,7 @@ public final class Activation {
                         y[i] = ActivationKernels.geluOf(x[i]);
                     }
                 },
-                20L * len, 8L * len)
-                .withVector((from, to) -> ActivationVector.gelu(x, y, from, to));
+                20L * len, 8L * len);
     }
 
     /** {@code gx = gy·(Φ(x) + x·φ(x))} from the forward input {@code x}; writes {@code gx}. */
