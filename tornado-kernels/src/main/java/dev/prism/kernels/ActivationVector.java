@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * ulp) where the plain helpers evaluate in double with {@code Math.exp} and round once: a few float ulps
  * apart, inside the shared tolerance. When {@code exp(−v)} overflows (v &lt; −88.4) the float forms give
  * 0 (or −0) where the plain ones give a tiny value; infinities give the plain values, NaN gives NaN.
- * Softmax: the row maximum is exact, exp in float, the sum in double (in 16 partial sums), the scale in
+ * Softmax: the row maximum is exact, exp in float, the sum in double (in 8 partial sums), the scale in
  * float. GELU keeps its plain loop (its erfc fit needs a double exp, not written here).
  *
  * <p>One block per loop iteration: C2 inlines {@link #exp} once per loop body within its node budget, and
