@@ -24,7 +24,8 @@ public final class Activation {
                         y[i] = ActivationKernels.siluOf(x[i]);
                     }
                 },
-                4L * len, 8L * len);
+                4L * len, 8L * len)
+                .withVector((from, to) -> ActivationVector.silu(x, y, from, to));
     }
 
     /** {@code gx = gy·silu'(x)} from the forward input {@code x}; writes {@code gx}. */
@@ -37,7 +38,8 @@ public final class Activation {
                         gx[i] = ActivationKernels.siluGradOf(x[i], gy[i]);
                     }
                 },
-                8L * len, 12L * len);
+                8L * len, 12L * len)
+                .withVector((from, to) -> ActivationVector.siluBackward(x, gy, gx, from, to));
     }
 
     /** {@code y = F.gelu(x, approximate='none') = x·Φ(x)}; writes {@code y}. */
@@ -102,7 +104,8 @@ public final class Activation {
                         y[i] = ActivationKernels.sigmoidOf(x[i]);
                     }
                 },
-                3L * len, 8L * len);
+                3L * len, 8L * len)
+                .withVector((from, to) -> ActivationVector.sigmoid(x, y, from, to));
     }
 
     /** {@code gx = gy·y·(1 − y)} from the forward <em>output</em> {@code y}; writes {@code gx}. */
@@ -130,7 +133,12 @@ public final class Activation {
                         ActivationKernels.softmaxRow(x, y, n, r);
                     }
                 },
-                5L * size, 12L * size);
+                5L * size, 12L * size)
+                .withVector((from, to) -> {
+                    for (int r = from; r < to; r++) {
+                        ActivationVector.softmaxRow(x, y, n, r);
+                    }
+                });
     }
 
     /**

@@ -125,7 +125,8 @@ public final class Dct {
                         DctKernels.passRow(in, tableW, offW, scratch, h, w, l / h, l % h);
                     }
                 },
-                2L * size * w, 4L * (2L * size + (long) w * w)).withGrid(planes, h);
+                2L * size * w, 4L * (2L * size + (long) w * w)).withGrid(planes, h)
+                .withVector((from, to) -> DctVector.passRows(in, tableW, offW, scratch, h, w, from, to));
         Launch passH = new Launch("dct.pass", new Object[] {scratch, tableH, offH, out, planes, w, h}, new int[] {3}, lanes2,
                 () -> DctKernels.pass(scratch, tableH, offH, out, planes, w, h),
                 (from, to) -> {
@@ -133,7 +134,8 @@ public final class Dct {
                         DctKernels.passRow(scratch, tableH, offH, out, w, h, l / w, l % w);
                     }
                 },
-                2L * size * h, 4L * (2L * size + (long) h * h)).withGrid(planes, w);
+                2L * size * h, 4L * (2L * size + (long) h * h)).withGrid(planes, w)
+                .withVector((from, to) -> DctVector.passRows(scratch, tableH, offH, out, w, h, from, to));
         return List.of(passW, passH);
     }
 

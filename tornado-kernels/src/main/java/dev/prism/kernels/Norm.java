@@ -45,7 +45,12 @@ public final class Norm {
                         NormKernels.groupStatsLane(x, stats, c, hw, groups, eps, q);
                     }
                 },
-                4L * size, 4L * size + 8L * n * groups);
+                4L * size, 4L * size + 8L * n * groups)
+                .withVector((from, to) -> {
+                    for (int q = from; q < to; q++) {
+                        NormVector.groupStatsLane(x, stats, c, hw, groups, eps, q);
+                    }
+                });
     }
 
     /**
@@ -69,7 +74,8 @@ public final class Norm {
                         NormKernels.groupApplyRow(x, stats, g, b, y, c, h, w, groups, s, l / h, l % h);
                     }
                 },
-                (silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c).withGrid(n * c, h));
+                (silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c).withGrid(n * c, h)
+                .withVector((from, to) -> NormVector.groupApplyRows(x, stats, g, b, y, c, h, w, groups, s, from, to)));
     }
 
     /**

@@ -124,7 +124,8 @@ public final class PrismConv {
                         PrismConvKernels.forwardRow(x, f, bias, y, c, h, w, kc, kh, kw, mode, l / h, l % h);
                     }
                 },
-                2L * size * taps, 4L * (2L * size + taps + 1)).withGrid(n * c, h);
+                2L * size * taps, 4L * (2L * size + taps + 1)).withGrid(n * c, h)
+                .withVector((from, to) -> PrismConvVector.forwardRows(x, f, bias, y, c, h, w, kc, kh, kw, mode, from, to));
         // A zero bias this factory made for 'no bias' is a constant no caller can declare.
         return b == null ? launch.withOwned(bias) : launch;
     }

@@ -7,6 +7,7 @@ import dev.prism.kernels.Composite.PrismAttnWeights;
 import dev.prism.kernels.Composite.WgBuffers;
 import dev.prism.kernels.Composite.WgGradBuffers;
 import dev.prism.kernels.PrismConv.ChannelPadding;
+import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.FiniteDifference;
 import dev.prism.testing.Inputs;
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CompositeTest {
+    private static final JvmBackend PLAIN_PAR = JvmBackend.parallel(3, false);
 
     private static void seq(List<Launch> launches) {
         launches.forEach(Backends::seq);
@@ -38,6 +40,11 @@ class CompositeTest {
     /** The parallel backend on the plain per-lane helpers (the vector variants have their own tests). */
     private static void par(List<Launch> launches) {
         launches.forEach(Backends::plain);
+    }
+
+    /** The plain loops' lanes on the parallel backend, for chains with a variant that is close but not identical. */
+    private static void plainPar(List<Launch> launches) {
+        launches.forEach(PLAIN_PAR::run);
     }
 
     private static float[] poisoned(float[] a) {
@@ -553,7 +560,8 @@ class CompositeTest {
         GateWeights pd = gate(c, hidden, gates, 95), pu = gate(4 * c, hidden, gates, 96);
         float[][][] results = new float[2][][];
         for (int pass = 0; pass < 2; pass++) {
-            Consumer<List<Launch>> run = pass == 0 ? CompositeTest::seq : CompositeTest::par;
+            // the gates' sigmoid has a vector variant within 1e-5 (ActivationVectorTest): the plain lanes here
+            Consumer<List<Launch>> run = pass == 0 ? CompositeTest::seq : CompositeTest::plainPar;
             WgBuffers bd = poisonedWg(WgBuffers.forDown(n, c, h, w, hidden, gates));
             WgBuffers bu = poisonedWg(WgBuffers.forUp(n, c, h, w, hidden, gates));
             float[] outd = Inputs.poisoned(xd.length / 4), outu = Inputs.poisoned(xu.length);

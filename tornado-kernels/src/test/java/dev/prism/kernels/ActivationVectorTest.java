@@ -1,0 +1,186 @@
+package dev.prism.kernels;
+
+import dev.prism.backend.JvmBackend;
+import dev.prism.testing.Backends;
+import dev.prism.testing.Inputs;
+import dev.prism.testing.Npz;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+
+import static dev.prism.testing.Arrays32.assertClose;
+import static dev.prism.testing.Arrays32.assertIdentical;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link ActivationVector}, the Vector API variants that the parallel JVM backend runs, against the plain
+ * loops of {@link ActivationKernels} that the sequential backend runs: on every input of
+ * {@link ActivationTest}, on lengths around the vector width, on values beyond exp's float range,
+ * infinities and NaN, and across thread counts (the same bits).
+ */
+class ActivationVectorTest {
+    private static final JvmBackend SEVEN = JvmBackend.parallel(7);
+
+    interface Unary {
+        Launch make(float[] x, float[] y, int len);
+    }
+
+    interface Binary {
+        Launch make(float[] x, float[] gy, float[] gx, int len);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"silu", "gelu", "sigmoid"})  // the inputs of those ActivationTest cases
+    void elementwiseMatchesThePlainLoopOnTheTestInputs(String name) {
+        Npz r = Npz.resource("activation/" + name);
+        check(name, r.f("x"));
+        check(name, r.f("gy"));
+    }
+
+    @Test
+    void expIsWithinTwoUlpAndIsTheSameBitsAsItsScalarSteps() {
+        // Every float in [-87.3, 88.3] at a step of about 1e-4 relative, plus the specials. The scalar
+        // steps (Math.fma, float casts, an int shift) are what the Vector API's Java fallback does, so
+        // equal bits here mean the interpreted and the compiled variant agree.
+        java.util.List<Float> xs = new java.util.ArrayList<>();
+        for (float v = -87.3f; v < 88.3f; v += Math.max(1e-4f * Math.abs(v), 1e-6f)) {
+            xs.add(v);
+        }
+        for (float v : new float[] {-1e30f, -100f, -87.34f, 88.38f, 88.4f, 89f, 1e30f, 0f, -0f,
+                Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, Float.MIN_VALUE}) {
+            xs.add(v);
+        }
+        int len = xs.size() - xs.size() % 8;
+        float[] x = new float[len], y = new float[len];
+        for (int i = 0; i < len; i++) {
+            x[i] = xs.get(i);
+        }
+        for (int i = 0; i < len; i += 8) {
+            ActivationVector.exp(jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_256, x, i))
+                    .intoArray(y, i);
+        }
+        for (int i = 0; i < len; i++) {
+            float v = x[i];
+            assertEquals(Float.floatToIntBits(scalarExp(v)), Float.floatToIntBits(y[i]), "exp(" + v + ") against its scalar steps");
+            if (v >= -87.3f && v <= 88.3f) {
+                double exact = Math.exp(v);
+                assertTrue(Math.abs(y[i] - exact) <= 2 * Math.ulp((float) exact), "exp(" + v + ") = " + y[i] + ", exact " + exact);
+            }
+        }
+    }
+
+    /** ActivationVector.exp one lane at a time, with the same IEEE operations. */
+    private static float scalarExp(float v) {
+        if (Float.isNaN(v)) {
+            return v;
+        }
+        float x = v;
+        float n = x * 1.44269504088896341f + 12582912f - 12582912f;
+        float r = Math.fma(-n, 0.693359375f, x);
+        r = Math.fma(-n, -2.12194440e-4f, r);
+        float p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+        p = Math.fma(p, r, 8.3334519073e-3f);
+        p = Math.fma(p, r, 4.1665795894e-2f);
+        p = Math.fma(p, r, 1.6666665459e-1f);
+        p = Math.fma(p, r, 5.0000001201e-1f);
+        float e = Math.fma(p, r * r, r) + 1f;
+        float y = Float.intBitsToFloat(Float.floatToRawIntBits(e) + ((int) n << 23));
+        return v > 88.3762626647949f ? Float.POSITIVE_INFINITY : v < -87.3365447504f ? 0f : y;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000, 4099})
+    void elementwiseMatchesThePlainLoopOnEveryLength(int len) {
+        check("gaussian x3", scaled(Inputs.gaussian(len, 91), 3));
+        float[] x = Inputs.gaussian(len, 92);
+        float[] special = {-1e30f, -200f, -89f, -88f, -20f, 20f, 88f, 89f, 200f, 1e30f,
+                Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 0f, -0f};
+        for (int i = 0; i < len; i++) {
+            x[i] = i % 2 == 0 ? special[(i / 2) % special.length] : x[i] * 30;
+        }
+        check("extremes", x);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"softmax_r7_n13", "softmax_r4_n1"})
+    void softmaxMatchesThePlainLoopOnTheTestInputs(String name) {
+        Npz r = Npz.resource("activation/" + name);
+        long[] d = r.get("dims").ints();
+        softmax(name, r.f("x"), (int) d[0], (int) d[1]);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 7, 8, 9, 16, 37, 64, 100, 4096})
+    void softmaxMatchesThePlainLoopOnEveryRowLength(int n) {
+        int rows = 13;
+        softmax("n=" + n, scaled(Inputs.gaussian(rows * n, 93), 5), rows, n);
+        float[] far = Inputs.gaussian(rows * n, 94);
+        for (int i = 0; i < far.length; i++) {
+            far[i] = far[i] * 20 + (i / n % 2 == 0 ? -500 : 500);
+        }
+        softmax("n=" + n + " far from zero", far, rows, n);
+    }
+
+    private static float[] scaled(float[] x, float s) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= s;
+        }
+        return x;
+    }
+
+    private static void check(String what, float[] x) {
+        unary(what + " silu", x, Activation::silu);
+        unary(what + " sigmoid", x, Activation::sigmoid);
+        float[] gy = Inputs.gaussian(x.length, 95);
+        binary(what + " silu backward", x, gy, Activation::siluBackward);
+    }
+
+    private static void unary(String what, float[] x, Unary op) {
+        int len = x.length;
+        float[] plain = Inputs.poisoned(len), vector = Inputs.poisoned(len), seven = Inputs.poisoned(len);
+        Launch l = op.make(x, vector, len);
+        assertNotNull(l.vector(), what + " carries a vector variant");
+        Backends.seq(op.make(x, plain, len));
+        Backends.par(l);
+        SEVEN.run(op.make(x, seven, len));
+        assertIdentical(what + " on 3 and 7 threads", vector, seven);
+        compare(what + " (" + len + ")", plain, vector);
+    }
+
+    private static void binary(String what, float[] x, float[] gy, Binary op) {
+        int len = x.length;
+        float[] plain = Inputs.poisoned(len), vector = Inputs.poisoned(len), seven = Inputs.poisoned(len);
+        Launch l = op.make(x, gy, vector, len);
+        assertNotNull(l.vector(), what + " carries a vector variant");
+        Backends.seq(op.make(x, gy, plain, len));
+        Backends.par(l);
+        SEVEN.run(op.make(x, gy, seven, len));
+        assertIdentical(what + " on 3 and 7 threads", vector, seven);
+        compare(what + " (" + len + ")", plain, vector);
+    }
+
+    private static void softmax(String what, float[] x, int rows, int n) {
+        float[] plain = Inputs.poisoned(rows * n), vector = Inputs.poisoned(rows * n);
+        Launch l = Activation.softmax(x, vector, rows, n);
+        assertNotNull(l.vector(), "softmax carries a vector variant");
+        Backends.seq(Activation.softmax(x, plain, rows, n));
+        Backends.par(l);
+        compare("softmax " + what, plain, vector);
+    }
+
+    /** Non-finite values equal (any NaN for a NaN), the rest within the shared tolerance. */
+    private static void compare(String what, float[] plain, float[] vector) {
+        float[] p = plain.clone(), v = vector.clone();
+        for (int i = 0; i < p.length; i++) {
+            if (!Float.isFinite(p[i])) {
+                assertEquals(p[i], v[i], what + " element " + i);
+                p[i] = 0;
+                v[i] = 0;
+            }
+        }
+        assertClose(what, p, v);
+    }
+}

@@ -1,0 +1,67 @@
+package dev.prism.kernels;
+
+import dev.prism.backend.JvmBackend;
+import dev.prism.testing.Backends;
+import dev.prism.testing.Inputs;
+import dev.prism.testing.Npz;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import static dev.prism.testing.Arrays32.assertIdentical;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+/**
+ * {@link DctVector}, the Vector API variant of the DCT pass that the parallel JVM backend runs, against
+ * the plain loop of {@link DctKernels} that the sequential backend runs: bit-identical for the DCT-II
+ * and its inverse on every shape of {@link DctTest} and on sizes around the vector width (one and two
+ * blocks of frequencies, scalar leftovers, planes of fewer than four rows, rows split between threads).
+ */
+class DctVectorTest {
+    private static final JvmBackend SEVEN = JvmBackend.parallel(7);
+
+    @ParameterizedTest
+    @ValueSource(strings = {"n1_c1_1x1", "n1_c2_1x4", "n2_c3_5x7", "n1_c3_4x1", "n2_c5_9x6", "n1_c2_8x8"})
+    void bitIdenticalToThePlainLoopOnEveryTestShape(String name) {
+        Npz r = Npz.resource("dct/" + name);
+        long[] d = r.get("dims").ints();
+        compare(name, r.f("x"), (int) d[0], (int) d[1], (int) d[2], (int) d[3]);
+    }
+
+    /** n, c, h, w. */
+    static Stream<int[]> shapes() {
+        return Stream.of(new int[] {1, 64, 64, 64}, new int[] {2, 3, 16, 16}, new int[] {1, 2, 17, 15},
+                new int[] {1, 3, 8, 8}, new int[] {2, 2, 32, 33}, new int[] {1, 2, 3, 40}, new int[] {1, 2, 40, 3},
+                new int[] {3, 1, 5, 24}, new int[] {1, 1, 1, 64}, new int[] {1, 2, 64, 1}, new int[] {2, 3, 7, 31});
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void bitIdenticalToThePlainLoopOnEverySize(int[] s) {
+        int n = s[0], c = s[1], h = s[2], w = s[3];
+        compare(n + "x" + c + "x" + h + "x" + w, Inputs.gaussian(n * c * h * w, 101), n, c, h, w);
+    }
+
+    private static void compare(String what, float[] x, int n, int c, int h, int w) {
+        float[] th = Dct.cosineTable(h), tw = Dct.cosineTable(w);
+        for (boolean inverse : new boolean[] {false, true}) {
+            float[] plain = Inputs.poisoned(x.length), vector = Inputs.poisoned(x.length), seven = Inputs.poisoned(x.length);
+            List<Launch> v = make(inverse, x, th, tw, vector, n, c, h, w);
+            v.forEach(l -> assertNotNull(l.vector(), l.kernel() + " carries a vector variant"));
+            make(inverse, x, th, tw, plain, n, c, h, w).forEach(Backends::seq);
+            v.forEach(Backends::par);
+            make(inverse, x, th, tw, seven, n, c, h, w).forEach(SEVEN::run);
+            String tag = what + (inverse ? " idct2" : " dct2");
+            assertIdentical(tag, plain, vector);
+            assertIdentical(tag + " on 7 threads", plain, seven);
+        }
+    }
+
+    private static List<Launch> make(boolean inverse, float[] x, float[] th, float[] tw, float[] out, int n, int c, int h, int w) {
+        float[] scratch = Inputs.poisoned(x.length);
+        return inverse ? Dct.idct2(x, th, tw, scratch, out, n, c, h, w) : Dct.dct2(x, th, tw, scratch, out, n, c, h, w);
+    }
+}
