@@ -57,7 +57,7 @@ public final class NormVector {
             s2 = s2.add(wide(x, j + 8));
             s3 = s3.add(wide(x, j + 12));
         }
-        double s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        double s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
         for (; i < m; i++) {
             s += x[base + i];
         }
@@ -80,7 +80,7 @@ public final class NormVector {
             s2 = d2.fma(d2, s2);
             s3 = d3.fma(d3, s3);
         }
-        double s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        double s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
         for (; i < m; i++) {
             double d = x[base + i] - mean;
             s += d * d;

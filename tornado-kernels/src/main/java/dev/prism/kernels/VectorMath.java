@@ -1,0 +1,97 @@
+package dev.prism.kernels;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Arithmetic shared by the hand-vectorised JVM variants whose results must not depend on the JIT: the
+ * float exponential (softmax, SiLU, sigmoid, group norm + SiLU), as eight lanes and as one scalar that
+ * takes the same IEEE operations in the same order, so a row's tail computed one element at a time gives
+ * the bits its vector body would; and a lane sum in a fixed order.
+ *
+ * <p>Written with the Vector API's basic operations only (multiply, add, fused multiply-add, compare,
+ * blend, integer shift and add), never {@link VectorOperators#EXP}: each of those is exactly defined, so
+ * the interpreter's and C1's Java fallback and C2's intrinsics give the same bits, and a run gives the
+ * same result before and after the JIT compiles it. The transcendental {@code EXP} does not: C2 calls a
+ * vector math library for it while the fallback computes {@code Math.exp} per lane.
+ *
+ * <p>The classic reduction: {@code n = round(v·log₂e)}, {@code r = v − n·ln2} (in two parts, so r keeps
+ * its low bits), {@code |r| ≤ ln2/2}, {@code e^r ≈ 1 + r + r²·P(r)} with P of degree 5 (the minimax
+ * coefficients of Moshier's Cephes {@code expf}), then the exponent field raised by n. Within 2 ulp of
+ * the exact value for {@code v} in [−87.3, 88.3]; +∞ above, 0 below (where the result would be
+ * subnormal), NaN for NaN.
+ */
+public final class VectorMath {
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 split so that {@code n·LN2_HI} is exact for the |n| &le; 128 used here. */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** Above this, 2^n would leave the float exponent range: the result is +∞ (exp(88.38) is 2.4e38). */
+    private static final float EXP_HI = 88.3762626647949f;
+    /** Below this, the result would be subnormal: it is 0 (exp(−87.34) is 1.2e-38, the smallest normal). */
+    private static final float EXP_LO = -87.3365447504f;
+    /** 1.5·2^23: adding and subtracting it rounds a float of magnitude below 2^22 to the nearest integer. */
+    private static final float ROUNDER = 12582912f;
+    private static final float P0 = 1.9875691500e-4f;
+    private static final float P1 = 1.3981999507e-3f;
+    private static final float P2 = 8.3334519073e-3f;
+    private static final float P3 = 4.1665795894e-2f;
+    private static final float P4 = 1.6666665459e-1f;
+    private static final float P5 = 5.0000001201e-1f;
+
+    private VectorMath() {
+    }
+
+    /** {@code e^v} lane by lane, for a vector of any species. */
+    public static FloatVector exp(FloatVector v) {
+        // No clamp: lanes outside [EXP_LO, EXP_HI] compute garbage that the blends below replace, and a
+        // NaN stays NaN through every step (its shifted bits add nothing to the exponent field).
+        FloatVector rounded = v.mul(LOG2E).add(ROUNDER);
+        FloatVector n = rounded.sub(ROUNDER);
+        FloatVector r = n.neg().fma(v.broadcast(LN2_HI), v);
+        r = n.neg().fma(v.broadcast(LN2_LO), r);
+        FloatVector p = r.mul(P0).add(P1);
+        p = p.fma(r, v.broadcast(P2));
+        p = p.fma(r, v.broadcast(P3));
+        p = p.fma(r, v.broadcast(P4));
+        p = p.fma(r, v.broadcast(P5));
+        FloatVector e = p.fma(r.mul(r), r).add(1f);
+        // n sits in the low mantissa bits of 1.5·2^23 + n, and only its low 9 bits reach the exponent field
+        IntVector k = rounded.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
+        FloatVector y = e.reinterpretAsInts().add(k).reinterpretAsFloats();
+        y = y.blend(Float.POSITIVE_INFINITY, v.compare(VectorOperators.GT, EXP_HI));
+        return y.blend(0f, v.compare(VectorOperators.LT, EXP_LO));
+    }
+
+    /** {@code e^v} for one float: the operations of {@link #exp(FloatVector)} on a single lane. */
+    public static float exp(float v) {
+        float rounded = v * LOG2E + ROUNDER;
+        float n = rounded - ROUNDER;
+        float r = Math.fma(-n, LN2_HI, v);
+        r = Math.fma(-n, LN2_LO, r);
+        float p = r * P0 + P1;
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        float e = Math.fma(p, r * r, r) + 1f;
+        float y = Float.intBitsToFloat(Float.floatToRawIntBits(e) + (Float.floatToRawIntBits(rounded) << 23));
+        return v > EXP_HI ? Float.POSITIVE_INFINITY : v < EXP_LO ? 0f : y;
+    }
+
+    /**
+     * The lanes of {@code v} added left to right. {@code reduceLanes(ADD)} leaves the order open, and C2's
+     * tree and the interpreter's loop round differently, so a run's result would change when the JIT
+     * compiles it.
+     */
+    public static double sumLanes(DoubleVector v) {
+        double s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+}
