@@ -156,7 +156,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, String> descriptions = new LinkedHashMap<>();
         for (String id : ids) {
             try (Backend b = open(id, t, config)) {
-                descriptions.put(b.id() + (id.startsWith("tornado") ? id.substring(7) : ""), b.description());
+                descriptions.put(id, b.description());
                 out.println("backend " + id + ": " + b.description());
                 out.flush();
                 for (KernelCase c : cases) {

@@ -22,18 +22,22 @@ class BenchCommandTest {
     @Test
     void benchTimesEveryCaseOnEveryBackendAndWritesJson(@TempDir Path dir) throws Exception {
         Path json = dir.resolve("results.json");
-        CliTest.Result r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm-seq,jvm", "--runs", "5",
-                "--warmup", "0", "--warmup-time", "0", "--budget", "0.2", "--json", json.toString());
+        CliTest.Result r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm-seq,jvm,jvm-plain", "--runs", "5",
+                "--warmup", "0", "--warmup-time", "0", "--budget", "0.2", "--no-ceilings", "--json", json.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         for (String row : new String[] {"haar.dwt2", "haar.idwt2"}) {
-            assertTrue(r.out().lines().filter(l -> l.startsWith(row + " ")).count() == 2, "one row per backend for " + row + ":\n" + r.out());
+            for (String backend : new String[] {"jvm-seq", "jvm", "jvm-plain"}) {
+                assertEquals(1, r.out().lines().filter(l -> l.startsWith(row + " ") && l.contains(" " + backend + " ")).count(),
+                        "one row labelled " + backend + " for " + row + ":\n" + r.out());
+            }
         }
         String j = Files.readString(json);
         assertTrue(j.contains("\"git\""), j);
         assertTrue(j.contains("\"cpu\""), j);
         assertTrue(j.contains("\"backend\" : \"jvm-seq\""), j);
         assertTrue(j.contains("\"median_ms\""), j);
-        assertEquals(4, j.split("\"kernel\" :").length - 1, j);
+        assertTrue(j.contains("\"backend\" : \"jvm-plain\""), j);
+        assertEquals(6, j.split("\"kernel\" :").length - 1, j);
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "no temporary file may be left beside the JSON");
         }

@@ -81,9 +81,10 @@ public final class JvmBackend implements Backend {
         return sequential;
     }
 
+    /** {@code jvm-seq}, {@code jvm}, or {@code jvm-plain} for all cores without the hand-vectorised variants: the names the CLI takes. */
     @Override
     public String id() {
-        return isSequential() ? "jvm-seq" : "jvm";
+        return isSequential() ? "jvm-seq" : vectorised ? "jvm" : "jvm-plain";
     }
 
     @Override
