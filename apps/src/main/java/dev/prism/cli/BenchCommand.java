@@ -77,8 +77,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed executions after the first, at least (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--warmup-time", defaultValue = "0.5", paramLabel = "SECONDS",
-            description = "Keep warming up for at least this long (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-time", defaultValue = "2", paramLabel = "SECONDS",
+            description = "Keep warming up for at least this long (default: ${DEFAULT-VALUE}; C2 needs about that to compile "
+                    + "the larger Vector API variants, which run several times slower until then).")
     double warmupTime;
 
     @Option(names = "--runs", defaultValue = "20", description = "Timed executions per case and backend (default: ${DEFAULT-VALUE}).")
