@@ -78,7 +78,7 @@ public final class Activation {
                         y[i] = ActivationKernels.leakyReluOf(x[i], slope);
                     }
                 },
-                len, 8L * len);
+                len, 8L * len).withVector((from, to) -> ActivationVector.leakyRelu(x, y, slope, from, to));
     }
 
     /** {@code gx = x > 0 ? gy : slope·gy} from the forward input {@code x}; writes {@code gx}. */
@@ -91,7 +91,7 @@ public final class Activation {
                         gx[i] = ActivationKernels.leakyReluGradOf(x[i], gy[i], slope);
                     }
                 },
-                len, 12L * len);
+                len, 12L * len).withVector((from, to) -> ActivationVector.leakyReluBackward(x, gy, gx, slope, from, to));
     }
 
     /** {@code y = torch.sigmoid(x)}; writes {@code y}. */

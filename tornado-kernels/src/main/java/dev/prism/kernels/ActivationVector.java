@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Hand-vectorised JVM variants (Vector API) of the exp-bound activations of {@link ActivationKernels},
  * which stay the reference and the TornadoVM input.
  *
- * <p>SiLU, its backward and sigmoid evaluate in float with {@link VectorMath#exp(FloatVector)} (within about 2
+ * <p>Leaky ReLU and its backward are the loops' operations, lane by lane (the same bits). SiLU, its backward and sigmoid evaluate in float with {@link VectorMath#exp(FloatVector)} (within about 2
  * ulp) where the plain helpers evaluate in double with {@code Math.exp} and round once: a few float ulps
  * apart, inside the shared tolerance. When {@code exp(−v)} overflows (v &lt; −88.4) the float forms give
  * 0 (or −0) where the plain ones give a tiny value; infinities give the plain values, NaN gives NaN.
@@ -71,6 +71,36 @@ public final class ActivationVector {
         for (; i < to; i += V) {
             VectorMask<Float> m = F.indexInRange(i, to);
             siluGrad(FloatVector.fromArray(F, x, i, m), FloatVector.fromArray(F, gy, i, m)).intoArray(gx, i, m);
+        }
+    }
+
+    /** Elements {@code [from, to)} of {@link ActivationKernels#leakyRelu}: {@code v·(v > 0 ? 1 : slope)}, the loop's bits. */
+    public static void leakyRelu(float[] x, float[] y, float slope, int from, int to) {
+        FloatVector s = FloatVector.broadcast(F, slope);
+        int i = from;
+        for (; i + V <= to; i += V) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            v.mul(s.blend(1f, v.compare(VectorOperators.GT, 0f))).intoArray(y, i);
+        }
+        for (; i < to; i += V) {
+            VectorMask<Float> m = F.indexInRange(i, to);
+            FloatVector v = FloatVector.fromArray(F, x, i, m);
+            v.mul(s.blend(1f, v.compare(VectorOperators.GT, 0f))).intoArray(y, i, m);
+        }
+    }
+
+    /** Elements {@code [from, to)} of {@link ActivationKernels#leakyReluBackward}: {@code gy·(x > 0 ? 1 : slope)}, the loop's bits. */
+    public static void leakyReluBackward(float[] x, float[] gy, float[] gx, float slope, int from, int to) {
+        FloatVector s = FloatVector.broadcast(F, slope);
+        int i = from;
+        for (; i + V <= to; i += V) {
+            FloatVector v = FloatVector.fromArray(F, x, i);
+            FloatVector.fromArray(F, gy, i).mul(s.blend(1f, v.compare(VectorOperators.GT, 0f))).intoArray(gx, i);
+        }
+        for (; i < to; i += V) {
+            VectorMask<Float> m = F.indexInRange(i, to);
+            FloatVector v = FloatVector.fromArray(F, x, i, m);
+            FloatVector.fromArray(F, gy, i, m).mul(s.blend(1f, v.compare(VectorOperators.GT, 0f))).intoArray(gx, i, m);
         }
     }
 

@@ -84,9 +84,19 @@ class ActivationVectorTest {
         unary(what + " sigmoid", x, Activation::sigmoid);
         float[] gy = Inputs.gaussian(x.length, 95);
         binary(what + " silu backward", x, gy, Activation::siluBackward);
+        for (float slope : new float[] {0.2f, 0.01f, -0.5f}) {
+            float[] plain = Inputs.poisoned(x.length);
+            Backends.seq(Activation.leakyRelu(x, plain, x.length, slope));
+            assertIdentical(what + " leaky ReLU " + slope + " keeps the loop's bits",
+                    plain, unary(what + " leaky ReLU " + slope, x, (in, out, len) -> Activation.leakyRelu(in, out, len, slope)));
+            Backends.seq(Activation.leakyReluBackward(x, gy, plain, x.length, slope));
+            assertIdentical(what + " leaky ReLU backward " + slope + " keeps the loop's bits", plain,
+                    binary(what + " leaky ReLU backward " + slope, x, gy, (in, g, out, len) -> Activation.leakyReluBackward(in, g, out, len, slope)));
+        }
     }
 
-    private static void unary(String what, float[] x, Unary op) {
+    /** Runs {@code op} on both JVM modes and 7 threads, compares, and returns the variant's output. */
+    private static float[] unary(String what, float[] x, Unary op) {
         int len = x.length;
         float[] plain = Inputs.poisoned(len), vector = Inputs.poisoned(len), seven = Inputs.poisoned(len);
         Launch l = op.make(x, vector, len);
@@ -96,9 +106,11 @@ class ActivationVectorTest {
         SEVEN.run(op.make(x, seven, len));
         assertIdentical(what + " on 3 and 7 threads", vector, seven);
         compare(what + " (" + len + ")", plain, vector);
+        return vector;
     }
 
-    private static void binary(String what, float[] x, float[] gy, Binary op) {
+    /** {@link #unary} for a kernel with an upstream gradient. */
+    private static float[] binary(String what, float[] x, float[] gy, Binary op) {
         int len = x.length;
         float[] plain = Inputs.poisoned(len), vector = Inputs.poisoned(len), seven = Inputs.poisoned(len);
         Launch l = op.make(x, gy, vector, len);
@@ -108,6 +120,7 @@ class ActivationVectorTest {
         SEVEN.run(op.make(x, gy, seven, len));
         assertIdentical(what + " on 3 and 7 threads", vector, seven);
         compare(what + " (" + len + ")", plain, vector);
+        return vector;
     }
 
     private static void softmax(String what, float[] x, int rows, int n) {
