@@ -119,18 +119,25 @@ public final class BenchRunner {
 
     /**
      * Where a plan's time goes on a JVM backend: each launch run on its own, timed, and summed per kernel
-     * over {@code runs} executions after a warm-up; milliseconds per execution, largest first.
+     * over {@code runs} executions after a warm-up of at least three executions and {@code warmupSeconds}
+     * (the Vector API variants run several times slower until C2 has compiled them); milliseconds per
+     * execution, largest first.
      */
-    public static java.util.LinkedHashMap<String, Double> breakdown(KernelCase c, dev.prism.backend.JvmBackend backend, long seed, int runs) {
+    public static java.util.LinkedHashMap<String, Double> breakdown(KernelCase c, dev.prism.backend.JvmBackend backend, long seed,
+                                                                    int runs, double warmupSeconds) {
         Plan plan = c.build().apply(seed);
+        long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
+        for (int r = 0; r < 3 || System.nanoTime() < warmEnd; r++) {
+            for (dev.prism.kernels.Launch l : plan.launches()) {
+                backend.run(l);
+            }
+        }
         java.util.Map<String, Double> total = new java.util.HashMap<>();
-        for (int r = -3; r < runs; r++) {
+        for (int r = 0; r < runs; r++) {
             for (dev.prism.kernels.Launch l : plan.launches()) {
                 long t = System.nanoTime();
                 backend.run(l);
-                if (r >= 0) {
-                    total.merge(l.kernel(), (System.nanoTime() - t) / 1e6 / runs, Double::sum);
-                }
+                total.merge(l.kernel(), (System.nanoTime() - t) / 1e6 / runs, Double::sum);
             }
         }
         java.util.LinkedHashMap<String, Double> out = new java.util.LinkedHashMap<>();

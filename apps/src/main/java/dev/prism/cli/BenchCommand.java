@@ -98,7 +98,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-ceilings", description = "Skip measuring the copy bandwidth and the FMA peak.")
     boolean noCeilings;
 
-    @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, per kernel.")
+    /**
+     * A whole model's dozens of kernels and their variants take C2 several seconds to compile from a cold
+     * start: after 2 s the DeepPrism UNet's forward still measured 4x its steady time, after 6 s it did not.
+     */
+    private static final double BREAKDOWN_WARMUP_SECONDS = 6;
+
+    @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, "
+            + "per kernel (after a warm-up of at least 6 s, or --warmup-time if longer).")
     boolean breakdown;
 
     @Override
@@ -125,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
         if (breakdown) {
             try (JvmBackend jvm = JvmBackend.parallel(t)) {
                 for (KernelCase c : cases) {
-                    var parts = BenchRunner.breakdown(c, jvm, seed, runs);
+                    var parts = BenchRunner.breakdown(c, jvm, seed, runs, Math.max(warmupTime, BREAKDOWN_WARMUP_SECONDS));
                     double sum = parts.values().stream().mapToDouble(Double::doubleValue).sum();
                     out.printf(Locale.ROOT, "%s (%s) on %s: %.3f ms per execution in %d kernels%n", c.name(), c.shape(), jvm.description(), sum, parts.size());
                     Table tb = new Table("kernel", "ms", "share").right(1, 2);
