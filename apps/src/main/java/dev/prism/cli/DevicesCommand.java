@@ -31,6 +31,7 @@ final class DevicesCommand implements Callable<Integer> {
         Table t = new Table("device", "driver", "platform", "name", "global memory", "status").right(4);
         t.add("jvm:0", "JVM", System.getProperty("java.vm.vendor"), rt.availableProcessors() + " processors, "
                 + System.getProperty("java.vm.name") + " " + Runtime.version(), (rt.maxMemory() >> 20) + " MiB heap", "available");
+        t.add("jvm-plain", "JVM", "", "as jvm:0, plain loops only (no Vector API variants)", "", "available");
         t.add("jvm-seq", "JVM", "", "1 thread, the kernels' own loops (the reference)", "", "available");
         if (tornadoReason != null) {
             t.add("tornado", "-", "-", "-", "", "not in use: " + tornadoReason);

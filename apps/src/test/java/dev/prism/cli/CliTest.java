@@ -26,6 +26,7 @@ class CliTest {
         Result r = run("devices");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("jvm-seq"), r.out());
+        assertTrue(r.out().contains("jvm-plain"), r.out());
         assertTrue(r.out().contains("default: jvm"), r.out());
         String reason = TornadoSupport.unavailableReason();
         if (reason == null) {
