@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>{@link #parallel(int)} splits a launch's lanes into one contiguous slice per thread and runs each
  * slice through the kernel's per-lane helper on a fixed team of threads that wait for the next launch
- * between launches (see {@code Team}); one launch runs at a time. {@link #sequential()} instead calls the kernel
+ * between launches (see {@code Team}; the calling thread runs any slice no worker has taken yet, so a
+ * launch never waits for a sleeping worker); one launch runs at a time. {@link #sequential()} instead calls the kernel
  * method itself, the plain {@code @Parallel} loops that TornadoVM compiles, on the calling thread:
  * it is the reference every other backend is tested against.
  *
