@@ -161,9 +161,9 @@ final class Team implements AutoCloseable {
                 b.run(slice(n, k), slice(n, k + 1));
             } catch (Throwable t) {
                 if (!failure.compareAndSet(null, t)) {
-                    Throwable first0 = failure.get();
-                    if (first0 != null && first0 != t) {
-                        first0.addSuppressed(t);
+                    Throwable thrown = failure.get();
+                    if (thrown != null && thrown != t) {
+                        thrown.addSuppressed(t);
                     }
                 }
             }
