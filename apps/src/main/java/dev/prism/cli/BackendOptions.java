@@ -82,7 +82,7 @@ public final class BackendOptions {
             case "jvm-seq" -> JvmBackend.sequential();
             case "tornado" -> {
                 TornadoSettings s = config.tornado();
-                yield TornadoSupport.open(new TornadoSettings(c.tornadoDevice(), s.planDevices(), allowBailout, s.workGroups(), s.memoryLimitMb()));
+                yield TornadoSupport.open(s.with(c.tornadoDevice(), allowBailout));
             }
             default -> throw new IllegalStateException(c.id());
         };

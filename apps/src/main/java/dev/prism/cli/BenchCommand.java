@@ -230,7 +230,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found '" + id + "'");
             }
             TornadoSettings ts = config.tornado();
-            return TornadoSupport.open(new TornadoSettings(index, ts.planDevices(), allowBailout, ts.workGroups(), ts.memoryLimitMb()));
+            return TornadoSupport.open(ts.with(index, allowBailout));
         }
         throw new IllegalArgumentException("--backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found '" + id + "'");
     }
