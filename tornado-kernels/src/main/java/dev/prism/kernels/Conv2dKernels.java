@@ -19,9 +19,10 @@ package dev.prism.kernels;
  * checking it.
  *
  * <p>Summation order: each output element adds its terms in ascending {@code (ci, ky, kx)}; each element
- * of the input gradient in ascending {@code (co, ky, kx)}; each weight-gradient element in ascending
- * {@code (n, oy, ox)}. For a 1×1 kernel (stride 1, no padding, groups 1) these are exactly the orders of
- * the equivalent {@link GemmKernels} products, so the routed and the direct results are bit-identical.
+ * of the input gradient in ascending {@code (co, ky, kx)}; each weight-gradient element in double
+ * ({@link Sums}), one row {@code (n, oy)} at a time in ascending order. For a 1×1 kernel (stride 1, no
+ * padding, groups 1) the forward and input-gradient orders are exactly those of the equivalent
+ * {@link GemmKernels} products, so the routed and the direct results are bit-identical.
  *
  * <p>Each innermost loop runs over a contiguous output row. Every helper has a separate copy of that loop
  * for horizontal stride 1: HotSpot C2 removes array bounds checks only for indices whose scale is a
@@ -190,7 +191,10 @@ public final class Conv2dKernels {
         }
     }
 
-    /** Weight-gradient element {@code gw[l]}, {@code l = ((co·Cin/groups + cil)·KH + ky)·KW + kx}. */
+    /**
+     * Weight-gradient element {@code gw[l]}, {@code l = ((co·Cin/groups + cil)·KH + ky)·KW + kx}: each output
+     * row's products summed in double ({@link Sums}), the rows added in double, rounded to float once.
+     */
     public static void backwardWeightLane(float[] x, float[] gy, float[] gw, int[] g, int l) {
         int nb = g[N], cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int sh = g[SH], sw = g[SW], ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW];
@@ -207,28 +211,24 @@ public final class Conv2dKernels {
         int off = kx * dw - pw;
         int lo = firstInside(off, sw);
         int hi = endInside(off, sw, wi, ow);
-        float s = 0f;
+        double s = 0;
         for (int n = 0; n < nb; n++) {
             int gyPlane = (n * cout + co) * oh * ow;
             int xPlane = (n * cin + ci) * h * wi;
             for (int oy = 0; oy < oh; oy++) {
                 int iy = oy * sh - ph + ky * dh;
-                if (iy >= 0 && iy < h) {
+                if (iy >= 0 && iy < h && lo < hi) {
                     int gyRow = gyPlane + oy * ow;
                     int xb = xPlane + iy * wi + off;
                     if (sw == 1) {
-                        for (int ox = lo; ox < hi; ox++) {
-                            s += gy[gyRow + ox] * x[xb + ox];
-                        }
+                        s += Sums.dot(gy, gyRow + lo, x, xb + lo, hi - lo);
                     } else {
-                        for (int ox = lo; ox < hi; ox++) {
-                            s += gy[gyRow + ox] * x[xb + ox * sw];
-                        }
+                        s += Sums.dotStrided(gy, gyRow + lo, 1, x, xb + lo * sw, sw, hi - lo);
                     }
                 }
             }
         }
-        gw[l] = s;
+        gw[l] = (float) s;
     }
 
     /** The first {@code ox >= 0} whose input column {@code ox·stride + off} is {@code >= 0}. */
