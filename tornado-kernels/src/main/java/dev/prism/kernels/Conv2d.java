@@ -223,7 +223,7 @@ public final class Conv2d {
                         g.cout() * hw, g.cin() * hw, 0, false));
             } else {
                 launches.add(new Launch("conv2d.backwardWeight", new Object[] {x, gy, gw, geo}, new int[] {2},
-                        g.wSize(),
+                        g.wSize() / g.kw(),
                         () -> Conv2dKernels.backwardWeight(x, gy, gw, geo),
                         (from, to) -> {
                             for (int l = from; l < to; l++) {

@@ -239,9 +239,11 @@ public final class PrismConvKernels {
     /**
      * The {@code KC·KH·KW + 1} partial sums of image-channel {@code p = n·C + c}, see
      * {@link #weightPartials}. Tap {@code (dc, dy, dx)} correlates the gradient plane with the source
-     * plane shifted by {@code (dy - ph, dx - pw)}: over the rows {@code i} and the columns {@code j} whose
-     * source row and column lie inside the image, one {@link Sums#dot} per row, rows in ascending order.
-     * A tap whose channel reads zero padding sums nothing.
+     * plane shifted by {@code (dy - ph, dx - pw)}, over the rows {@code i} and columns {@code j} whose
+     * source row and column lie inside the image, in double ({@link Sums}). Three taps of a filter row
+     * at a time share each gradient value and each source value (widened once, used by the three taps in
+     * turn) over the columns where all three read inside the row, then {@link Conv2dKernels#edgeColumns};
+     * the rest one at a time ({@link Sums#dot}); rows in ascending order. A tap whose channel reads zero padding sums nothing.
      */
     public static void weightPartialsLane(float[] x, float[] gy, float[] partials, int c, int h, int w,
                                           int kc, int kh, int kw, int mode, int p) {
@@ -255,22 +257,60 @@ public final class PrismConvKernels {
         int g = p * h * w;
         for (int dc = 0; dc < kc; dc++) {
             int cs = sourceChannel(ch + dc - pc, c, mode);
-            int plane = (img * c + cs) * h;
             for (int dy = 0; dy < kh; dy++) {
                 // source row i + dy - ph must lie in [0, h)
                 int iLo = Math.max(0, ph - dy);
                 int iHi = Math.min(h, h + ph - dy);
-                for (int dx = 0; dx < kw; dx++) {
-                    // source column j + dx - pw must lie in [0, w)
-                    int jLo = Math.max(0, pw - dx);
-                    int jHi = Math.min(w, w + pw - dx);
-                    double s = 0;
-                    if (cs >= 0 && jLo < jHi) {
+                // source row of gradient row i: src + i·w
+                int src = ((img * c + cs) * h + dy - ph) * w;
+                int out = base + 2 * (dc * kh + dy) * kw;
+                int dx = 0;
+                for (; dx + 3 <= kw; dx += 3) {
+                    double s0 = 0;
+                    double s1 = 0;
+                    double s2 = 0;
+                    if (cs >= 0) {
                         for (int i = iLo; i < iHi; i++) {
-                            s += Sums.dot(gy, g + i * w + jLo, x, (plane + i + dy - ph) * w + jLo + dx - pw, jHi - jLo);
+                            int o = dx - pw;
+                            // columns where all three taps read inside the row; at least 0 wide
+                            int lo = Math.max(0, -o);
+                            int hi = Math.max(lo, Math.min(w, w - o - 2));
+                            int gr = g + i * w;
+                            int xr = src + i * w + o;
+                            if (lo < hi) {
+                                // x[xr + j + t] is tap t's source at column j: each value is widened once
+                                double xa = x[xr + lo];
+                                double xb = x[xr + lo + 1];
+                                for (int j = lo; j < hi; j++) {
+                                    double xc = x[xr + j + 2];
+                                    double gv = gy[gr + j];
+                                    s0 += gv * xa;
+                                    s1 += gv * xb;
+                                    s2 += gv * xc;
+                                    xa = xb;
+                                    xb = xc;
+                                }
+                            }
+                            s0 += Conv2dKernels.edgeColumns(gy, gr, x, xr, w, w, o, lo, hi);
+                            s1 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 1, w, w, o + 1, lo, hi);
+                            s2 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 2, w, w, o + 2, lo, hi);
                         }
                     }
-                    Sums.storeSplit(partials, base + 2 * ((dc * kh + dy) * kw + dx), s);
+                    Sums.storeSplit(partials, out + 2 * dx, s0);
+                    Sums.storeSplit(partials, out + 2 * dx + 2, s1);
+                    Sums.storeSplit(partials, out + 2 * dx + 4, s2);
+                }
+                for (; dx < kw; dx++) {
+                    double s = 0;
+                    if (cs >= 0) {
+                        int o = dx - pw;
+                        int lo = Math.max(0, -o);
+                        int hi = Math.min(w, w - o);
+                        for (int i = iLo; i < iHi && lo < hi; i++) {
+                            s += Sums.dot(gy, g + i * w + lo, x, src + i * w + o + lo, hi - lo);
+                        }
+                    }
+                    Sums.storeSplit(partials, out + 2 * dx, s);
                 }
             }
         }
