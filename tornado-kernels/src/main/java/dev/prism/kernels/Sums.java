@@ -9,11 +9,10 @@ package dev.prism.kernels;
  * <p>Why double and not a blocked or pairwise fp32 sum: the requirement is that each reduction's error
  * against float64 is no worse than PyTorch's on the same inputs, and PyTorch's CPU sums already are
  * cascades of fp32 partial sums. A second fp32 cascade is as good only on average; on a given input it
- * loses about half the time ({@code tools/refgen/sum_schemes.py} measures it). A double sum of
- * {@code n} floats is within {@code n·2⁻⁵³·Σ|x|} of the exact value, far below half a float ulp of the
- * result for any {@code n} a kernel sees unless the terms cancel by a factor above about
- * {@code 2²⁹/n}, so the one rounding to float gives the correctly rounded sum (or its neighbour),
- * which no fp32 scheme can beat.
+ * loses in a large share of cases ({@code tools/refgen/sum_schemes.py} measures it). A double sum of
+ * {@code n} floats is within {@code (n − 1)·2⁻⁵³·Σ|x|} of the exact value: below half a float ulp of
+ * the result unless the terms cancel ({@code Σ|x| / |Σx|}) by a factor above {@code 2²⁸/n}, so the one
+ * rounding to float gives the correctly rounded sum or, rarely, its neighbour.
  *
  * <p>Why not Kahan's compensated sum in fp32: TornadoVM builds OpenCL kernels with
  * {@code -cl-fast-relaxed-math} (its default {@code tornado.opencl.compiler.flags} are
