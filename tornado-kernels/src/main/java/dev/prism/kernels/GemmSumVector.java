@@ -3,6 +3,7 @@ package dev.prism.kernels;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,23 +12,24 @@ import jdk.incubator.vector.VectorSpecies;
  * reference and the TornadoVM input. Only {@code op(A) = A}, {@code op(B) = Bᵀ} (both operands contiguous
  * along {@code p}, the weight gradient's shape) is vectorised; other transposes run the plain rows.
  *
- * <p>Bit-identical to the plain loop, on every machine: {@link Sums#dot} keeps four interleaved double
- * partial sums, term {@code p} going to sum {@code p mod 4}, and here lane {@code l} of a 4-lane double
- * vector is sum {@code l}. Four floats are loaded and widened to double (exact), and each step is a
- * double FMA, which equals the plain loop's multiply-then-add because a product of two floats is exact
- * in double. The lanes are then combined as {@link Sums#dot} combines its sums, after the last
- * {@code k mod 4} terms are added to sum 0 in order. The widths are fixed (128-bit float loads, 256-bit
- * double arithmetic) whatever the machine's preferred width, so the lane-to-sum mapping never changes.
+ * <p>The same sums in double as the loop ({@link Sums#dot}): floats are loaded and widened to double
+ * (exact), and each step is a double FMA, which adds the same exact product the loop's multiply-then-add
+ * adds. The partial sums are the lanes of the machine's preferred double vector instead of the loop's
+ * four, then added left to right, followed by the last {@code k mod L} terms: a few double ulps from the
+ * loop, rounded to float once, so the same float nearly always and never more than an ulp apart. The
+ * order depends only on the shapes and the vector width: the same bits on every thread count.
  *
  * <p>Micro-kernel: 2 rows of C × 4 columns, 8 double-vector accumulators. No vector crosses a method
  * call (C2 would box it); the accumulators' lanes leave through a per-thread scratch array.
  */
 final class GemmSumVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_128;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** Floats as many as {@link #D} has lanes, which widen into one double vector. */
+    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+    private static final int L = D.length();
 
-    /** The 8 accumulators' lanes, 4 each: one array per thread, reused. */
-    private static final ThreadLocal<double[]> LANES = ThreadLocal.withInitial(() -> new double[32]);
+    /** The 8 accumulators' lanes: one array per thread, reused. */
+    private static final ThreadLocal<double[]> LANES = ThreadLocal.withInitial(() -> new double[8 * L]);
 
     private GemmSumVector() {
     }
@@ -71,7 +73,7 @@ final class GemmSumVector {
     /** Rows {@code i0, i1} × columns {@code j .. j+3} of C. */
     private static void block(float[] a, float[] b, float[] c, int batch, int n, int k, int strideA, int strideB,
                               int accumulate, int i0, int i1, int j, double[] lanes) {
-        int kq = k - k % 4;
+        int kq = k - k % L;
         double t00 = 0, t01 = 0, t02 = 0, t03 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0;
         if (accumulate != 0) {
             t00 = c[i0 * n + j];
@@ -90,7 +92,7 @@ final class GemmSumVector {
             int b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
             DoubleVector s00 = DoubleVector.zero(D), s01 = s00, s02 = s00, s03 = s00;
             DoubleVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-            for (int p = 0; p < kq; p += 4) {
+            for (int p = 0; p < kq; p += L) {
                 DoubleVector x0 = (DoubleVector) FloatVector.fromArray(F, b, b0 + p).convertShape(VectorOperators.F2D, D, 0);
                 DoubleVector x1 = (DoubleVector) FloatVector.fromArray(F, b, b1 + p).convertShape(VectorOperators.F2D, D, 0);
                 DoubleVector x2 = (DoubleVector) FloatVector.fromArray(F, b, b2 + p).convertShape(VectorOperators.F2D, D, 0);
@@ -107,21 +109,21 @@ final class GemmSumVector {
                 s13 = u.fma(x3, s13);
             }
             s00.intoArray(lanes, 0);
-            s01.intoArray(lanes, 4);
-            s02.intoArray(lanes, 8);
-            s03.intoArray(lanes, 12);
-            s10.intoArray(lanes, 16);
-            s11.intoArray(lanes, 20);
-            s12.intoArray(lanes, 24);
-            s13.intoArray(lanes, 28);
+            s01.intoArray(lanes, 1 * L);
+            s02.intoArray(lanes, 2 * L);
+            s03.intoArray(lanes, 3 * L);
+            s10.intoArray(lanes, 4 * L);
+            s11.intoArray(lanes, 5 * L);
+            s12.intoArray(lanes, 6 * L);
+            s13.intoArray(lanes, 7 * L);
             t00 += combine(lanes, 0, a, ra, b, b0, kq, k);
-            t01 += combine(lanes, 4, a, ra, b, b1, kq, k);
-            t02 += combine(lanes, 8, a, ra, b, b2, kq, k);
-            t03 += combine(lanes, 12, a, ra, b, b3, kq, k);
-            t10 += combine(lanes, 16, a, rb, b, b0, kq, k);
-            t11 += combine(lanes, 20, a, rb, b, b1, kq, k);
-            t12 += combine(lanes, 24, a, rb, b, b2, kq, k);
-            t13 += combine(lanes, 28, a, rb, b, b3, kq, k);
+            t01 += combine(lanes, 1 * L, a, ra, b, b1, kq, k);
+            t02 += combine(lanes, 2 * L, a, ra, b, b2, kq, k);
+            t03 += combine(lanes, 3 * L, a, ra, b, b3, kq, k);
+            t10 += combine(lanes, 4 * L, a, rb, b, b0, kq, k);
+            t11 += combine(lanes, 5 * L, a, rb, b, b1, kq, k);
+            t12 += combine(lanes, 6 * L, a, rb, b, b2, kq, k);
+            t13 += combine(lanes, 7 * L, a, rb, b, b3, kq, k);
         }
         c[i0 * n + j] = (float) t00;
         c[i0 * n + j + 1] = (float) t01;
@@ -133,15 +135,15 @@ final class GemmSumVector {
         c[i1 * n + j + 3] = (float) t13;
     }
 
-    /**
-     * The four partial sums at {@code lanes[at..at+3]} with the last terms {@code p in [kq, k)} added to the
-     * first, combined as {@link Sums#dot} combines them.
-     */
+    /** The {@code L} partial sums at {@code lanes[at..]} added left to right, then the last terms {@code p in [kq, k)}. */
     private static double combine(double[] lanes, int at, float[] a, int ra, float[] b, int rb, int kq, int k) {
-        double s0 = lanes[at];
-        for (int p = kq; p < k; p++) {
-            s0 += (double) a[ra + p] * b[rb + p];
+        double s = lanes[at];
+        for (int l = 1; l < L; l++) {
+            s += lanes[at + l];
         }
-        return (s0 + lanes[at + 1]) + (lanes[at + 2] + lanes[at + 3]);
+        for (int p = kq; p < k; p++) {
+            s += (double) a[ra + p] * b[rb + p];
+        }
+        return s;
     }
 }

@@ -190,7 +190,9 @@ public final class PrismConv {
                         PrismConvKernels.weightPartialsLane(x, gy, partials, c, h, w, kc, kh, kw, mode, p);
                     }
                 },
-                2L * size * (taps + 1), 4L * (2L * size + need));
+                2L * size * (taps + 1), 4L * (2L * size + need))
+                .withVector((from, to) -> PrismConvWeightVector.weightPartialsLanes(x, gy, partials, c, h, w,
+                        kc, kh, kw, mode, from, to));
     }
 
     /**

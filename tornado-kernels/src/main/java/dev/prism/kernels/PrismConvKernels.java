@@ -238,12 +238,9 @@ public final class PrismConvKernels {
 
     /**
      * The {@code KC·KH·KW + 1} partial sums of image-channel {@code p = n·C + c}, see
-     * {@link #weightPartials}. Tap {@code (dc, dy, dx)} correlates the gradient plane with the source
-     * plane shifted by {@code (dy - ph, dx - pw)}, over the rows {@code i} and columns {@code j} whose
-     * source row and column lie inside the image, in double ({@link Sums}). Three taps of a filter row
-     * at a time share each gradient value and each source value (widened once, used by the three taps in
-     * turn) over the columns where all three read inside the row, then {@link Conv2dKernels#edgeColumns};
-     * the rest one at a time ({@link Sums#dot}); rows in ascending order. A tap whose channel reads zero padding sums nothing.
+     * {@link #weightPartials}: the taps of each filter row three at a time ({@link #tapTriple}), the rest
+     * one at a time ({@link #tapSingle}), then the bias. A tap whose channel reads zero padding sums
+     * nothing.
      */
     public static void weightPartialsLane(float[] x, float[] gy, float[] partials, int c, int h, int w,
                                           int kc, int kh, int kw, int mode, int p) {
@@ -259,62 +256,75 @@ public final class PrismConvKernels {
             int cs = sourceChannel(ch + dc - pc, c, mode);
             for (int dy = 0; dy < kh; dy++) {
                 // source row i + dy - ph must lie in [0, h)
-                int iLo = Math.max(0, ph - dy);
-                int iHi = Math.min(h, h + ph - dy);
+                int iLo = cs >= 0 ? Math.max(0, ph - dy) : 0;
+                int iHi = cs >= 0 ? Math.min(h, h + ph - dy) : 0;
                 // source row of gradient row i: src + i·w
                 int src = ((img * c + cs) * h + dy - ph) * w;
                 int out = base + 2 * (dc * kh + dy) * kw;
                 int dx = 0;
                 for (; dx + 3 <= kw; dx += 3) {
-                    double s0 = 0;
-                    double s1 = 0;
-                    double s2 = 0;
-                    if (cs >= 0) {
-                        for (int i = iLo; i < iHi; i++) {
-                            int o = dx - pw;
-                            // columns where all three taps read inside the row; at least 0 wide
-                            int lo = Math.max(0, -o);
-                            int hi = Math.max(lo, Math.min(w, w - o - 2));
-                            int gr = g + i * w;
-                            int xr = src + i * w + o;
-                            if (lo < hi) {
-                                // x[xr + j + t] is tap t's source at column j: each value is widened once
-                                double xa = x[xr + lo];
-                                double xb = x[xr + lo + 1];
-                                for (int j = lo; j < hi; j++) {
-                                    double xc = x[xr + j + 2];
-                                    double gv = gy[gr + j];
-                                    s0 += gv * xa;
-                                    s1 += gv * xb;
-                                    s2 += gv * xc;
-                                    xa = xb;
-                                    xb = xc;
-                                }
-                            }
-                            s0 += Conv2dKernels.edgeColumns(gy, gr, x, xr, w, w, o, lo, hi);
-                            s1 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 1, w, w, o + 1, lo, hi);
-                            s2 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 2, w, w, o + 2, lo, hi);
-                        }
-                    }
-                    Sums.storeSplit(partials, out + 2 * dx, s0);
-                    Sums.storeSplit(partials, out + 2 * dx + 2, s1);
-                    Sums.storeSplit(partials, out + 2 * dx + 4, s2);
+                    tapTriple(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw);
                 }
                 for (; dx < kw; dx++) {
-                    double s = 0;
-                    if (cs >= 0) {
-                        int o = dx - pw;
-                        int lo = Math.max(0, -o);
-                        int hi = Math.min(w, w - o);
-                        for (int i = iLo; i < iHi && lo < hi; i++) {
-                            s += Sums.dot(gy, g + i * w + lo, x, src + i * w + o + lo, hi - lo);
-                        }
-                    }
-                    Sums.storeSplit(partials, out + 2 * dx, s);
+                    tapSingle(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw);
                 }
             }
         }
         Sums.storeSplit(partials, base + 2 * taps, Sums.sum(gy, g, h * w));
+    }
+
+    /**
+     * Three taps of a filter row, whose source columns are {@code j + o}, {@code j + o + 1}, {@code j + o + 2}
+     * for gradient column {@code j}: each the sum, over the gradient rows {@code i} in {@code [iLo, iHi)} and
+     * the columns whose source lies inside the row, of {@code gy[g + i·w + j] · x[src + i·w + j + o + t]}, in
+     * double ({@link Sums}), stored as three pairs from {@code partials[at]}. Over the columns where all three
+     * read inside the row, each gradient value and each source value is widened once and used by the three
+     * taps in turn; {@link Conv2dKernels#edgeColumns} adds the rest. Rows in ascending order.
+     */
+    public static void tapTriple(float[] x, float[] gy, float[] partials, int at, int g, int src, int w,
+                                 int iLo, int iHi, int o) {
+        // columns where all three taps read inside the row; at least 0 wide
+        int lo = Math.max(0, -o);
+        int hi = Math.max(lo, Math.min(w, w - o - 2));
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        for (int i = iLo; i < iHi; i++) {
+            int gr = g + i * w;
+            int xr = src + i * w + o;
+            if (lo < hi) {
+                // x[xr + j + t] is tap t's source at column j
+                double xa = x[xr + lo];
+                double xb = x[xr + lo + 1];
+                for (int j = lo; j < hi; j++) {
+                    double xc = x[xr + j + 2];
+                    double gv = gy[gr + j];
+                    s0 += gv * xa;
+                    s1 += gv * xb;
+                    s2 += gv * xc;
+                    xa = xb;
+                    xb = xc;
+                }
+            }
+            s0 += Conv2dKernels.edgeColumns(gy, gr, x, xr, w, w, o, lo, hi);
+            s1 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 1, w, w, o + 1, lo, hi);
+            s2 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 2, w, w, o + 2, lo, hi);
+        }
+        Sums.storeSplit(partials, at, s0);
+        Sums.storeSplit(partials, at + 2, s1);
+        Sums.storeSplit(partials, at + 4, s2);
+    }
+
+    /** One tap, as {@link #tapTriple} defines them, one {@link Sums#dot} per row: the pair at {@code partials[at]}. */
+    public static void tapSingle(float[] x, float[] gy, float[] partials, int at, int g, int src, int w,
+                                 int iLo, int iHi, int o) {
+        int lo = Math.max(0, -o);
+        int hi = Math.min(w, w - o);
+        double s = 0;
+        for (int i = iLo; i < iHi && lo < hi; i++) {
+            s += Sums.dot(gy, g + i * w + lo, x, src + i * w + o + lo, hi - lo);
+        }
+        Sums.storeSplit(partials, at, s);
     }
 
     /**
