@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorSpecies;
  * every mode: the same bits on every thread count.
  */
 final class AttentionVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
 
     /** The partial sums' lanes, added in a fixed order: one per thread, reused. */
