@@ -48,7 +48,8 @@ import java.util.stream.Collectors;
  * {@code NullPointerException} inside its compiler that names no kernel, and recursion through helpers
  * can deadlock its sketcher so that the process hangs. This scan reads the kernel method's class file
  * with the JDK's Class-File API, follows the static calls it makes into its own class (and into the
- * other registered kernel classes, whose helpers some kernels share), and reports, with the source line:
+ * other registered kernel classes and the shared helper classes such as {@code Sums}, whose helpers
+ * kernels share), and reports, with the source line:
  * <ul>
  *   <li>recursion, direct or through helpers;</li>
  *   <li>calls to any other method: outside the kernel classes, only the {@link #MATH java.lang.Math
@@ -146,6 +147,9 @@ public final class KernelScan {
             this.kernelClass = kernelClass;
             callable.put(internal(kernelClass), kernelClass);
             for (Class<?> c : KernelRegistry.families().values()) {
+                callable.put(internal(c), c);
+            }
+            for (Class<?> c : KernelRegistry.sharedHelpers()) {
                 callable.put(internal(c), c);
             }
         }

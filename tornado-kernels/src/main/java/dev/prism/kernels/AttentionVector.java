@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * every mode: the same bits on every thread count.
  */
 final class AttentionVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
     /** Half a float vector, which widens into {@link #D}, a double vector of the float vector's size. */
     private static final VectorSpecies<Float> H = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));

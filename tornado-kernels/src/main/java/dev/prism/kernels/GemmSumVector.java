@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>The same sums in double as the loop ({@link Sums#dot}): floats are loaded and widened to double
  * (exact), and each step is a double FMA, which adds the same exact product the loop's multiply-then-add
- * adds. The partial sums are the lanes of the machine's preferred double vector instead of the loop's
+ * adds. The partial sums are the lanes of {@link VectorMath#DOUBLE} (the pinned width) instead of the loop's
  * four, then added left to right, followed by the last {@code k mod L} terms: a few double ulps from the
  * loop, rounded to float once, so the same float nearly always and never more than an ulp apart. The
  * order depends only on the shapes and the vector width: the same bits on every thread count.
@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * call (C2 would box it); the accumulators' lanes leave through a per-thread scratch array.
  */
 final class GemmSumVector {
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
     /** Floats as many as {@link #D} has lanes, which widen into one double vector. */
     private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
     private static final int L = D.length();
