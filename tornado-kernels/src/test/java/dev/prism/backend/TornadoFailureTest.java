@@ -51,7 +51,7 @@ class TornadoFailureTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + System.getenv("TORNADOVM_HOME") + "/tornado-argfile",
                 "-Dtornado.load.annotation.parallel=dev.prism.kernels.Parallel", "-Dtornado.recover.bailout=false",
-                "-Dtornado.enable.nativeFunctions=false"));
+                "-Dtornado.enable.nativeFunctions=false", "-Djdk.graal.MaximumInliningSize=1000"));
         cmd.addAll(List.of(jvmOptions));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), TornadoFailureMain.class.getName(), kernel,
                 String.valueOf(limitSeconds)));

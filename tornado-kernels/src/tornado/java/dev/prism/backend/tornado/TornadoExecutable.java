@@ -611,6 +611,8 @@ final class TornadoExecutable implements Executable {
         return switch (stage) {
             case BUILD -> new DeviceException(compiling != null ? compiling : kernels(), deviceName(), DeviceException.Phase.COMPILE,
                     "TornadoVM could not build the kernel's task (its sketch): " + cause
+                            + (type.contains("TornadoInliningException") ? ". Run the JVM with -Djdk.graal.MaximumInliningSize=1000"
+                            + " (as ./prism does; TornadoVM refuses helpers of more than twice that many nodes)" : "")
                             + ". TornadoVM has no sequential fallback at this point, so --allow-bailout would not help", e);
             case JIT -> new DeviceException(culprit(), deviceName(), DeviceException.Phase.COMPILE, "TornadoVM could not compile it: "
                     + cause + (wouldBailOut(e) ? ". TornadoVM counts this as a bailout: with --allow-bailout it runs the kernel"
