@@ -56,9 +56,9 @@ class SampleCommandTest {
     }
 
     @Test
-    void theReadmeQuotesTheSamePromise() throws Exception {
-        // the module's tests run in apps/; the README's quote is one block of "> " lines
-        String quote = Files.readAllLines(Path.of("..", "README.md")).stream().filter(l -> l.startsWith("> "))
+    void theSamplingPageQuotesTheSamePromise() throws Exception {
+        // the module's tests run in apps/; docs/SAMPLING.md's quote is one block of "> " lines
+        String quote = Files.readAllLines(Path.of("..", "docs", "SAMPLING.md")).stream().filter(l -> l.startsWith("> "))
                 .map(l -> l.substring(2)).reduce((a, b) -> a + " " + b).orElse("");
         assertTrue(quote.contains(SampleCommand.REPRODUCIBILITY), quote);
     }
