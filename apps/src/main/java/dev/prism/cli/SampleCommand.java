@@ -41,7 +41,7 @@ import java.util.concurrent.Callable;
         footer = {"", SampleCommand.REPRODUCIBILITY})
 final class SampleCommand implements Callable<Integer> {
     /**
-     * What a seed reproduces, as README.md states it; every sentence is tested (SampleReferenceTest,
+     * What a seed reproduces, as docs/SAMPLING.md states it; every sentence is tested (SampleReferenceTest,
      * SamplingLoopTest, at 128, 256 and 512 bits).
      */
     static final String REPRODUCIBILITY = "Reproducibility: a seed fixes the noise, which every backend draws the same way. "

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * What {@code prism sample --help} and the README promise about a seed, on whole runs of the command:
+ * What {@code prism sample --help} and docs/SAMPLING.md promise about a seed, on whole runs of the command:
  * {@code jvm-seq} and {@code jvm-plain} write the same pixels; {@code jvm} writes the same pixels on every
  * thread count at its vector width; and every backend writes pixels within {@link #LEVELS} grey levels of
  * the committed reference. The poms run this test at 128, 256 and 512 bits;

@@ -139,7 +139,7 @@ class SamplingLoopTest {
     }
 
     /**
-     * The README's and {@code prism sample --help}'s promise for {@code jvm}: at a given vector width, the same
+     * docs/SAMPLING.md's and {@code prism sample --help}'s promise for {@code jvm}: at a given vector width, the same
      * bits on every thread count and every run. The poms run this test at 128, 256 and 512 bits.
      */
     @Test

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Sampling loops on the TornadoVM backend against the JVM reference. Needs a TornadoVM SDK:
- * {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (README, TornadoVM).
+ * {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (docs/BACKENDS.md, TornadoVM).
  */
 @Tag("tornado")
 @EnabledIfEnvironmentVariable(named = "TORNADOVM_HOME", matches = ".+",

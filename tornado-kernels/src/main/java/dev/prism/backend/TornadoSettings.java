@@ -23,7 +23,7 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
     /**
      * The default of {@code prism.tornado.compileTimeoutSeconds}: about 45 times what the largest plans
      * Prism builds (a UNet forward pass, 134 launches; a whole sampling run, 136) took to build and
-     * compile on PoCL's CPU device here, 6.6 s and 4.8 s (README, TornadoVM).
+     * compile on PoCL's CPU device here, 6.6 s and 4.8 s (docs/BACKENDS.md, TornadoVM).
      */
     public static final long DEFAULT_COMPILE_TIMEOUT_SECONDS = 300;
 

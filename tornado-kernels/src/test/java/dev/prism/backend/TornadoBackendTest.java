@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every kernel as a TornadoVM task, compared with the JVM reference. Needs a TornadoVM SDK:
- * {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (README, TornadoVM).
+ * {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (docs/BACKENDS.md, TornadoVM).
  */
 @Tag("tornado")
 @EnabledIfEnvironmentVariable(named = "TORNADOVM_HOME", matches = ".+",

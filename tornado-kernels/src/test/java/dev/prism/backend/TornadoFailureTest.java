@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * What a user meets when a kernel cannot run on TornadoVM, each case in a process of its own (as the
  * {@code prism} command would run it): the message, and that the process ends within the compile time
- * limit. Needs a TornadoVM SDK: {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (README, TornadoVM).
+ * limit. Needs a TornadoVM SDK: {@code TORNADOVM_HOME=... ./mvnw -Ptornado verify} (docs/BACKENDS.md, TornadoVM).
  */
 @Tag("tornado")
 @EnabledIfEnvironmentVariable(named = "TORNADOVM_HOME", matches = ".+",
