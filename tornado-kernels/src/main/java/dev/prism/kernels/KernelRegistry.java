@@ -77,6 +77,16 @@ public final class KernelRegistry {
         return m;
     }
 
+    /**
+     * The kernel method named by {@code kernel} ({@code family.method}).
+     *
+     * @throws IllegalStateException if the family is unknown or the method is not a unique
+     *                               {@code public static void} method of its class
+     */
+    public static Method method(String kernel) {
+        return METHODS.computeIfAbsent(kernel, KernelRegistry::find);
+    }
+
     private static Method find(String kernel) {
         int dot = kernel.indexOf('.');
         Class<?> owner = dot < 0 ? null : FAMILIES.get(kernel.substring(0, dot));
