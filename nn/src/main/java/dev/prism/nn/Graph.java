@@ -13,6 +13,7 @@ import dev.prism.kernels.Launch;
 import dev.prism.kernels.Norm;
 import dev.prism.kernels.PrismConv;
 import dev.prism.kernels.Resample;
+import dev.prism.kernels.Training;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -48,6 +49,7 @@ public final class Graph {
     private final List<Launch> backward = new ArrayList<>();
     private final List<Step> tape = new ArrayList<>();
     private final Set<float[]> constants = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<float[]> tables = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<float[]> needsGrad = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<float[], Tensor> grads = new IdentityHashMap<>();
     private final Map<float[], Parameter> params = new IdentityHashMap<>();
@@ -89,6 +91,7 @@ public final class Graph {
     /** A table the graph's launches read and nobody changes (a basis, cosine factors): a constant. */
     public float[] table(float[] t) {
         constants.add(t);
+        tables.add(t);
         return t;
     }
 
@@ -421,6 +424,40 @@ public final class Graph {
         return emb;
     }
 
+    /**
+     * The forward diffusion of DDPM eq. (4), {@code xt = coef[2s]·x0 + coef[2s+1]·eps} per sample s, for
+     * x0 and eps {@code [N, ...]} and {@code coef [2N]}; not differentiable (its inputs are data).
+     */
+    public Tensor qSample(Tensor x0, Tensor eps, Tensor coef) {
+        if (!x0.hasShape(eps.shape()) || x0.rank() < 2 || !coef.hasShape(2 * x0.dim(0))) {
+            throw new ModelShapeException("graph '" + name + "': qSample of " + x0 + ", " + eps + " and " + coef
+                    + ": expected x0 and eps of one shape [N, ...] and coef [2N]");
+        }
+        Tensor y = buffer(x0.shape());
+        int n = x0.dim(0);
+        forward.add(Training.qSample(x0.data(), eps.data(), coef.data(), y.data(), n, x0.numel() / n));
+        return y;
+    }
+
+    /**
+     * The mean squared error {@code Σ (pred − target)² / numel} as a tensor of shape [1]; the gradient
+     * reaches {@code pred} only (the target is data, as DDPM's ε).
+     */
+    public Tensor meanSquaredError(Tensor pred, Tensor target) {
+        if (!pred.hasShape(target.shape())) {
+            throw new ModelShapeException("graph '" + name + "': meanSquaredError of " + pred + " and " + target + ": expected equal shapes");
+        }
+        int len = pred.numel();
+        Tensor loss = buffer(1);
+        float[] partials = new float[Training.blocks(len)];
+        forward.addAll(Training.meanSquaredError(pred.data(), target.data(), partials, loss.data(), len));
+        return record(loss, needs(pred), gy -> {
+            Tensor gp = buffer(pred.shape());
+            backward.add(Training.meanSquaredErrorBackward(pred.data(), target.data(), gy.data(), gp.data(), len));
+            accumulate(pred, gp);
+        });
+    }
+
     // ---------------------------------------------------------------- backward
 
     private void accumulate(Tensor target, Tensor contribution) {
@@ -505,5 +542,16 @@ public final class Graph {
     public Plan.Builder addBackwardTo(Plan.Builder plan) {
         addForwardTo(plan);
         return plan.addAll(backward);
+    }
+
+    /**
+     * Adds forward and backward launches to {@code plan} for training: the parameters the graph uses are
+     * declared state (an optimiser updates them in the plan, so they are no longer constants), the
+     * tables constants.
+     */
+    public Plan.Builder addTrainingTo(Plan.Builder plan) {
+        plan.constants(tables.toArray(float[][]::new));
+        plan.state(params.keySet().toArray(float[][]::new));
+        return plan.addAll(forward).addAll(backward);
     }
 }

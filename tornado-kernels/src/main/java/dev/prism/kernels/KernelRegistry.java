@@ -25,7 +25,8 @@ public final class KernelRegistry {
             Map.entry("norm", NormKernels.class),
             Map.entry("prismconv", PrismConvKernels.class),
             Map.entry("resample", ResampleKernels.class),
-            Map.entry("sampler", SamplerKernels.class));
+            Map.entry("sampler", SamplerKernels.class),
+            Map.entry("training", TrainingKernels.class));
 
     private static final Map<String, Class<?>> FAMILIES = new ConcurrentHashMap<>(BUILT_IN);
     private static final Map<String, Method> METHODS = new ConcurrentHashMap<>();

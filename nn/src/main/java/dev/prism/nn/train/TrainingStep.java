@@ -1,0 +1,202 @@
+package dev.prism.nn.train;
+
+import dev.prism.backend.Backend;
+import dev.prism.backend.Executable;
+import dev.prism.backend.Plan;
+import dev.prism.kernels.Training;
+import dev.prism.kernels.TrainingKernels;
+import dev.prism.nn.Graph;
+import dev.prism.nn.ModelShapeException;
+import dev.prism.nn.Parameter;
+import dev.prism.nn.Tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One training step as ONE compiled plan: the model's forward pass and loss, the backward pass, the
+ * global gradient norm and its clip factor, AdamW on every parameter and the EMA of the weights.
+ *
+ * <pre>
+ *   loss = graph(inputs)                         (the caller's graph, ending in a scalar loss)
+ *   g_p  = ∂loss/∂p                              (the graph's backward pass)
+ *   n    = √(Σ_p Σ g_p²);  c = min(1, clip/(n + 1e-6))      (torch.nn.utils.clip_grad_norm_)
+ *   p, m_p, v_p = AdamW(p, c·g_p, m_p, v_p; lr_t, t)        (torch.optim.AdamW)
+ *   ema_p = d_t·ema_p + (1 − d_t)·p,   d_t = min(decay, (1 + t−1)/(10 + t−1))
+ * </pre>
+ * The weights, both moments and the EMA weights are the plan's state: a device backend keeps them on the
+ * device for the whole run, and the only per-step traffic is the caller's inputs (the batch), the step's
+ * scalars ({@code hyper}, {@code decay}: a few floats) and, back, the loss and the gradient norm. The
+ * host sees the weights only when it asks ({@link #fetch}), for a checkpoint or a sample grid.
+ *
+ * <p>Parameters that no gradient reaches (unused by the graph) are not updated, and their EMA stays
+ * equal to them. Not thread-safe.
+ */
+public final class TrainingStep implements AutoCloseable {
+    /**
+     * @param optimizer the AdamW settings
+     * @param schedule  the learning-rate schedule
+     * @param clipNorm  the maximum global gradient norm (0: no clipping)
+     * @param emaDecay  the EMA's decay after its warm-up (0: the EMA follows the weights)
+     */
+    public record Settings(AdamW optimizer, LrSchedule schedule, double clipNorm, double emaDecay) {
+        public Settings {
+            Objects.requireNonNull(optimizer, "optimizer");
+            Objects.requireNonNull(schedule, "schedule");
+            if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
+                throw new IllegalArgumentException("clipNorm expected a finite number >= 0 (0: no clipping), found " + clipNorm);
+            }
+            if (!(emaDecay >= 0 && emaDecay < 1)) {
+                throw new IllegalArgumentException("emaDecay expected a number in [0, 1), found " + emaDecay);
+            }
+        }
+    }
+
+    /** The optimiser state of one parameter: its moments and its EMA. */
+    public record State(Parameter parameter, float[] m, float[] v, float[] ema, boolean trained) {
+    }
+
+    private final Settings settings;
+    private final Map<Parameter, State> states = new LinkedHashMap<>();
+    private final float[] loss;
+    private final float[] clip = new float[2];
+    private final float[] hyper = new float[TrainingKernels.HYPER];
+    private final float[] decay = new float[2];
+    private final Plan plan;
+    private final Executable executable;
+    private double lastLr;
+
+    /**
+     * Completes {@code graph} (whose forward pass ends in {@code loss}, shape [1]) with its backward
+     * pass and the optimiser, and compiles the step plan on {@code backend}.
+     *
+     * @param parameters the parameters to train and checkpoint (a model's {@code parameters()})
+     * @param inputs     the buffers the caller rewrites before every step (the batch)
+     * @throws ModelShapeException if {@code loss} is not a scalar [1]
+     */
+    public TrainingStep(Backend backend, Graph graph, Tensor loss, List<Parameter> parameters, Settings settings, float[]... inputs) {
+        Objects.requireNonNull(backend, "backend");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        if (!loss.hasShape(1)) {
+            throw new ModelShapeException("training step: the loss expected shape [1], found " + loss);
+        }
+        this.loss = loss.data();
+        float[] one = {1f};
+        graph.backward(loss, Tensor.of(one, 1));
+
+        Plan.Builder b = Plan.builder("train:" + graph.name());
+        graph.addTrainingTo(b);
+        Map<float[], Boolean> seen = new IdentityHashMap<>();
+        List<float[]> grads = new ArrayList<>();
+        List<State> trained = new ArrayList<>();
+        for (Parameter p : parameters) {
+            if (seen.put(p.value().data(), Boolean.TRUE) != null) {
+                throw new IllegalArgumentException("training step: parameter '" + p.name() + "' is listed twice");
+            }
+            Tensor g = graph.gradOf(p);
+            int n = p.numel();
+            State s = new State(p, new float[n], new float[n], p.value().data().clone(), g != null);
+            states.put(p, s);
+            if (g != null) {
+                grads.add(g.data());
+                trained.add(s);
+            }
+        }
+        if (trained.isEmpty()) {
+            throw new IllegalArgumentException("training step: no gradient reaches any of the " + parameters.size() + " parameters");
+        }
+        int count = 0;
+        for (float[] g : grads) {
+            count += Training.blocks(g.length);
+        }
+        float[] partials = new float[count];
+        int at = 0;
+        for (float[] g : grads) {
+            b.add(Training.sumSquares(g, partials, g.length, at));
+            at += Training.blocks(g.length);
+        }
+        b.add(Training.clipFactor(partials, clip, count, (float) settings.clipNorm()));
+        for (int i = 0; i < trained.size(); i++) {
+            State s = trained.get(i);
+            b.add(Training.adamw(s.parameter().value().data(), grads.get(i), s.m(), s.v(), hyper, clip));
+        }
+        for (State s : states.values()) {
+            b.add(Training.ema(s.ema(), s.parameter().value().data(), decay));
+        }
+        Map<float[], Boolean> inGraph = new IdentityHashMap<>();
+        for (Parameter p : graph.parameters()) {
+            inGraph.put(p.value().data(), Boolean.TRUE);
+        }
+        for (State s : states.values()) {
+            b.state(s.m(), s.v(), s.ema()).fetchable(s.m(), s.v(), s.ema(), s.parameter().value().data());
+            if (!inGraph.containsKey(s.parameter().value().data())) {
+                // a parameter the graph does not use is read only by its EMA
+                b.constants(s.parameter().value().data());
+            }
+        }
+        b.constants(one).inputs(hyper, decay).inputs(inputs).outputs(this.loss, clip);
+        this.plan = b.build();
+        this.executable = backend.compile(plan);
+    }
+
+    /** The plan of one step. */
+    public Plan plan() {
+        return plan;
+    }
+
+    /** Every parameter's optimiser state, in the order given. */
+    public Map<Parameter, State> states() {
+        return Collections.unmodifiableMap(states);
+    }
+
+    /**
+     * Runs training step {@code step} (counted from 1; the learning rate, the bias corrections and the
+     * EMA decay depend on it) on the inputs the caller has written. Returns the loss.
+     */
+    public float run(long step) {
+        if (step < 1) {
+            throw new IllegalArgumentException("training step: argument 'step' expected >= 1, found " + step);
+        }
+        AdamW o = settings.optimizer();
+        lastLr = o.lr() * settings.schedule().factor(step);
+        Training.adamwHyper(hyper, lastLr, o.beta1(), o.beta2(), o.eps(), o.weightDecay(), step);
+        double n = step - 1;
+        double d = Math.min(settings.emaDecay(), (1 + n) / (10 + n));
+        decay[0] = (float) d;
+        decay[1] = (float) (1 - d);
+        executable.execute();
+        return loss[0];
+    }
+
+    /** The loss of the last step. */
+    public float loss() {
+        return loss[0];
+    }
+
+    /** The global gradient norm of the last step, before clipping. */
+    public float gradNorm() {
+        return clip[1];
+    }
+
+    /** The learning rate of the last step. */
+    public double learningRate() {
+        return lastLr;
+    }
+
+    /** Brings the weights, the moments and the EMA weights to the host (a device backend copies them now). */
+    public void fetch() {
+        for (State s : states.values()) {
+            executable.fetch(s.m(), s.v(), s.ema(), s.parameter().value().data());
+        }
+    }
+
+    @Override
+    public void close() {
+        executable.close();
+    }
+}
