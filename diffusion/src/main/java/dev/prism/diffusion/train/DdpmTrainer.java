@@ -1,0 +1,209 @@
+package dev.prism.diffusion.train;
+
+import dev.prism.backend.Backend;
+import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.nn.Graph;
+import dev.prism.nn.Module;
+import dev.prism.nn.Parameter;
+import dev.prism.nn.Tensor;
+import dev.prism.nn.models.UNet;
+import dev.prism.nn.train.Checkpoint;
+import dev.prism.nn.train.TrainingStep;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * DDPM training of an ε-predicting {@link UNet} (Ho et al. 2020, Algorithm 1): for a batch of clean
+ * images x0, timesteps t drawn uniformly from {0 … T−1} and noise ε ~ N(0, I),
+ * <pre>
+ *   x_t  = √ᾱ_t·x0 + √(1−ᾱ_t)·ε                  (eq. 4, reparametrised)
+ *   loss = mean (ε − ε_θ(x_t, t))²                (the simplified objective, eq. 14)
+ * </pre>
+ * then one {@link TrainingStep} (backward, clipping, AdamW, EMA), all in one plan.
+ *
+ * <p>Reproducible by construction: the batch, the timesteps and the noise of step {@code s} are
+ * functions of (seed, s) alone ({@link Batches#fill}, {@link #draw}), and the optimiser's scalars of
+ * s; so a run resumed from the checkpoint of step N continues exactly as the run that never stopped.
+ */
+public final class DdpmTrainer implements AutoCloseable {
+    /** The training images: the batch of each step, the same for the same step every time. */
+    public interface Batches {
+        int channels();
+
+        int height();
+
+        int width();
+
+        /** Fills {@code x0 [batch, C, H, W]} with the images of step {@code step} (from 1), in [−1, 1]. */
+        void fill(long step, float[] x0);
+    }
+
+    /**
+     * @param batch    images per step
+     * @param seed     the seed of the timesteps and the noise (the data order has its own, in {@link Batches})
+     * @param schedule the forward process's noise schedule
+     * @param settings the optimiser, learning-rate schedule, clipping and EMA
+     */
+    public record Config(int batch, long seed, NoiseSchedule schedule, TrainingStep.Settings settings) {
+        public Config {
+            if (batch < 1) {
+                throw new IllegalArgumentException("batch expected >= 1, found " + batch);
+            }
+            Objects.requireNonNull(schedule, "schedule");
+            Objects.requireNonNull(settings, "settings");
+        }
+    }
+
+    private final UNet model;
+    private final Batches data;
+    private final Config config;
+    private final float[] x0;
+    private final float[] eps;
+    private final float[] t;
+    private final float[] coef;
+    private final TrainingStep step;
+
+    /**
+     * Builds the training plan for {@code model} on batches of {@code data} and compiles it on
+     * {@code backend}.
+     *
+     * @throws IllegalArgumentException if the data's image does not fit the model
+     */
+    public DdpmTrainer(Backend backend, UNet model, Batches data, Config config) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.data = Objects.requireNonNull(data, "data");
+        this.config = Objects.requireNonNull(config, "config");
+        int c = data.channels(), h = data.height(), w = data.width();
+        UNet.Config mc = model.config();
+        if (c != mc.inChannels() || h % mc.divisor() != 0 || w % mc.divisor() != 0) {
+            throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the model: expected "
+                    + mc.inChannels() + " channel(s) and a height and width divisible by " + mc.divisor());
+        }
+        int n = config.batch();
+        long len = (long) n * c * h * w;
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("batch expected at most " + (Integer.MAX_VALUE - 8) / ((long) c * h * w)
+                    + " images of " + c + "x" + h + "x" + w + ", found " + n);
+        }
+        x0 = new float[(int) len];
+        eps = new float[(int) len];
+        t = new float[n];
+        coef = new float[2 * n];
+        Graph g = new Graph("ddpm");
+        Tensor xt = g.qSample(Tensor.of(x0, n, c, h, w), Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n));
+        Tensor loss = g.meanSquaredError(model.forward(g, xt, Tensor.of(t, n)), Tensor.of(eps, n, c, h, w));
+        step = new TrainingStep(backend, g, loss, model.parameters(), config.settings(), x0, eps, t, coef);
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** The optimiser state of every parameter (weights, moments, EMA). */
+    public TrainingStep training() {
+        return step;
+    }
+
+    /**
+     * The timesteps and noise of step {@code s}: {@code t[i]} uniform in {0 … T−1}, then ε standard
+     * normal by Box–Muller in double ({@code StrictMath}), from a generator seeded by a hash of
+     * (seed, s); and the forward process's coefficients of each t.
+     */
+    void draw(long s) {
+        SplittableRandom r = new SplittableRandom(mix(config.seed() + s * 0x9E3779B97F4A7C15L));
+        NoiseSchedule sch = config.schedule();
+        for (int i = 0; i < t.length; i++) {
+            int ti = r.nextInt(sch.timesteps());
+            t[i] = ti;
+            double ab = sch.alphaBar(ti);
+            coef[2 * i] = (float) Math.sqrt(ab);
+            coef[2 * i + 1] = (float) Math.sqrt(1 - ab);
+        }
+        for (int i = 0; i < eps.length; i += 2) {
+            double u1 = 1.0 - r.nextDouble();
+            double u2 = r.nextDouble();
+            double rad = StrictMath.sqrt(-2 * StrictMath.log(u1));
+            eps[i] = (float) (rad * StrictMath.cos(2 * Math.PI * u2));
+            if (i + 1 < eps.length) {
+                eps[i + 1] = (float) (rad * StrictMath.sin(2 * Math.PI * u2));
+            }
+        }
+    }
+
+    /** SplitMix64's finaliser: a 64-bit hash whose nearby inputs give unrelated outputs. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Runs training step {@code s} (from 1): its batch, timesteps and noise, then the plan. Returns the loss. */
+    public float step(long s) {
+        data.fill(s, x0);
+        draw(s);
+        return step.run(s);
+    }
+
+    /** The run's state for a checkpoint: the step and what makes the next steps the same. */
+    public Map<String, String> state(long completedSteps) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("step", Long.toString(completedSteps));
+        m.put("seed", Long.toString(config.seed()));
+        m.put("batch", Integer.toString(config.batch()));
+        m.put("schedule", config.schedule().name());
+        m.put("timesteps", Integer.toString(config.schedule().timesteps()));
+        TrainingStep.Settings st = config.settings();
+        m.put("lr", Double.toString(st.optimizer().lr()));
+        m.put("beta1", Double.toString(st.optimizer().beta1()));
+        m.put("beta2", Double.toString(st.optimizer().beta2()));
+        m.put("adam_eps", Double.toString(st.optimizer().eps()));
+        m.put("weight_decay", Double.toString(st.optimizer().weightDecay()));
+        m.put("lr_decay", st.schedule().decay());
+        m.put("warmup", Long.toString(st.schedule().warmup()));
+        m.put("total", Long.toString(st.schedule().total()));
+        m.put("min_lr_ratio", Double.toString(st.schedule().minRatio()));
+        m.put("clip", Double.toString(st.clipNorm()));
+        m.put("ema", Double.toString(st.emaDecay()));
+        return m;
+    }
+
+    /** Copies the EMA weights into {@code target}, a module of the same architecture (for sampling). */
+    public void copyEmaInto(Module target) {
+        step.fetch();
+        Map<String, Parameter> byName = new LinkedHashMap<>();
+        for (Parameter p : target.parameters()) {
+            byName.put(p.name(), p);
+        }
+        for (TrainingStep.State s : step.states().values()) {
+            Parameter p = byName.get(s.parameter().name());
+            if (p == null) {
+                throw new IllegalArgumentException("EMA copy: the target model has no parameter '" + s.parameter().name() + "'");
+            }
+            p.load(Tensor.of(s.ema(), s.parameter().shape()));
+        }
+    }
+
+    /** The states of every parameter, in the model's order, with host values ({@link TrainingStep#fetch} first). */
+    public List<TrainingStep.State> states() {
+        return new ArrayList<>(step.states().values());
+    }
+
+    /** Restores weights, moments and EMA from a checkpoint; call before the first {@link #step}. */
+    public void restore(Checkpoint.Contents c) {
+        Checkpoint.restore(c, step);
+    }
+
+    public UNet model() {
+        return model;
+    }
+
+    @Override
+    public void close() {
+        step.close();
+    }
+}
