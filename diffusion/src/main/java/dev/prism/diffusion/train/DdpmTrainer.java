@@ -27,12 +27,12 @@ import java.util.SplittableRandom;
  * then one {@link TrainingStep} (backward, clipping, AdamW, EMA), all in one plan.
  *
  * <p>Reproducible by construction: the batch, the timesteps and the noise of step {@code s} are
- * functions of (seed, s) alone ({@link Batches#fill}, {@link #draw}), and the optimiser's scalars of
+ * functions of (seed, s) alone ({@link ImageSource#fill}, {@link #draw}), and the optimiser's scalars of
  * s; so a run resumed from the checkpoint of step N continues exactly as the run that never stopped.
  */
 public final class DdpmTrainer implements AutoCloseable {
     /** The training images: the batch of each step, the same for the same step every time. */
-    public interface Batches {
+    public interface ImageSource {
         int channels();
 
         int height();
@@ -45,7 +45,7 @@ public final class DdpmTrainer implements AutoCloseable {
 
     /**
      * @param batch    images per step
-     * @param seed     the seed of the timesteps and the noise (the data order has its own, in {@link Batches})
+     * @param seed     the seed of the timesteps and the noise (the data order has its own, in the {@link ImageSource})
      * @param schedule the forward process's noise schedule
      * @param settings the optimiser, learning-rate schedule, clipping and EMA
      */
@@ -60,7 +60,7 @@ public final class DdpmTrainer implements AutoCloseable {
     }
 
     private final UNet model;
-    private final Batches data;
+    private final ImageSource data;
     private final Config config;
     private final float[] x0;
     private final float[] eps;
@@ -74,7 +74,7 @@ public final class DdpmTrainer implements AutoCloseable {
      *
      * @throws IllegalArgumentException if the data's image does not fit the model
      */
-    public DdpmTrainer(Backend backend, UNet model, Batches data, Config config) {
+    public DdpmTrainer(Backend backend, UNet model, ImageSource data, Config config) {
         this.model = Objects.requireNonNull(model, "model");
         this.data = Objects.requireNonNull(data, "data");
         this.config = Objects.requireNonNull(config, "config");

@@ -27,7 +27,7 @@ class DdpmTrainerTest {
     static final Map<String, String> OPTIONS = Map.of("width", "8", "levels", "2", "attn", "1", "groups", "4");
 
     /** Images that depend on the step only: a few blobs whose place and sign vary with it. */
-    static final class Blobs implements DdpmTrainer.Batches {
+    static final class Blobs implements DdpmTrainer.ImageSource {
         public int channels() {
             return 1;
         }

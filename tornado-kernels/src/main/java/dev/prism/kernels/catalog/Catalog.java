@@ -22,6 +22,7 @@ public final class Catalog {
             new AttentionCases(),
             new CompositeCases(),
             new SamplerCases(),
+            new TrainingCases(),
             new ChainCases());
 
     private Catalog() {

@@ -1,0 +1,15 @@
+package dev.prism.bench;
+
+import org.openjdk.jmh.annotations.Param;
+
+/** The training kernels: forward diffusion, the loss and its backward, the gradient norm, AdamW, EMA. */
+public class TrainingBench extends CatalogBench {
+    @Param({"training.qSample", "training.meanSquaredError", "training.meanSquaredError.backward", "training.clipFactor",
+            "training.adamw", "training.ema"})
+    public String kernel;
+
+    @Override
+    protected String kernel() {
+        return kernel;
+    }
+}
