@@ -24,7 +24,7 @@ import java.nio.file.Path;
  * {@code size < 28} shrinks it by area averaging (see {@link ImageFolder}), each value rounded to 8 bits.
  * The whole split is held in memory as N·size² bytes.
  */
-public final class FashionMnist implements DataSet {
+public final class FashionMnist extends ByteImageSet {
     /** Where Debian's {@code dataset-fashion-mnist} puts the files. */
     public static final Path DEFAULT_DIRECTORY = Path.of("/usr/share/datasets/fashion-mnist");
     /** The side of the images in the files. */
@@ -57,12 +57,11 @@ public final class FashionMnist implements DataSet {
     }
 
     private final Split split;
-    private final ByteImages images;
     private final byte[] labels;
 
-    private FashionMnist(Split split, ByteImages images, byte[] labels) {
+    private FashionMnist(Split split, byte[] pixels, int n, int size, byte[] labels) {
+        super("Fashion-MNIST " + split.prefix, pixels, n, 1, size, size);
         this.split = split;
-        this.images = images;
         this.labels = labels;
     }
 
@@ -116,7 +115,7 @@ public final class FashionMnist implements DataSet {
                         + ", found " + (labels[i] & 0xFF) + " (label of image " + i + ")", null);
             }
         }
-        return new FashionMnist(split, new ByteImages("Fashion-MNIST " + split.prefix, sized(img.data(), n, size), n, 1, size, size), labels);
+        return new FashionMnist(split, sized(img.data(), n, size), n, size, labels);
     }
 
     private static Path file(Path directory, String base, boolean standard) {
@@ -163,31 +162,6 @@ public final class FashionMnist implements DataSet {
     }
 
     @Override
-    public int size() {
-        return images.n;
-    }
-
-    @Override
-    public int channels() {
-        return 1;
-    }
-
-    @Override
-    public int height() {
-        return images.h;
-    }
-
-    @Override
-    public int width() {
-        return images.w;
-    }
-
-    @Override
-    public void image(int index, float[] dst, int offset) {
-        images.image(index, dst, offset);
-    }
-
-    @Override
     public boolean hasLabels() {
         return true;
     }
@@ -195,10 +169,7 @@ public final class FashionMnist implements DataSet {
     /** The class, 0..9: T-shirt/top, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot. */
     @Override
     public int label(int index) {
-        if (index < 0 || index >= labels.length) {
-            throw new IllegalArgumentException("Fashion-MNIST " + split.prefix + ": argument 'index' expected 0.."
-                    + (labels.length - 1) + ", found " + index);
-        }
+        checkIndex(index);
         return labels[index];
     }
 }

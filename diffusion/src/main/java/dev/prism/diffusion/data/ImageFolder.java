@@ -55,7 +55,7 @@ import java.util.stream.Stream;
  * unless {@link Unreadable#SKIP} is asked for: then unreadable files are left out and one warning line
  * counts them and names the first.
  */
-public final class ImageFolder implements DataSet {
+public final class ImageFolder extends ByteImageSet {
 
     /** What {@link #load} does with a file javax.imageio cannot decode. */
     public enum Unreadable {
@@ -65,12 +65,11 @@ public final class ImageFolder implements DataSet {
         SKIP
     }
 
-    private final ByteImages images;
     private final List<Path> files;
     private final int skipped;
 
-    private ImageFolder(ByteImages images, List<Path> files, int skipped) {
-        this.images = images;
+    private ImageFolder(String name, byte[] pixels, int channels, int size, List<Path> files, int skipped) {
+        super(name, pixels, files.size(), channels, size, size);
         this.files = files;
         this.skipped = skipped;
     }
@@ -137,8 +136,7 @@ public final class ImageFolder implements DataSet {
                     + (skipped == 1 ? "" : "s") + " of " + candidates.size() + " (first: " + firstSkipped + ")");
         }
         byte[] kept = skipped == 0 ? pixels : Arrays.copyOf(pixels, loaded.size() * len);
-        return new ImageFolder(new ByteImages("image folder " + directory, kept, loaded.size(), channels, size, size),
-                List.copyOf(loaded), skipped);
+        return new ImageFolder("image folder " + directory, kept, channels, size, List.copyOf(loaded), skipped);
     }
 
     /** The candidate files in their order; fails for a missing, unlistable or empty folder. */
@@ -260,39 +258,12 @@ public final class ImageFolder implements DataSet {
 
     /** The file image {@code index} came from. */
     public Path file(int index) {
-        if (index < 0 || index >= files.size()) {
-            throw new IllegalArgumentException(images.name + ": argument 'index' expected 0.." + (files.size() - 1) + ", found " + index);
-        }
+        checkIndex(index);
         return files.get(index);
     }
 
     /** How many unreadable files {@link Unreadable#SKIP} left out (0 with {@link Unreadable#FAIL}). */
     public int skipped() {
         return skipped;
-    }
-
-    @Override
-    public int size() {
-        return images.n;
-    }
-
-    @Override
-    public int channels() {
-        return images.c;
-    }
-
-    @Override
-    public int height() {
-        return images.h;
-    }
-
-    @Override
-    public int width() {
-        return images.w;
-    }
-
-    @Override
-    public void image(int index, float[] dst, int offset) {
-        images.image(index, dst, offset);
     }
 }
