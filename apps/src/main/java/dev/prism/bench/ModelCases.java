@@ -7,6 +7,10 @@ import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.nn.train.AdamW;
+import dev.prism.nn.train.LrSchedule;
+import dev.prism.nn.train.TrainingStep;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.Rand;
 import dev.prism.kernels.catalog.Size;
@@ -29,6 +33,8 @@ public final class ModelCases {
     public static final String FORWARD = "model.unet-deepprism.forward";
     /** The sampling case's name. */
     public static final String SAMPLE = "model.unet-deepprism.sample";
+    /** The training step cases' prefix. */
+    public static final String TRAIN = "model.train.";
 
     private ModelCases() {
     }
@@ -64,6 +70,51 @@ public final class ModelCases {
             Tensor eps = u.forward(g, x, Tensor.of(t, s.batch()));
             return g.addForwardTo(Plan.builder(FORWARD)).inputs(x.data(), t).outputs(eps.data()).build();
         }));
+    }
+
+    /**
+     * Whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA) as plan cases: the
+     * DeepPrism UNet of {@link #setup}, and a standard-convolution UNet, on a batch of {@code batch}
+     * random images at step 1's scalars.
+     */
+    public static List<KernelCase> trainingCases(Size size) {
+        boolean small = size == Size.SMALL;
+        int batch = small ? 2 : 64;
+        int image = small ? 16 : 32;
+        Map<String, String> standard = Map.of("in", "1", "width", small ? "16" : "32", "levels", "3", "res", "1", "attn", "2",
+                "groups", "8");
+        Setup deep = setup(size);
+        return List.of(training("unet-deepprism", deep.options(), batch, image), training("unet-standard", standard, batch, image));
+    }
+
+    private static KernelCase training(String model, Map<String, String> options, int batch, int image) {
+        String name = TRAIN + model;
+        return new KernelCase(name, batch + "x1x" + image + "x" + image + " width " + options.get("width"), seed -> {
+            UNet u = Models.build("unet", options, 11).unet();
+            Rand r = new Rand(seed);
+            float[] data = r.uniform(batch * image * image, -1f, 1f);
+            DdpmTrainer.ImageSource src = new DdpmTrainer.ImageSource() {
+                public int channels() {
+                    return 1;
+                }
+
+                public int height() {
+                    return image;
+                }
+
+                public int width() {
+                    return image;
+                }
+
+                public void fill(long step, float[] x0) {
+                    System.arraycopy(data, 0, x0, 0, x0.length);
+                }
+            };
+            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-4, 0), LrSchedule.constant(0), 1.0, 0.999);
+            DdpmTrainer trainer = new DdpmTrainer(u, src, new DdpmTrainer.Config(batch, seed, NoiseSchedule.linear(1000), settings));
+            trainer.prepare(1);
+            return trainer.plan();
+        });
     }
 
     /** A sampling run on {@code backend}: DDIM over the linear schedule with T = 1000, seeded noise. */

@@ -403,6 +403,7 @@ final class TrainCommand implements Callable<Integer> {
         /** The checkpoint's state: the trainer's, and what this command needs to resume. */
         Map<String, String> state(Map<String, String> trainer) {
             Map<String, String> m = new LinkedHashMap<>(trainer);
+            m.put("schedule", schedule);
             m.put("data", data);
             m.put("channels", String.valueOf(channels));
             m.put("size", String.valueOf(size));

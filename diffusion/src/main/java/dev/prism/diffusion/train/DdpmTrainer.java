@@ -75,6 +75,12 @@ public final class DdpmTrainer implements AutoCloseable {
      * @throws IllegalArgumentException if the data's image does not fit the model
      */
     public DdpmTrainer(Backend backend, UNet model, ImageSource data, Config config) {
+        this(model, data, config);
+        step.compile(backend);
+    }
+
+    /** The same trainer, built but not compiled (for inspecting or benchmarking its {@link #plan}). */
+    public DdpmTrainer(UNet model, ImageSource data, Config config) {
         this.model = Objects.requireNonNull(model, "model");
         this.data = Objects.requireNonNull(data, "data");
         this.config = Objects.requireNonNull(config, "config");
@@ -97,7 +103,19 @@ public final class DdpmTrainer implements AutoCloseable {
         Graph g = new Graph("ddpm");
         Tensor xt = g.qSample(Tensor.of(x0, n, c, h, w), Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n));
         Tensor loss = g.meanSquaredError(model.forward(g, xt, Tensor.of(t, n)), Tensor.of(eps, n, c, h, w));
-        step = new TrainingStep(backend, g, loss, model.parameters(), config.settings(), x0, eps, t, coef);
+        step = new TrainingStep(g, loss, model.parameters(), config.settings(), x0, eps, t, coef);
+    }
+
+    /** The plan of one training step. */
+    public dev.prism.backend.Plan plan() {
+        return step.plan();
+    }
+
+    /** Writes the inputs of step {@code s} (batch, timesteps, noise, scalars) without running the plan. */
+    public void prepare(long s) {
+        data.fill(s, x0);
+        draw(s);
+        step.prepare(s);
     }
 
     public Config config() {
@@ -155,7 +173,7 @@ public final class DdpmTrainer implements AutoCloseable {
         m.put("step", Long.toString(completedSteps));
         m.put("seed", Long.toString(config.seed()));
         m.put("batch", Integer.toString(config.batch()));
-        m.put("schedule", config.schedule().name());
+        m.put("noise_schedule", config.schedule().name());
         m.put("timesteps", Integer.toString(config.schedule().timesteps()));
         TrainingStep.Settings st = config.settings();
         m.put("lr", Double.toString(st.optimizer().lr()));

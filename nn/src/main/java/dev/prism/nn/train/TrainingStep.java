@@ -68,7 +68,7 @@ public final class TrainingStep implements AutoCloseable {
     private final float[] hyper = new float[TrainingKernels.HYPER];
     private final float[] decay = new float[2];
     private final Plan plan;
-    private final Executable executable;
+    private Executable executable;
     private double lastLr;
 
     /**
@@ -80,7 +80,15 @@ public final class TrainingStep implements AutoCloseable {
      * @throws ModelShapeException if {@code loss} is not a scalar [1]
      */
     public TrainingStep(Backend backend, Graph graph, Tensor loss, List<Parameter> parameters, Settings settings, float[]... inputs) {
-        Objects.requireNonNull(backend, "backend");
+        this(graph, loss, parameters, settings, inputs);
+        compile(backend);
+    }
+
+    /**
+     * The same step, built but not compiled: {@link #plan()} can be inspected or benchmarked, and
+     * {@link #compile} prepares it to run.
+     */
+    public TrainingStep(Graph graph, Tensor loss, List<Parameter> parameters, Settings settings, float[]... inputs) {
         this.settings = Objects.requireNonNull(settings, "settings");
         if (!loss.hasShape(1)) {
             throw new ModelShapeException("training step: the loss expected shape [1], found " + loss);
@@ -141,7 +149,20 @@ public final class TrainingStep implements AutoCloseable {
         }
         b.constants(one).inputs(hyper, decay).inputs(inputs).outputs(this.loss, clip);
         this.plan = b.build();
-        this.executable = backend.compile(plan);
+    }
+
+    /**
+     * Compiles the plan on {@code backend}; call once, before the first {@link #run}.
+     *
+     * @return this
+     */
+    public TrainingStep compile(Backend backend) {
+        Objects.requireNonNull(backend, "backend");
+        if (executable != null) {
+            throw new IllegalStateException("training step: already compiled for " + executable.plan().name());
+        }
+        executable = backend.compile(plan);
+        return this;
     }
 
     /** The plan of one step. */
@@ -159,6 +180,16 @@ public final class TrainingStep implements AutoCloseable {
      * EMA decay depend on it) on the inputs the caller has written. Returns the loss.
      */
     public float run(long step) {
+        if (executable == null) {
+            throw new IllegalStateException("training step: compile it on a backend first");
+        }
+        prepare(step);
+        executable.execute();
+        return loss[0];
+    }
+
+    /** Writes the scalars of step {@code step} (from 1) into the plan's inputs, without running it. */
+    public void prepare(long step) {
         if (step < 1) {
             throw new IllegalArgumentException("training step: argument 'step' expected >= 1, found " + step);
         }
@@ -169,8 +200,6 @@ public final class TrainingStep implements AutoCloseable {
         double d = Math.min(settings.emaDecay(), (1 + n) / (10 + n));
         decay[0] = (float) d;
         decay[1] = (float) (1 - d);
-        executable.execute();
-        return loss[0];
     }
 
     /** The loss of the last step. */
@@ -190,6 +219,9 @@ public final class TrainingStep implements AutoCloseable {
 
     /** Brings the weights, the moments and the EMA weights to the host (a device backend copies them now). */
     public void fetch() {
+        if (executable == null) {
+            return;
+        }
         for (State s : states.values()) {
             executable.fetch(s.m(), s.v(), s.ema(), s.parameter().value().data());
         }
@@ -197,6 +229,8 @@ public final class TrainingStep implements AutoCloseable {
 
     @Override
     public void close() {
-        executable.close();
+        if (executable != null) {
+            executable.close();
+        }
     }
 }
