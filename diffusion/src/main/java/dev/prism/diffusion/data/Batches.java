@@ -71,6 +71,7 @@ public final class Batches {
         return new Batches(data, batch, seed, flip);
     }
 
+    /** The images the batches are drawn from. */
     public DataSet data() {
         return data;
     }
@@ -80,6 +81,7 @@ public final class Batches {
         return batch;
     }
 
+    /** The seed of the order and the flips. */
     public long seed() {
         return seed;
     }

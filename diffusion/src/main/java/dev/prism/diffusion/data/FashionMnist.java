@@ -78,7 +78,7 @@ public final class FashionMnist extends ByteImageSet {
      * @param size      the side of the images returned, at least 1 (28: raw; larger: padded; smaller: shrunk)
      * @throws DataSetException         for a missing directory or file (with {@link #INSTALL_HINT} when the
      *                                  directory is the default one) and for any file that fails a check
-     * @throws IllegalArgumentException for {@code size < 1}
+     * @throws IllegalArgumentException for {@code size < 1}, or a size whose N·size² bytes exceed one Java array
      */
     public static FashionMnist load(Path directory, Split split, int size) {
         return load(directory, split, size, directory.toAbsolutePath().normalize().equals(DEFAULT_DIRECTORY));
@@ -103,6 +103,10 @@ public final class FashionMnist extends ByteImageSet {
                     + img.dim(1) + "×" + img.dim(2), null);
         }
         int n = img.dim(0);
+        if ((long) n * size * size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("Fashion-MNIST: argument 'size' expected at most "
+                    + (int) Math.sqrt((Integer.MAX_VALUE - 8.0) / n) + " for " + n + " images in one array of bytes, found " + size);
+        }
         IdxFile lab = IdxFile.read(labelFile, 1, "labels");
         if (lab.dim(0) != n) {
             throw new DataSetException(labelFile.toString(), 4, "expected " + n + " labels (the image count of "
@@ -136,7 +140,7 @@ public final class FashionMnist extends ByteImageSet {
         if (size == RAW_SIZE) {
             return raw;
         }
-        byte[] out = new byte[Math.multiplyExact(n, size * size)];
+        byte[] out = new byte[n * size * size];
         if (size > RAW_SIZE) {
             int pad = (size - RAW_SIZE) / 2;
             for (int i = 0; i < n; i++) {
