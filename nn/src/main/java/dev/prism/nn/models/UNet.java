@@ -47,7 +47,7 @@ import java.util.Objects;
  * of the R + 1 residual blocks of an up level takes the concatenation of h and a popped skip. A residual
  * block whose input and output widths differ has a 1×1 {@code nin_shortcut} (the DDPM code's name);
  * sampling layers keep their width. DeepPrism and separable convolutions cannot change the width
- * (DeepPrism §4.3 leaves "channel re-sampling" out), so in such a block {@code conv1} is a standard 3×3
+ * (DeepPrism §4.1 calls channel re-sampling feasible but keeps C fixed), so in such a block {@code conv1} is a standard 3×3
  * convolution, like conv_in and conv_out; every other hidden convolution keeps the model's type.
  * Input {@code x [N, Cin, H, W]} with H and W divisible by 2^(L−1), {@code t [N]}; output {@code [N, Cin, H, W]}.
  */
