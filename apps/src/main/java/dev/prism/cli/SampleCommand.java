@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
 
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Generate images with a denoising model (unet or wg-unet) from its weights: DDPM ancestral or DDIM sampling, "
+        description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
         + "weights' metadata.")
@@ -52,7 +52,7 @@ final class SampleCommand implements Callable<Integer> {
             description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
     String stripPrefix;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "unet or wg-unet (default: the weights' metadata).")
+    @Option(names = "--model", paramLabel = "NAME", description = "unet, wg-unet or ddpm-unet (default: the weights' metadata).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
@@ -129,8 +129,8 @@ final class SampleCommand implements Callable<Integer> {
         if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
             throw new IllegalArgumentException("--weights " + weights + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
         }
-        if (!name.equals("unet") && !name.equals("wg-unet")) {
-            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet), found '" + name + "'");
+        if (!Models.DENOISERS.contains(name)) {
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS) + "), found '" + name + "'");
         }
         Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
         options.putAll(Models.parseOptions(config));

@@ -15,6 +15,7 @@ public final class KernelRegistry {
             Map.entry("activation", ActivationKernels.class),
             Map.entry("approx", ApproxKernels.class),
             Map.entry("attention", AttentionKernels.class),
+            Map.entry("concat", ConcatKernels.class),
             Map.entry("conv2d", Conv2dKernels.class),
             Map.entry("dct", DctKernels.class),
             Map.entry("elementwise", ElementwiseKernels.class),

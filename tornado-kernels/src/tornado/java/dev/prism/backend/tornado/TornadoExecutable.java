@@ -194,14 +194,16 @@ final class TornadoExecutable implements Executable {
 
     /**
      * Splits the launches into consecutive runs whose TornadoVM graph stays under {@link #NODE_BUDGET}:
-     * about three nodes per distinct buffer (the object, its allocation or copy, its release), two per task
-     * and one per scalar constant.
+     * about three nodes per distinct buffer (the object, its allocation or copy, its release), one per task
+     * plus one per array it writes (TornadoVM's graph builder adds a dependent-read node for every written
+     * argument of every task), and one per scalar constant.
      */
     static List<List<Launch>> partition(List<Launch> launches) {
         List<List<Launch>> out = new ArrayList<>();
         List<Launch> current = new ArrayList<>();
         Set<Object> objects = Collections.newSetFromMap(new IdentityHashMap<>());
         Set<Object> scalars = new java.util.HashSet<>();
+        int taskNodes = 0;
         for (Launch l : launches) {
             int newObjects = 0;
             int newScalars = 0;
@@ -212,14 +214,17 @@ final class TornadoExecutable implements Executable {
                     newScalars++;
                 }
             }
-            int estimate = 3 * (objects.size() + newObjects) + 2 * (current.size() + 1) + scalars.size() + newScalars;
+            int nodes = 1 + l.writes().length;
+            int estimate = 3 * (objects.size() + newObjects) + taskNodes + nodes + scalars.size() + newScalars;
             if (!current.isEmpty() && estimate > NODE_BUDGET) {
                 out.add(current);
                 current = new ArrayList<>();
                 objects.clear();
                 scalars.clear();
+                taskNodes = 0;
             }
             current.add(l);
+            taskNodes += nodes;
             for (Object a : l.args()) {
                 if (a instanceof float[] || a instanceof int[]) {
                     objects.add(a);
