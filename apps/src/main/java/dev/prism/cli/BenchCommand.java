@@ -104,8 +104,8 @@ final class BenchCommand implements Callable<Integer> {
      */
     private static final double BREAKDOWN_WARMUP_SECONDS = 6;
 
-    @Option(names = "--train", description = "Time whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA; "
-            + "cases " + ModelCases.TRAIN + "*) instead of the kernels; with -k, add them to the selection.")
+    @Option(names = "--train", description = "Time whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA: "
+            + "cases model.*" + ModelCases.TRAIN + ") instead of the kernels; with -k, add them to the selection.")
     boolean train;
 
     @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, "
@@ -131,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
         if (train) {
             all.addAll(ModelCases.trainingCases(s));
             if (kernels == null) {
-                kernels = List.of(ModelCases.TRAIN);
+                kernels = ModelCases.trainingCases(s).stream().map(KernelCase::name).toList();
             }
         }
         boolean sampling = kernels == null || kernels.stream().anyMatch(ModelCases.SAMPLE::startsWith);
