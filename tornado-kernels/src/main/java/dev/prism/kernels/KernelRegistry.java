@@ -2,6 +2,7 @@ package dev.prism.kernels;
 
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -38,6 +39,14 @@ public final class KernelRegistry {
     /** The kernel classes, by family. */
     public static Map<String, Class<?>> families() {
         return Map.copyOf(FAMILIES);
+    }
+
+    /**
+     * Classes of static helpers that kernels of several families call and TornadoVM inlines into them:
+     * {@link Sums}, the long reductions in double. They hold no kernels of their own.
+     */
+    public static List<Class<?>> sharedHelpers() {
+        return List.of(Sums.class);
     }
 
     /**

@@ -10,7 +10,9 @@ import dev.prism.nn.Parameter;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.io.WeightFile;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -36,6 +38,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class ModelsTest {
     private static final double RTOL = 1e-4;
     private static final JvmBackend JVM = JvmBackend.parallel(2);
+
+    /** The poms run this test at 128, 256 and 512 bits: fail unless the variants run at the pinned width. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
 
     @AfterAll
     static void close() {
