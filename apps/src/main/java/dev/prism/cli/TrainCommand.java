@@ -15,6 +15,7 @@ import dev.prism.diffusion.data.ImageFolder;
 import dev.prism.diffusion.train.DdpmTrainer;
 import dev.prism.io.PngImages;
 import dev.prism.nn.ModelWeights;
+import dev.prism.nn.io.AtomicWrite;
 import dev.prism.nn.models.Models;
 import dev.prism.nn.train.AdamW;
 import dev.prism.nn.train.Checkpoint;
@@ -340,6 +341,13 @@ final class TrainCommand implements Callable<Integer> {
             Path file = dir.resolve("checkpoint.safetensors");
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException("--resume " + dir + ": no checkpoint.safetensors in it");
+            }
+            for (Path d : new Path[] {dir, dir.resolve("samples")}) {
+                List<String> removed = AtomicWrite.removeLeftovers(d);
+                if (!removed.isEmpty()) {
+                    c.spec.commandLine().getErr().println("removed the partial file(s) of a write the last run did not finish: "
+                            + String.join(", ", removed) + " (in " + d + ")");
+                }
             }
             Checkpoint.Contents head = Checkpoint.header(file);
             Map<String, String> s = head.state();
