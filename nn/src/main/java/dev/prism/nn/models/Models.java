@@ -209,7 +209,11 @@ public final class Models {
      * divisor of the width below 32 when 32 does not divide it.
      */
     private static int groups(Map<String, String> o, Map<String, String> given, int width) {
-        return given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, 32);
+        int g = given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, 32);
+        // the options recorded with the model (weight files, checkpoints) hold the count used, so that
+        // building from them again gives this model
+        o.put("groups", String.valueOf(g));
+        return g;
     }
 
     private static ChannelPadding padding(Map<String, String> o) {
