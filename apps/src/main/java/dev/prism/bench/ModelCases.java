@@ -7,7 +7,9 @@ import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.nn.models.Classifier;
 import dev.prism.nn.train.AdamW;
 import dev.prism.nn.train.LrSchedule;
 import dev.prism.nn.train.TrainingStep;
@@ -75,7 +77,8 @@ public final class ModelCases {
     /**
      * Whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA) as plan cases: the
      * DeepPrism UNet of {@link #setup}, and a standard-convolution UNet, on a batch of {@code batch}
-     * random images at step 1's scalars.
+     * random images at step 1's scalars; and a training step of the quality metric's classifier (the
+     * default {@code classifier}, cross-entropy on a batch of 128 random images and labels).
      */
     public static List<KernelCase> trainingCases(Size size) {
         boolean small = size == Size.SMALL;
@@ -84,7 +87,42 @@ public final class ModelCases {
         Map<String, String> standard = Map.of("in", "1", "width", small ? "16" : "32", "levels", "3", "res", "1", "attn", "2",
                 "groups", "8");
         Setup deep = setup(size);
-        return List.of(training("unet-deepprism", deep.options(), batch, image), training("unet-standard", standard, batch, image));
+        return List.of(training("unet-deepprism", deep.options(), batch, image), training("unet-standard", standard, batch, image),
+                classifierTraining(small ? 4 : 128, image));
+    }
+
+    private static KernelCase classifierTraining(int batch, int image) {
+        return new KernelCase(TRAIN + "classifier", batch + "x1x" + image + "x" + image, seed -> {
+            Classifier c = Models.build("classifier", Map.of(), 11).classifier();
+            Rand r = new Rand(seed);
+            float[] data = r.uniform(batch * image * image, -1f, 1f);
+            float[] classes = new float[batch];
+            for (int i = 0; i < batch; i++) {
+                classes[i] = i % c.config().classes();
+            }
+            ClassifierTrainer.LabelledImages src = new ClassifierTrainer.LabelledImages() {
+                public int channels() {
+                    return 1;
+                }
+
+                public int height() {
+                    return image;
+                }
+
+                public int width() {
+                    return image;
+                }
+
+                public void fill(long step, float[] images, float[] labels) {
+                    System.arraycopy(data, 0, images, 0, images.length);
+                    System.arraycopy(classes, 0, labels, 0, labels.length);
+                }
+            };
+            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-3, 0), LrSchedule.constant(0), 1.0, 0.999);
+            ClassifierTrainer trainer = new ClassifierTrainer(c, src, new ClassifierTrainer.Config(batch, settings));
+            trainer.prepare(1);
+            return trainer.plan();
+        });
     }
 
     private static KernelCase training(String model, Map<String, String> options, int batch, int image) {

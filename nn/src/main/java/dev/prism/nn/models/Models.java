@@ -72,9 +72,9 @@ public final class Models {
             }
             case "classifier" -> {
                 d.put("in", "1");
-                d.put("width", "32");
+                d.put("width", "16");
                 d.put("stages", "3");
-                d.put("convs", "1");
+                d.put("convs", "2");
                 d.put("hidden", "128");
                 d.put("classes", "10");
                 d.put("groups", "8");

@@ -95,12 +95,12 @@ class ClassifierTest {
     }
 
     @Test
-    void theDefaultClassifierHasThreeStagesAndOneHundredTwentyEightFeatures() {
+    void theDefaultClassifierHasThreeStagesOfTwoConvolutionsAndOneHundredTwentyEightFeatures() {
         Models.Built b = Models.build("classifier", Map.of(), 1);
         Classifier c = b.classifier();
-        assertEquals(new Classifier.Config(1, 32, 3, 1, 128, 10, 8), c.config());
-        // 3·3·(1·32 + 32·64 + 64·128) conv weights + 32+64+128 biases + 2·(32+64+128) norms + 128·128+128 + 128·10+10
-        assertEquals(9 * (32 + 2048 + 8192) + 224 + 448 + 128 * 128 + 128 + 1290, c.parameterCount());
+        assertEquals(new Classifier.Config(1, 16, 3, 2, 128, 10, 8), c.config());
+        // 3·3·(1·16 + 16·16 + 16·32 + 32·32 + 32·64 + 64·64) conv weights, 2·(16+32+64) biases, 4·(16+32+64) norm parameters, 64·128+128 + 128·10+10
+        assertEquals(9 * (16 + 256 + 512 + 1024 + 2048 + 4096) + 224 + 448 + 64 * 128 + 128 + 1290, c.parameterCount());
         var e = assertThrows(IllegalArgumentException.class, () -> Models.build("classifier", Map.of("classes", "1"), 1));
         assertEquals("classes expected >= 2, found 1", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("classifier", Map.of("width", "12", "groups", "5"), 1));

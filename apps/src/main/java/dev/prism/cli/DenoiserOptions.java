@@ -1,0 +1,158 @@
+package dev.prism.cli;
+
+import dev.prism.diffusion.Ddim;
+import dev.prism.diffusion.Ddpm;
+import dev.prism.diffusion.DiffusionSampler;
+import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.diffusion.Prediction;
+import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.nn.ModelWeights;
+import dev.prism.nn.io.WeightFile;
+import dev.prism.nn.models.Models;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The options of the commands that sample a denoising model (prism sample, prism eval): its weights and
+ * options, the noise schedule and the sampler. Checked before any weight is read, with messages that
+ * name the option.
+ */
+public final class DenoiserOptions {
+    @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Model weights (.safetensors or .pth).")
+    Path weights;
+
+    @Option(names = "--strip-prefix", paramLabel = "PREFIX",
+            description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
+    String stripPrefix;
+
+    @Option(names = "--model", paramLabel = "NAME", description = "unet or wg-unet (default: the weights' metadata).")
+    String model;
+
+    @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
+            description = "Model options over the weights' metadata (see prism info --model).")
+    List<String> config;
+
+    @Option(names = "--sampler", defaultValue = "ddim", paramLabel = "ddpm|ddim", description = "Default: ${DEFAULT-VALUE}.")
+    String sampler;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Sampling steps, at most the schedule's T (default: T for ddpm, 50 for ddim).")
+    Integer steps;
+
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM's η: 0 deterministic, 1 as DDPM (default: ${DEFAULT-VALUE}).")
+    double eta;
+
+    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine|vp", description = "Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
+    @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "The training schedule's T (default: ${DEFAULT-VALUE}).")
+    int timesteps;
+
+    @Option(names = "--no-clip", description = "Do not clip the predicted clean image to [-1, 1].")
+    boolean noClip;
+
+    @Option(names = "--size", paramLabel = "H[xW]", description = "Image size (default: the weights' image_size metadata, else 32).")
+    String size;
+
+    /** A denoising model loaded from its weights. */
+    record Loaded(String name, Models.Built built, Map<String, String> metadata, int height, int width, UNetDenoiser denoiser) {
+    }
+
+    /** Fails unless the weights file exists. */
+    void checkWeights() {
+        if (!Files.isRegularFile(weights)) {
+            throw new IllegalArgumentException("--weights " + weights + ": no such file");
+        }
+    }
+
+    /** The noise schedule of --schedule and --timesteps. */
+    NoiseSchedule schedule() {
+        return switch (schedule.toLowerCase(Locale.ROOT)) {
+            case "linear" -> NoiseSchedule.linear(positiveT());
+            case "cosine" -> NoiseSchedule.cosine(positiveT());
+            case "vp" -> NoiseSchedule.vp(positiveT());
+            default -> throw new IllegalArgumentException("--schedule expected linear, cosine or vp, found '" + schedule + "'");
+        };
+    }
+
+    private int positiveT() {
+        if (timesteps < 1) {
+            throw new IllegalArgumentException("--timesteps expected >= 1, found " + timesteps);
+        }
+        return timesteps;
+    }
+
+    /** The sampler of --sampler, --steps, --eta and --no-clip over {@code sched}. */
+    DiffusionSampler sampler(NoiseSchedule sched) {
+        boolean clip = !noClip;
+        return switch (sampler.toLowerCase(Locale.ROOT)) {
+            case "ddpm" -> {
+                if (steps != null && steps != sched.timesteps()) {
+                    throw new IllegalArgumentException("--steps for ddpm expected " + sched.timesteps()
+                            + " (ancestral sampling visits every timestep; use --sampler ddim for fewer), found " + steps);
+                }
+                yield new Ddpm(sched, clip, Prediction.EPSILON);
+            }
+            case "ddim" -> {
+                int n = steps != null ? steps : Math.min(50, sched.timesteps());
+                if (n < 1 || n > sched.timesteps()) {
+                    throw new IllegalArgumentException("--steps expected 1 to T = " + sched.timesteps() + ", found " + n);
+                }
+                if (!(eta >= 0)) {
+                    throw new IllegalArgumentException("--eta expected >= 0, found " + eta);
+                }
+                yield new Ddim(sched, n, eta, clip, Prediction.EPSILON);
+            }
+            default -> throw new IllegalArgumentException("--sampler expected ddpm or ddim, found '" + sampler + "'");
+        };
+    }
+
+    /**
+     * Builds the model named by --model or the weights' metadata, with the metadata's options under --config,
+     * loads the weights strictly and makes the denoiser at --size (or the image_size metadata).
+     */
+    Loaded load() throws IOException {
+        Map<String, String> meta;
+        try (WeightFile wf = WeightFile.open(weights)) {
+            meta = wf.metadata();
+        }
+        String name = model != null ? model : meta.get("model");
+        if (name == null) {
+            throw new IllegalArgumentException("--model is needed: " + weights + " does not say which model it holds (no 'model' metadata)");
+        }
+        if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
+            throw new IllegalArgumentException("--weights " + weights + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
+        }
+        if (!name.equals("unet") && !name.equals("wg-unet")) {
+            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet), found '" + name + "'");
+        }
+        Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
+        options.putAll(Models.parseOptions(config));
+        Models.Built built = Models.build(name, options, 0);
+        ModelWeights.load(built.module(), weights, stripPrefix);
+        int[] hw = size(meta);
+        return new Loaded(name, built, meta, hw[0], hw[1], new UNetDenoiser(built.unet(), hw[0], hw[1]));
+    }
+
+    private int[] size(Map<String, String> meta) {
+        String v = size != null ? size : meta.getOrDefault("image_size", "32");
+        String option = size != null ? "--size" : "image_size metadata of " + weights;
+        try {
+            String[] p = v.toLowerCase(Locale.ROOT).split("x", -1);
+            int h = Integer.parseInt(p[0].trim());
+            int w = p.length > 1 ? Integer.parseInt(p[1].trim()) : h;
+            if (p.length > 2 || h < 1 || w < 1) {
+                throw new NumberFormatException();
+            }
+            return new int[] {h, w};
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " expected H or HxW with positive integers, found '" + v + "'");
+        }
+    }
+}
