@@ -92,6 +92,10 @@ final class EvalCommand implements Callable<Integer> {
         if (classifier != null && !Files.isRegularFile(classifier)) {
             throw new IllegalArgumentException("--classifier " + classifier + ": no such file");
         }
+        if (!data.equals("fashion-mnist") && !TrainCommand.isIdxFolder(Path.of(data))) {
+            throw new IllegalArgumentException("--data expected fashion-mnist or a folder of Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz], "
+                    + "train-labels-..., t10k-images-..., t10k-labels-...), found '" + data + "'");
+        }
         NoiseSchedule sched = model.schedule();
         DiffusionSampler sampler = model.sampler(sched);
         DenoiserOptions.Loaded loaded = model.load();
@@ -165,8 +169,12 @@ final class EvalCommand implements Callable<Integer> {
         };
     }
 
-    /** A classifier, what it is called in messages, and the image size it was trained at (null if not recorded). */
-    record Judge(Classifier model, String what, String imageSize) {
+    /** A classifier, what it is called in messages, and its weights' metadata (image_size, test_accuracy, ...). */
+    record Judge(Classifier model, String what, Map<String, String> metadata) {
+        /** The side of the images it was trained on, or null when not recorded. */
+        String imageSize() {
+            return metadata.get("image_size");
+        }
     }
 
     /**
@@ -200,7 +208,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         Classifier c = Models.build("classifier", Models.fromJson(meta.get("options")), 0).classifier();
         ModelWeights.load(c, wf, null);
-        return new Judge(c, what, meta.get("image_size"));
+        return new Judge(c, what, meta);
     }
 
     /**

@@ -300,7 +300,8 @@ final class TrainCommand implements Callable<Integer> {
         return ImageFolder.load(dir, channels, size);
     }
 
-    private static boolean isIdxFolder(Path dir) {
+    /** Whether {@code dir} holds Fashion-MNIST's training images as an IDX file (gzipped or not). */
+    static boolean isIdxFolder(Path dir) {
         return Files.isRegularFile(dir.resolve("train-images-idx3-ubyte.gz")) || Files.isRegularFile(dir.resolve("train-images-idx3-ubyte"));
     }
 
