@@ -32,7 +32,7 @@ public final class DenoiserOptions {
             description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
     String stripPrefix;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "unet or wg-unet (default: the weights' metadata).")
+    @Option(names = "--model", paramLabel = "NAME", description = "unet, wg-unet or ddpm-unet (default: the weights' metadata).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
@@ -129,8 +129,8 @@ public final class DenoiserOptions {
         if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
             throw new IllegalArgumentException("--weights " + weights + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
         }
-        if (!name.equals("unet") && !name.equals("wg-unet")) {
-            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet), found '" + name + "'");
+        if (!Models.DENOISERS.contains(name)) {
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS) + "), found '" + name + "'");
         }
         Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
         options.putAll(Models.parseOptions(config));

@@ -28,11 +28,22 @@ import java.util.concurrent.Callable;
 
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Generate images with a denoising model (unet or wg-unet) from its weights: DDPM ancestral or DDIM sampling, "
+        description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
-        + "weights' metadata.")
+        + "weights' metadata.",
+        footer = {"", SampleCommand.REPRODUCIBILITY})
 final class SampleCommand implements Callable<Integer> {
+    /**
+     * What a seed reproduces, as README.md states it; every sentence is tested (SampleReferenceTest,
+     * SamplingLoopTest, at 128, 256 and 512 bits).
+     */
+    static final String REPRODUCIBILITY = "Reproducibility: a seed fixes the noise, which every backend draws the same way. "
+            + "The jvm backend gives bit-identical images for every thread count and every run at a given vector width "
+            + "(--vector-bits; default: the CPU's widest). jvm-plain and jvm-seq, the plain loops, give bit-identical images. "
+            + "Other vector widths, jvm against the plain loops, and TornadoVM devices round differently: their images differ "
+            + "from jvm-seq's by a few grey levels (at most 5 of 255 on the tests' UNet, which the tests bound at 8).";
+
     @Spec
     CommandSpec spec;
 
@@ -42,7 +53,7 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     DenoiserOptions model;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Noise seed: the same seed gives the same images on every backend (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}); what it reproduces on which backend: see Reproducibility below.")
     long seed;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Images to generate (default: ${DEFAULT-VALUE}).")

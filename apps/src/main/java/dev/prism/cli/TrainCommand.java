@@ -49,7 +49,7 @@ import java.util.concurrent.Callable;
  * with checkpoints, resume, a log and sample grids (test-set accuracy for the classifier).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Train a denoising model (unet or wg-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
+        description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
         + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; or, with --model classifier, the classifier of "
         + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
         + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
@@ -70,7 +70,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "RUN", description = "Continue the run in this directory from its checkpoint.")
     Path resume;
 
-    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME", description = "unet, wg-unet or classifier (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME", description = "unet, wg-unet, ddpm-unet or classifier (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (see prism info --model).")
@@ -147,7 +147,8 @@ final class TrainCommand implements Callable<Integer> {
         Models.Built built = Models.build(run.model, run.options, run.seed);
         boolean classifier = built.module() instanceof Classifier;
         if (!classifier && !(built.module() instanceof dev.prism.nn.models.UNet)) {
-            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet) or classifier, found '" + run.model + "'");
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
+                    + ") or classifier, found '" + run.model + "'");
         }
         if (classifier) {
             for (String option : List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")) {

@@ -10,9 +10,11 @@ import java.util.List;
  *
  * <p>A pointwise convolution (1×1 kernel, stride 1, padding 0, dilation 1, groups 1) is a matrix product
  * per batch item, {@code y[n] = W·x[n]} with {@code W[Cout,Cin]} and {@code x[n]} as {@code [Cin, H·W]}.
- * {@link #forward} and {@link #backward} route that case through {@link GemmKernels#matmul}; the results
- * are bit-identical to the direct kernels, which {@link #forwardDirect} and {@link #backwardDirect}
- * always use.
+ * {@link #forward} and {@link #backward} route that case through {@link GemmKernels#matmul}, bit-identical
+ * to the direct kernels (which {@link #forwardDirect} and {@link #backwardDirect} always use), and the
+ * weight gradient through {@link GemmKernels#matmulBatchSum}. Both weight-gradient kernels sum in double
+ * ({@link Sums}), one per plane and the other per row, so they agree to the float rounding of the
+ * result: the same bits except where their double sums straddle a rounding boundary.
  */
 public final class Conv2d {
     private Conv2d() {
@@ -221,7 +223,7 @@ public final class Conv2d {
                         g.cout() * hw, g.cin() * hw, 0, false));
             } else {
                 launches.add(new Launch("conv2d.backwardWeight", new Object[] {x, gy, gw, geo}, new int[] {2},
-                        g.wSize(),
+                        g.wSize() / g.kw(),
                         () -> Conv2dKernels.backwardWeight(x, gy, gw, geo),
                         (from, to) -> {
                             for (int l = from; l < to; l++) {
