@@ -21,8 +21,10 @@ import java.util.Map;
 
 /**
  * The options of the commands that sample a denoising model (prism sample, prism eval): its weights and
- * options, the noise schedule and the sampler. Checked before any weight is read, with messages that
- * name the option.
+ * options, the noise schedule and the sampler. The model, its options, the image size and the schedule
+ * default to the weights' metadata (what prism train writes into ema.safetensors). Checked before any
+ * weight is read (only the file's header is), with messages that name the option, or the metadata entry
+ * and the file, with the expected and the found value.
  */
 public final class DenoiserOptions {
     @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Model weights (.safetensors or .pth).")
@@ -48,11 +50,12 @@ public final class DenoiserOptions {
     @Option(names = "--eta", defaultValue = "0", description = "DDIM's η: 0 deterministic, 1 as DDPM (default: ${DEFAULT-VALUE}).")
     double eta;
 
-    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine|vp", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--schedule", paramLabel = "linear|cosine|vp", description = "The training noise schedule (default: the weights' "
+            + "schedule metadata, else linear).")
     String schedule;
 
-    @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "The training schedule's T (default: ${DEFAULT-VALUE}).")
-    int timesteps;
+    @Option(names = "--timesteps", paramLabel = "T", description = "The training schedule's T (default: the weights' timesteps metadata, else 1000).")
+    Integer timesteps;
 
     @Option(names = "--no-clip", description = "Do not clip the predicted clean image to [-1, 1].")
     boolean noClip;
@@ -64,28 +67,59 @@ public final class DenoiserOptions {
     record Loaded(String name, Models.Built built, Map<String, String> metadata, int height, int width, UNetDenoiser denoiser) {
     }
 
-    /** Fails unless the weights file exists. */
-    void checkWeights() {
+    /** The weights' metadata, read by {@link #checkWeights}. */
+    private Map<String, String> metadata;
+
+    /** Fails unless the weights file exists; reads its metadata (the header, not the tensors). */
+    void checkWeights() throws IOException {
         if (!Files.isRegularFile(weights)) {
             throw new IllegalArgumentException("--weights " + weights + ": no such file");
         }
-    }
-
-    /** The noise schedule of --schedule and --timesteps. */
-    NoiseSchedule schedule() {
-        return switch (schedule.toLowerCase(Locale.ROOT)) {
-            case "linear" -> NoiseSchedule.linear(positiveT());
-            case "cosine" -> NoiseSchedule.cosine(positiveT());
-            case "vp" -> NoiseSchedule.vp(positiveT());
-            default -> throw new IllegalArgumentException("--schedule expected linear, cosine or vp, found '" + schedule + "'");
-        };
-    }
-
-    private int positiveT() {
-        if (timesteps < 1) {
-            throw new IllegalArgumentException("--timesteps expected >= 1, found " + timesteps);
+        try (WeightFile wf = WeightFile.open(weights)) {
+            metadata = wf.metadata();
         }
-        return timesteps;
+    }
+
+    private Map<String, String> metadata() {
+        if (metadata == null) {
+            throw new IllegalStateException("checkWeights() reads the metadata first");
+        }
+        return metadata;
+    }
+
+    /** What a value came from in messages: the option if given, else the metadata entry of the weights. */
+    private String source(Object option, String name, String key) {
+        return option != null ? name : key + " metadata of " + weights;
+    }
+
+    /** The noise schedule of --schedule and --timesteps, or of the weights' schedule and timesteps metadata. */
+    NoiseSchedule schedule() {
+        String name = schedule != null ? schedule : metadata().getOrDefault("schedule", "linear");
+        String t = timesteps != null ? String.valueOf(timesteps) : metadata().getOrDefault("timesteps", "1000");
+        int steps;
+        try {
+            steps = Integer.parseInt(t.trim());
+        } catch (NumberFormatException e) {
+            steps = 0;
+        }
+        if (steps < 1) {
+            throw new IllegalArgumentException(source(timesteps, "--timesteps", "timesteps") + " expected an integer >= 1, found '" + t + "'");
+        }
+        // prism train records the schedule's full name, "cosine(T=40, s=0.008, maxBeta=0.999)"; its kind comes first.
+        int paren = schedule == null ? name.indexOf('(') : -1;
+        String kind = paren >= 0 ? name.substring(0, paren) : name;
+        NoiseSchedule s = switch (kind.toLowerCase(Locale.ROOT)) {
+            case "linear" -> NoiseSchedule.linear(steps);
+            case "cosine" -> NoiseSchedule.cosine(steps);
+            case "vp" -> NoiseSchedule.vp(steps);
+            default -> throw new IllegalArgumentException(source(schedule, "--schedule", "schedule")
+                    + " expected linear, cosine or vp, found '" + name + "'");
+        };
+        if (paren >= 0 && timesteps == null && !s.name().equals(name)) {
+            throw new IllegalArgumentException("schedule metadata of " + weights + " expected '" + s.name() + "' (Prism's " + kind
+                    + " schedule with the timesteps metadata's T), found '" + name + "'");
+        }
+        return s;
     }
 
     /** The sampler of --sampler, --steps, --eta and --no-clip over {@code sched}. */
@@ -118,10 +152,7 @@ public final class DenoiserOptions {
      * loads the weights strictly and makes the denoiser at --size (or the image_size metadata).
      */
     Loaded load() throws IOException {
-        Map<String, String> meta;
-        try (WeightFile wf = WeightFile.open(weights)) {
-            meta = wf.metadata();
-        }
+        Map<String, String> meta = metadata();
         String name = model != null ? model : meta.get("model");
         if (name == null) {
             throw new IllegalArgumentException("--model is needed: " + weights + " does not say which model it holds (no 'model' metadata)");
@@ -142,7 +173,7 @@ public final class DenoiserOptions {
 
     private int[] size(Map<String, String> meta) {
         String v = size != null ? size : meta.getOrDefault("image_size", "32");
-        String option = size != null ? "--size" : "image_size metadata of " + weights;
+        String option = source(size, "--size", "image_size");
         try {
             String[] p = v.toLowerCase(Locale.ROOT).split("x", -1);
             int h = Integer.parseInt(p[0].trim());

@@ -4,7 +4,7 @@ import dev.prism.backend.Backend;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.SamplingLoop;
-import dev.prism.diffusion.SamplingProgress;
+import dev.prism.diffusion.SeededNoise;
 import dev.prism.diffusion.data.Batches;
 import dev.prism.diffusion.data.DataSet;
 import dev.prism.diffusion.data.FashionMnist;
@@ -63,7 +63,8 @@ final class EvalCommand implements Callable<Integer> {
     int samples;
 
     @Option(names = "--seed", defaultValue = "0",
-            description = "Seed of the samples' noise, of the training images chosen for the floor and of the noise images (default: ${DEFAULT-VALUE}).")
+            description = "Seed of the samples' noise (sample j is image j of prism sample --seed S, whatever --batch), of the training "
+            + "images chosen for the floor and of the noise images (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--batch", defaultValue = "50", paramLabel = "B", description = "Images per sampling run and per classifier pass (default: ${DEFAULT-VALUE}).")
@@ -81,6 +82,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        long start = System.nanoTime();
         // Everything the user typed is checked before a weight is read or an image is made.
         if (samples < 2) {
             throw new IllegalArgumentException("--samples expected >= 2 (a covariance needs two images), found " + samples);
@@ -112,18 +114,25 @@ final class EvalCommand implements Callable<Integer> {
             out.println("backend: " + be.id() + " — " + be.description());
             out.printf(Locale.ROOT, "classifier: %s (%d features)%n", judge.what(), c.config().hidden());
             out.flush();
-            long t0 = System.nanoTime();
+            out.printf(Locale.ROOT, "model: %s (%,d parameters) from %s, %dx%dx%d, schedule %s%n", loaded.name(),
+                    loaded.built().module().parameterCount(), model.weights, ch, h, w, sched.name());
+            out.flush();
             FeatureStatistics reference = features.extract(ClassifierFeatures.of(test), test.size(),
-                    progress(err, "features of the test set", test.size(), t0)).statistics();
+                    new Progress(err, "features of the test set", test.size())::batch).statistics();
 
             long t1 = System.nanoTime();
-            // Batch k of the samples (the extractor asks for them in order) is drawn from the k-th seed of this stream.
-            SplittableRandom seeds = new SplittableRandom(seed);
             try (SamplingLoop loop = new SamplingLoop(be, loaded.denoiser(), b)) {
                 int per = ch * h * w;
-                ClassifierFeatures.Images generated = (first, count, dst) ->
-                        System.arraycopy(loop.sample(sampler, seeds.nextLong(), SamplingProgress.NONE), 0, dst, 0, count * per);
-                FeatureStatistics gen = features.extract(generated, samples, progress(err, "samples", samples, t1)).statistics();
+                // Sample j draws its noise from the j-th split of the seed's generator, as image j of one batch of
+                // prism sample --seed S would, whatever --batch is (the extractor asks for the images in order).
+                SplittableRandom root = new SplittableRandom(seed);
+                Progress sampling = new Progress(err, "samples", samples);
+                ClassifierFeatures.Images generated = (first, count, dst) -> {
+                    float[] images = loop.sample(sampler, new SeededNoise(root, b, per),
+                            step -> sampling.step(first, count, step.index() + 1, step.steps()));
+                    System.arraycopy(images, 0, dst, 0, count * per);
+                };
+                FeatureStatistics gen = features.extract(generated, samples, sampling::batch).statistics();
                 double fd = FrechetDistance.between(gen, reference);
 
                 long t2 = System.nanoTime();
@@ -133,7 +142,7 @@ final class EvalCommand implements Callable<Integer> {
                     chosen.fill(first / b, tmp, null);
                     System.arraycopy(tmp, 0, dst, 0, count * per);
                 };
-                double floor = FrechetDistance.between(features.extract(real, samples, progress(err, "training images", samples, t2))
+                double floor = FrechetDistance.between(features.extract(real, samples, new Progress(err, "training images", samples)::batch)
                         .statistics(), reference);
 
                 SplittableRandom noise = new SplittableRandom(seed ^ NOISE_STREAM);
@@ -149,24 +158,53 @@ final class EvalCommand implements Callable<Integer> {
                         sampler.describe(), sampler.steps(), (t2 - t1) / 1e9);
                 out.printf(Locale.ROOT, "FD %10.2f  floor: N %d training images (seed %d)%n", floor, samples, seed);
                 out.printf(Locale.ROOT, "FD %10.2f  ceiling: N %d images of uniform noise in [-1, 1] (seed %d)%n", ceiling, samples, seed);
+                out.printf(Locale.ROOT, "%.1f s in all%n", (System.nanoTime() - start) / 1e9);
             }
         }
         return 0;
     }
 
-    /** A line on stderr after each batch, at most every 5 s, and at the end. */
-    private static java.util.function.IntConsumer progress(PrintWriter err, String what, int total, long start) {
-        long[] last = {start};
-        return done -> {
-            long now = System.nanoTime();
-            if (done == total || now - last[0] > 5_000_000_000L) {
-                last[0] = now;
-                double s = (now - start) / 1e9;
-                err.printf(Locale.ROOT, "%s: %d/%d  %.1f s%s%n", what, done, total, s,
-                        done < total ? String.format(Locale.ROOT, "  ETA %s", TrainCommand.Progress.time(s * (total - done) / done)) : "");
-                err.flush();
+    /**
+     * Progress of one phase on stderr: a line at most every 5 s while it runs (with the sampling step inside a
+     * batch when sampling), and one at its end.
+     */
+    static final class Progress {
+        private static final long EVERY = 5_000_000_000L;
+        private final PrintWriter err;
+        private final String what;
+        private final int total;
+        private final long start = System.nanoTime();
+        private long last = start;
+
+        Progress(PrintWriter err, String what, int total) {
+            this.err = err;
+            this.what = what;
+            this.total = total;
+        }
+
+        /** Images {@code 0 .. done − 1} are finished. */
+        void batch(int done) {
+            if (done == total || System.nanoTime() - last > EVERY) {
+                line(done, done, "");
             }
-        };
+        }
+
+        /** Sampling step {@code step} of {@code steps} of the batch of images {@code first .. first + count − 1} is done. */
+        void step(int first, int count, int step, int steps) {
+            if (step < steps && System.nanoTime() - last > EVERY) {
+                line(first, first + (double) count * step / steps, String.format(Locale.ROOT, " (step %d/%d of images %d-%d)", step,
+                        steps, first + 1, first + count));
+            }
+        }
+
+        private void line(int done, double progress, String detail) {
+            long now = System.nanoTime();
+            last = now;
+            double s = (now - start) / 1e9;
+            err.printf(Locale.ROOT, "%s: %d/%d%s  %.1f s%s%n", what, done, total, detail, s, progress < total && progress > 0
+                    ? "  ETA " + TrainCommand.Progress.time(s * (total - progress) / progress) : "");
+            err.flush();
+        }
     }
 
     /** A classifier, what it is called in messages, and its weights' metadata (image_size, test_accuracy, ...). */

@@ -80,6 +80,79 @@ class EvalCommandTest {
     }
 
     @Test
+    void theSamplesDoNotDependOnTheBatchTheyAreDrawnIn() throws Exception {
+        // Sample j is image j of one batch seeded alike, so --batch changes the work, not the distance.
+        CliTest.Result four = eval("--seed", "3", "--backend", "jvm-seq");
+        CliTest.Result three = eval("--seed", "3", "--backend", "jvm-seq", "--batch", "3");
+        assertEquals(0, three.code(), three.out() + three.err());
+        assertEquals(fd(four.out(), "samples"), fd(three.out(), "samples"), four.out() + three.out());
+        assertEquals(fd(four.out(), "floor"), fd(three.out(), "floor"));
+    }
+
+    @Test
+    void evalScoresTheEmaWeightsThatPrismTrainWrites() throws Exception {
+        // A tiny UNet trained for 3 steps on a cosine schedule with T = 40: eval takes the model, its options, the
+        // image size and the schedule from ema.safetensors' metadata, and the sampler options as prism sample does.
+        Path run = dir.resolve("ema-run");
+        CliTest.Result trained = BenchCommandTest.run("train", "--model", "unet", "--config", "width=8,levels=2,attn=1,groups=4",
+                "--data", data.toString(), "--size", "8", "--batch", "4", "--steps", "3", "--schedule", "cosine", "--timesteps", "40",
+                "--sample-every", "0", "--out", run.toString(), "--threads", "2");
+        assertEquals(0, trained.code(), trained.out() + trained.err());
+        Path ema = run.resolve("ema.safetensors");
+        List<String> base = List.of("eval", "--weights", ema.toString(), "--samples", "5", "--batch", "2", "--classifier", judge.toString(),
+                "--data", data.toString(), "--threads", "2");
+
+        CliTest.Result ddim = run(base, "--sampler", "ddim", "--steps", "4", "--eta", "0.5");
+        assertEquals(0, ddim.code(), ddim.out() + ddim.err());
+        assertTrue(ddim.out().contains("model: unet (") && ddim.out().contains(" from " + ema + ", 1x8x8, schedule cosine(T=40, "), ddim.out());
+        assertTrue(Pattern.compile("(?m)^FD +[0-9.]+ +samples: N 5, seed 0, sampler ddim\\(steps=4, eta=0.5.*\\), steps 4 \\(")
+                .matcher(ddim.out()).find(), ddim.out());
+        assertTrue(ddim.err().contains("samples: 5/5"), ddim.err());
+
+        CliTest.Result ddpm = run(base, "--sampler", "ddpm", "--seed", "2");
+        assertEquals(0, ddpm.code(), ddpm.out() + ddpm.err());
+        assertTrue(Pattern.compile("(?m)^FD +[0-9.]+ +samples: N 5, seed 2, sampler ddpm.*, steps 40 \\(").matcher(ddpm.out()).find(), ddpm.out());
+
+        // T came from the metadata: 41 steps are one too many, and --timesteps overrides it.
+        check(run(base, "--steps", "41"), "prism: --steps expected 1 to T = 40, found 41");
+        check(run(base, "--sampler", "ddpm", "--steps", "10"), "prism: --steps for ddpm expected 40 (ancestral sampling visits every "
+                + "timestep; use --sampler ddim for fewer), found 10");
+        check(run(base, "--timesteps", "0"), "prism: --timesteps expected an integer >= 1, found '0'");
+        CliTest.Result longer = run(base, "--timesteps", "60", "--steps", "41");
+        assertEquals(0, longer.code(), longer.out() + longer.err());
+        assertTrue(longer.out().contains("schedule cosine(T=60, "), longer.out());
+    }
+
+    @Test
+    void aScheduleInTheMetadataThatPrismCannotBuildIsRefused() throws Exception {
+        var m = dev.prism.nn.models.Models.build("unet", java.util.Map.of("width", "8", "levels", "2", "attn", "1", "groups", "4"), 1);
+        String options = dev.prism.nn.train.Checkpoint.json(m.options());
+        Path odd = dir.resolve("odd-schedule.safetensors"), unknown = dir.resolve("unknown-schedule.safetensors");
+        dev.prism.nn.ModelWeights.save(m.module(), odd, java.util.Map.of("model", "unet", "options", options, "image_size", "8",
+                "schedule", "cosine(T=40, s=0.01, maxBeta=0.999)", "timesteps", "40"), false);
+        dev.prism.nn.ModelWeights.save(m.module(), unknown, java.util.Map.of("model", "unet", "options", options, "image_size", "8",
+                "schedule", "sigmoid(T=40)", "timesteps", "40"), false);
+        List<String> tail = List.of("--samples", "4", "--classifier", judge.toString(), "--data", data.toString());
+        check(run(concat(List.of("eval", "--weights", odd.toString()), tail)), "prism: schedule metadata of " + odd
+                + " expected 'cosine(T=40, s=0.008, maxBeta=0.999)' (Prism's cosine schedule with the timesteps metadata's T), found "
+                + "'cosine(T=40, s=0.01, maxBeta=0.999)'");
+        check(run(concat(List.of("eval", "--weights", unknown.toString()), tail)), "prism: schedule metadata of " + unknown
+                + " expected linear, cosine or vp, found 'sigmoid(T=40)'");
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new java.util.ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static CliTest.Result run(List<String> base, String... extra) throws Exception {
+        List<String> args = new java.util.ArrayList<>(base);
+        args.addAll(List.of(extra));
+        return BenchCommandTest.run(args.toArray(String[]::new));
+    }
+
+    @Test
     void badInputEndsWithOneLineNamingIt() throws Exception {
         check(eval("--samples", "1"), "prism: --samples expected >= 2 (a covariance needs two images), found 1");
         check(eval("--batch", "0"), "prism: --batch expected >= 1, found 0");
@@ -93,6 +166,10 @@ class EvalCommandTest {
         check(eval("--data", dir.toString()), "prism: --data expected fashion-mnist or a folder of Fashion-MNIST IDX files "
                 + "(train-images-idx3-ubyte[.gz], train-labels-..., t10k-images-..., t10k-labels-...), found '" + dir + "'");
         check(BenchCommandTest.run("eval", "--samples", "5"), "prism: Missing required option: '--weights=FILE' (see prism eval --help)");
+        check(eval("--samples", "many"), "prism: Invalid value for option '--samples': 'many' is not an int (see prism eval --help)");
+        check(eval("--sampler", "euler"), "prism: --sampler expected ddpm or ddim, found 'euler'");
+        check(eval("--eta", "-1"), "prism: --eta expected >= 0, found -1.0");
+        check(eval("--schedule", "sigmoid"), "prism: --schedule expected linear, cosine or vp, found 'sigmoid'");
     }
 
     private static void check(CliTest.Result r, String expected) {
