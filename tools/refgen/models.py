@@ -3,13 +3,15 @@
 random weights, an input, its output and (for the UNets) its gradients.
 
     /usr/bin/python3 tools/refgen/models.py                 # every case
-    /usr/bin/python3 tools/refgen/models.py unet-plain      # some cases
+    /usr/bin/python3 tools/refgen/models.py classifier      # some cases (the others' files stay as they are)
     /usr/bin/python3 tools/refgen/models.py --out /tmp/m    # elsewhere (to compare with the committed files)
 
 For every case it writes, under nn/src/test/resources/models/:
   <case>.safetensors   the weights (fp32), with the model name and options as metadata
   <case>.pth           the same weights through torch.save(state_dict)
   <case>.npz           x, t, the outputs, and grad_x / grad.<parameter> for the upstream gradient gy
+                       (the classifier: x, labels, features, logits, the mean cross-entropy loss and the
+                       gradients of that loss)
 The forward and backward run in float64 on float32-rounded weights and inputs. unet-standard.safetensors
 is also copied to apps/src/test/resources/models/ for the prism sample tests. Prism's Java modules in
 dev.prism.nn.layers / .models mirror these classes; the names and shapes must stay identical.
@@ -443,6 +445,41 @@ class DeepPrismVae(nn.Module):
         return self.decoder(z)
 
 
+class ClassifierStage(nn.Module):
+    """conv (3×3) → group norm → SiLU, `convs` times, then 2× average pooling."""
+
+    def __init__(self, cin, cout, groups, convs):
+        super().__init__()
+        self.conv = nn.ModuleList([nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1) for i in range(convs)])
+        self.norm = nn.ModuleList([nn.GroupNorm(groups, cout, eps=1e-5) for _ in range(convs)])
+
+    def forward(self, x):
+        for conv, norm in zip(self.conv, self.norm):
+            x = F.silu(norm(conv(x)))
+        return F.avg_pool2d(x, 2)
+
+
+class Classifier(nn.Module):
+    """Prism's nn.models.Classifier: stages of width w·2^s, global average pool, hidden linear + SiLU (the
+    penultimate features), linear to the classes."""
+
+    def __init__(self, o):
+        super().__init__()
+        widths = [o["width"] << s for s in range(o["stages"])]
+        cins = [o["in"]] + widths[:-1]
+        self.stages = nn.ModuleList([ClassifierStage(ci, co, o["groups"], o["convs"]) for ci, co in zip(cins, widths)])
+        self.hidden = nn.Linear(widths[-1], o["hidden"])
+        self.out = nn.Linear(o["hidden"], o["classes"])
+
+    def features(self, x):
+        for s in self.stages:
+            x = s(x)
+        return F.silu(self.hidden(x.mean((2, 3))))
+
+    def forward(self, x):
+        return self.out(self.features(x))
+
+
 # ---------------------------------------------------------------- cases
 
 UNET = dict(width=8, levels=2, res=1, attn=1, conv="standard", order=2, attention="standard", heads=1, groups=4,
@@ -457,6 +494,7 @@ CASES = [
     ("wg-unet", "wg-unet", dict(UNET, **{"in": 1, "conv": "deepprism", "wavelet": True, "gates": 1})),
     ("wg-unet-gc", "wg-unet", dict(UNET, **{"in": 3, "conv": "standard", "wavelet": True, "gates": 8, "levels": 3, "attn": 2})),
     ("deepprism-vae", "deepprism-vae", {"in": 3, "width": 8, "z": 4, "groups": 4, "padding": "zeros"}),
+    ("classifier", "classifier", {"in": 1, "width": 8, "stages": 2, "convs": 2, "hidden": 12, "classes": 5, "groups": 4}),
     # Channel multipliers and the DDPM's concatenated skips (added later; the cases above predate the options).
     ("unet-plain", "unet", dict(UNET, **{"in": 1, "mults": [1, 2], "skip": "concat"})),
     ("unet-deepprism-mults", "unet", dict(UNET, **{"in": 1, "conv": "deepprism", "padding": "replicate", "attention": "prism",
@@ -470,7 +508,8 @@ JAVA_KEYS = {"unet": ["in", "width", "levels", "res", "attn", "conv", "order", "
                       "mults", "skip"],
              "wg-unet": ["in", "width", "levels", "res", "attn", "conv", "order", "attention", "heads", "groups", "padding",
                          "mults", "skip", "gates", "gate_hidden"],
-             "deepprism-vae": ["in", "width", "z", "groups", "padding"]}
+             "deepprism-vae": ["in", "width", "z", "groups", "padding"],
+             "classifier": ["in", "width", "stages", "convs", "hidden", "classes", "groups"]}
 
 
 def option_text(v):
@@ -493,6 +532,14 @@ def initialise(model, g):
                 p.copy_(torch.tensor(g.uniform(-1, 1, p.shape) / math.sqrt(fan)))
 
 
+def build(name, o):
+    if name == "deepprism-vae":
+        return DeepPrismVae(o)
+    if name == "classifier":
+        return Classifier(o)
+    return UNet(o)
+
+
 def generate(only=None, folder=OUT):
     """Writes the cases named in only (all when None) under folder."""
     known = [c[0] for c in CASES]
@@ -505,7 +552,7 @@ def generate(only=None, folder=OUT):
         if only and case not in only:
             continue
         g = np.random.default_rng(int.from_bytes(case.encode(), "little") % 2**32)
-        model = UNet(o) if name != "deepprism-vae" else DeepPrismVae(o)
+        model = build(name, o)
         initialise(model, g)
         model = model.float()
         sd = {k: v.detach().clone().float().contiguous() for k, v in model.state_dict().items()}
@@ -522,6 +569,15 @@ def generate(only=None, folder=OUT):
             gy = torch.tensor(g.standard_normal(recon.shape).astype(np.float32), dtype=torch.float64)
             recon.backward(gy)
             arrays.update(x=x.detach(), mean=mean.detach(), logvar=logvar.detach(), out=recon.detach(), gy=gy)
+        elif name == "classifier":
+            x = torch.tensor(g.uniform(-1, 1, (3, o["in"], 12, 12)).astype(np.float32), dtype=torch.float64, requires_grad=True)
+            labels = torch.tensor(g.integers(0, o["classes"], 3), dtype=torch.int64)
+            features = model.features(x)
+            logits = model.out(features)
+            loss = F.cross_entropy(logits, labels)
+            loss.backward()
+            arrays.update(x=x.detach(), labels=labels.to(torch.float64), features=features.detach(), logits=logits.detach(),
+                          loss=loss.detach().reshape(1))
         else:
             x = torch.tensor(g.standard_normal((2, o["in"], 8, 8)).astype(np.float32), dtype=torch.float64, requires_grad=True)
             t = torch.tensor([17.0, 503.0], dtype=torch.float64)

@@ -1,5 +1,6 @@
 """Training-step references (PyTorch 1.13, float64 from float32 inputs): the forward diffusion
-q(x_t | x_0), the mean squared error and its gradient, torch.nn.utils.clip_grad_norm_ over several
+q(x_t | x_0), the mean squared error and its gradient, the softmax cross-entropy (F.cross_entropy) and
+its gradient, torch.nn.utils.clip_grad_norm_ over several
 gradients, three steps of torch.optim.AdamW (with and without a clip factor on the gradients), and the
 weight EMA. The Java kernels are dev.prism.kernels.TrainingKernels.
 """
@@ -36,6 +37,22 @@ def mse(case, n):
     gy = np.float32(0.7)
     (loss * float(gy)).backward()
     return save(FAMILY, case, pred=pred, target=target, gy=np.array([gy]), loss=loss.detach().reshape(1), grad=p.grad)
+
+
+def cross_entropy(case, rows, classes, scale):
+    """F.cross_entropy over rows of logits (scaled, so large logits test the max subtraction), per row
+    and as the mean, and the gradient of the mean times gy."""
+    g = rng(case)
+    logits = normal(g, rows, classes) * np.float32(scale)
+    labels = g.integers(0, classes, rows)
+    z = t64(logits).requires_grad_(True)
+    y = torch.tensor(labels, dtype=torch.int64)
+    per_row = torch.nn.functional.cross_entropy(z, y, reduction="none")
+    loss = torch.nn.functional.cross_entropy(z, y)
+    gy = np.float32(0.7)
+    (loss * float(gy)).backward()
+    return save(FAMILY, case, logits=logits, labels=labels.astype(np.float32), gy=np.array([gy]),
+                per_row=per_row.detach(), loss=loss.detach().reshape(1), grad=z.grad)
 
 
 def clip(case, max_norm):
@@ -87,5 +104,6 @@ def ema():
 
 
 def generate():
-    return [qsample(), mse("mse_small", 70), mse("mse_long", 5 * 256 + 17), clip("clip_active", 1.0),
+    return [qsample(), mse("mse_small", 70), mse("mse_long", 5 * 256 + 17),
+            cross_entropy("xent_small", 7, 3, 1.0), cross_entropy("xent_wide", 33, 10, 30.0), clip("clip_active", 1.0),
             clip("clip_inactive", 1e9), adamw("adamw", 1.0), adamw("adamw_clipped", 0.37), ema()]

@@ -7,7 +7,9 @@ import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.nn.models.Classifier;
 import dev.prism.nn.train.AdamW;
 import dev.prism.nn.train.LrSchedule;
 import dev.prism.nn.train.TrainingStep;
@@ -77,14 +79,50 @@ public final class ModelCases {
      * settings of the PyTorch peer's {@code model.ddpm-unet.train} (tools/peers/torch_peer.py): lr 2e-4,
      * weight decay 0.01, clipping at 1.0, EMA 0.9999, a batch of uniform images in [−1, 1] at step 1's
      * scalars. Models: {@code ddpm-unet} (the plain UNet of issue 14, 1.11M parameters) and the DeepPrism
-     * UNet of {@link #setup}.
+     * UNet of {@link #setup}. And a training step of the quality metric's classifier (the default
+     * {@code classifier}, cross-entropy on a batch of 128 random images and labels).
      */
     public static List<KernelCase> trainingCases(Size size) {
         boolean small = size == Size.SMALL;
         int batch = small ? 2 : 64;
         int image = small ? 16 : 32;
         Map<String, String> ddpm = small ? Map.of("width", "8", "groups", "4") : Map.of();
-        return List.of(training("ddpm-unet", ddpm, batch, image), training("unet", setup(size).options(), batch, image));
+        return List.of(training("ddpm-unet", ddpm, batch, image), training("unet", setup(size).options(), batch, image),
+                classifierTraining(small ? 4 : 128, image));
+    }
+
+    private static KernelCase classifierTraining(int batch, int image) {
+        return new KernelCase("model.classifier" + TRAIN, batch + "x1x" + image + "x" + image, seed -> {
+            Classifier c = Models.build("classifier", Map.of(), 11).classifier();
+            Rand r = new Rand(seed);
+            float[] data = r.uniform(batch * image * image, -1f, 1f);
+            float[] classes = new float[batch];
+            for (int i = 0; i < batch; i++) {
+                classes[i] = i % c.config().classes();
+            }
+            ClassifierTrainer.LabelledImages src = new ClassifierTrainer.LabelledImages() {
+                public int channels() {
+                    return 1;
+                }
+
+                public int height() {
+                    return image;
+                }
+
+                public int width() {
+                    return image;
+                }
+
+                public void fill(long step, float[] images, float[] labels) {
+                    System.arraycopy(data, 0, images, 0, images.length);
+                    System.arraycopy(classes, 0, labels, 0, labels.length);
+                }
+            };
+            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-3, 0), LrSchedule.constant(0), 1.0, 0.999);
+            ClassifierTrainer trainer = new ClassifierTrainer(c, src, new ClassifierTrainer.Config(batch, settings));
+            trainer.prepare(1);
+            return trainer.plan();
+        });
     }
 
     private static KernelCase training(String model, Map<String, String> options, int batch, int image) {

@@ -2,9 +2,10 @@ package dev.prism.bench;
 
 import org.openjdk.jmh.annotations.Param;
 
-/** The training kernels: forward diffusion, the loss and its backward, the gradient norm, AdamW, EMA. */
+/** The training kernels: forward diffusion, the losses and their backward, the gradient norm, AdamW, EMA. */
 public class TrainingBench extends CatalogBench {
-    @Param({"training.qSample", "training.meanSquaredError", "training.meanSquaredError.backward", "training.clipFactor",
+    @Param({"training.qSample", "training.meanSquaredError", "training.meanSquaredError.backward", "training.crossEntropy",
+            "training.crossEntropy.backward", "training.clipFactor",
             "training.adamw", "training.ema"})
     public String kernel;
 

@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 /** The {@code prism} command line. Start it through the {@code prism} launcher script at the top level. */
 @Command(name = "prism", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Small, fast, frequency-aware diffusion image generators; kernels in plain Java loops.",
-        subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, SampleCommand.class, TrainCommand.class, InfoCommand.class,
+        subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, SampleCommand.class, TrainCommand.class, EvalCommand.class, InfoCommand.class,
                 ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {

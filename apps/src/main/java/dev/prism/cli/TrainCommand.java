@@ -12,10 +12,14 @@ import dev.prism.diffusion.data.Batches;
 import dev.prism.diffusion.data.DataSet;
 import dev.prism.diffusion.data.FashionMnist;
 import dev.prism.diffusion.data.ImageFolder;
+import dev.prism.diffusion.eval.ClassifierFeatures;
+import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.diffusion.train.Trainer;
 import dev.prism.io.PngImages;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.AtomicWrite;
+import dev.prism.nn.models.Classifier;
 import dev.prism.nn.models.Models;
 import dev.prism.nn.train.AdamW;
 import dev.prism.nn.train.Checkpoint;
@@ -41,13 +45,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code prism train}: DDPM training of a denoising UNet, with checkpoints, resume, a log and sample grids. */
+/**
+ * {@code prism train}: DDPM training of a denoising UNet, or cross-entropy training of the classifier of the quality metric,
+ * with checkpoints, resume, a log and sample grids (test-set accuracy for the classifier).
+ */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Train a denoising model (unet or wg-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
-        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images. Writes into the run directory: "
+        description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
+        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; or, with --model classifier, the classifier of "
+        + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
         + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
         + "--checkpoint-every steps, ema.safetensors (the EMA weights, for prism sample), log.csv (step, loss, learning "
-        + "rate, gradient norm, seconds) and samples/step-N.png grids drawn with the EMA weights. --resume RUN continues a run "
+        + "rate, gradient norm, seconds) and samples/step-N.png grids drawn with the EMA weights (the classifier: the test-set "
+        + "accuracy of the EMA weights instead). --resume RUN continues a run "
         + "from its checkpoint with the same batches, noise and updates as if it had never stopped.")
 final class TrainCommand implements Callable<Integer> {
     @Spec
@@ -62,14 +71,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "RUN", description = "Continue the run in this directory from its checkpoint.")
     Path resume;
 
-    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME", description = "unet or wg-unet (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME", description = "unet, wg-unet, ddpm-unet or classifier (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (see prism info --model).")
     List<String> config;
 
     @Option(names = "--data", paramLabel = "fashion-mnist|DIR",
-            description = "fashion-mnist (Debian's dataset-fashion-mnist, scripts/setup-machine.sh data) or a folder of images.")
+            description = "fashion-mnist (Debian's dataset-fashion-mnist, scripts/setup-machine.sh data), a folder of Fashion-MNIST "
+            + "IDX files (train-images-idx3-ubyte[.gz] ...) or a folder of images.")
     String data;
 
     @Option(names = "--channels", defaultValue = "1", description = "Channels of folder images: 1 grey or 3 RGB (default: ${DEFAULT-VALUE}).")
@@ -106,7 +116,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--ema", defaultValue = "0.999", description = "EMA decay of the weights, after its warm-up (default: ${DEFAULT-VALUE}).")
     double ema;
 
-    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine", description = "Noise schedule (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine",
+            description = "Noise schedule of a denoising model (default: ${DEFAULT-VALUE}).")
     String schedule;
 
     @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
@@ -119,7 +130,7 @@ final class TrainCommand implements Callable<Integer> {
     long checkpointEvery;
 
     @Option(names = "--sample-every", defaultValue = "1000", paramLabel = "K",
-            description = "Steps between sample grids, 0 for none (default: ${DEFAULT-VALUE}).")
+            description = "Steps between sample grids (the classifier: test-set accuracies), 0 for none (default: ${DEFAULT-VALUE}).")
     long sampleEvery;
 
     @Option(names = "--sample-count", defaultValue = "16", description = "Images per sample grid (default: ${DEFAULT-VALUE}).")
@@ -135,19 +146,33 @@ final class TrainCommand implements Callable<Integer> {
         Run run = resume != null ? Run.resume(this, resume) : Run.fresh(this);
         Path dir = run.dir;
         Models.Built built = Models.build(run.model, run.options, run.seed);
-        if (!(built.module() instanceof dev.prism.nn.models.UNet)) {
-            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet), found '" + run.model + "'");
+        boolean classifier = built.module() instanceof Classifier;
+        if (!classifier && !(built.module() instanceof dev.prism.nn.models.UNet)) {
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
+                    + ") or classifier, found '" + run.model + "'");
+        }
+        if (classifier) {
+            for (String option : List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                    throw new IllegalArgumentException(option + " applies to denoising models, not to --model classifier");
+                }
+            }
         }
         DataSet set = openData(run.data, run.channels, run.size);
+        if (classifier && !set.hasLabels()) {
+            throw new IllegalArgumentException("--data " + run.data + ": the classifier needs labelled images (fashion-mnist or a folder of "
+                    + "Fashion-MNIST IDX files), found a folder of unlabelled images");
+        }
         Batches order = new Batches(set, run.batch, run.seed, true);
-        NoiseSchedule sched = schedule(run.schedule, run.timesteps);
+        NoiseSchedule sched = classifier ? null : schedule(run.schedule, run.timesteps);
         TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, 0.9, 0.999, 1e-8, run.weightDecay),
                 new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema);
-        DdpmTrainer.Config cfg = new DdpmTrainer.Config(run.batch, run.seed, sched, settings);
         long first = run.completed + 1;
         try (Backend b = backend.open(PrismConfig.load());
              BatchLoader loader = BatchLoader.background(order, first, 2);
-             DdpmTrainer trainer = new DdpmTrainer(b, built.unet(), images(set, loader), cfg)) {
+             Trainer trainer = classifier
+                     ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
+                     : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
             }
@@ -159,6 +184,7 @@ final class TrainCommand implements Callable<Integer> {
             Log log = new Log(dir.resolve("log.csv"), run.completed);
             Progress progress = new Progress(err, first, run.steps);
             long t0 = System.nanoTime();
+            double accuracy = Double.NaN;
             for (long s = first; s <= run.steps; s++) {
                 float loss = trainer.step(s);
                 if (!Float.isFinite(loss)) {
@@ -181,11 +207,21 @@ final class TrainCommand implements Callable<Integer> {
                     meta.put("options", Checkpoint.json(built.options()));
                     meta.put("image_size", String.valueOf(run.size));
                     meta.put("trained_steps", String.valueOf(s));
-                    meta.put("schedule", sched.name());
-                    meta.put("timesteps", String.valueOf(sched.timesteps()));
+                    boolean extras = run.sampleEvery > 0 && (s % run.sampleEvery == 0 || last);
+                    if (classifier) {
+                        if (extras) {
+                            accuracy = testAccuracy(b, emaModel, run);
+                            meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", accuracy));
+                        }
+                    } else {
+                        meta.put("schedule", sched.name());
+                        meta.put("timesteps", String.valueOf(sched.timesteps()));
+                    }
                     ModelWeights.save(emaModel.module(), dir.resolve("ema.safetensors"), meta, true);
                     progress.note("checkpoint at step " + s);
-                    if (run.sampleEvery > 0 && (s % run.sampleEvery == 0 || last)) {
+                    if (extras && classifier) {
+                        progress.note(String.format(Locale.ROOT, "test accuracy of the EMA weights at step %d: %.2f %%", s, 100 * accuracy));
+                    } else if (extras) {
                         sampleGrid(b, emaModel, sched, run, s);
                         progress.note("samples/step-" + s + ".png");
                     }
@@ -195,6 +231,9 @@ final class TrainCommand implements Callable<Integer> {
             progress.done();
             out.printf(Locale.ROOT, "trained to step %d in %.1f s; EMA weights: %s%n", run.steps, (System.nanoTime() - t0) / 1e9,
                     dir.resolve("ema.safetensors"));
+            if (!Double.isNaN(accuracy)) {
+                out.printf(Locale.ROOT, "test accuracy of the EMA weights: %.2f %%%n", 100 * accuracy);
+            }
         }
         return 0;
     }
@@ -220,6 +259,14 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** The accuracy of a classifier on the test split of the run's data (Fashion-MNIST or a folder of its IDX files). */
+    private static double testAccuracy(Backend b, Models.Built model, Run run) {
+        DataSet test = openData(run.data, run.channels, run.size, FashionMnist.Split.TEST);
+        try (ClassifierFeatures f = new ClassifierFeatures(b, model.classifier(), Math.min(run.batch, test.size()), run.size, run.size)) {
+            return ClassifierFeatures.accuracy(f.extract(ClassifierFeatures.of(test), test.size(), null), test);
+        }
+    }
+
     static NoiseSchedule schedule(String name, int t) {
         if (t < 2) {
             throw new IllegalArgumentException("--timesteps expected >= 2, found " + t);
@@ -232,18 +279,32 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     static DataSet openData(String data, int channels, int size) {
-        if (data.equals("fashion-mnist")) {
+        return openData(data, channels, size, FashionMnist.Split.TRAIN);
+    }
+
+    /**
+     * {@code fashion-mnist} (the installed data set), a directory of Fashion-MNIST IDX files (one holding
+     * {@code train-images-idx3-ubyte} or its {@code .gz}), or a directory of images; {@code split} chooses
+     * the part of the IDX files.
+     */
+    static DataSet openData(String data, int channels, int size, FashionMnist.Split split) {
+        Path dir = data.equals("fashion-mnist") ? FashionMnist.DEFAULT_DIRECTORY : Path.of(data);
+        if (data.equals("fashion-mnist") || isIdxFolder(dir)) {
             if (channels != 1) {
                 throw new IllegalArgumentException("--channels: Fashion-MNIST is grey, expected 1, found " + channels);
             }
-            return FashionMnist.load(FashionMnist.DEFAULT_DIRECTORY, FashionMnist.Split.TRAIN, size);
+            return FashionMnist.load(dir, split, size);
         }
-        Path dir = Path.of(data);
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("--data expected fashion-mnist or a directory of images, found '" + data + "'"
                     + (Files.exists(dir) ? " (not a directory)" : " (no such directory)"));
         }
         return ImageFolder.load(dir, channels, size);
+    }
+
+    /** Whether {@code dir} holds Fashion-MNIST's training images as an IDX file (gzipped or not). */
+    static boolean isIdxFolder(Path dir) {
+        return Files.isRegularFile(dir.resolve("train-images-idx3-ubyte.gz")) || Files.isRegularFile(dir.resolve("train-images-idx3-ubyte"));
     }
 
     /** The trainer's images, from the background loader: the batch of step s is the loader's next. */
@@ -265,6 +326,34 @@ final class TrainCommand implements Callable<Integer> {
                 long got = loader.next(x0, null);
                 if (got != step) {
                     throw new IllegalStateException("batch loader delivered step " + got + " for step " + step);
+                }
+            }
+        };
+    }
+
+    /** The classifier's images and labels, from the background loader: the batch of step s is the loader's next. */
+    private static ClassifierTrainer.LabelledImages labelled(DataSet set, BatchLoader loader, int batch) {
+        int[] classes = new int[batch];
+        return new ClassifierTrainer.LabelledImages() {
+            public int channels() {
+                return set.channels();
+            }
+
+            public int height() {
+                return set.height();
+            }
+
+            public int width() {
+                return set.width();
+            }
+
+            public void fill(long step, float[] images, float[] labels) {
+                long got = loader.next(images, classes);
+                if (got != step) {
+                    throw new IllegalStateException("batch loader delivered step " + got + " for step " + step);
+                }
+                for (int i = 0; i < classes.length; i++) {
+                    labels[i] = classes[i];
                 }
             }
         };
@@ -367,8 +456,9 @@ final class TrainCommand implements Callable<Integer> {
             r.weightDecay = real(s, "weight_decay", file);
             r.clip = real(s, "clip", file);
             r.ema = real(s, "ema", file);
-            r.schedule = s.get("schedule");
-            r.timesteps = integer(s, "timesteps", file);
+            boolean denoising = !"classifier".equals(head.model());
+            r.schedule = denoising ? s.get("schedule") : c.schedule;
+            r.timesteps = denoising ? integer(s, "timesteps", file) : c.timesteps;
             r.seed = number(s, "seed", file);
             r.checkpointEvery = number(s, "checkpoint_every", file);
             r.sampleEvery = number(s, "sample_every", file);
@@ -411,7 +501,10 @@ final class TrainCommand implements Callable<Integer> {
         /** The checkpoint's state: the trainer's, and what this command needs to resume. */
         Map<String, String> state(Map<String, String> trainer) {
             Map<String, String> m = new LinkedHashMap<>(trainer);
-            m.put("schedule", schedule);
+            if (!"classifier".equals(model)) {
+                m.put("schedule", schedule);
+            }
+            m.put("seed", String.valueOf(seed));
             m.put("data", data);
             m.put("channels", String.valueOf(channels));
             m.put("size", String.valueOf(size));

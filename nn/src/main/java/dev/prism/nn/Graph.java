@@ -9,6 +9,7 @@ import dev.prism.kernels.Concat;
 import dev.prism.kernels.Conv2d;
 import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Embedding;
+import dev.prism.kernels.Gating;
 import dev.prism.kernels.Gemm;
 import dev.prism.kernels.Launch;
 import dev.prism.kernels.Norm;
@@ -397,6 +398,18 @@ public final class Graph {
         });
     }
 
+    /** Global average pooling, {@code x.mean((2, 3))}: x [N,C,H,W] → [N,C]. */
+    public Tensor globalAvgPool(Tensor x) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        Tensor y = buffer(n, c);
+        forward.add(Gating.avgPool(x.data(), y.data(), n, c, h, w));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Gating.avgPoolBackward(gy.data(), gx.data(), n, c, h, w));
+            accumulate(x, gx);
+        });
+    }
+
     /**
      * WG-Down (Spectral Diffusion §5.1): x [N,C,H,W] → [N,C,H/2,W/2]; the gate network's weights are
      * {@code w1 [hidden, C], b1 [hidden], w2 [4·gates, hidden], b2 [4·gates]}.
@@ -476,6 +489,27 @@ public final class Graph {
             Tensor gp = buffer(pred.shape());
             backward.add(Training.meanSquaredErrorBackward(pred.data(), target.data(), gy.data(), gp.data(), len));
             accumulate(pred, gp);
+        });
+    }
+
+    /**
+     * The mean softmax cross-entropy of {@code logits [N, K]} against the classes {@code labels [N]}
+     * (integers 0 … K−1 held as floats), {@code F.cross_entropy(logits, labels)}, as a tensor of shape
+     * [1]; the gradient reaches the logits only. A label outside 0 … K−1 makes the loss NaN.
+     */
+    public Tensor crossEntropy(Tensor logits, Tensor labels) {
+        if (logits.rank() != 2 || !labels.hasShape(logits.dim(0))) {
+            throw new ModelShapeException("graph '" + name + "': crossEntropy of " + logits + " and " + labels
+                    + ": expected logits [N, K] and labels [N]");
+        }
+        int rows = logits.dim(0), classes = logits.dim(1);
+        Tensor loss = buffer(1);
+        float[] partials = new float[rows];
+        forward.addAll(Training.crossEntropy(logits.data(), labels.data(), partials, loss.data(), rows, classes));
+        return record(loss, needs(logits), gy -> {
+            Tensor gz = buffer(logits.shape());
+            backward.add(Training.crossEntropyBackward(logits.data(), labels.data(), gy.data(), gz.data(), rows, classes));
+            accumulate(logits, gz);
         });
     }
 

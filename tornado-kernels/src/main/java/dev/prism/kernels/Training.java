@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * Checked launches of the training kernels in {@link TrainingKernels}: the forward diffusion, the
- * mean squared error and its backward, the global gradient norm with the clip factor, AdamW and the
- * weight EMA.
+ * mean squared error and the softmax cross-entropy with their backward passes, the global gradient
+ * norm with the clip factor, AdamW and the weight EMA.
  */
 public final class Training {
     /** Elements per partial sum of the blocked reductions. */
@@ -15,6 +15,8 @@ public final class Training {
     private static final Kernel SQUARED_ERROR = Kernel.of("training.squaredError", "squaredErrorLane");
     private static final Kernel SUM_PARTIALS = Kernel.of("training.sumPartials", "sumPartialsLane");
     private static final Kernel SQUARED_ERROR_BACKWARD = Kernel.of("training.squaredErrorBackward", "squaredErrorBackwardLane");
+    private static final Kernel CROSS_ENTROPY = Kernel.of("training.crossEntropy", "crossEntropyLane");
+    private static final Kernel CROSS_ENTROPY_BACKWARD = Kernel.of("training.crossEntropyBackward", "crossEntropyBackwardLane");
     private static final Kernel SUM_SQUARES = Kernel.of("training.sumSquares", "sumSquaresLane");
     private static final Kernel CLIP_FACTOR = Kernel.of("training.clipFactor", "clipFactorLane");
     private static final Kernel ADAMW = Kernel.of("training.adamw", "adamwLane");
@@ -72,6 +74,38 @@ public final class Training {
         k.length("pred", pred, len).length("target", target, len).atLeast("gy", gy, 1).length("grad", grad, len)
                 .distinct("gy", gy, "grad", grad);
         return SQUARED_ERROR_BACKWARD.with(pred, target, gy, grad, len).writes(3).grid(len).launch(4L * len, 12L * len);
+    }
+
+    /**
+     * The mean softmax cross-entropy of {@code logits[rows, classes]} against the class indices
+     * {@code labels[rows]} (integers held as floats), {@code F.cross_entropy(logits, labels)}: each row's
+     * loss into {@code partials} (at least {@code rows} floats), then {@code loss[0]} = their mean. A label
+     * that is not an integer in {@code [0, classes)} makes the loss NaN (see
+     * {@link TrainingKernels#crossEntropy}). Writes {@code partials} and {@code loss[0]}.
+     */
+    public static List<Launch> crossEntropy(float[] logits, float[] labels, float[] partials, float[] loss, int rows, int classes) {
+        Check k = Check.of("training.crossEntropy").positive("rows", rows).positive("classes", classes);
+        int len = k.size("logits", rows, classes);
+        k.length("logits", logits, len).length("labels", labels, rows).atLeast("partials", partials, rows).atLeast("loss", loss, 1)
+                .distinct("logits", logits, "partials", partials).distinct("labels", labels, "partials", partials)
+                .distinct("partials", partials, "loss", loss);
+        return List.of(
+                CROSS_ENTROPY.with(logits, labels, partials, rows, classes).writes(2).grid(rows).launch(4L * len, 4L * len + 8L * rows),
+                sum(partials, loss, rows, 0, 1f / rows));
+    }
+
+    /**
+     * Backward of {@link #crossEntropy} with respect to the logits, for the upstream gradient
+     * {@code gy[0]}: {@code grad[r,j] = gy[0]·(softmax(z_r)_j − [j = y_r]) / rows}. Writes
+     * {@code grad[rows, classes]}.
+     */
+    public static Launch crossEntropyBackward(float[] logits, float[] labels, float[] gy, float[] grad, int rows, int classes) {
+        Check k = Check.of("training.crossEntropyBackward").positive("rows", rows).positive("classes", classes);
+        int len = k.size("logits", rows, classes);
+        k.length("logits", logits, len).length("labels", labels, rows).atLeast("gy", gy, 1).length("grad", grad, len)
+                .distinct("logits", logits, "grad", grad).distinct("labels", labels, "grad", grad).distinct("gy", gy, "grad", grad);
+        return CROSS_ENTROPY_BACKWARD.with(logits, labels, gy, grad, rows, classes).writes(3).grid(rows)
+                .launch(8L * len, 8L * len + 4L * rows);
     }
 
     /**

@@ -2,13 +2,14 @@ package dev.prism.kernels;
 
 /**
  * The kernels of a training step besides the model's own: the forward diffusion that makes the
- * training input, the losses, the global gradient norm for clipping, the AdamW update and the
- * exponential moving average of the weights. Checked launch factories: {@link Training}.
+ * training input, the losses (mean squared error, softmax cross-entropy), the global gradient norm for
+ * clipping, the AdamW update and the exponential moving average of the weights. Checked launch
+ * factories: {@link Training}.
  *
  * <p>Reductions (a loss over a batch, the squared norm of every gradient) are two kernels, as
  * everywhere in Prism (docs/KERNELS.md, determinism): partial sums over fixed blocks of
- * {@code block} consecutive elements, one work-item per block, then one work-item adding the partial
- * sums in order, in double. Every result is therefore the same on every thread count and device.
+ * {@code block} consecutive elements (for the cross-entropy: of one row), one work-item per block, then
+ * one work-item adding the partial sums in order, in double. Every result is therefore the same on every thread count and device.
  *
  * <p>Per-step values (the learning rate and bias corrections, the EMA decay, the clip factor) arrive
  * in {@code float[]} buffers, because they change between executions of a compiled plan
@@ -106,6 +107,76 @@ public final class TrainingKernels {
 
     public static void squaredErrorBackwardLane(float[] pred, float[] target, float[] gy, float[] grad, int len, int i) {
         grad[i] = gy[0] * (2f * (pred[i] - target[i]) / len);
+    }
+
+    /**
+     * The softmax cross-entropy of each row of {@code logits[rows, classes]} (row-major) against its class
+     * {@code y_r = labels[r]}, as in {@code F.cross_entropy(logits, labels, reduction='none')}:
+     * <pre>
+     *   partials[r] = log Σ_j exp(z[r,j]) − z[r, y_r]            ({@link #logSumExp})
+     * </pre> The labels are class indices held as floats (a kernel takes
+     * {@code float[]} and {@code int} only); a label that is not an integer in {@code [0, classes)} gives
+     * NaN, so that a bad label shows in the loss instead of reading outside the row. Writes
+     * {@code partials[0 .. rows)}; their sum is the second kernel of the reduction ({@link #sumPartials}).
+     * One work-item per row.
+     */
+    public static void crossEntropy(float[] logits, float[] labels, float[] partials, int rows, int classes) {
+        for (@Parallel int r = 0; r < rows; r++) {
+            crossEntropyLane(logits, labels, partials, rows, classes, r);
+        }
+    }
+
+    public static void crossEntropyLane(float[] logits, float[] labels, float[] partials, int rows, int classes, int r) {
+        int base = r * classes;
+        float label = labels[r];
+        int y = (int) label;
+        if (y < 0 || y >= classes || y != label) {
+            partials[r] = Float.NaN;
+        } else {
+            partials[r] = (float) (logSumExp(logits, base, classes) - logits[base + y]);
+        }
+    }
+
+    /**
+     * {@code log Σ_j exp(z[base + j])} over {@code j < n}, as {@code m + log Σ exp(z − m)} with
+     * {@code m = max z} (no exponent overflows), summed in double.
+     */
+    public static double logSumExp(float[] z, int base, int n) {
+        float m = z[base];
+        for (int j = 1; j < n; j++) {
+            m = Math.max(m, z[base + j]);
+        }
+        double s = 0;
+        for (int j = 0; j < n; j++) {
+            s += Math.exp(z[base + j] - m);
+        }
+        return m + Math.log(s);
+    }
+
+    /**
+     * Backward of the mean cross-entropy {@code L = Σ_r partials[r] / rows} with respect to the logits,
+     * for the upstream gradient {@code gy[0]}:
+     * {@code grad[r,j] = gy[0]·(softmax(z_r)_j − [j = y_r]) / rows}; a row with a bad label (see
+     * {@link #crossEntropy}) gets NaN. Writes {@code grad[rows, classes]}. One work-item per row.
+     */
+    public static void crossEntropyBackward(float[] logits, float[] labels, float[] gy, float[] grad, int rows, int classes) {
+        for (@Parallel int r = 0; r < rows; r++) {
+            crossEntropyBackwardLane(logits, labels, gy, grad, rows, classes, r);
+        }
+    }
+
+    public static void crossEntropyBackwardLane(float[] logits, float[] labels, float[] gy, float[] grad, int rows, int classes, int r) {
+        int base = r * classes;
+        float label = labels[r];
+        int y = (int) label;
+        boolean bad = y < 0 || y >= classes || y != label;
+        double lse = logSumExp(logits, base, classes);
+        double scale = gy[0] / (double) rows;
+        for (int j = 0; j < classes; j++) {
+            double p = Math.exp(logits[base + j] - lse);
+            double hot = j == y ? 1.0 : 0.0;
+            grad[base + j] = bad ? Float.NaN : (float) (scale * (p - hot));
+        }
     }
 
     /**

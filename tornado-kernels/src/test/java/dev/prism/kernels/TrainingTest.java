@@ -1,6 +1,7 @@
 package dev.prism.kernels;
 
 import dev.prism.testing.Backends;
+import dev.prism.testing.FiniteDifference;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
 import org.junit.jupiter.api.Test;
@@ -12,6 +13,7 @@ import static dev.prism.testing.Arrays32.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The training kernels against PyTorch 1.13 (tools/refgen/families/training.py). */
 class TrainingTest {
@@ -43,6 +45,58 @@ class TrainingTest {
             float[] grad = Inputs.poisoned(n);
             Backends.seq(Training.meanSquaredErrorBackward(pred, target, r.f("gy"), grad, n));
             assertClose(c + " grad", r.f("grad"), grad);
+        }
+    }
+
+    @Test
+    void crossEntropyAndItsGradientMatchPyTorch() {
+        for (String c : List.of("xent_small", "xent_wide")) {
+            Npz r = Npz.resource("training/" + c);
+            float[] z = r.f("logits"), y = r.f("labels");
+            int rows = y.length, classes = z.length / rows;
+            float[] partials = Inputs.poisoned(rows);
+            float[] loss = Inputs.poisoned(1);
+            seq(Training.crossEntropy(z, y, partials, loss, rows, classes));
+            assertClose(c + " per row", r.f("per_row"), partials);
+            assertClose(c + " loss", r.f("loss"), loss);
+            float[] grad = Inputs.poisoned(z.length);
+            Backends.seq(Training.crossEntropyBackward(z, y, r.f("gy"), grad, rows, classes));
+            assertClose(c + " grad", r.f("grad"), grad);
+            float[] par = Inputs.poisoned(z.length);
+            Backends.par(Training.crossEntropyBackward(z, y, r.f("gy"), par, rows, classes));
+            assertArrayEquals(grad, par, c + ": the parallel backend gives the same bits");
+        }
+    }
+
+    @Test
+    void crossEntropyBackwardIsTheDerivativeOfItsForward() {
+        int rows = 5, classes = 4;
+        float[] z = Inputs.gaussian(rows * classes, 21);
+        float[] y = {0, 3, 1, 1, 2};
+        float[] gy = {1.3f};
+        float[] grad = Inputs.poisoned(z.length);
+        Backends.seq(Training.crossEntropyBackward(z, y, gy, grad, rows, classes));
+        FiniteDifference.check("crossEntropy", x -> {
+            float[] loss = new float[1];
+            seq(Training.crossEntropy(x, y, new float[rows], loss, rows, classes));
+            return loss;
+        }, z, gy, grad, 4, z.length);
+    }
+
+    @Test
+    void aLabelOutsideTheClassesMakesItsRowNaN() {
+        int rows = 3, classes = 4;
+        float[] z = Inputs.gaussian(rows * classes, 22);
+        for (float bad : new float[] {-1f, 4f, 1.5f, Float.NaN}) {
+            float[] y = {0, bad, 2};
+            float[] partials = Inputs.poisoned(rows), loss = Inputs.poisoned(1), grad = Inputs.poisoned(z.length);
+            seq(Training.crossEntropy(z, y, partials, loss, rows, classes));
+            Backends.seq(Training.crossEntropyBackward(z, y, new float[] {1f}, grad, rows, classes));
+            assertTrue(Float.isFinite(partials[0]) && Float.isFinite(partials[2]), "label " + bad + ": the other rows keep their loss");
+            assertTrue(Float.isNaN(partials[1]) && Float.isNaN(loss[0]), "label " + bad + ": row 1 and the mean are NaN");
+            for (int j = 0; j < classes; j++) {
+                assertTrue(Float.isNaN(grad[classes + j]) && Float.isFinite(grad[j]), "label " + bad + ": gradient of class " + j);
+            }
         }
     }
 
@@ -131,5 +185,11 @@ class TrainingTest {
         float[] a = new float[8];
         e = assertThrows(IllegalArgumentException.class, () -> Training.qSample(a, a.clone(), new float[3], new float[8], 2, 4));
         assertEquals("training.qSample: argument 'coef' expected length 4, found 3", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Training.crossEntropy(new float[30], new float[4], new float[3], new float[1], 3, 10));
+        assertEquals("training.crossEntropy: argument 'labels' expected length 3, found 4", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Training.crossEntropyBackward(new float[30], new float[3], new float[1], new float[20], 3, 10));
+        assertEquals("training.crossEntropyBackward: argument 'grad' expected length 30, found 20", e.getMessage());
     }
 }

@@ -4,7 +4,6 @@ import dev.prism.backend.Backend;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Module;
-import dev.prism.nn.Parameter;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.UNet;
 import dev.prism.nn.train.Checkpoint;
@@ -30,7 +29,7 @@ import java.util.SplittableRandom;
  * functions of (seed, s) alone ({@link ImageSource#fill}, {@link #draw}), and the optimiser's scalars of
  * s; so a run resumed from the checkpoint of step N continues exactly as the run that never stopped.
  */
-public final class DdpmTrainer implements AutoCloseable {
+public final class DdpmTrainer implements Trainer {
     /** The training images: the batch of each step, the same for the same step every time. */
     public interface ImageSource {
         int channels();
@@ -123,6 +122,7 @@ public final class DdpmTrainer implements AutoCloseable {
     }
 
     /** The optimiser state of every parameter (weights, moments, EMA). */
+    @Override
     public TrainingStep training() {
         return step;
     }
@@ -161,6 +161,7 @@ public final class DdpmTrainer implements AutoCloseable {
     }
 
     /** Runs training step {@code s} (from 1): its batch, timesteps and noise, then the plan. Returns the loss. */
+    @Override
     public float step(long s) {
         data.fill(s, x0);
         draw(s);
@@ -168,6 +169,7 @@ public final class DdpmTrainer implements AutoCloseable {
     }
 
     /** The run's state for a checkpoint: the step and what makes the next steps the same. */
+    @Override
     public Map<String, String> state(long completedSteps) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("step", Long.toString(completedSteps));
@@ -175,43 +177,24 @@ public final class DdpmTrainer implements AutoCloseable {
         m.put("batch", Integer.toString(config.batch()));
         m.put("noise_schedule", config.schedule().name());
         m.put("timesteps", Integer.toString(config.schedule().timesteps()));
-        TrainingStep.Settings st = config.settings();
-        m.put("lr", Double.toString(st.optimizer().lr()));
-        m.put("beta1", Double.toString(st.optimizer().beta1()));
-        m.put("beta2", Double.toString(st.optimizer().beta2()));
-        m.put("adam_eps", Double.toString(st.optimizer().eps()));
-        m.put("weight_decay", Double.toString(st.optimizer().weightDecay()));
-        m.put("lr_decay", st.schedule().decay());
-        m.put("warmup", Long.toString(st.schedule().warmup()));
-        m.put("total", Long.toString(st.schedule().total()));
-        m.put("min_lr_ratio", Double.toString(st.schedule().minRatio()));
-        m.put("clip", Double.toString(st.clipNorm()));
-        m.put("ema", Double.toString(st.emaDecay()));
+        m.putAll(config.settings().state());
         return m;
     }
 
     /** Copies the EMA weights into {@code target}, a module of the same architecture (for sampling). */
+    @Override
     public void copyEmaInto(Module target) {
-        step.fetch();
-        Map<String, Parameter> byName = new LinkedHashMap<>();
-        for (Parameter p : target.parameters()) {
-            byName.put(p.name(), p);
-        }
-        for (TrainingStep.State s : step.states().values()) {
-            Parameter p = byName.get(s.parameter().name());
-            if (p == null) {
-                throw new IllegalArgumentException("EMA copy: the target model has no parameter '" + s.parameter().name() + "'");
-            }
-            p.load(Tensor.of(s.ema(), s.parameter().shape()));
-        }
+        step.copyEmaInto(target);
     }
 
     /** The states of every parameter, in the model's order, with host values ({@link TrainingStep#fetch} first). */
+    @Override
     public List<TrainingStep.State> states() {
         return new ArrayList<>(step.states().values());
     }
 
     /** Restores weights, moments and EMA from a checkpoint; call before the first {@link #step}. */
+    @Override
     public void restore(Checkpoint.Contents c) {
         Checkpoint.restore(c, step);
     }

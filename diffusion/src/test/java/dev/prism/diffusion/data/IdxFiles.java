@@ -8,12 +8,12 @@ import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
 
 /** Writes IDX files for tests: a header as the format defines it, then the given bytes. */
-final class IdxFiles {
+public final class IdxFiles {
     private IdxFiles() {
     }
 
     /** {@code 00 00 type count}, the sizes big-endian, then {@code data}. */
-    static byte[] idx(int type, int[] dims, byte[] data) {
+    public static byte[] idx(int type, int[] dims, byte[] data) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(0);
         out.write(0);
@@ -29,7 +29,7 @@ final class IdxFiles {
         return out.toByteArray();
     }
 
-    static byte[] gzip(byte[] content) {
+    public static byte[] gzip(byte[] content) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (GZIPOutputStream gz = new GZIPOutputStream(bytes)) {
             gz.write(content);
@@ -40,7 +40,7 @@ final class IdxFiles {
     }
 
     /** Writes {@code content} to {@code dir/name}, gzip-compressed when the name ends in {@code .gz}; returns the path. */
-    static Path write(Path dir, String name, byte[] content) {
+    public static Path write(Path dir, String name, byte[] content) {
         Path file = dir.resolve(name);
         try {
             Files.write(file, name.endsWith(".gz") ? gzip(content) : content);

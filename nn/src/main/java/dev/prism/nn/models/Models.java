@@ -22,9 +22,10 @@ import java.util.TreeMap;
  *       UNet (concatenated skips) at base width 32, multipliers 1,2,2, one residual block per level, attention at
  *       the third level (8×8 for a 32×32 input) and in the middle: 1,112,801 parameters for one input channel</li>
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
+ *   <li>{@code classifier}: {@link Classifier}; options in, width, stages, convs, hidden, classes, groups</li>
  * </ul>
- * Every option has a default (listed by {@link #defaults}; groups defaults to 32, or to the largest divisor
- * of the width below 32); an unknown model or option, or a bad value, is an IllegalArgumentException
+ * Every option has a default (listed by {@link #defaults}; groups defaults to 32, the classifier's to 8, or
+ * to the largest divisor of the width below that); an unknown model or option, or a bad value, is an IllegalArgumentException
  * naming it with the expected and the found value.
  */
 public final class Models {
@@ -37,9 +38,17 @@ public final class Models {
             }
             return u;
         }
+
+        /** The classifier, for the {@code classifier} model. */
+        public Classifier classifier() {
+            if (!(module instanceof Classifier c)) {
+                throw new IllegalArgumentException("model '" + name + "' is not a classifier");
+            }
+            return c;
+        }
     }
 
-    public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae");
+    public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier");
 
     /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
     public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
@@ -70,6 +79,15 @@ public final class Models {
                     d.put("gates", "1");
                     d.put("gate_hidden", "16");
                 }
+            }
+            case "classifier" -> {
+                d.put("in", "1");
+                d.put("width", "16");
+                d.put("stages", "3");
+                d.put("convs", "2");
+                d.put("hidden", "128");
+                d.put("classes", "10");
+                d.put("groups", "8");
             }
             default -> {
                 d.put("in", "3");
@@ -103,13 +121,18 @@ public final class Models {
                 boolean wg = model.equals("wg-unet");
                 yield new UNet(new UNet.Config(integer(o, "in"), width, levels, integer(o, "res"),
                         integer(o, "attn"), ConvType.parse("conv", o.get("conv")), integer(o, "order"),
-                        o.get("attention"), integer(o, "heads"), groups(o, options, width), wg,
+                        o.get("attention"), integer(o, "heads"), groups(o, options, width, 32), wg,
                         wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o),
                         mults(o.get("mults"), levels), o.get("skip").toLowerCase(Locale.ROOT)));
             }
+            case "classifier" -> {
+                int width = integer(o, "width");
+                yield new Classifier(new Classifier.Config(integer(o, "in"), width, integer(o, "stages"), integer(o, "convs"),
+                        integer(o, "hidden"), integer(o, "classes"), groups(o, options, width, 8)));
+            }
             default -> {
                 int width = integer(o, "width");
-                yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width), padding(o)));
+                yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width, 32), padding(o)));
             }
         };
         m.initialise(seed);
@@ -205,11 +228,11 @@ public final class Models {
     }
 
     /**
-     * The group count: as given (the model checks it divides the width), or by default 32, or the largest
-     * divisor of the width below 32 when 32 does not divide it.
+     * The group count: as given (the model checks it divides the width), or by default {@code preferred},
+     * or the largest divisor of the width below it when it does not divide the width.
      */
-    private static int groups(Map<String, String> o, Map<String, String> given, int width) {
-        int g = given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, 32);
+    private static int groups(Map<String, String> o, Map<String, String> given, int width, int preferred) {
+        int g = given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, preferred);
         // the options recorded with the model (weight files, checkpoints) hold the count used, so that
         // building from them again gives this model
         o.put("groups", String.valueOf(g));

@@ -7,6 +7,7 @@ import dev.prism.kernels.Training;
 import dev.prism.kernels.TrainingKernels;
 import dev.prism.nn.Graph;
 import dev.prism.nn.ModelShapeException;
+import dev.prism.nn.Module;
 import dev.prism.nn.Parameter;
 import dev.prism.nn.Tensor;
 
@@ -54,6 +55,23 @@ public final class TrainingStep implements AutoCloseable {
             if (!(emaDecay >= 0 && emaDecay < 1)) {
                 throw new IllegalArgumentException("emaDecay expected a number in [0, 1), found " + emaDecay);
             }
+        }
+
+        /** These settings as a checkpoint's state entries (lr, beta1, beta2, adam_eps, weight_decay, lr_decay, ...). */
+        public Map<String, String> state() {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("lr", Double.toString(optimizer.lr()));
+            m.put("beta1", Double.toString(optimizer.beta1()));
+            m.put("beta2", Double.toString(optimizer.beta2()));
+            m.put("adam_eps", Double.toString(optimizer.eps()));
+            m.put("weight_decay", Double.toString(optimizer.weightDecay()));
+            m.put("lr_decay", schedule.decay());
+            m.put("warmup", Long.toString(schedule.warmup()));
+            m.put("total", Long.toString(schedule.total()));
+            m.put("min_lr_ratio", Double.toString(schedule.minRatio()));
+            m.put("clip", Double.toString(clipNorm));
+            m.put("ema", Double.toString(emaDecay));
+            return m;
         }
     }
 
@@ -224,6 +242,27 @@ public final class TrainingStep implements AutoCloseable {
         }
         for (State s : states.values()) {
             executable.fetch(s.m(), s.v(), s.ema(), s.parameter().value().data());
+        }
+    }
+
+    /**
+     * Copies the EMA weights into {@code target}, a module of the same architecture (for sampling or
+     * evaluation), by parameter name; fetches them first.
+     *
+     * @throws IllegalArgumentException if the target lacks a parameter or has it in another shape
+     */
+    public void copyEmaInto(Module target) {
+        fetch();
+        Map<String, Parameter> byName = new LinkedHashMap<>();
+        for (Parameter p : target.parameters()) {
+            byName.put(p.name(), p);
+        }
+        for (State s : states.values()) {
+            Parameter p = byName.get(s.parameter().name());
+            if (p == null) {
+                throw new IllegalArgumentException("EMA copy: the target model has no parameter '" + s.parameter().name() + "'");
+            }
+            p.load(Tensor.of(s.ema(), s.parameter().shape()));
         }
     }
 

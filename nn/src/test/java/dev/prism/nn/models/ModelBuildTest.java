@@ -62,7 +62,7 @@ class ModelBuildTest {
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("width", "24", "groups", "5"), 1));
         assertEquals("groups expected a divisor of width 24, found 5", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("diffusion-xl", Map.of(), 1));
-        assertEquals("--model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, found 'diffusion-xl'", e.getMessage());
+        assertEquals("--model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, classifier, found 'diffusion-xl'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,2"), 1));
         assertEquals("option mults expected 1 or 3 values (levels=3), found 2 in '1,2'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,x,2"), 1));

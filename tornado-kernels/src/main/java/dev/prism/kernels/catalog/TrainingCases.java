@@ -22,6 +22,9 @@ final class TrainingCases implements CaseProvider {
         int params = small ? 1000 : 64 * 64 * 9;
         String shape = batch + "x" + image;
         String pshape = String.valueOf(params);
+        // The classifier's loss: a batch of logits over 10 classes (Fashion-MNIST).
+        int rows = small ? 7 : 256, classes = small ? 3 : 10;
+        String lshape = rows + "x" + classes;
         return List.of(
                 new KernelCase("training.qSample", shape, seed -> {
                     Rand r = new Rand(seed);
@@ -40,6 +43,20 @@ final class TrainingCases implements CaseProvider {
                     float[] p = r.gaussian(len), t = r.gaussian(len), gy = {0.7f}, g = Rand.poisoned(len);
                     return Plan.builder("training.meanSquaredError.backward").add(Training.meanSquaredErrorBackward(p, t, gy, g, len))
                             .inputs(p, t, gy).outputs(g).build();
+                }),
+                new KernelCase("training.crossEntropy", lshape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] z = r.gaussian(rows * classes, 3f), y = labels(r, rows, classes);
+                    float[] partials = Rand.poisoned(rows), loss = Rand.poisoned(1);
+                    return Plan.builder("training.crossEntropy").addAll(Training.crossEntropy(z, y, partials, loss, rows, classes))
+                            .inputs(z, y).outputs(loss).build();
+                }),
+                new KernelCase("training.crossEntropy.backward", lshape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] z = r.gaussian(rows * classes, 3f), y = labels(r, rows, classes), gy = {0.7f};
+                    float[] g = Rand.poisoned(rows * classes);
+                    return Plan.builder("training.crossEntropy.backward").add(Training.crossEntropyBackward(z, y, gy, g, rows, classes))
+                            .inputs(z, y, gy).outputs(g).build();
                 }),
                 new KernelCase("training.clipFactor", pshape, seed -> {
                     Rand r = new Rand(seed);
@@ -64,5 +81,14 @@ final class TrainingCases implements CaseProvider {
                     return Plan.builder("training.ema").add(Elementwise.scale(e0, one, e, params)).add(Training.ema(e, w, decay))
                             .constants(one).inputs(e0, w, decay).outputs(e).build();
                 }));
+    }
+
+    /** Class indices in [0, classes) as floats, as the cross-entropy takes them. */
+    private static float[] labels(Rand r, int rows, int classes) {
+        float[] y = r.uniform(rows, 0f, classes);
+        for (int i = 0; i < rows; i++) {
+            y[i] = Math.min(classes - 1, (float) Math.floor(y[i]));
+        }
+        return y;
     }
 }
