@@ -13,8 +13,17 @@ import java.util.List;
  * {@link #forward} and {@link #backward} route that case through {@link GemmKernels#matmul}; the results
  * are bit-identical to the direct kernels, which {@link #forwardDirect} and {@link #backwardDirect}
  * always use.
+ *
+ * <p>For the other geometries of stride 1 and groups 1 whose padding is at most the dilated kernel's reach
+ * ({@link Geometry#inputGradientIsForward}, every 3×3 "same" layer of the models), {@link #backward}
+ * computes the input gradient as a forward convolution of {@code gy} with the flipped, transposed weights
+ * ({@link Conv2dKernels#flipWeights}, then {@link Conv2dKernels#forward}): one kernel, and its vector
+ * variant, serve the forward pass and the input gradient. It adds the same terms as
+ * {@link Conv2dKernels#backwardInput} in another order (taps descending), so the two agree to rounding.
  */
 public final class Conv2d {
+    private static final Kernel FLIP = Kernel.of("conv2d.flipWeights", "flipWeightsLane");
+
     private Conv2d() {
     }
 
@@ -82,6 +91,30 @@ public final class Conv2d {
         }
 
         /**
+         * True when the input gradient is a forward convolution of the output gradient
+         * ({@link #inputGradientAsForward}): stride 1, groups 1, and padding at most the dilated kernel's
+         * reach, {@code ph <= dh·(kh−1)} and {@code pw <= dw·(kw−1)}, so that the transposed padding is not
+         * negative.
+         */
+        public boolean inputGradientIsForward() {
+            return sh == 1 && sw == 1 && groups == 1 && ph <= dh * (kh - 1) && pw <= dw * (kw - 1);
+        }
+
+        /**
+         * The forward convolution that computes the input gradient when {@link #inputGradientIsForward}:
+         * input {@code gy[N, Cout, OH, OW]}, weights {@link Conv2dKernels#flipWeights} of these
+         * ({@code [Cin, Cout, KH, KW]}), output {@code gx[N, Cin, H, W]}, stride 1, the same dilation, padding
+         * {@code dh·(kh−1) − ph} and {@code dw·(kw−1) − pw}; its output size is {@code h × w}.
+         */
+        public Geometry inputGradientAsForward() {
+            if (!inputGradientIsForward()) {
+                throw new IllegalStateException("conv2d " + this + ": the input gradient is not a forward convolution"
+                        + " (it needs stride 1, groups 1 and ph <= dh·(kh−1), pw <= dw·(kw−1))");
+            }
+            return new Geometry(n, cout, oh(), ow(), cin, kh, kw, 1, 1, dh * (kh - 1) - ph, dw * (kw - 1) - pw, dh, dw, 1);
+        }
+
+        /**
          * The kernels' geometry argument: a new {@code int[16]} with the fields at the indices
          * {@link Conv2dKernels#N} .. {@link Conv2dKernels#OW}: {@code n, cin, h, w, cout, kh, kw, sh, sw, ph,
          * pw, dh, dw, groups, oh, ow}.
@@ -136,16 +169,18 @@ public final class Conv2d {
      * {@code gx[N,Cin,H,W]} (the transposed convolution of {@code gy}), the weight gradient
      * {@code gw[Cout,Cin/groups,KH,KW]} and the bias gradient {@code gb[Cout] = Σ_{n,oy,ox} gy}. Each is
      * overwritten, or skipped when null. Pointwise geometries run {@code gx[n] = Wᵀ·gy[n]} and
-     * {@code gw = Σ_n gy[n]·x[n]ᵀ} as matrix products.
+     * {@code gw = Σ_n gy[n]·x[n]ᵀ} as matrix products; where {@link Geometry#inputGradientIsForward} holds,
+     * {@code gx} is {@link Conv2dKernels#flipWeights} into a scratch array this factory allocates
+     * ({@code w}'s length), then {@link Conv2dKernels#forward}.
      */
     public static List<Launch> backward(float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb, Geometry g) {
-        return backward("conv2d.backward", x, w, gy, gx, gw, gb, g, g != null && g.isPointwise());
+        return backward("conv2d.backward", x, w, gy, gx, gw, gb, g, false);
     }
 
     /** {@link #backward} on the direct kernels whatever the geometry. */
     public static List<Launch> backwardDirect(float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb,
                                               Geometry g) {
-        return backward("conv2d.backwardDirect", x, w, gy, gx, gw, gb, g, false);
+        return backward("conv2d.backwardDirect", x, w, gy, gx, gw, gb, g, true);
     }
 
     private static List<Launch> forward(String name, float[] x, float[] w, float[] bias, float[] y, Geometry g,
@@ -185,9 +220,10 @@ public final class Conv2d {
     }
 
     private static List<Launch> backward(String name, float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb,
-                                         Geometry g, boolean route) {
+                                         Geometry g, boolean direct) {
         Check c = Check.of(name);
         geometry(c, g);
+        boolean route = !direct && g.isPointwise();
         c.length("x", x, g.xSize());
         weight(c, w, g);
         c.length("gy", gy, g.ySize());
@@ -200,6 +236,13 @@ public final class Conv2d {
                 // gx[n] (Cin×HW) = Wᵀ (Cin×Cout) · gy[n] (Cout×HW)
                 launches.add(Gemm.matmul(w, gy, gx, g.n(), g.cin(), hw, g.cout(), true, false,
                         0, g.cout() * hw, g.cin() * hw, false));
+            } else if (!direct && g.inputGradientIsForward()) {
+                // gx = conv2d(gy, flipped and transposed w): the forward kernel and its variant serve both.
+                // The flipped weights are scratch of this launch pair; the weights change every training
+                // step, so the flip runs every time, before the convolution that reads it.
+                float[] wf = new float[g.wSize()];
+                launches.add(FLIP.with(w, wf, geo).writes(1).grid(g.wSize()).launch(0, 8L * g.wSize()));
+                launches.addAll(forward(name, gy, wf, null, gx, g.inputGradientAsForward(), false));
             } else {
                 launches.add(new Launch("conv2d.backwardInput", new Object[] {gy, w, gx, geo}, new int[] {2},
                         g.n() * g.cin() * g.h(),
@@ -228,7 +271,8 @@ public final class Conv2d {
                                 Conv2dKernels.backwardWeightLane(x, gy, gw, geo, l);
                             }
                         },
-                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize()))
+                        .withVector((from, to) -> Conv2dWeightGradVector.backwardWeightLanes(x, gy, gw, geo, from, to)));
             }
         }
         if (gb != null) {
