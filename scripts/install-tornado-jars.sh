@@ -6,6 +6,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 : "${TORNADOVM_HOME:?set TORNADOVM_HOME to a TornadoVM SDK (the folder holding tornado-argfile)}"
+[[ -d "$TORNADOVM_HOME" ]] || { echo "install-tornado-jars: TORNADOVM_HOME=$TORNADOVM_HOME is not a folder" >&2; exit 2; }
+TORNADOVM_HOME="$(cd "$TORNADOVM_HOME" && pwd -P)"
 VERSION="$(sed -n 's:.*<tornado.version>\(.*\)</tornado.version>.*:\1:p' "$HERE/pom.xml")"
 JAR="$TORNADOVM_HOME/share/java/tornado/tornado-api-$VERSION.jar"
 [[ -f "$JAR" ]] || { echo "install-tornado-jars: $JAR not found: is TORNADOVM_HOME a TornadoVM $VERSION SDK?" >&2; exit 2; }

@@ -33,8 +33,8 @@ public final class ModelCases {
     public static final String FORWARD = "model.unet-deepprism.forward";
     /** The sampling case's name. */
     public static final String SAMPLE = "model.unet-deepprism.sample";
-    /** The training step cases' prefix. */
-    public static final String TRAIN = "model.train.";
+    /** The training step cases' suffix: {@code model.<name>.train}. */
+    public static final String TRAIN = ".train";
 
     private ModelCases() {
     }
@@ -73,24 +73,26 @@ public final class ModelCases {
     }
 
     /**
-     * Whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA) as plan cases: the
-     * DeepPrism UNet of {@link #setup}, and a standard-convolution UNet, on a batch of {@code batch}
-     * random images at step 1's scalars.
+     * Whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA) as plan cases, with the
+     * settings of the PyTorch peer's {@code model.ddpm-unet.train} (tools/peers/torch_peer.py): lr 2e-4,
+     * weight decay 0.01, clipping at 1.0, EMA 0.9999, a batch of uniform images in [−1, 1] at step 1's
+     * scalars. Models: {@code ddpm-unet} (the plain UNet of issue 14, 1.11M parameters) and the DeepPrism
+     * UNet of {@link #setup}.
      */
     public static List<KernelCase> trainingCases(Size size) {
         boolean small = size == Size.SMALL;
         int batch = small ? 2 : 64;
         int image = small ? 16 : 32;
-        Map<String, String> standard = Map.of("in", "1", "width", small ? "16" : "32", "levels", "3", "res", "1", "attn", "2",
-                "groups", "8");
-        Setup deep = setup(size);
-        return List.of(training("unet-deepprism", deep.options(), batch, image), training("unet-standard", standard, batch, image));
+        Map<String, String> ddpm = small ? Map.of("width", "8", "groups", "4") : Map.of();
+        return List.of(training("ddpm-unet", ddpm, batch, image), training("unet", setup(size).options(), batch, image));
     }
 
     private static KernelCase training(String model, Map<String, String> options, int batch, int image) {
-        String name = TRAIN + model;
-        return new KernelCase(name, batch + "x1x" + image + "x" + image + " width " + options.get("width"), seed -> {
-            UNet u = Models.build("unet", options, 11).unet();
+        String name = "model." + (model.equals("unet") ? "unet-deepprism" : model) + TRAIN;
+        Models.Built built = Models.build(model, options, 11);
+        String shape = batch + "x1x" + image + "x" + image + " " + built.module().parameterCount() + " params";
+        return new KernelCase(name, shape, seed -> {
+            UNet u = Models.build(model, options, 11).unet();
             Rand r = new Rand(seed);
             float[] data = r.uniform(batch * image * image, -1f, 1f);
             DdpmTrainer.ImageSource src = new DdpmTrainer.ImageSource() {
@@ -110,7 +112,7 @@ public final class ModelCases {
                     System.arraycopy(data, 0, x0, 0, x0.length);
                 }
             };
-            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-4, 0), LrSchedule.constant(0), 1.0, 0.999);
+            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-4, 0.01), LrSchedule.constant(0), 1.0, 0.9999);
             DdpmTrainer trainer = new DdpmTrainer(u, src, new DdpmTrainer.Config(batch, seed, NoiseSchedule.linear(1000), settings));
             trainer.prepare(1);
             return trainer.plan();

@@ -4,6 +4,7 @@ import dev.prism.backend.Backend;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.TornadoSettings;
 import dev.prism.backend.TornadoSupport;
+import dev.prism.kernels.VectorWidth;
 import picocli.CommandLine.Option;
 
 /** The options every computing command shares: which backend and device, how many JVM threads. */
@@ -21,6 +22,11 @@ public final class BackendOptions {
             description = "Threads of the jvm backend (default: prism.jvm.threads in tornado.properties; 0 = one per processor).")
     Integer threads;
 
+    @Option(names = "--vector-bits", paramLabel = "128|256|512",
+            description = "Vector width of the jvm backend's hand-vectorised kernels (default: -Dprism.vector.bits, else the"
+                    + " CPU's widest; wider than the CPU's runs emulated, many times slower).")
+    Integer vectorBits;
+
     @Option(names = "--allow-bailout",
             description = "Let TornadoVM run a kernel it cannot compile as sequential Java, with one warning, instead of failing.")
     boolean allowBailout;
@@ -30,6 +36,7 @@ public final class BackendOptions {
     }
 
     public Choice choose(PrismConfig config) {
+        pinVectorWidth(vectorBits);
         String id = backend != null ? backend : config.backend();
         String reason = backend != null ? "--backend" : config.source();
         if (!PrismConfig.BACKENDS.contains(id)) {
@@ -70,6 +77,24 @@ public final class BackendOptions {
     }
 
     /**
+     * Fixes the variants' vector width to {@code bits} ({@code --vector-bits}) when given; call it before
+     * anything runs a kernel.
+     *
+     * @throws IllegalArgumentException for a width other than 128, 256 or 512, or when the variants already
+     *                                  run at another width
+     */
+    static void pinVectorWidth(Integer bits) {
+        if (bits == null) {
+            return;
+        }
+        try {
+            VectorWidth.pin(bits, "--vector-bits");
+        } catch (IllegalStateException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /**
      * Opens the selected backend.
      *
      * @throws IllegalArgumentException when the backend cannot run here, with the reason
@@ -82,7 +107,7 @@ public final class BackendOptions {
             case "jvm-seq" -> JvmBackend.sequential();
             case "tornado" -> {
                 TornadoSettings s = config.tornado();
-                yield TornadoSupport.open(new TornadoSettings(c.tornadoDevice(), s.planDevices(), allowBailout, s.workGroups(), s.memoryLimitMb()));
+                yield TornadoSupport.open(s.with(c.tornadoDevice(), allowBailout));
             }
             default -> throw new IllegalStateException(c.id());
         };

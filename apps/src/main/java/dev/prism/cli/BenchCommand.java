@@ -11,6 +11,7 @@ import dev.prism.bench.BenchRunner;
 import dev.prism.bench.Ceilings;
 import dev.prism.bench.ModelCases;
 import dev.prism.bench.Peer;
+import dev.prism.kernels.VectorWidth;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.Size;
@@ -64,6 +65,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Threads of the jvm backend and of the peer (default: one per processor).")
     Integer threads;
 
+    @Option(names = "--vector-bits", paramLabel = "128|256|512",
+            description = "Vector width of the jvm backend's hand-vectorised kernels (default: -Dprism.vector.bits, else the"
+                    + " CPU's widest; wider than the CPU's runs emulated, many times slower).")
+    Integer vectorBits;
+
     @Option(names = "--peer", description = "Also time the PyTorch CPU peer (tools/peers/torch_peer.py) and show ratios.")
     boolean peer;
 
@@ -104,8 +110,8 @@ final class BenchCommand implements Callable<Integer> {
      */
     private static final double BREAKDOWN_WARMUP_SECONDS = 6;
 
-    @Option(names = "--train", description = "Time whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA; "
-            + "cases " + ModelCases.TRAIN + "*) instead of the kernels; with -k, add them to the selection.")
+    @Option(names = "--train", description = "Time whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA: "
+            + "cases model.*" + ModelCases.TRAIN + ") instead of the kernels; with -k, add them to the selection.")
     boolean train;
 
     @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, "
@@ -115,6 +121,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        BackendOptions.pinVectorWidth(vectorBits);
         PrismConfig config = PrismConfig.load();
         Size s = switch (size.toLowerCase(Locale.ROOT)) {
             case "small" -> Size.SMALL;
@@ -131,7 +138,7 @@ final class BenchCommand implements Callable<Integer> {
         if (train) {
             all.addAll(ModelCases.trainingCases(s));
             if (kernels == null) {
-                kernels = List.of(ModelCases.TRAIN);
+                kernels = ModelCases.trainingCases(s).stream().map(KernelCase::name).toList();
             }
         }
         boolean sampling = kernels == null || kernels.stream().anyMatch(ModelCases.SAMPLE::startsWith);
@@ -153,6 +160,10 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         List<String> ids = backends != null ? backends : defaultBackends();
+        if (VectorWidth.modulePresent()) {
+            out.println("vector width: " + VectorWidth.bits() + " bits for the jvm backend's hand-vectorised kernels (this CPU's widest: "
+                    + VectorWidth.preferredBits() + (VectorWidth.emulated() ? "; wider runs emulated, many times slower" : "") + ")");
+        }
 
         Peer peerResult = null;
         if (peer) {
@@ -240,7 +251,7 @@ final class BenchCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found '" + id + "'");
             }
             TornadoSettings ts = config.tornado();
-            return TornadoSupport.open(new TornadoSettings(index, ts.planDevices(), allowBailout, ts.workGroups(), ts.memoryLimitMb()));
+            return TornadoSupport.open(ts.with(index, allowBailout));
         }
         throw new IllegalArgumentException("--backends expected jvm-seq, jvm, jvm-plain or tornado:<index>, found '" + id + "'");
     }
@@ -278,6 +289,10 @@ final class BenchCommand implements Callable<Integer> {
                 g.writeEndObject();
                 g.writeStringField("git", Machine.gitRevision(Path.of(System.getProperty("prism.home", "."))));
                 g.writeNumberField("threads", threads);
+                if (VectorWidth.modulePresent()) {
+                    g.writeNumberField("vector_bits", VectorWidth.bits());
+                    g.writeNumberField("vector_bits_cpu_widest", VectorWidth.preferredBits());
+                }
                 g.writeStringField("size", s.name().toLowerCase(Locale.ROOT));
                 g.writeObjectFieldStart("backends");
                 for (var e : descriptions.entrySet()) {

@@ -29,7 +29,7 @@ final class InfoCommand implements Callable<Integer> {
     @Parameters(paramLabel = "WEIGHTS", arity = "0..1", description = "The weight file.")
     Path file;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "A model: unet, wg-unet, deepprism-vae.")
+    @Option(names = "--model", paramLabel = "NAME", description = "A model: unet, wg-unet, ddpm-unet, deepprism-vae.")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (repeatable, comma-separated).")

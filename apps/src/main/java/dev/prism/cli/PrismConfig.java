@@ -24,6 +24,7 @@ import java.util.Set;
  * prism.tornado.device.&lt;plan&gt;=1           the device of one task graph (plan name)
  * prism.tornado.workgroup.&lt;kernel&gt;=16,16  local work-group size of a kernel (family.method), per dimension
  * prism.tornado.memoryLimitMb=0           most device memory one plan may use, MB; 0 = no limit
+ * prism.tornado.compileTimeoutSeconds=300 how long TornadoVM may compile one plan before Prism gives up
  * </pre>
  *
  * @param source     where the values came from, for messages
@@ -37,6 +38,7 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
     private static final String DEVICE = "prism.tornado.device";
     private static final String WORKGROUP = "prism.tornado.workgroup.";
     private static final String MEMORY = "prism.tornado.memoryLimitMb";
+    private static final String COMPILE_TIMEOUT = "prism.tornado.compileTimeoutSeconds";
 
     public PrismConfig {
         if (!BACKENDS.contains(backend)) {
@@ -72,14 +74,16 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
                 planDevices.put(key.substring(DEVICE.length() + 1), integer(src, props, key, 0));
             } else if (key.startsWith(WORKGROUP)) {
                 workGroups.put(key.substring(WORKGROUP.length()), sizes(src, key, props.getProperty(key)));
-            } else if (!key.equals("prism.backend") && !key.equals("prism.jvm.threads") && !key.equals(DEVICE) && !key.equals(MEMORY)) {
+            } else if (!key.equals("prism.backend") && !key.equals("prism.jvm.threads") && !key.equals(DEVICE) && !key.equals(MEMORY)
+                    && !key.equals(COMPILE_TIMEOUT)) {
                 throw new IllegalArgumentException(src + ": unknown setting '" + key + "'; expected prism.backend, prism.jvm.threads, "
-                        + DEVICE + "[.<plan>], " + WORKGROUP + "<kernel> or " + MEMORY);
+                        + DEVICE + "[.<plan>], " + WORKGROUP + "<kernel>, " + MEMORY + " or " + COMPILE_TIMEOUT);
             }
         }
         TornadoSettings tornado;
         try {
-            tornado = new TornadoSettings(device, planDevices, false, workGroups, integer(src, props, MEMORY, 0));
+            tornado = new TornadoSettings(device, planDevices, false, workGroups, integer(src, props, MEMORY, 0),
+                    integer(src, props, COMPILE_TIMEOUT, (int) TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(src + ": " + e.getMessage(), e);
         }

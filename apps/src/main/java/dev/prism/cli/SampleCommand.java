@@ -34,11 +34,22 @@ import java.util.concurrent.Callable;
 
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Generate images with a denoising model (unet or wg-unet) from its weights: DDPM ancestral or DDIM sampling, "
+        description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
-        + "weights' metadata.")
+        + "weights' metadata.",
+        footer = {"", SampleCommand.REPRODUCIBILITY})
 final class SampleCommand implements Callable<Integer> {
+    /**
+     * What a seed reproduces, as README.md states it; every sentence is tested (SampleReferenceTest,
+     * SamplingLoopTest, at 128, 256 and 512 bits).
+     */
+    static final String REPRODUCIBILITY = "Reproducibility: a seed fixes the noise, which every backend draws the same way. "
+            + "The jvm backend gives bit-identical images for every thread count and every run at a given vector width "
+            + "(--vector-bits; default: the CPU's widest). jvm-plain and jvm-seq, the plain loops, give bit-identical images. "
+            + "Other vector widths, jvm against the plain loops, and TornadoVM devices round differently: their images differ "
+            + "from jvm-seq's by a few grey levels (at most 5 of 255 on the tests' UNet, which the tests bound at 8).";
+
     @Spec
     CommandSpec spec;
 
@@ -52,7 +63,7 @@ final class SampleCommand implements Callable<Integer> {
             description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
     String stripPrefix;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "unet or wg-unet (default: the weights' metadata).")
+    @Option(names = "--model", paramLabel = "NAME", description = "unet, wg-unet or ddpm-unet (default: the weights' metadata).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
@@ -77,7 +88,7 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--no-clip", description = "Do not clip the predicted clean image to [-1, 1].")
     boolean noClip;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Noise seed: the same seed gives the same images on every backend (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}); what it reproduces on which backend: see Reproducibility below.")
     long seed;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Images to generate (default: ${DEFAULT-VALUE}).")
@@ -129,8 +140,8 @@ final class SampleCommand implements Callable<Integer> {
         if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
             throw new IllegalArgumentException("--weights " + weights + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
         }
-        if (!name.equals("unet") && !name.equals("wg-unet")) {
-            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet), found '" + name + "'");
+        if (!Models.DENOISERS.contains(name)) {
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS) + "), found '" + name + "'");
         }
         Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
         options.putAll(Models.parseOptions(config));

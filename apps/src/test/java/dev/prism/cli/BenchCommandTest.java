@@ -1,5 +1,6 @@
 package dev.prism.cli;
 
+import dev.prism.kernels.VectorWidth;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,10 @@ class BenchCommandTest {
         assertTrue(j.contains("\"backend\" : \"jvm-seq\""), j);
         assertTrue(j.contains("\"median_ms\""), j);
         assertTrue(j.contains("\"backend\" : \"jvm-plain\""), j);
+        int bits = VectorWidth.bits();
+        assertTrue(j.contains("\"vector_bits\" : " + bits), j);
+        assertTrue(r.out().contains("vector width: " + bits + " bits"), r.out());
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("backend jvm: JVM, ") && l.contains(", " + bits + "-bit vectors")).count(), r.out());
         assertEquals(6, j.split("\"kernel\" :").length - 1, j);
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "no temporary file may be left beside the JSON");
@@ -57,6 +62,20 @@ class BenchCommandTest {
         assertEquals(2, r.code());
         assertTrue(r.err().startsWith("prism: --json "), r.err());
         assertFalse(Files.exists(dir.resolve("no")));
+
+        r = run("bench", "-k", "haar", "--size", "small", "--vector-bits", "384");
+        assertEquals(2, r.code());
+        assertEquals("prism: --vector-bits expected 128, 256 or 512 (vector bits), found '384'", r.err().strip());
+
+        // The variants of this JVM run at its width already: another one is refused, by name, before any work.
+        int other = VectorWidth.bits() == 256 ? 128 : 256;
+        r = run("bench", "-k", "haar", "--size", "small", "--vector-bits", String.valueOf(other));
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("prism: --vector-bits " + other + ": the vector variants already run at " + VectorWidth.bits() + " bits ("),
+                r.err());
+        r = run("kernels", "--check", "-k", "haar", "--size", "small", "--vector-bits", String.valueOf(other));
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("prism: --vector-bits " + other + ": the vector variants already run at "), r.err());
 
         r = run("bench", "-k", "haar", "--peer", "--python", dir.resolve("python-that-is-not-there").toString());
         assertEquals(2, r.code());

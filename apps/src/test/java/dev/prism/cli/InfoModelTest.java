@@ -16,6 +16,20 @@ class InfoModelTest {
     }
 
     @Test
+    void thePlainUNetOfTheTrainingBenchmarkIsTheDdpmPresetAndItsConfigLine() {
+        // README: the --config line and the preset give the same 1,112,801-parameter model.
+        CliTest.Result byConfig = BenchCommandTest.run("info", "--model", "unet", "--config", "mults=1,2,2", "--config", "skip=concat",
+                "--config", "width=32,res=1");
+        assertEquals(0, byConfig.code(), byConfig.err());
+        assertTrue(byConfig.out().contains("mults=1,2,2, skip=concat}"), byConfig.out());
+        assertTrue(byConfig.out().contains("nin_shortcut (Conv)  3104  weight[32, 96, 1, 1]  bias[32]"), byConfig.out());
+        assertTrue(byConfig.out().contains("total parameters: 1112801\n"), byConfig.out());
+        CliTest.Result preset = BenchCommandTest.run("info", "--model", "ddpm-unet");
+        assertEquals(0, preset.code(), preset.err());
+        assertEquals(byConfig.out().substring(byConfig.out().indexOf('\n')), preset.out().substring(preset.out().indexOf('\n')));
+    }
+
+    @Test
     void infoModelWithBadOptionsOrNothingEndsWithOneLineAndExitCode2() {
         CliTest.Result r = BenchCommandTest.run("info", "--model", "unet", "--config", "conv=fancy");
         assertEquals(2, r.code());

@@ -1,5 +1,6 @@
 package dev.prism.cli;
 
+import dev.prism.backend.TornadoSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +28,7 @@ class PrismConfigTest {
                 prism.tornado.device.sampler=2
                 prism.tornado.workgroup.haar.dwt2=8, 4
                 prism.tornado.memoryLimitMb=512
+                prism.tornado.compileTimeoutSeconds=45
                 """);
         assertEquals("tornado", c.backend());
         assertEquals(3, c.jvmThreads());
@@ -35,6 +37,16 @@ class PrismConfigTest {
         assertEquals(1, c.tornado().deviceFor("other"));
         assertArrayEquals(new int[] {8, 4}, c.tornado().workGroups().get("haar.dwt2"));
         assertEquals(512, c.tornado().memoryLimitMb());
+        assertEquals(45, c.tornado().compileTimeoutSeconds());
+        assertEquals(45, c.tornado().with(0, true).compileTimeoutSeconds(), "the command line's device and bailout flags keep the limit");
+    }
+
+    @Test
+    void theCompileTimeLimitHasADefaultAndTheShippedFileStatesIt(@TempDir Path dir) throws IOException {
+        assertEquals(TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, read(dir, "prism.backend=jvm\n").tornado().compileTimeoutSeconds());
+        // The repository's tornado.properties (the module runs in apps/) says what the default is.
+        PrismConfig shipped = PrismConfig.read(Path.of("..", PrismConfig.FILE));
+        assertEquals(TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, shipped.tornado().compileTimeoutSeconds());
     }
 
     @Test
@@ -48,8 +60,10 @@ class PrismConfigTest {
         assertEquals(f + ": work-group size of kernel 'haar.dwt2' expected > 0 in every dimension, found 0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.memoryLimitMb=-5\n"));
         assertEquals(f + ": prism.tornado.memoryLimitMb expected >= 0 (0: no limit), found -5", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.compileTimeoutSeconds=0\n"));
+        assertEquals(f + ": prism.tornado.compileTimeoutSeconds expected > 0, found 0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.jvm.thread=2\n"));
         assertEquals(f + ": unknown setting 'prism.jvm.thread'; expected prism.backend, prism.jvm.threads, prism.tornado.device[.<plan>],"
-                + " prism.tornado.workgroup.<kernel> or prism.tornado.memoryLimitMb", e.getMessage());
+                + " prism.tornado.workgroup.<kernel>, prism.tornado.memoryLimitMb or prism.tornado.compileTimeoutSeconds", e.getMessage());
     }
 }

@@ -8,6 +8,7 @@ import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Launch;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -127,22 +128,63 @@ class SamplingLoopTest {
         return new ToyDenoiser(c, h, w, 0.6f, Inputs.gaussian(c * ToyDenoiser.EMB, 7));
     }
 
+    private static List<DiffusionSampler> seededSamplers() {
+        return List.of(new Ddpm(NoiseSchedule.linear(40), true, Prediction.EPSILON), new Ddim(NoiseSchedule.linear(), 10, 1.0));
+    }
+
+    private static float[] sample(Backend backend, Denoiser model, DiffusionSampler s, long seed) {
+        try (SamplingLoop loop = new SamplingLoop(backend, model, 3)) {
+            return loop.sample(s, seed, SamplingProgress.NONE);
+        }
+    }
+
+    /**
+     * The README's and {@code prism sample --help}'s promise for {@code jvm}: at a given vector width, the same
+     * bits on every thread count and every run. The poms run this test at 128, 256 and 512 bits.
+     */
     @Test
-    void sameSeedGivesBitIdenticalImagesOnSequentialAndParallelBackends() {
+    void theJvmBackendGivesTheSameBitsOnEveryThreadCountAndEveryRunAtItsWidth() {
+        VectorWidths.assertPinned();
         ToyDenoiser model = toy(3, 16, 18);
-        for (DiffusionSampler s : List.of(new Ddpm(NoiseSchedule.linear(40), true, Prediction.EPSILON),
-                new Ddim(NoiseSchedule.linear(), 10, 1.0))) {
-            float[] a, b, c;
-            try (SamplingLoop seq = new SamplingLoop(SEQ, model, 3); SamplingLoop par = new SamplingLoop(PAR, model, 3)) {
-                a = seq.sample(s, 1234L, SamplingProgress.NONE);
-                b = par.sample(s, 1234L, SamplingProgress.NONE);
-                c = par.sample(s, 1235L, SamplingProgress.NONE);
-            }
-            assertIdentical(s.describe() + ": seq vs parallel(3)", a, b);
-            assertFalse(Arrays.equals(a, c), "another seed must give another image");
-            for (float v : a) {
+        for (DiffusionSampler s : seededSamplers()) {
+            float[] first = sample(PAR, model, s, 1234L);
+            for (float v : first) {
                 assertTrue(Float.isFinite(v));
             }
+            assertIdentical(s.describe() + ": a second run on jvm (3 threads)", first, sample(PAR, model, s, 1234L));
+            for (int threads : new int[] {1, 2}) {
+                try (JvmBackend jvm = JvmBackend.parallel(threads)) {
+                    assertIdentical(s.describe() + ": jvm on 3 threads vs " + threads, first, sample(jvm, model, s, 1234L));
+                }
+            }
+            assertFalse(Arrays.equals(first, sample(PAR, model, s, 1235L)), "another seed must give another image");
+        }
+    }
+
+    /** The promise for the plain loops: {@code jvm-plain} on any thread count gives {@code jvm-seq}'s bits. */
+    @Test
+    void thePlainLoopsOnEveryThreadCountGiveTheReferenceBits() {
+        ToyDenoiser model = toy(3, 16, 18);
+        for (DiffusionSampler s : seededSamplers()) {
+            float[] reference = sample(SEQ, model, s, 1234L);
+            for (int threads : new int[] {1, 2, 3}) {
+                try (JvmBackend plain = JvmBackend.parallel(threads, false)) {
+                    assertIdentical(s.describe() + ": jvm-seq vs jvm-plain on " + threads + " threads", reference, sample(plain, model, s, 1234L));
+                }
+            }
+        }
+    }
+
+    /**
+     * And between the two: the variants round differently from the loops (fused multiply-adds, another
+     * order of a sum), which a whole run keeps within the shared tolerance (rtol 1e-5, atol 1e-5·max|ref|).
+     */
+    @Test
+    void theVariantsStayWithinTheToleranceOfThePlainLoopsOverWholeRuns() {
+        VectorWidths.assertPinned();
+        ToyDenoiser model = toy(3, 16, 18);
+        for (DiffusionSampler s : seededSamplers()) {
+            assertClose(s.describe() + ": jvm-seq vs jvm", sample(SEQ, model, s, 1234L), sample(PAR, model, s, 1234L));
         }
     }
 

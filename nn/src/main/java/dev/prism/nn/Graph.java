@@ -5,6 +5,7 @@ import dev.prism.kernels.Activation;
 import dev.prism.kernels.Approx;
 import dev.prism.kernels.Attention;
 import dev.prism.kernels.Composite;
+import dev.prism.kernels.Concat;
 import dev.prism.kernels.Conv2d;
 import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Embedding;
@@ -255,6 +256,26 @@ public final class Graph {
         return record(y, needs(a, b), gy -> {
             accumulate(a, gy);
             accumulate(b, gy);
+        });
+    }
+
+    /**
+     * {@code torch.cat([a, b], 1)}: a [N, Ca, H, W] and b [N, Cb, H, W] side by side on the channel axis,
+     * [N, Ca + Cb, H, W]. The gradients are the two channel slices of the output's.
+     */
+    public Tensor concat(Tensor a, Tensor b) {
+        if (a.rank() != 4 || b.rank() != 4 || a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3)) {
+            throw new ModelShapeException("graph '" + name + "': concat of " + a + " and " + b
+                    + ": expected [N, Ca, H, W] and [N, Cb, H, W] with equal N, H, W");
+        }
+        int n = a.dim(0), ca = a.dim(1), cb = b.dim(1), h = a.dim(2), w = a.dim(3);
+        Tensor y = buffer(n, ca + cb, h, w);
+        forward.add(Concat.channels(a.data(), b.data(), y.data(), n, ca, cb, h, w));
+        return record(y, needs(a, b), gy -> {
+            Tensor ga = buffer(a.shape()), gb = buffer(b.shape());
+            backward.add(Concat.channelsBackward(gy.data(), ga.data(), gb.data(), n, ca, cb, h, w));
+            accumulate(a, ga);
+            accumulate(b, gb);
         });
     }
 

@@ -2,6 +2,7 @@ package dev.prism.backend;
 
 import dev.prism.kernels.Lanes;
 import dev.prism.kernels.Launch;
+import dev.prism.kernels.VectorWidth;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -10,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>{@link #parallel(int)} splits a launch's lanes into one contiguous slice per thread and runs each
  * slice through the kernel's per-lane helper on a fixed team of threads that wait for the next launch
- * between launches (see {@code Team}); one launch runs at a time. {@link #sequential()} instead calls the kernel
+ * between launches (see {@code Team}; the calling thread runs any slice no worker has taken yet, so a
+ * launch never waits for a sleeping worker); one launch runs at a time. {@link #sequential()} instead calls the kernel
  * method itself, the plain {@code @Parallel} loops that TornadoVM compiles, on the calling thread:
  * it is the reference every other backend is tested against.
  *
@@ -20,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Where a kernel has a hand-vectorised variant of its per-lane helper ({@link Launch#vector()},
  * Vector API), the parallel mode runs that variant unless built with {@code vectorised = false}; a
  * variant may round differently from the plain loop (it is tested against it within 1e-5), but it too
- * gives the same bits on every thread count.
+ * gives the same bits on every thread count, for a given vector width ({@link VectorWidth}: 128, 256 or 512
+ * bits, the machine's widest unless pinned); at another width it may round differently again.
  */
 public final class JvmBackend implements Backend {
     /** Below this many flops plus bytes a launch runs on the calling thread: a fork costs more than it saves. */
@@ -87,11 +90,19 @@ public final class JvmBackend implements Backend {
         return isSequential() ? "jvm-seq" : vectorised ? "jvm" : "jvm-plain";
     }
 
+    /**
+     * What runs and where, for the one line every command prints; for {@code jvm}, the vector width of the
+     * variants ({@link VectorWidth#describe()}: {@code 512-bit vectors}, and whether they are emulated).
+     * Asking fixes the width (a later {@link VectorWidth#pin} to another one fails), but loads no variant.
+     */
     @Override
     public String description() {
-        return isSequential()
-                ? "JVM, sequential kernel loops (reference), " + Runtime.version()
-                : "JVM, " + threads + " thread" + (threads == 1 ? "" : "s") + (vectorised ? "" : ", plain loops only") + ", " + Runtime.version();
+        if (isSequential()) {
+            return "JVM, sequential kernel loops (reference), " + Runtime.version();
+        }
+        String kind = !vectorised ? "plain loops only"
+                : VectorWidth.modulePresent() ? VectorWidth.describe() : "no Vector API module (--add-modules jdk.incubator.vector)";
+        return "JVM, " + threads + " thread" + (threads == 1 ? "" : "s") + ", " + kind + ", " + Runtime.version();
     }
 
     @Override

@@ -13,13 +13,29 @@ import java.util.Map;
  *                     parallel dimension of that kernel
  * @param memoryLimitMb the most device memory one plan may use, in MB (10⁶ bytes), or 0 for no limit:
  *                     TornadoVM refuses a plan that needs more, and Prism names the setting
+ * @param compileTimeoutSeconds how long TornadoVM may take to compile one plan (building its task graphs
+ *                     and compiling every kernel) before Prism gives up with a
+ *                     {@link CompileTimeoutException} naming the kernel
  */
 public record TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
-                              long memoryLimitMb) {
+                              long memoryLimitMb, long compileTimeoutSeconds) {
+
+    /**
+     * The default of {@code prism.tornado.compileTimeoutSeconds}: about 45 times what the largest plans
+     * Prism builds (a UNet forward pass, 134 launches; a whole sampling run, 136) took to build and
+     * compile on PoCL's CPU device here, 6.6 s and 4.8 s (README, TornadoVM).
+     */
+    public static final long DEFAULT_COMPILE_TIMEOUT_SECONDS = 300;
 
     /** Settings without a memory limit. */
     public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups) {
         this(device, planDevices, allowBailout, workGroups, 0);
+    }
+
+    /** Settings with the default compile time limit. */
+    public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
+                           long memoryLimitMb) {
+        this(device, planDevices, allowBailout, workGroups, memoryLimitMb, DEFAULT_COMPILE_TIMEOUT_SECONDS);
     }
 
     public TornadoSettings {
@@ -28,6 +44,9 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
         }
         if (memoryLimitMb < 0) {
             throw new IllegalArgumentException("prism.tornado.memoryLimitMb expected >= 0 (0: no limit), found " + memoryLimitMb);
+        }
+        if (compileTimeoutSeconds <= 0) {
+            throw new IllegalArgumentException("prism.tornado.compileTimeoutSeconds expected > 0, found " + compileTimeoutSeconds);
         }
         planDevices = Map.copyOf(planDevices);
         workGroups = Map.copyOf(workGroups);
@@ -42,6 +61,11 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
 
     public static TornadoSettings defaults() {
         return new TornadoSettings(0, Map.of(), false, Map.of());
+    }
+
+    /** These settings with another device and bailout choice (the command line's flags). */
+    public TornadoSettings with(int device, boolean allowBailout) {
+        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds);
     }
 
     /** The device a plan named {@code plan} runs on. */

@@ -25,8 +25,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Every element is read before it is written, as the plain loops do, so in place still works.
  */
 public final class ActivationVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
     private static final int V = F.length();
 
     private ActivationVector() {

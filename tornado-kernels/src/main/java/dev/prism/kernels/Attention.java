@@ -90,7 +90,8 @@ public final class Attention {
         return (float) (1.0 / Math.sqrt(dim));
     }
 
-    private static Launch softmax(float[] probs, int rows, int cols, float scale) {
+    /** The softmax launch of {@link #forward}, in place in {@code probs[rows, cols]}. */
+    static Launch softmax(float[] probs, int rows, int cols, float scale) {
         long size = (long) rows * cols;
         return new Launch("attention.softmax", new Object[] {probs, rows, cols, scale}, new int[] {0}, rows,
                 () -> AttentionKernels.softmax(probs, rows, cols, scale),
@@ -102,7 +103,8 @@ public final class Attention {
                 5 * size, 8 * size).withVector((from, to) -> AttentionVector.softmaxRows(probs, cols, scale, from, to));
     }
 
-    private static Launch softmaxBackward(float[] probs, float[] grad, int rows, int cols, float scale) {
+    /** The softmax-backward launch of {@link #backward}, in place in {@code grad[rows, cols]}. */
+    static Launch softmaxBackward(float[] probs, float[] grad, int rows, int cols, float scale) {
         long size = (long) rows * cols;
         return new Launch("attention.softmaxBackward", new Object[] {probs, grad, rows, cols, scale}, new int[] {1}, rows,
                 () -> AttentionKernels.softmaxBackward(probs, grad, rows, cols, scale),

@@ -24,20 +24,17 @@ public final class AttentionKernels {
         }
     }
 
-    /** Row {@code r} of {@link #softmax}. */
+    /** Row {@code r} of {@link #softmax}; the exponentials are summed in double ({@link Sums}). */
     public static void softmaxRow(float[] probs, int cols, float scale, int r) {
         int base = r * cols;
         float max = Float.NEGATIVE_INFINITY;
         for (int m = 0; m < cols; m++) {
             max = Math.max(max, scale * probs[base + m]);
         }
-        float sum = 0f;
         for (int m = 0; m < cols; m++) {
-            float e = (float) Math.exp(scale * probs[base + m] - max);
-            probs[base + m] = e;
-            sum += e;
+            probs[base + m] = (float) Math.exp(scale * probs[base + m] - max);
         }
-        float inv = 1f / sum;
+        float inv = (float) (1.0 / Sums.sum(probs, base, cols));
         for (int m = 0; m < cols; m++) {
             probs[base + m] *= inv;
         }
@@ -55,15 +52,13 @@ public final class AttentionKernels {
         }
     }
 
-    /** Row {@code r} of {@link #softmaxBackward}. */
+    /** Row {@code r} of {@link #softmaxBackward}; the dot product is summed in double ({@link Sums}). */
     public static void softmaxBackwardRow(float[] probs, float[] grad, int cols, float scale, int r) {
         int base = r * cols;
-        float dot = 0f;
+        double dot = Sums.dot(grad, base, probs, base, cols);
         for (int m = 0; m < cols; m++) {
-            dot += grad[base + m] * probs[base + m];
-        }
-        for (int m = 0; m < cols; m++) {
-            grad[base + m] = scale * probs[base + m] * (grad[base + m] - dot);
+            // the difference taken in double and rounded once: it cancels where dP is close to the dot
+            grad[base + m] = scale * probs[base + m] * (float) (grad[base + m] - dot);
         }
     }
 }

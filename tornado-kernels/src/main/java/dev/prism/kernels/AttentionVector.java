@@ -1,6 +1,9 @@
 package dev.prism.kernels;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -8,20 +11,24 @@ import jdk.incubator.vector.VectorSpecies;
  * backend's parallel mode; the plain loop stays the reference and the TornadoVM input.
  *
  * <p>Same three passes as the loop: the row maximum of {@code scale·s} (exact in any order), then
- * {@code e = exp(scale·s − max)} stored and summed, then the scaling by {@code 1/sum}. Two things differ,
- * both within the shared tolerance: the exponential is {@link VectorMath#exp(FloatVector)}, a polynomial in
- * plain float arithmetic accurate to about 2 ulp instead of {@code (float) Math.exp}, and the sum is kept as 8 partial
- * sums added left to right at the end. The Vector API's own {@code EXP} is not used on purpose: C2 calls
+ * {@code e = exp(scale·s − max)} stored and summed, then the scaling by {@code 1/sum}, the sum taken in
+ * double as the loop takes it ({@link Sums}), in vectors of double partial sums whose lanes are added in a
+ * fixed order ({@link VectorMath#sumLanes}): another order than the loop's, a few double ulps apart. The
+ * exponential differs, within the shared tolerance: it is {@link VectorMath#exp(FloatVector)}, a polynomial in plain float arithmetic accurate to
+ * about 2 ulp instead of {@code (float) Math.exp}. The Vector API's own {@code EXP} is not used on purpose: C2 calls
  * a vector math library for it while the interpreter computes {@code Math.exp} per lane, so its last bit
  * would depend on whether the code was compiled yet, and results would differ between runs and thread
  * counts. The polynomial uses only multiply, add, FMA and bit operations, which round the same way in
  * every mode: the same bits on every thread count.
  */
 final class AttentionVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
+    /** Half a float vector, which widens into {@link #D}, a double vector of the float vector's size. */
+    private static final VectorSpecies<Float> H = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
 
-    /** The partial sums' lanes, added in a fixed order: one per thread, reused. */
+    /** The lanes of the row maximum, read back one by one: one array per thread, reused. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     private AttentionVector() {
@@ -45,23 +52,25 @@ final class AttentionVector {
             for (int m = cv; m < cols; m++) {
                 max = Math.max(max, scale * probs[base + m]);
             }
-            FloatVector vsum = FloatVector.zero(F);
             for (int m = 0; m < cv; m += L) {
-                FloatVector e = VectorMath.exp(FloatVector.fromArray(F, probs, base + m).mul(scale).sub(max));
-                e.intoArray(probs, base + m);
-                vsum = vsum.add(e);
-            }
-            vsum.intoArray(lanes, 0);
-            float sum = lanes[0];
-            for (int i = 1; i < L; i++) {
-                sum += lanes[i];
+                VectorMath.exp(FloatVector.fromArray(F, probs, base + m).mul(scale).sub(max)).intoArray(probs, base + m);
             }
             for (int m = cv; m < cols; m++) {
-                float e = VectorMath.exp(scale * probs[base + m] - max);
-                probs[base + m] = e;
-                sum += e;
+                probs[base + m] = VectorMath.exp(scale * probs[base + m] - max);
             }
-            float inv = 1f / sum;
+            // the exponentials summed in double: half vectors widened (exact) into two vectors of partial sums
+            DoubleVector lo = DoubleVector.zero(D);
+            DoubleVector hi = lo;
+            for (int m = 0; m < cv; m += L) {
+                lo = lo.add((DoubleVector) FloatVector.fromArray(H, probs, base + m).convertShape(VectorOperators.F2D, D, 0));
+                hi = hi.add((DoubleVector) FloatVector.fromArray(H, probs, base + m + L / 2)
+                        .convertShape(VectorOperators.F2D, D, 0));
+            }
+            double sum = VectorMath.sumLanes(lo.add(hi));
+            for (int m = cv; m < cols; m++) {
+                sum += probs[base + m];
+            }
+            float inv = (float) (1.0 / sum);
             for (int m = 0; m < cv; m += L) {
                 FloatVector.fromArray(F, probs, base + m).mul(inv).intoArray(probs, base + m);
             }

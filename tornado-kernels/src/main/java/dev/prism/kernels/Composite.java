@@ -76,7 +76,7 @@ public final class Composite {
      *   <li>{@code gq, gk, gv [N,C,H,W]}: the gradients of q, k, v;</li>
      *   <li>{@code dprobs [N·heads, P, P]}: the gradient of the attention scores (at least this many);</li>
      *   <li>{@code partials}: per-channel partial sums of a filter gradient, at least
-     *       {@code N·C·(K + 1)} floats ({@link PrismConv#partialsLength} for a {@code (K,1,1)} filter).</li>
+     *       {@code N·C·2·(K + 1)} floats ({@link PrismConv#partialsLength} for a {@code (K,1,1)} filter).</li>
      * </ul>
      */
     public record PrismAttnGradBuffers(float[] gattn, float[] gq, float[] gk, float[] gv, float[] dprobs,
@@ -296,8 +296,9 @@ public final class Composite {
      * Scratch of {@link #wgDownBackward} and {@link #wgUpBackward}, each the gradient of the
      * {@link WgBuffers} component of its name: {@code pooled [N, Cin]}, {@code preact} and {@code act}
      * {@code [N, hidden]}, {@code logits} and {@code gates [N, 4·G]}, {@code bands} (as long as X),
-     * which afterwards holds the pooling path's share of the gradient of X; and {@code partial
-     * [N·4·C]}, per-channel partial sums of the gate gradient when one gate serves C > 1 channels.
+     * which afterwards holds the pooling path's share of the gradient of X; and {@code partial}
+     * ({@link Gating#partialLength} floats), per-channel partial sums of the gate gradient when one gate
+     * serves C > 1 channels.
      */
     public record WgGradBuffers(float[] pooled, float[] preact, float[] act, float[] logits, float[] gates,
                                 float[] bands, float[] partial) {
@@ -312,7 +313,7 @@ public final class Composite {
         }
 
         private static WgGradBuffers of(WgBuffers b, int n, int c) {
-            return new WgGradBuffers(b.pooled(), b.preact(), b.act(), b.logits(), b.gates(), b.bands(), new float[4 * n * c]);
+            return new WgGradBuffers(b.pooled(), b.preact(), b.act(), b.logits(), b.gates(), b.bands(), new float[Gating.partialLength(n, c)]);
         }
     }
 
@@ -516,7 +517,7 @@ public final class Composite {
     private static void checkWgScratch(Check chk, WgGradBuffers s, int n, int c, int cin, int size, int hidden, int gates) {
         chk.that(s != null, "scratch", "a WgGradBuffers", "null");
         if (gates != c || s.partial() != null) { // needed only when one gate serves C > 1 channels
-            chk.length("scratch.partial", s.partial(), 4L * n * c);
+            chk.length("scratch.partial", s.partial(), Gating.partialLength(n, c));
         }
         chk.length("scratch.pooled", s.pooled(), (long) n * cin).length("scratch.preact", s.preact(), (long) n * hidden)
                 .length("scratch.act", s.act(), (long) n * hidden).length("scratch.logits", s.logits(), 4L * n * gates)

@@ -10,9 +10,11 @@ import java.util.List;
  *
  * <p>A pointwise convolution (1×1 kernel, stride 1, padding 0, dilation 1, groups 1) is a matrix product
  * per batch item, {@code y[n] = W·x[n]} with {@code W[Cout,Cin]} and {@code x[n]} as {@code [Cin, H·W]}.
- * {@link #forward} and {@link #backward} route that case through {@link GemmKernels#matmul}; the results
- * are bit-identical to the direct kernels, which {@link #forwardDirect} and {@link #backwardDirect}
- * always use.
+ * {@link #forward} and {@link #backward} route that case through {@link GemmKernels#matmul}, bit-identical
+ * to the direct kernels (which {@link #forwardDirect} and {@link #backwardDirect} always use), and the
+ * weight gradient through {@link GemmKernels#matmulBatchSum}. Both weight-gradient kernels sum in double
+ * ({@link Sums}), one per plane and the other per row, so they agree to the float rounding of the
+ * result: the same bits except where their double sums straddle a rounding boundary.
  *
  * <p>For the other geometries of stride 1 and groups 1 whose padding is at most the dilated kernel's reach
  * ({@link Geometry#inputGradientIsForward}, every 3×3 "same" layer of the models), {@link #backward}
@@ -22,7 +24,11 @@ import java.util.List;
  * {@link Conv2dKernels#backwardInput} in another order (taps descending), so the two agree to rounding.
  */
 public final class Conv2d {
+    private static final Kernel FORWARD = Kernel.of("conv2d.forward", "forwardRow").vector("Conv2dVector", "forwardRows");
     private static final Kernel FLIP = Kernel.of("conv2d.flipWeights", "flipWeightsLane");
+    private static final Kernel BACKWARD_INPUT = Kernel.of("conv2d.backwardInput", "backwardInputRow");
+    private static final Kernel BACKWARD_WEIGHT = Kernel.of("conv2d.backwardWeight", "backwardWeightLane")
+            .vector("Conv2dWeightGradVector", "backwardWeightLanes");
 
     private Conv2d() {
     }
@@ -200,18 +206,8 @@ public final class Conv2d {
             launches.add(Gemm.matmul(w, x, y, g.n(), g.cout(), hw, g.cin(), false, false,
                     0, g.cin() * hw, g.cout() * hw, false));
         } else {
-            int[] geo = g.pack();
-            launches.add(new Launch("conv2d.forward", new Object[] {x, w, y, geo}, new int[] {2},
-                    g.n() * g.cout() * g.oh(),
-                    () -> Conv2dKernels.forward(x, w, y, geo),
-                    (from, to) -> {
-                        int oh = geo[Conv2dKernels.OH];
-                        for (int l = from; l < to; l++) {
-                            Conv2dKernels.forwardRow(x, w, y, geo, l / oh, l % oh);
-                        }
-                    },
-                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cout(), g.oh())
-                    .withVector((from, to) -> Conv2dVector.forwardRows(x, w, y, geo, from, to)));
+            launches.add(FORWARD.with(x, w, y, g.pack()).writes(2).grid(g.n() * g.cout(), g.oh())
+                    .launch(2 * g.macs(), bytes(g)));
         }
         if (bias != null) {
             launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));
@@ -244,16 +240,8 @@ public final class Conv2d {
                 launches.add(FLIP.with(w, wf, geo).writes(1).grid(g.wSize()).launch(0, 8L * g.wSize()));
                 launches.addAll(forward(name, gy, wf, null, gx, g.inputGradientAsForward(), false));
             } else {
-                launches.add(new Launch("conv2d.backwardInput", new Object[] {gy, w, gx, geo}, new int[] {2},
-                        g.n() * g.cin() * g.h(),
-                        () -> Conv2dKernels.backwardInput(gy, w, gx, geo),
-                        (from, to) -> {
-                            int h = geo[Conv2dKernels.H];
-                            for (int l = from; l < to; l++) {
-                                Conv2dKernels.backwardInputRow(gy, w, gx, geo, l / h, l % h);
-                            }
-                        },
-                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cin(), g.h()));
+                launches.add(BACKWARD_INPUT.with(gy, w, gx, geo).writes(2).grid(g.n() * g.cin(), g.h())
+                        .launch(2 * g.macs(), bytes(g)));
             }
         }
         if (gw != null) {
@@ -263,16 +251,8 @@ public final class Conv2d {
                 launches.add(Gemm.matmul(gy, x, gw, g.n(), g.cout(), g.cin(), hw, false, true,
                         g.cout() * hw, g.cin() * hw, 0, false));
             } else {
-                launches.add(new Launch("conv2d.backwardWeight", new Object[] {x, gy, gw, geo}, new int[] {2},
-                        g.wSize(),
-                        () -> Conv2dKernels.backwardWeight(x, gy, gw, geo),
-                        (from, to) -> {
-                            for (int l = from; l < to; l++) {
-                                Conv2dKernels.backwardWeightLane(x, gy, gw, geo, l);
-                            }
-                        },
-                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize()))
-                        .withVector((from, to) -> Conv2dWeightGradVector.backwardWeightLanes(x, gy, gw, geo, from, to)));
+                launches.add(BACKWARD_WEIGHT.with(x, gy, gw, geo).writes(2).grid(g.wSize() / g.kw())
+                        .launch(2 * g.macs(), bytes(g)));
             }
         }
         if (gb != null) {
@@ -280,6 +260,11 @@ public final class Conv2d {
             launches.add(Gemm.biasGrad(gy, gb, g.n(), g.cout(), g.oh() * g.ow()));
         }
         return launches;
+    }
+
+    /** The compulsory traffic of one pass: x, w and y (or their gradients) once each. */
+    private static long bytes(Geometry g) {
+        return 4L * ((long) g.xSize() + g.wSize() + g.ySize());
     }
 
     private static void geometry(Check c, Geometry g) {

@@ -19,9 +19,10 @@ package dev.prism.kernels;
  * checking it.
  *
  * <p>Summation order: each output element adds its terms in ascending {@code (ci, ky, kx)}; each element
- * of the input gradient in ascending {@code (co, ky, kx)}; each weight-gradient element in ascending
- * {@code (n, oy, ox)}. For a 1×1 kernel (stride 1, no padding, groups 1) these are exactly the orders of
- * the equivalent {@link GemmKernels} products, so the routed and the direct results are bit-identical.
+ * of the input gradient in ascending {@code (co, ky, kx)}; each weight-gradient element in double
+ * ({@link Sums}) over the rows {@code (n, oy)} in ascending order. For a 1×1 kernel (stride 1, no
+ * padding, groups 1) the forward and input-gradient orders are exactly those of the equivalent
+ * {@link GemmKernels} products, so the routed and the direct results are bit-identical.
  *
  * <p>Each innermost loop runs over a contiguous output row. Every helper has a separate copy of that loop
  * for horizontal stride 1: HotSpot C2 removes array bounds checks only for indices whose scale is a
@@ -208,54 +209,107 @@ public final class Conv2dKernels {
 
     /**
      * The weight gradient {@code gw[co,cil,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n, g·Cin/groups + cil, iy, ix]}.
-     * Reads {@code x}, {@code gy}; writes {@code gw}. One work-item per weight element, so the sum over the
-     * batch and the positions needs no cross-lane reduction.
+     * Reads {@code x}, {@code gy}; writes {@code gw}. One work-item per filter row {@code (co, cil, ky)},
+     * which owns its {@code KW} elements, so the sum over the batch and the positions needs no cross-lane
+     * reduction.
      */
     public static void backwardWeight(float[] x, float[] gy, float[] gw, int[] g) {
-        for (@Parallel int l = 0; l < g[COUT] * (g[CIN] / g[GROUPS]) * g[KH] * g[KW]; l++) {
+        for (@Parallel int l = 0; l < g[COUT] * (g[CIN] / g[GROUPS]) * g[KH]; l++) {
             backwardWeightLane(x, gy, gw, g, l);
         }
     }
 
-    /** Weight-gradient element {@code gw[l]}, {@code l = ((co·Cin/groups + cil)·KH + ky)·KW + kx}. */
+    /**
+     * Filter row {@code l = (co·Cin/groups + cil)·KH + ky} of the weight gradient: {@code gw[l·KW + kx]} for
+     * every {@code kx}, each summed in double ({@link Sums}) over the output rows {@code (n, oy)} in
+     * ascending order and rounded to float once. With horizontal stride 1 three taps at a time share each
+     * gradient value over the columns where all three read inside the input row ({@link #edgeColumns} adds
+     * the rest); otherwise, and for the last {@code KW mod 3} taps, one tap at a time.
+     */
     public static void backwardWeightLane(float[] x, float[] gy, float[] gw, int[] g, int l) {
         int nb = g[N], cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int sh = g[SH], sw = g[SW], ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW];
         int oh = g[OH], ow = g[OW];
         int cinG = cin / g[GROUPS];
         int coutG = cout / g[GROUPS];
-        int kx = l % kw;
-        int r = l / kw;
-        int ky = r % kh;
-        r = r / kh;
+        int ky = l % kh;
+        int r = l / kh;
         int cil = r % cinG;
         int co = r / cinG;
         int ci = (co / coutG) * cinG + cil;
-        int off = kx * dw - pw;
-        int lo = firstInside(off, sw);
-        int hi = endInside(off, sw, wi, ow);
-        float s = 0f;
-        for (int n = 0; n < nb; n++) {
-            int gyPlane = (n * cout + co) * oh * ow;
-            int xPlane = (n * cin + ci) * h * wi;
-            for (int oy = 0; oy < oh; oy++) {
-                int iy = oy * sh - ph + ky * dh;
-                if (iy >= 0 && iy < h) {
-                    int gyRow = gyPlane + oy * ow;
-                    int xb = xPlane + iy * wi + off;
-                    if (sw == 1) {
-                        for (int ox = lo; ox < hi; ox++) {
-                            s += gy[gyRow + ox] * x[xb + ox];
+        int kx = 0;
+        if (sw == 1) {
+            for (; kx + 3 <= kw; kx += 3) {
+                // tap kx + t reads input column ox + off + t·dw
+                int off = kx * dw - pw;
+                // output columns where all three taps read inside the row; at least 0 wide
+                int lo = firstInside(off, 1);
+                int hi = Math.max(lo, endInside(off + 2 * dw, 1, wi, ow));
+                double s0 = 0;
+                double s1 = 0;
+                double s2 = 0;
+                for (int n = 0; n < nb; n++) {
+                    int gyPlane = (n * cout + co) * oh * ow;
+                    int xPlane = (n * cin + ci) * h * wi;
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * sh - ph + ky * dh;
+                        if (iy >= 0 && iy < h) {
+                            int gyRow = gyPlane + oy * ow;
+                            int xb = xPlane + iy * wi + off;
+                            for (int ox = lo; ox < hi; ox++) {
+                                double e = gy[gyRow + ox];
+                                s0 += e * x[xb + ox];
+                                s1 += e * x[xb + ox + dw];
+                                s2 += e * x[xb + ox + 2 * dw];
+                            }
+                            s0 += edgeColumns(gy, gyRow, x, xb, wi, ow, off, lo, hi);
+                            s1 += edgeColumns(gy, gyRow, x, xb + dw, wi, ow, off + dw, lo, hi);
+                            s2 += edgeColumns(gy, gyRow, x, xb + 2 * dw, wi, ow, off + 2 * dw, lo, hi);
                         }
-                    } else {
-                        for (int ox = lo; ox < hi; ox++) {
-                            s += gy[gyRow + ox] * x[xb + ox * sw];
+                    }
+                }
+                gw[l * kw + kx] = (float) s0;
+                gw[l * kw + kx + 1] = (float) s1;
+                gw[l * kw + kx + 2] = (float) s2;
+            }
+        }
+        for (; kx < kw; kx++) {
+            int off = kx * dw - pw;
+            int lo = firstInside(off, sw);
+            int hi = endInside(off, sw, wi, ow);
+            double s = 0;
+            for (int n = 0; n < nb && lo < hi; n++) {
+                int gyPlane = (n * cout + co) * oh * ow;
+                int xPlane = (n * cin + ci) * h * wi;
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * sh - ph + ky * dh;
+                    if (iy >= 0 && iy < h) {
+                        int xb = xPlane + iy * wi + off;
+                        if (sw == 1) {
+                            s += Sums.dot(gy, gyPlane + oy * ow + lo, x, xb + lo, hi - lo);
+                        } else {
+                            s += Sums.dotStrided(gy, gyPlane + oy * ow + lo, 1, x, xb + lo * sw, sw, hi - lo);
                         }
                     }
                 }
             }
+            gw[l * kw + kx] = (float) s;
         }
-        gw[l] = s;
+    }
+
+    /**
+     * The output columns of one tap (stride 1, input column {@code ox + off}) that the three-tap loop
+     * over {@code [lo, hi)} left out: {@code Σ gy[gyRow + ox]·x[xb + ox]} over the {@code ox} outside
+     * {@code [lo, hi)} whose input column lies in {@code [0, w)}, in double. Shared with the prism
+     * convolution's filter gradient ({@link PrismConvKernels#weightPartialsLane}, {@code ow = w}).
+     */
+    public static double edgeColumns(float[] gy, int gyRow, float[] x, int xb, int w, int ow, int off, int lo, int hi) {
+        int first = firstInside(off, 1);
+        int end = endInside(off, 1, w, ow);
+        int after = Math.max(hi, first);
+        // a length of 0 or less sums nothing
+        return Sums.dot(gy, gyRow + first, x, xb + first, Math.min(lo, end) - first)
+                + Sums.dot(gy, gyRow + after, x, xb + after, end - after);
     }
 
     /** The first {@code ox >= 0} whose input column {@code ox·stride + off} is {@code >= 0}. */

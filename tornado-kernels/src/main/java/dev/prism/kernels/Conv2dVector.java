@@ -39,13 +39,16 @@ import static dev.prism.kernels.Conv2dKernels.W;
  *       the {@code Cin·KH·KW} terms as one loop over a table of band offsets: one iteration loads 4 input
  *       vectors, broadcasts 2 weights and issues 8 FMAs. Broadcasts from memory run at about one per
  *       cycle on this core, so the kernel broadcasts the operand it reuses most. Writing the 9 taps out
- *       by hand made C2 hoist every load to the top of the loop and spill the accumulators.</li>
+ *       by hand made C2 hoist every load to the top of the loop and spill the accumulators. Its 4 vectors
+ *       are 4L columns of one row (L, the lanes of {@link VectorMath#FLOAT}), or, for rows of one or two
+ *       vectors, the same columns of 4 or 2 consecutive output rows: with fewer than 4 chains per channel
+ *       each FMA would wait for the one before (at 512 bits the models' 32-wide rows are two vectors).</li>
  * </ul>
  * Each thread keeps its scratch (band, packed weights, offset table) in a thread-local, grown on first
  * use and reused: no allocation in steady state.
  */
 final class Conv2dVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
     /** Vectors of output columns per micro-kernel block. */
     private static final int NV = 4;
@@ -182,12 +185,51 @@ final class Conv2dVector {
             s.tail = new float[3 * span];
         }
         float[] tail = s.tail;
+        // Rows of one or two vectors go `group` rows per micro-kernel, so that it still holds NV vectors per
+        // channel (with one or two, its FMA chains would wait on each other: at 512 bits the models' 32-wide
+        // rows are two vectors).
+        int group = vectors == 1 || vectors == 2 ? NV / vectors : 1;
         for (int cb = 0; cb < cin; cb += cinBlock) {
             int r0 = cb * taps;
             int r1 = Math.min(cin, cb + cinBlock) * taps;
             boolean acc = cb > 0;
-            for (int oy = oy0; oy < oy1; oy++) {
+            for (int oy = oy0; oy < oy1; ) {
                 int rowBase = (oy - oy0) * sh * rowStride;
+                if (group > 1 && oy + group <= oy1) {
+                    // NV vectors over `group` rows of 1 or 2 vectors each: the rows' band segments lie one
+                    // band row (sh·rowStride) apart, their outputs ow apart, contiguous when ow fills the vectors
+                    int d = sh * rowStride;
+                    int o1 = vectors == 2 ? L : d, o2 = vectors == 2 ? d : 2 * d, o3 = vectors == 2 ? d + L : 3 * d;
+                    for (int p = 0; p < pairs; p++) {
+                        int ca = co0 + 2 * p;
+                        int ya = ((n * cout + ca) * oh + oy) * ow;
+                        int yb = ca + 1 < co0 + nc ? ya + plane : -1;
+                        int wo = p * red * 2;
+                        if (ow == vectors * L) {
+                            block4(band, wp2, wo, offsets, r0, r1, rowBase, o1, o2, o3, y, ya, yb < 0 ? tail : y, yb < 0 ? 2 * span : yb, acc);
+                        } else {
+                            // row k of the group at [k·vectors·L, ..) of tail, [0, span) for ya and [span, 2·span) for yb
+                            int stride = vectors * L;
+                            if (acc) {
+                                for (int k = 0; k < group; k++) {
+                                    System.arraycopy(y, ya + k * ow, tail, k * stride, ow);
+                                    if (yb >= 0) {
+                                        System.arraycopy(y, yb + k * ow, tail, span + k * stride, ow);
+                                    }
+                                }
+                            }
+                            block4(band, wp2, wo, offsets, r0, r1, rowBase, o1, o2, o3, tail, 0, tail, span, acc);
+                            for (int k = 0; k < group; k++) {
+                                System.arraycopy(tail, k * stride, y, ya + k * ow, ow);
+                                if (yb >= 0) {
+                                    System.arraycopy(tail, span + k * stride, y, yb + k * ow, ow);
+                                }
+                            }
+                        }
+                    }
+                    oy += group;
+                    continue;
+                }
                 for (int ox = 0; ox < vectors * L; ox += span) {
                     int width = Math.min(span, vectors * L - ox);
                     int valid = Math.min(width, ow - ox);
@@ -199,7 +241,7 @@ final class Conv2dVector {
                         int base = rowBase + ox;
                         if (valid == span) {
                             // whole vectors straight into y; a missing second channel goes to the spare third of tail
-                            block4(band, wp2, wo, offsets, r0, r1, base, y, ya, yb < 0 ? tail : y, yb < 0 ? 2 * span : yb, acc);
+                            block4(band, wp2, wo, offsets, r0, r1, base, L, 2 * L, 3 * L, y, ya, yb < 0 ? tail : y, yb < 0 ? 2 * span : yb, acc);
                         } else {
                             // a row's last columns: through tail, [0, span) for ya and [span, 2·span) for yb
                             if (acc) {
@@ -209,7 +251,7 @@ final class Conv2dVector {
                                 }
                             }
                             if (width == span) {
-                                block4(band, wp2, wo, offsets, r0, r1, base, tail, 0, tail, span, acc);
+                                block4(band, wp2, wo, offsets, r0, r1, base, L, 2 * L, 3 * L, tail, 0, tail, span, acc);
                             } else {
                                 for (int v = 0; v < width; v += L) {
                                     block1(band, wp2, wo, offsets, r0, r1, base + v, tail, v, tail, span + v, acc);
@@ -222,18 +264,20 @@ final class Conv2dVector {
                         }
                     }
                 }
+                oy++;
             }
         }
     }
 
     /**
-     * Two output channels × 4 vectors of columns: {@code a[v] = [ya..] + Σ_r wts[wo + 2r]·band[base + off[r] + v·L ..]}
+     * Two output channels × 4 vectors of columns: {@code a[v] = [ya..] + Σ_r wts[wo + 2r]·band[base + off[r] + o_v ..]}
+     * ({@code o_0 = 0}; {@code o_v = v·L} for a row of four vectors, or a row apart for several rows)
      * and {@code b[v]} likewise with {@code wts[wo + 2r + 1]}, for {@code r0 <= r < r1} ascending, starting from
      * the partial sums in {@code ya[at ..]} / {@code yb[bt ..]} when {@code acc} (else from zero), stored back there.
      * Whole vectors only and no vector crosses a call: C2 then keeps every vector in a register (a helper
      * method that took or returned one, left out of line, boxed them and ran 20× slower).
      */
-    private static void block4(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base,
+    private static void block4(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base, int o1, int o2, int o3,
                                float[] ya, int at, float[] yb, int bt, boolean acc) {
         FloatVector a0, a1, a2, a3, b0, b1, b2, b3;
         if (acc) {
@@ -258,9 +302,9 @@ final class Conv2dVector {
         for (int r = r0; r < r1; r++) {
             int i = base + off[r];
             FloatVector x0 = FloatVector.fromArray(F, band, i);
-            FloatVector x1 = FloatVector.fromArray(F, band, i + L);
-            FloatVector x2 = FloatVector.fromArray(F, band, i + 2 * L);
-            FloatVector x3 = FloatVector.fromArray(F, band, i + 3 * L);
+            FloatVector x1 = FloatVector.fromArray(F, band, i + o1);
+            FloatVector x2 = FloatVector.fromArray(F, band, i + o2);
+            FloatVector x3 = FloatVector.fromArray(F, band, i + o3);
             FloatVector wa = FloatVector.broadcast(F, wts[wo + 2 * r]);
             a0 = x0.fma(wa, a0);
             a1 = x1.fma(wa, a1);

@@ -1,9 +1,6 @@
 package dev.prism.kernels;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.prism.kernels.Conv2dKernels.CIN;
@@ -30,8 +27,8 @@ import static dev.prism.kernels.Conv2dKernels.W;
  *
  * <p>The sum: {@code gw[co,ci,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n,ci,oy − ph + ky·dh, ox − pw + kx·dw]}.
  *
- * <p>Layout. A chunk of batch items is copied into zero-padded scratch planes of
- * {@code P = (H + 2·ph)·Wp} floats with rows of {@code Wp = W + 2·pw}, the items one after the other:
+ * <p>Layout. A chunk of batch items is widened to double into zero-padded scratch planes of
+ * {@code P = (H + 2·ph)·Wp} values with rows of {@code Wp = W + 2·pw}, the items one after the other:
  * {@code x} at {@code (iy + ph)·Wp + ix + pw}, {@code gy} at {@code oy·Wp + ox} (zero for {@code ox >= OW}
  * and {@code oy >= OH}). Tap {@code (ky, kx)} then reads {@code x} at {@code q + ky·dh·Wp + kx·dw} for every
  * position {@code q} of {@code gy}: the sum over a chunk is one dot product of two flat runs, with no
@@ -39,23 +36,19 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * A zero of the padding multiplies an input value; an infinite input therefore gives NaN where the plain
  * loop gives ±∞.
  *
- * <p>Summation, and why not all in double: a product and its sum are one fused multiply-add in float,
- * each vector lane summing at most {@value #RUN} consecutive positions ({@code q ≡ lane} modulo the lane
- * count); each such run's float sum is then added, widened, to the lane's double sum, the lanes are added
- * left to right in double, and the total is rounded to float once. The error is at most about
- * {@code 63·2⁻²⁴·Σ|terms of a run|} per run (the float runs) plus the double sum's and the final
- * rounding's, where the plain loop's single float running sum over all {@code N·OH·OW} terms may be off
- * by up to {@code (N·OH·OW − 1)·2⁻²⁴·Σ|terms|}. Products formed and summed in double would be exact to the
- * last rounding but run at half the float FMA rate, which cannot reach the PyTorch peer
- * ({@code prism bench --peer -k conv2d.backward}). The order is fixed by the geometry and the lane count
- * alone: every thread count gives the same bits (each width its own).
+ * <p>Summation: in double like the loop ({@link Sums}), each product exact (two widened floats), each
+ * vector lane a running double sum of the positions {@code q ≡ lane} modulo the lane count over all chunks
+ * in order, the lanes then added left to right and the total rounded to float once. The same terms as the
+ * loop's in another order: within a few double ulps of its sum, so the same float or one ulp apart
+ * ({@code ReductionAccuracyTest} bounds both against float64). The order depends on the geometry and
+ * {@link VectorMath#DOUBLE}'s width alone: every thread count gives the same bits (each width its own).
  *
  * <p>Micro-kernel: {@code CB} output channels × {@value #TB} terms, a term being one (input channel, tap)
  * pair, so that a 3×3 kernel's 9 taps of consecutive input channels fill the blocks without waste; each
  * step loads {@code CB} {@code gy} vectors and {@value #TB} {@code x} vectors and issues {@code CB·}{@value #TB}
- * FMAs. {@code CB} is 4 with 16 or more float lanes (AVX-512: 24 accumulators of 32 registers) and 2 below
- * (AVX2 and NEON have 16 registers). A thread's share of the weight elements is cut into blocks of up to
- * {@code CB} output channels whose element ranges are whole; a channel cut by the share's ends runs alone
+ * double FMAs. {@code CB} is 4 with 8 or more double lanes (AVX-512: 24 accumulators of 32 registers) and 2
+ * below (AVX2 and NEON have 16 registers). A thread's share of the weight elements is cut into blocks of up
+ * to {@code CB} output channels whose element ranges are whole; a channel cut by the share's ends runs alone
  * (the block's other rows read its plane again and are dropped). No vector crosses a method call (see
  * docs/KERNELS.md).
  *
@@ -63,27 +56,19 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * steady state.
  */
 final class Conv2dWeightGradVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** Doubles in a vector of the float species' width, for the runs' sums. */
-    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, VectorShape.forBitSize(F.vectorBitSize()));
-    private static final int L = F.length();
-    private static final int HALF = D.length();
-    /** Floats of half the width: as many lanes as {@link #D}, for widening. */
-    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
+    private static final int L = D.length();
     /** Output channels per micro-kernel block: 4 where the register file holds 24 accumulators. */
-    private static final int CB = L >= 16 ? 4 : 2;
+    private static final int CB = L >= 8 ? 4 : 2;
     /** (Input channel, tap) terms per micro-kernel block. */
     static final int TB = 6;
-    /** The most positions a lane adds in float before its run goes into its double sum. */
-    static final int RUN = 64;
-    /** Positions per run over all lanes. */
-    private static final int SEGMENT = RUN * L;
+    /** Positions per chunk: a chunk's input planes (32 channels) stay in a 256 KB cache. */
+    private static final int SEGMENT = 1024;
 
     private static final class Scratch {
-        float[] gy = new float[0];
-        float[] x = new float[0];
+        double[] gy = new double[0];
+        double[] x = new double[0];
         double[] acc = new double[0];
-        float[] run = new float[CB * TB * L];
         int[] blocks = new int[0];
         int[] terms = new int[0];
     }
@@ -99,19 +84,21 @@ final class Conv2dWeightGradVector {
     }
 
     /**
-     * Lanes {@code [from, to)} of {@link Conv2dKernels#backwardWeight}, lane {@code l} being the weight
-     * element {@code l = ((co·Cin + ci)·KH + ky)·KW + kx}.
+     * Lanes {@code [rowFrom, rowTo)} of {@link Conv2dKernels#backwardWeight}, lane {@code l} being the filter
+     * row {@code l = (co·Cin + ci)·KH + ky}, its {@code KW} weight elements.
      */
-    static void backwardWeightLanes(float[] x, float[] gy, float[] gw, int[] g, int from, int to) {
-        if (from >= to) {
+    static void backwardWeightLanes(float[] x, float[] gy, float[] gw, int[] g, int rowFrom, int rowTo) {
+        if (rowFrom >= rowTo) {
             return;
         }
         if (!vectorises(g)) {
-            for (int l = from; l < to; l++) {
+            for (int l = rowFrom; l < rowTo; l++) {
                 Conv2dKernels.backwardWeightLane(x, gy, gw, g, l);
             }
             return;
         }
+        int from = rowFrom * g[KW];
+        int to = rowTo * g[KW];
         int nb = g[N], cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW], oh = g[OH], ow = g[OW];
         int taps = kh * kw;
@@ -119,7 +106,7 @@ final class Conv2dWeightGradVector {
         int wp = wi + 2 * pw;
         int plane = (h + 2 * ph) * wp;
         int reach = (kh - 1) * dh * wp + (kw - 1) * dw;
-        // batch items per chunk: about one run's worth of positions, at least one item
+        // batch items per chunk: about SEGMENT positions, at least one item
         int chunk = Math.max(1, Math.min(nb, SEGMENT / plane));
         int span = roundUp(chunk * plane);
         int gyStride = span;
@@ -165,10 +152,10 @@ final class Conv2dWeightGradVector {
         int nco = coLast - coFirst + 1;
         int nci = ciMax - ciMin + 1;
         if (s.gy.length < nco * gyStride) {
-            s.gy = new float[nco * gyStride];
+            s.gy = new double[nco * gyStride];
         }
         if (s.x.length < nci * xStride) {
-            s.x = new float[nci * xStride];
+            s.x = new double[nci * xStride];
         }
         if (s.acc.length < accLen) {
             s.acc = new double[accLen];
@@ -176,13 +163,12 @@ final class Conv2dWeightGradVector {
         if (s.terms.length < terms) {
             s.terms = new int[terms];
         }
-        float[] runs = s.run;
-        float[] gys = s.gy;
-        float[] xs = s.x;
+        double[] gys = s.gy;
+        double[] xs = s.x;
         double[] acc = s.acc;
         int[] off = s.terms;
-        java.util.Arrays.fill(gys, 0, nco * gyStride, 0f);
-        java.util.Arrays.fill(xs, 0, nci * xStride, 0f);
+        java.util.Arrays.fill(gys, 0, nco * gyStride, 0);
+        java.util.Arrays.fill(xs, 0, nci * xStride, 0);
         java.util.Arrays.fill(acc, 0, accLen, 0);
         // each block's terms as x offsets: its elements lo, lo + 1, .. as (input channel, tap); the last
         // group's missing terms read the first term's run and are dropped
@@ -207,11 +193,11 @@ final class Conv2dWeightGradVector {
                     int src = ((n0 + i) * cout + coFirst + c) * oh * ow;
                     int d = dst + i * plane;
                     for (int oy = 0; oy < oh; oy++) {
-                        System.arraycopy(gy, src + oy * ow, gys, d + oy * wp, ow);
+                        widen(gy, src + oy * ow, gys, d + oy * wp, ow);
                     }
                 }
                 // a short last chunk: its rounded end must not see the previous chunk's values
-                java.util.Arrays.fill(gys, dst + items * plane, dst + end, 0f);
+                java.util.Arrays.fill(gys, dst + items * plane, dst + end, 0);
             }
             for (int c = 0; c < nci; c++) {
                 int dst = c * xStride;
@@ -219,30 +205,23 @@ final class Conv2dWeightGradVector {
                     int src = ((n0 + i) * cin + ciMin + c) * h * wi;
                     int d = dst + i * plane + ph * wp + pw;
                     for (int iy = 0; iy < h; iy++) {
-                        System.arraycopy(x, src + iy * wi, xs, d + iy * wp, wi);
+                        widen(x, src + iy * wi, xs, d + iy * wp, wi);
                     }
                 }
             }
-            // runs of equal length, at most SEGMENT positions each
-            int pieces = (end + SEGMENT - 1) / SEGMENT;
-            int run = roundUp((end + pieces - 1) / pieces);
             for (int k = 0; k < count; k++) {
                 int b = 6 * k;
                 int nc = blocks[b + 1];
                 int g0 = (blocks[b] - coFirst) * gyStride;
                 int groups = (blocks[b + 3] - blocks[b + 2] + TB - 1) / TB;
-                for (int q0 = 0; q0 < end; q0 += run) {
-                    int q1 = Math.min(end, q0 + run);
-                    for (int grp = 0; grp < groups; grp++) {
-                        int t = blocks[b + 4] + grp * TB;
-                        int a = blocks[b + 5] + grp * CB * TB * L;
-                        if (CB == 4) {
-                            micro4(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, g0 + Math.min(2, nc - 1) * gyStride,
-                                    g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, runs, q0, q1);
-                        } else {
-                            micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, runs, q0, q1);
-                        }
-                        widen(runs, acc, a, CB * TB * L);
+                for (int grp = 0; grp < groups; grp++) {
+                    int t = blocks[b + 4] + grp * TB;
+                    int a = blocks[b + 5] + grp * CB * TB * L;
+                    if (CB == 4) {
+                        micro4(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, g0 + Math.min(2, nc - 1) * gyStride,
+                                g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, acc, a, end);
+                    } else {
+                        micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, acc, a, end);
                     }
                 }
             }
@@ -270,132 +249,137 @@ final class Conv2dWeightGradVector {
         return (n + L - 1) / L * L;
     }
 
+    /** {@code dst[d + i] = src[s + i]} for {@code i < len}, widened to double. */
+    private static void widen(float[] src, int s, double[] dst, int d, int len) {
+        for (int i = 0; i < len; i++) {
+            dst[d + i] = src[s + i];
+        }
+    }
+
     /**
      * 4 output channels ({@code gy} runs at {@code y0 .. y3}) × the 6 terms {@code off[t .. t+6)}: each
-     * lane's float sum over positions {@code [q0, q1)} into {@code run[(c·6 + j)·L + lane]}. One small
-     * method, 24 accumulators in registers (with the widening inside it, C1 ran out of registers and C2
-     * never compiled it: 1.7 GFLOP/s).
+     * lane's double sum {@code acc[a + (c·6 + j)·L + lane]} continued over positions {@code [0, end)}.
+     * One small method, 24 accumulators in registers.
      */
-    private static void micro4(float[] gys, int y0, int y1, int y2, int y3, float[] xs, int[] off, int t,
-                               float[] run, int q0, int q1) {
+    private static void micro4(double[] gys, int y0, int y1, int y2, int y3, double[] xs, int[] off, int t,
+                               double[] acc, int a, int end) {
         int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c04 = c00, c05 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00, c14 = c00, c15 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c24 = c00, c25 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00, c34 = c00, c35 = c00;
-        for (int q = q0; q < q1; q += L) {
-            FloatVector g0 = FloatVector.fromArray(F, gys, y0 + q);
-            FloatVector g1 = FloatVector.fromArray(F, gys, y1 + q);
-            FloatVector g2 = FloatVector.fromArray(F, gys, y2 + q);
-            FloatVector g3 = FloatVector.fromArray(F, gys, y3 + q);
-            FloatVector v = FloatVector.fromArray(F, xs, o0 + q);
+        DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
+        DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
+        DoubleVector c04 = DoubleVector.fromArray(D, acc, a + 4 * L), c05 = DoubleVector.fromArray(D, acc, a + 5 * L);
+        DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
+        DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
+        DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
+        DoubleVector c20 = DoubleVector.fromArray(D, acc, a + 12 * L), c21 = DoubleVector.fromArray(D, acc, a + 13 * L);
+        DoubleVector c22 = DoubleVector.fromArray(D, acc, a + 14 * L), c23 = DoubleVector.fromArray(D, acc, a + 15 * L);
+        DoubleVector c24 = DoubleVector.fromArray(D, acc, a + 16 * L), c25 = DoubleVector.fromArray(D, acc, a + 17 * L);
+        DoubleVector c30 = DoubleVector.fromArray(D, acc, a + 18 * L), c31 = DoubleVector.fromArray(D, acc, a + 19 * L);
+        DoubleVector c32 = DoubleVector.fromArray(D, acc, a + 20 * L), c33 = DoubleVector.fromArray(D, acc, a + 21 * L);
+        DoubleVector c34 = DoubleVector.fromArray(D, acc, a + 22 * L), c35 = DoubleVector.fromArray(D, acc, a + 23 * L);
+        for (int q = 0; q < end; q += L) {
+            DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
+            DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
+            DoubleVector g2 = DoubleVector.fromArray(D, gys, y2 + q);
+            DoubleVector g3 = DoubleVector.fromArray(D, gys, y3 + q);
+            DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
             c00 = g0.fma(v, c00);
             c10 = g1.fma(v, c10);
             c20 = g2.fma(v, c20);
             c30 = g3.fma(v, c30);
-            v = FloatVector.fromArray(F, xs, o1 + q);
+            v = DoubleVector.fromArray(D, xs, o1 + q);
             c01 = g0.fma(v, c01);
             c11 = g1.fma(v, c11);
             c21 = g2.fma(v, c21);
             c31 = g3.fma(v, c31);
-            v = FloatVector.fromArray(F, xs, o2 + q);
+            v = DoubleVector.fromArray(D, xs, o2 + q);
             c02 = g0.fma(v, c02);
             c12 = g1.fma(v, c12);
             c22 = g2.fma(v, c22);
             c32 = g3.fma(v, c32);
-            v = FloatVector.fromArray(F, xs, o3 + q);
+            v = DoubleVector.fromArray(D, xs, o3 + q);
             c03 = g0.fma(v, c03);
             c13 = g1.fma(v, c13);
             c23 = g2.fma(v, c23);
             c33 = g3.fma(v, c33);
-            v = FloatVector.fromArray(F, xs, o4 + q);
+            v = DoubleVector.fromArray(D, xs, o4 + q);
             c04 = g0.fma(v, c04);
             c14 = g1.fma(v, c14);
             c24 = g2.fma(v, c24);
             c34 = g3.fma(v, c34);
-            v = FloatVector.fromArray(F, xs, o5 + q);
+            v = DoubleVector.fromArray(D, xs, o5 + q);
             c05 = g0.fma(v, c05);
             c15 = g1.fma(v, c15);
             c25 = g2.fma(v, c25);
             c35 = g3.fma(v, c35);
         }
-        c00.intoArray(run, 0);
-        c01.intoArray(run, L);
-        c02.intoArray(run, 2 * L);
-        c03.intoArray(run, 3 * L);
-        c04.intoArray(run, 4 * L);
-        c05.intoArray(run, 5 * L);
-        c10.intoArray(run, 6 * L);
-        c11.intoArray(run, 7 * L);
-        c12.intoArray(run, 8 * L);
-        c13.intoArray(run, 9 * L);
-        c14.intoArray(run, 10 * L);
-        c15.intoArray(run, 11 * L);
-        c20.intoArray(run, 12 * L);
-        c21.intoArray(run, 13 * L);
-        c22.intoArray(run, 14 * L);
-        c23.intoArray(run, 15 * L);
-        c24.intoArray(run, 16 * L);
-        c25.intoArray(run, 17 * L);
-        c30.intoArray(run, 18 * L);
-        c31.intoArray(run, 19 * L);
-        c32.intoArray(run, 20 * L);
-        c33.intoArray(run, 21 * L);
-        c34.intoArray(run, 22 * L);
-        c35.intoArray(run, 23 * L);
+        c00.intoArray(acc, a);
+        c01.intoArray(acc, a + L);
+        c02.intoArray(acc, a + 2 * L);
+        c03.intoArray(acc, a + 3 * L);
+        c04.intoArray(acc, a + 4 * L);
+        c05.intoArray(acc, a + 5 * L);
+        c10.intoArray(acc, a + 6 * L);
+        c11.intoArray(acc, a + 7 * L);
+        c12.intoArray(acc, a + 8 * L);
+        c13.intoArray(acc, a + 9 * L);
+        c14.intoArray(acc, a + 10 * L);
+        c15.intoArray(acc, a + 11 * L);
+        c20.intoArray(acc, a + 12 * L);
+        c21.intoArray(acc, a + 13 * L);
+        c22.intoArray(acc, a + 14 * L);
+        c23.intoArray(acc, a + 15 * L);
+        c24.intoArray(acc, a + 16 * L);
+        c25.intoArray(acc, a + 17 * L);
+        c30.intoArray(acc, a + 18 * L);
+        c31.intoArray(acc, a + 19 * L);
+        c32.intoArray(acc, a + 20 * L);
+        c33.intoArray(acc, a + 21 * L);
+        c34.intoArray(acc, a + 22 * L);
+        c35.intoArray(acc, a + 23 * L);
     }
 
     /** {@link #micro4} for 2 output channels: 12 accumulators, for 16-register machines. */
-    private static void micro2(float[] gys, int y0, int y1, float[] xs, int[] off, int t,
-                               float[] run, int q0, int q1) {
+    private static void micro2(double[] gys, int y0, int y1, double[] xs, int[] off, int t, double[] acc, int a, int end) {
         int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c04 = c00, c05 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00, c14 = c00, c15 = c00;
-        for (int q = q0; q < q1; q += L) {
-            FloatVector g0 = FloatVector.fromArray(F, gys, y0 + q);
-            FloatVector g1 = FloatVector.fromArray(F, gys, y1 + q);
-            FloatVector v = FloatVector.fromArray(F, xs, o0 + q);
+        DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
+        DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
+        DoubleVector c04 = DoubleVector.fromArray(D, acc, a + 4 * L), c05 = DoubleVector.fromArray(D, acc, a + 5 * L);
+        DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
+        DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
+        DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
+        for (int q = 0; q < end; q += L) {
+            DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
+            DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
+            DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
             c00 = g0.fma(v, c00);
             c10 = g1.fma(v, c10);
-            v = FloatVector.fromArray(F, xs, o1 + q);
+            v = DoubleVector.fromArray(D, xs, o1 + q);
             c01 = g0.fma(v, c01);
             c11 = g1.fma(v, c11);
-            v = FloatVector.fromArray(F, xs, o2 + q);
+            v = DoubleVector.fromArray(D, xs, o2 + q);
             c02 = g0.fma(v, c02);
             c12 = g1.fma(v, c12);
-            v = FloatVector.fromArray(F, xs, o3 + q);
+            v = DoubleVector.fromArray(D, xs, o3 + q);
             c03 = g0.fma(v, c03);
             c13 = g1.fma(v, c13);
-            v = FloatVector.fromArray(F, xs, o4 + q);
+            v = DoubleVector.fromArray(D, xs, o4 + q);
             c04 = g0.fma(v, c04);
             c14 = g1.fma(v, c14);
-            v = FloatVector.fromArray(F, xs, o5 + q);
+            v = DoubleVector.fromArray(D, xs, o5 + q);
             c05 = g0.fma(v, c05);
             c15 = g1.fma(v, c15);
         }
-        c00.intoArray(run, 0);
-        c01.intoArray(run, L);
-        c02.intoArray(run, 2 * L);
-        c03.intoArray(run, 3 * L);
-        c04.intoArray(run, 4 * L);
-        c05.intoArray(run, 5 * L);
-        c10.intoArray(run, 6 * L);
-        c11.intoArray(run, 7 * L);
-        c12.intoArray(run, 8 * L);
-        c13.intoArray(run, 9 * L);
-        c14.intoArray(run, 10 * L);
-        c15.intoArray(run, 11 * L);
-    }
-
-    /**
-     * {@code acc[a + i] += run[i]} for {@code i < len}, widened to double: each lane's float run into its
-     * double sum. {@code len} is a multiple of the float lane count.
-     */
-    private static void widen(float[] run, double[] acc, int a, int len) {
-        for (int i = 0; i < len; i += HALF) {
-            DoubleVector.fromArray(D, acc, a + i)
-                    .add((DoubleVector) FloatVector.fromArray(FH, run, i).convertShape(VectorOperators.F2D, D, 0))
-                    .intoArray(acc, a + i);
-        }
+        c00.intoArray(acc, a);
+        c01.intoArray(acc, a + L);
+        c02.intoArray(acc, a + 2 * L);
+        c03.intoArray(acc, a + 3 * L);
+        c04.intoArray(acc, a + 4 * L);
+        c05.intoArray(acc, a + 5 * L);
+        c10.intoArray(acc, a + 6 * L);
+        c11.intoArray(acc, a + 7 * L);
+        c12.intoArray(acc, a + 8 * L);
+        c13.intoArray(acc, a + 9 * L);
+        c14.intoArray(acc, a + 10 * L);
+        c15.intoArray(acc, a + 11 * L);
     }
 }

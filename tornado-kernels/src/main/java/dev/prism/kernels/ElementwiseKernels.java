@@ -93,36 +93,12 @@ public final class ElementwiseKernels {
         }
     }
 
-    /** Result {@code k} of {@link #sumPlanes}. */
+    /** Result {@code k} of {@link #sumPlanes}, summed in double ({@link Sums}). */
     public static void sumPlanesLane(float[] g, float[] out, int count, int reps, int hw, int k) {
         double s = 0;
         for (int m = 0; m < reps; m++) {
-            s += sum(g, (m * count + k) * hw, hw);
+            s += Sums.sum(g, (m * count + k) * hw, hw);
         }
         out[k] = (float) s;
-    }
-
-    /**
-     * {@code Σ a[from .. from+len)} in double, in four interleaved partial sums combined as
-     * {@code (s0 + s1) + (s2 + s3)}: a fixed order, so the result does not depend on who calls it, and four
-     * independent additions per step instead of one chain of dependent ones.
-     */
-    public static double sum(float[] a, int from, int len) {
-        double s0 = 0;
-        double s1 = 0;
-        double s2 = 0;
-        double s3 = 0;
-        int quads = len - len % 4;
-        for (int i = 0; i < quads; i += 4) {
-            int j = from + i;
-            s0 += a[j];
-            s1 += a[j + 1];
-            s2 += a[j + 2];
-            s3 += a[j + 3];
-        }
-        for (int i = quads; i < len; i++) {
-            s0 += a[from + i];
-        }
-        return (s0 + s1) + (s2 + s3);
     }
 }

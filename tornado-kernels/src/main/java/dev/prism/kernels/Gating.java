@@ -18,6 +18,15 @@ public final class Gating {
     private Gating() {
     }
 
+    /**
+     * Length of the {@code partial} scratch of {@link #gatedSumBackward} and {@link #bandGateBackward} when
+     * one gate serves C channels: {@code 2·N·4·C}, each channel's partial sum a pair of floats
+     * ({@link Sums#storeSplit}).
+     */
+    public static int partialLength(int n, int c) {
+        return Check.of("gating.partial").size("partial", 2, n, 4, c);
+    }
+
     /** {@code m[n,c] = mean over H·W of x[n,c,:,:]}. Reads {@code x[N,C,H,W]}, writes {@code m[N,C]}. */
     public static Launch avgPool(float[] x, float[] m, int n, int c, int h, int w) {
         Check k = dims("gating.avgPool", n, c, h, w);
@@ -66,8 +75,8 @@ public final class Gating {
      * Backward of {@link #gatedSum}: {@code gy[n,k,c] = g[n,k,c or 0] · gout[n,c]} and
      * {@code gg[n,k,c] = Σ_{h,w} y[n,k,c]·gout[n,c]} (G = C) or {@code gg[n,k] = Σ_c Σ_{h,w} y·gout}
      * (G = 1). Writes {@code gy[N,4,C,h,w]}, {@code gg[N,4,gates]} and, when {@code gates = 1 < c},
-     * {@code partial[N·4·C]} (per-channel sums, reduced by a second launch so that each sum has one
-     * owner); {@code partial} may be null when {@code gates = c}. Launches in order: gy, the partial
+     * {@code partial} (at least {@link #partialLength} floats: per-channel sums as pairs of floats, reduced
+     * by a second launch so that each sum has one owner); {@code partial} may be null when {@code gates = c}. Launches in order: gy, the partial
      * sums (or gg), the reduction (G = 1 < C only).
      */
     public static List<Launch> gatedSumBackward(float[] y, float[] g, float[] gout, float[] gy, float[] partial,
@@ -99,7 +108,7 @@ public final class Gating {
     /**
      * Backward of {@link #bandGate}: {@code gx[n,k,c] = g[n,k,c or 0] · gz[n,k,c]} (the gating itself,
      * applied to gz) and {@code gg} as in {@link #gatedSumBackward} with {@code Σ x·gz}. Writes
-     * {@code gx[N,4,C,h,w]}, {@code gg[N,4,gates]} and, when {@code gates = 1 < c}, {@code partial[N·4·C]}.
+     * {@code gx[N,4,C,h,w]}, {@code gg[N,4,gates]} and, when {@code gates = 1 < c}, {@code partial} ({@link #partialLength}).
      */
     public static List<Launch> bandGateBackward(float[] x, float[] g, float[] gz, float[] gx, float[] partial,
                                                 float[] gg, int n, int c, int h, int w, int gates) {
@@ -118,13 +127,13 @@ public final class Gating {
                                              float[] partial, float[] gg, int n, int c, int hw, int gates, Check k) {
         int q = 4 * n * c;
         if (gates == c) {
-            return List.of(first, bandDot(y, z, perBand, gg, n, c, hw));
+            return List.of(first, bandDot(y, z, perBand, gg, 0, n, c, hw));
         }
-        k.length("partial", partial, q).distinct("y", y, "partial", partial).distinct(zName, z, "partial", partial)
+        k.length("partial", partial, partialLength(n, c)).distinct("y", y, "partial", partial).distinct(zName, z, "partial", partial)
                 .distinct("partial", partial, "gg", gg)
                 .distinct("partial", partial, perBand == 1 ? "gx" : "gy", first.outputs()[0]);
-        return List.of(first, bandDot(y, z, perBand, partial, n, c, hw),
-                rowSums(partial, gg, 4 * n, c, 1f, q));
+        return List.of(first, bandDot(y, z, perBand, partial, 1, n, c, hw),
+                rowSums(partial, gg, 4 * n, 2 * c, 1f, 2L * q));
     }
 
     private static Launch bandGate(float[] x, int perBand, float[] g, float[] z,
@@ -140,17 +149,17 @@ public final class Gating {
                 size, 4L * ((perBand == 1 ? size : size / 4) + size + 4L * n * gates)).withGrid(4 * n * c, h);
     }
 
-    private static Launch bandDot(float[] y, float[] z, int perBand, float[] out, int n, int c, int hw) {
+    private static Launch bandDot(float[] y, float[] z, int perBand, float[] out, int pairs, int n, int c, int hw) {
         int q = 4 * n * c;
         long size = (long) q * hw;
-        return new Launch("gating.bandDot", new Object[] {y, z, perBand, out, n, c, hw}, new int[] {3}, q,
-                () -> GatingKernels.bandDot(y, z, perBand, out, n, c, hw),
+        return new Launch("gating.bandDot", new Object[] {y, z, perBand, out, pairs, n, c, hw}, new int[] {3}, q,
+                () -> GatingKernels.bandDot(y, z, perBand, out, pairs, n, c, hw),
                 (from, to) -> {
                     for (int l = from; l < to; l++) {
-                        GatingKernels.bandDotLane(y, z, perBand, out, c, hw, l);
+                        GatingKernels.bandDotLane(y, z, perBand, out, pairs, c, hw, l);
                     }
                 },
-                2L * size, 4L * (size + (perBand == 1 ? size : size / 4) + q));
+                2L * size, 4L * (size + (perBand == 1 ? size : size / 4) + (1L + pairs) * q));
     }
 
     private static Launch rowSums(float[] in, float[] out, int rows, int len, float scale, long size) {

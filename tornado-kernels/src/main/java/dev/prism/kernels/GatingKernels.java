@@ -20,7 +20,8 @@ public final class GatingKernels {
     }
 
     /**
-     * {@code out[r] = scale · Σ_j in[r·len + j]} for {@code rows} rows of length {@code len}, j in order.
+     * {@code out[r] = scale · Σ_j in[r·len + j]} for {@code rows} rows of length {@code len}, summed in
+     * double ({@link Sums}) and rounded to float once.
      * The average pool is this with {@code scale = 1/(H·W)}; the per-channel partial gate gradients are
      * reduced by it with {@code scale = 1}. Reads {@code in}, writes {@code out}. One work-item per row.
      */
@@ -32,12 +33,7 @@ public final class GatingKernels {
 
     /** Row {@code r} of {@link #rowSums}. */
     public static void rowSumsLane(float[] in, float[] out, int len, float scale, int r) {
-        int base = r * len;
-        float s = 0f;
-        for (int j = 0; j < len; j++) {
-            s += in[base + j];
-        }
-        out[r] = scale * s;
+        out[r] = (float) (scale * Sums.sum(in, r * len, len));
     }
 
     /**
@@ -125,30 +121,35 @@ public final class GatingKernels {
     }
 
     /**
-     * Per (n, band k, channel c): {@code out[(n·4 + k)·C + c] = Σ_j y[n,k,c,j] · z[n, k·perBand, c, j]}
-     * over the {@code hw} elements of a plane, j in order. This is the gate gradient for G = C, and the
-     * partial sums that {@link #rowSums} reduces over channels for G = 1: with {@code perBand = 0} and
-     * z the output gradient of WG-Down, with {@code perBand = 1} and z the output gradient of WG-Up.
-     * Reads {@code y[N,4,C,hw]}, {@code z}, writes {@code out[N·4·C]}. One work-item per output.
+     * Per (n, band k, channel c), {@code q = (n·4 + k)·C + c}: the dot product
+     * {@code d_q = Σ_j y[n,k,c,j] · z[n, k·perBand, c, j]} over the {@code hw} elements of a plane, summed
+     * in double ({@link Sums}). With {@code pairs = 0} it is written rounded, {@code out[q] = d_q}: the gate
+     * gradient for G = C. With {@code pairs = 1} it is written as the pair {@code out[2q], out[2q + 1]}
+     * ({@link Sums#storeSplit}): the partial sums that {@link #rowSums} reduces over the channels for
+     * G = 1 (a row of 2C floats whose sum is the sum of the C partials, unrounded). {@code perBand = 0}
+     * with z the output gradient of WG-Down, {@code perBand = 1} with z the output gradient of WG-Up.
+     * Reads {@code y[N,4,C,hw]}, {@code z}, writes {@code out[N·4·C]} or {@code out[2·N·4·C]}. One
+     * work-item per (n, k, c).
      */
-    public static void bandDot(float[] y, float[] z, int perBand, float[] out, int n, int c, int hw) {
+    public static void bandDot(float[] y, float[] z, int perBand, float[] out, int pairs, int n, int c, int hw) {
         for (@Parallel int q = 0; q < n * 4 * c; q++) {
-            bandDotLane(y, z, perBand, out, c, hw, q);
+            bandDotLane(y, z, perBand, out, pairs, c, hw, q);
         }
     }
 
     /** Output {@code q = (n·4 + k)·C + c} of {@link #bandDot}. */
-    public static void bandDotLane(float[] y, float[] z, int perBand, float[] out, int c, int hw, int q) {
+    public static void bandDotLane(float[] y, float[] z, int perBand, float[] out, int pairs, int c, int hw, int q) {
         int nk = q / c;
         int ch = q - nk * c;
         int b = nk / 4;
         int k = nk - b * 4;
         int ys = q * hw;
         int zs = ((b * (1 + 3 * perBand) + k * perBand) * c + ch) * hw;
-        float s = 0f;
-        for (int j = 0; j < hw; j++) {
-            s += y[ys + j] * z[zs + j];
+        double d = Sums.dot(y, ys, z, zs, hw);
+        if (pairs != 0) {
+            Sums.storeSplit(out, 2 * q, d);
+        } else {
+            out[q] = (float) d;
         }
-        out[q] = s;
     }
 }

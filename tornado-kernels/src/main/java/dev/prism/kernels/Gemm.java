@@ -15,9 +15,10 @@ public final class Gemm {
     /**
      * {@code C_b = [C_b +] op(A_b)·op(B_b)} for {@code b < batch}, row-major, matrix {@code b} of an operand
      * starting at {@code b·stride}; see {@link GemmKernels} for {@code op}. A stride of 0 for {@code a} or
-     * {@code b} broadcasts one matrix to the whole batch. A stride of 0 for {@code c} with {@code batch > 1}
-     * sums the batch into one {@code C}: {@code C = [C +] Σ_b op(A_b)·op(B_b)} (kernel
-     * {@link GemmKernels#matmulBatchSum}); otherwise {@code strideC} must be at least {@code m·n} so that
+     * {@code b} broadcasts one matrix to the whole batch. A stride of 0 for {@code c} sums the batch (of any
+     * size, 1 included) into one {@code C}: {@code C = [C +] Σ_b op(A_b)·op(B_b)} (kernel
+     * {@link GemmKernels#matmulBatchSum}, the reduction form, which sums each element in double: the one
+     * for a weight gradient); otherwise {@code strideC} must be at least {@code m·n} so that
      * batch items do not overlap. Arrays may be longer than the last matrix needs. Writes {@code c};
      * {@code c} must be distinct from {@code a} and {@code b}.
      *
@@ -38,7 +39,7 @@ public final class Gemm {
         long flops = 2L * batch * m * n * k;
         long bytes = 4L * ((strideA == 0 ? 1 : batch) * (long) m * k + (strideB == 0 ? 1 : batch) * (long) k * n
                 + (strideC == 0 ? 1 : batch) * mn * (accumulate ? 2 : 1));
-        if (strideC == 0 && batch > 1) {
+        if (strideC == 0) {
             return new Launch("gemm.matmulBatchSum",
                     new Object[] {a, b, c, batch, m, n, k, ta, tb, strideA, strideB, acc}, new int[] {2}, m,
                     () -> GemmKernels.matmulBatchSum(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, acc),
@@ -47,7 +48,9 @@ public final class Gemm {
                             GemmKernels.matmulBatchSumRow(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, i, acc);
                         }
                     },
-                    flops, bytes);
+                    flops, bytes)
+                    .withVector((from, to) -> GemmSumVector.matmulBatchSumRows(a, b, c, batch, m, n, k, ta, tb,
+                            strideA, strideB, acc, from, to));
         }
         return new Launch("gemm.matmul",
                 new Object[] {a, b, c, batch, m, n, k, ta, tb, strideA, strideB, strideC, acc}, new int[] {2}, batch * m,

@@ -11,12 +11,13 @@ package dev.prism.kernels;
  * {@code transA = 1}; likewise {@code op(B)} is {@code B} stored {@code [k,n]} or {@code Bᵀ} with {@code B}
  * stored {@code [n,k]}. {@code C} is {@code [m,n]}.
  *
- * <p>Summation order: every element of {@code C} is computed as
+ * <p>Summation order of {@link #matmul}: every element of {@code C} is computed as
  * {@code c = c₀; for p = 0..k-1: c = c + op(A)[i,p]·op(B)[p,j]} with {@code c₀ = 0}, or the old value of
  * {@code C} when accumulating, a multiply and an add each rounded to fp32. Every code path (either
  * transpose, any blocking of {@code j}) keeps that order, so two products of the same numbers are
- * bit-identical whichever path computed them; this is what lets {@link Conv2d} route its 1×1 case here
- * with results bit-identical to its direct kernel.
+ * bit-identical whichever path computed them; this is what lets {@link Conv2d} route its 1×1 forward pass and
+ * input gradient here with results bit-identical to its direct kernel. {@link #matmulBatchSum}, the reduction form,
+ * sums in double instead (see there).
  *
  * <p>Inner loops: with {@code op(B) = B} a lane adds {@code op(A)[i,p] · B[p,:]} to its row of {@code C}
  * for {@code p} ascending, four values of {@code p} per pass (the i-k-j order: a contiguous loop over the
@@ -42,8 +43,11 @@ public final class GemmKernels {
 
     /**
      * {@code C = [C +] Σ_b op(A_b)·op(B_b)}: the batch is summed into one {@code C} (as when the batch
-     * stride of C is 0), in ascending {@code b}; writes {@code c}. One work-item per row of C, which runs
-     * the batch items in order, so the sum is deterministic without a second kernel.
+     * stride of C is 0). This is the reduction form of the product, the one a weight gradient takes
+     * (a sum over the batch and the positions): each element of {@code C} is one sum over the batch
+     * items, in ascending {@code b}, and {@code p}, taken in double ({@link Sums}) and rounded to float
+     * once, instead of the fp32 running sum of {@link #matmul}. Writes {@code c}. One work-item per row
+     * of C, which runs the batch items in order, so the sum is deterministic without a second kernel.
      */
     public static void matmulBatchSum(float[] a, float[] b, float[] c, int batch, int m, int n, int k,
                                       int transA, int transB, int strideA, int strideB, int accumulate) {
@@ -52,12 +56,33 @@ public final class GemmKernels {
         }
     }
 
-    /** Row {@code i} of {@link #matmulBatchSum}. */
+    /**
+     * Row {@code i} of {@link #matmulBatchSum}: {@code c[i,j] = [c[i,j] +] Σ_b Σ_p op(A_b)[i,p]·op(B_b)[p,j]},
+     * the old value (when accumulating) and then each batch item's {@link Sums#dot} added in double.
+     */
     public static void matmulBatchSumRow(float[] a, float[] b, float[] c, int batch, int m, int n, int k,
                                          int transA, int transB, int strideA, int strideB, int i, int accumulate) {
-        for (int bi = 0; bi < batch; bi++) {
-            int acc = bi == 0 ? accumulate : 1;
-            matmulRow(a, b, c, m, n, k, transA, transB, bi * strideA, bi * strideB, 0, i, acc);
+        int cRow = i * n;
+        // op(A)[i,p] = a[aRow + p·aStep], op(B)[p,j] = b[bCol + p·bStep] with bCol = bOff + j·bNext
+        int aRow = transA == 0 ? i * k : i;
+        int aStep = transA == 0 ? 1 : m;
+        int bStep = transB == 0 ? n : 1;
+        int bNext = transB == 0 ? 1 : k;
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            if (accumulate != 0) {
+                s = c[cRow + j];
+            }
+            for (int bi = 0; bi < batch; bi++) {
+                int ar = bi * strideA + aRow;
+                int bc = bi * strideB + j * bNext;
+                if (aStep == 1 && bStep == 1) {
+                    s += Sums.dot(a, ar, b, bc, k);
+                } else {
+                    s += Sums.dotStrided(a, ar, aStep, b, bc, bStep, k);
+                }
+            }
+            c[cRow + j] = (float) s;
         }
     }
 
@@ -161,8 +186,8 @@ public final class GemmKernels {
 
     /**
      * The bias gradient {@code gb[c] = Σ_o Σ_i gy[o,c,i]} for {@code gy[outer, channels, inner]}, summed
-     * with {@code o} outer and {@code i} inner, both ascending; writes {@code gb}. One work-item per
-     * channel, so the sum needs no cross-lane reduction.
+     * in double ({@link Sums}) with {@code o} outer and {@code i} inner, both ascending, and rounded to
+     * float once; writes {@code gb}. One work-item per channel, so the sum needs no cross-lane reduction.
      */
     public static void biasGrad(float[] gy, float[] gb, int outer, int channels, int inner) {
         for (@Parallel int ch = 0; ch < channels; ch++) {
@@ -172,13 +197,15 @@ public final class GemmKernels {
 
     /** {@code gb[ch]} of {@link #biasGrad}. */
     public static void biasGradLane(float[] gy, float[] gb, int outer, int channels, int inner, int ch) {
-        float s = 0f;
-        for (int o = 0; o < outer; o++) {
-            int base = (o * channels + ch) * inner;
-            for (int i = 0; i < inner; i++) {
-                s += gy[base + i];
+        double s;
+        if (inner == 1) {
+            s = Sums.sumStrided(gy, ch, channels, outer);
+        } else {
+            s = 0;
+            for (int o = 0; o < outer; o++) {
+                s += Sums.sum(gy, (o * channels + ch) * inner, inner);
             }
         }
-        gb[ch] = s;
+        gb[ch] = (float) s;
     }
 }

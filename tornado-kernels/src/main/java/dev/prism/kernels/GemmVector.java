@@ -1,6 +1,8 @@
 package dev.prism.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,16 +13,18 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li>{@code op(B) = B} (the 1×1 convolution, {@code q·kᵀ} of attention, either {@code op(A)}): 2 rows of
  *       C × 4 vectors of columns; each step broadcasts {@code op(A)[i,p]} for the 2 rows, loads 4 vectors
- *       of {@code B[p, j..]} and issues 8 FMAs. A block of 32 columns of B (k × 32 floats) is reused by
- *       every row pair of the lane range before the next block. Every element of C is one chain of FMAs
+ *       of {@code B[p, j..]} and issues 8 FMAs. A block of 4L columns of B (L, the lanes of
+ *       {@link VectorMath#FLOAT}: 32 columns at 256 bits), copied {@link #PANEL_ROWS} rows of k at a time, is
+ *       reused by every row pair of the lane range before the next block. Every element of C is one chain of FMAs
  *       in ascending {@code p} from 0 (or from its old value when accumulating), the reference's order
  *       with one rounding per term instead of two; the last columns run the same chain with
  *       {@link Math#fma}.</li>
  *   <li>{@code op(B) = Bᵀ} (the linear layer, {@code p·v} of attention, either {@code op(A)}): rows of
  *       {@code op(A)} and of B are both contiguous along {@code p}, so 2 rows × 4 columns of C are 8 dot products
- *       held as vectors of partial sums over {@code p} in steps of 8, whose lanes are added left to right at the end,
- *       then the last {@code k mod 8} terms added in order. The association differs from the reference's
- *       running sum: within the shared tolerance, not bit-identical.</li>
+ *       held as vectors of partial sums over {@code p} in steps of L (the lanes of {@link VectorMath#FLOAT}),
+ *       whose lanes are added at the end as a fixed tree of vector adds, then the last {@code k mod L} terms
+ *       added in order. The association differs from the reference's running sum, and with L: within the
+ *       shared tolerance, not bit-identical.</li>
  * </ul>
  * With {@code op(A) = Aᵀ} the lane range's rows of {@code op(A)} are first copied out contiguous (the same
  * arithmetic on the same numbers). Every output is computed by one lane in
@@ -28,17 +32,41 @@ import jdk.incubator.vector.VectorSpecies;
  * allocation: no vector crosses a call (C2 would box it) and the only scratch is per-thread and reused.
  */
 final class GemmVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
     /** Columns of C per {@code op(B) = B} block. */
     private static final int SPAN = 4 * L;
+    /**
+     * Rows of a copied B panel ({@code PANEL_ROWS × SPAN} floats, 24 KiB): the panel stays in the L1 cache
+     * (32 or 48 KiB) next to the rows of A. Longer products run in slices of k, their sums parked in C in
+     * between (a float stored and reloaded is the same float: the same chain of FMAs). Without the slices a
+     * 512-bit panel of k = 256 (64 KiB) left L1 and ran slower than the 256-bit one.
+     */
+    private static final int PANEL_ROWS = 6144 / SPAN;
 
     /** Where the results of a missing second row go: one per thread, reused. */
     private static final ThreadLocal<float[]> DUMP = ThreadLocal.withInitial(() -> new float[SPAN]);
     /** The lanes of 8 vectors of partial sums, to be added in a fixed order: one per thread, reused. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[8 * L]);
+    /** Lane {@code i} takes lane {@code i ^ d} ({@code d} = 1, 2, 4, 8): the partner of a pair sum. */
+    private static final VectorShuffle<Float> SWAP1 = swap(1), SWAP2 = swap(2), SWAP4 = swap(4), SWAP8 = swap(8);
+    /** The lanes whose index has bit {@code d} set. */
+    private static final VectorMask<Float> ODD1 = bit(1), ODD2 = bit(2), ODD4 = bit(4);
 
     private GemmVector() {
+    }
+
+    private static VectorShuffle<Float> swap(int d) {
+        // a width without such a pair (d >= L) never uses it
+        return VectorShuffle.fromOp(F, i -> d < L ? i ^ d : i);
+    }
+
+    private static VectorMask<Float> bit(int d) {
+        boolean[] lanes = new boolean[L];
+        for (int i = 0; i < L; i++) {
+            lanes[i] = (i & d) != 0;
+        }
+        return VectorMask.fromArray(F, lanes, 0);
     }
 
     /** Lanes {@code [from, to)} of {@link GemmKernels#matmul}, lane {@code l} being row {@code l mod m} of batch item {@code l / m}. */
@@ -73,7 +101,7 @@ final class GemmVector {
 
     /**
      * Rows {@code [i0, i1)} of {@code C = [C +] op(A)·B}. Rows of {@code op(A)} stored transposed, and each
-     * 32-column panel of B, are first copied into contiguous scratch: read in place, their elements lie a
+     * panel of B ({@code SPAN} columns, {@link #PANEL_ROWS} rows at a time), are first copied into contiguous scratch: read in place, their elements lie a
      * whole row apart, and at the models' row lengths (1024, 4096 floats: multiples of 4 KiB) every one of
      * them falls in the same L1 set, which measured 1.5× slower. Copying changes no arithmetic.
      */
@@ -87,21 +115,25 @@ final class GemmVector {
             ap = rowsOfTransposed(a, m, k, aOff, i0, i1);
             aBase = -i0 * k;
         }
-        if (s.b.length < k * SPAN) {
-            s.b = new float[k * SPAN];
+        int kb = Math.min(k, PANEL_ROWS);
+        if (s.b.length < kb * SPAN) {
+            s.b = new float[kb * SPAN];
         }
         float[] bp = s.b;
         int j = 0;
         for (; j + SPAN <= n; j += SPAN) {
-            for (int p = 0; p < k; p++) {
-                System.arraycopy(b, bOff + p * n + j, bp, p * SPAN, SPAN);
-            }
-            for (int i = i0; i < i1; i += 2) {
-                boolean two = i + 1 < i1;
-                int aRow = aBase + i * k;
-                int ca = cOff + i * n + j;
-                block(ap, aRow, two ? aRow + k : aRow, 1, bp, 0, SPAN, k,
-                        c, ca, two ? c : dump, two ? ca + n : 0, acc);
+            for (int p0 = 0; p0 < k; p0 += kb) {
+                int rows = Math.min(kb, k - p0);
+                for (int p = 0; p < rows; p++) {
+                    System.arraycopy(b, bOff + (p0 + p) * n + j, bp, p * SPAN, SPAN);
+                }
+                for (int i = i0; i < i1; i += 2) {
+                    boolean two = i + 1 < i1;
+                    int aRow = aBase + i * k + p0;
+                    int ca = cOff + i * n + j;
+                    block(ap, aRow, two ? aRow + k : aRow, 1, bp, 0, SPAN, rows,
+                            c, ca, two ? c : dump, two ? ca + n : 0, acc || p0 > 0);
+                }
             }
         }
         for (; j + L <= n; j += L) {
@@ -295,19 +327,30 @@ final class GemmVector {
             s12 = u.fma(x2, s12);
             s13 = u.fma(x3, s13);
         }
-        // The lanes summed in a fixed order: reduceLanes(ADD) leaves the order open, and C2's tree and the
-        // interpreter's loop round differently, so results would depend on the JIT.
+        // The lanes of the 8 sums added as a fixed tree of lane-wise adds (reduceLanes(ADD) leaves the order
+        // open, and C2's tree and the interpreter's loop round differently, so results would depend on the
+        // JIT). Level d pairs two vectors: lanes whose index has bit d clear take the first vector's pair sums
+        // (lane i + lane i^d), the others the second's, so after log2(L) levels (L = 4: two vectors) lane q of
+        // the result holds sum q. Scalar sums of 16 lanes cost as much as the dot products at k = 256.
+        FloatVector p0 = s00.rearrange(SWAP1).blend(s01, ODD1).add(s00.blend(s01.rearrange(SWAP1), ODD1));
+        FloatVector p1 = s02.rearrange(SWAP1).blend(s03, ODD1).add(s02.blend(s03.rearrange(SWAP1), ODD1));
+        FloatVector p2 = s10.rearrange(SWAP1).blend(s11, ODD1).add(s10.blend(s11.rearrange(SWAP1), ODD1));
+        FloatVector p3 = s12.rearrange(SWAP1).blend(s13, ODD1).add(s12.blend(s13.rearrange(SWAP1), ODD1));
+        FloatVector q0 = p0.rearrange(SWAP2).blend(p1, ODD2).add(p0.blend(p1.rearrange(SWAP2), ODD2));
+        FloatVector q1 = p2.rearrange(SWAP2).blend(p3, ODD2).add(p2.blend(p3.rearrange(SWAP2), ODD2));
         float[] r = LANES.get();
-        s00.intoArray(r, 0);
-        s01.intoArray(r, L);
-        s02.intoArray(r, 2 * L);
-        s03.intoArray(r, 3 * L);
-        s10.intoArray(r, 4 * L);
-        s11.intoArray(r, 5 * L);
-        s12.intoArray(r, 6 * L);
-        s13.intoArray(r, 7 * L);
-        float t00 = sum(r, 0), t01 = sum(r, L), t02 = sum(r, 2 * L), t03 = sum(r, 3 * L);
-        float t10 = sum(r, 4 * L), t11 = sum(r, 5 * L), t12 = sum(r, 6 * L), t13 = sum(r, 7 * L);
+        if (L == 4) {
+            q0.intoArray(r, 0);
+            q1.intoArray(r, 4);
+        } else {
+            FloatVector o = q0.rearrange(SWAP4).blend(q1, ODD4).add(q0.blend(q1.rearrange(SWAP4), ODD4));
+            if (L == 16) {
+                o = o.add(o.rearrange(SWAP8));
+            }
+            o.intoArray(r, 0);
+        }
+        float t00 = r[0], t01 = r[1], t02 = r[2], t03 = r[3];
+        float t10 = r[4], t11 = r[5], t12 = r[6], t13 = r[7];
         if (acc) {
             t00 = c[ca] + t00;
             t01 = c[ca + 1] + t01;

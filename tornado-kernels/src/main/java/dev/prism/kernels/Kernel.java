@@ -220,7 +220,7 @@ public final class Kernel {
             }
             Runnable loops = LaneCode.loops(method, args);
             Lanes body = LaneCode.body(helper, args, grid);
-            Lanes vector = variantClass != null && VectorSupport.available() ? LaneCode.range(variant(), args) : null;
+            Lanes vector = variantClass != null && VectorWidth.modulePresent() ? LaneCode.range(variant(), args) : null;
             return new Launch(name, args, writes, (int) lanes, loops, body, flops, bytes, grid, owned, vector);
         }
     }

@@ -2,6 +2,7 @@ package dev.prism.kernels;
 
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -15,6 +16,7 @@ public final class KernelRegistry {
             Map.entry("activation", ActivationKernels.class),
             Map.entry("approx", ApproxKernels.class),
             Map.entry("attention", AttentionKernels.class),
+            Map.entry("concat", ConcatKernels.class),
             Map.entry("conv2d", Conv2dKernels.class),
             Map.entry("dct", DctKernels.class),
             Map.entry("elementwise", ElementwiseKernels.class),
@@ -37,6 +39,14 @@ public final class KernelRegistry {
     /** The kernel classes, by family. */
     public static Map<String, Class<?>> families() {
         return Map.copyOf(FAMILIES);
+    }
+
+    /**
+     * Classes of static helpers that kernels of several families call and TornadoVM inlines into them:
+     * {@link Sums}, the long reductions in double. They hold no kernels of their own.
+     */
+    public static List<Class<?>> sharedHelpers() {
+        return List.of(Sums.class);
     }
 
     /**

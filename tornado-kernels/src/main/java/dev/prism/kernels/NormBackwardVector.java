@@ -4,7 +4,6 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -31,9 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  * docs/KERNELS.md on vectors crossing calls).
  */
 final class NormBackwardVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     /** Doubles in a vector of the float species' width: each float vector widens into two. */
-    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, VectorShape.forBitSize(F.vectorBitSize()));
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
     private static final int V = F.length();
 
     private NormBackwardVector() {

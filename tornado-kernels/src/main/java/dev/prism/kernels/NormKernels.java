@@ -32,7 +32,7 @@ public final class NormKernels {
 
     /**
      * Writes {@code stats[2q] = μ_q}, {@code stats[2q+1] = 1/√(var_q + eps)}: two passes over the
-     * group (the mean, then the mean squared deviation from it), both summed in double. One
+     * group (the mean, then the mean squared deviation from it), both summed in double ({@link Sums}). One
      * work-item per group {@code q = n·G + g}.
      */
     public static void groupStats(float[] x, float[] stats, int n, int c, int hw, int groups, float eps) {
@@ -45,28 +45,8 @@ public final class NormKernels {
     public static void groupStatsLane(float[] x, float[] stats, int c, int hw, int groups, float eps, int q) {
         int m = (c / groups) * hw;
         int base = q * m;
-        double mean = ElementwiseKernels.sum(x, base, m) / m;
-        double s0 = 0;
-        double s1 = 0;
-        double s2 = 0;
-        double s3 = 0;
-        int quads = m - m % 4;
-        for (int i = 0; i < quads; i += 4) {
-            int j = base + i;
-            double d0 = x[j] - mean;
-            double d1 = x[j + 1] - mean;
-            double d2 = x[j + 2] - mean;
-            double d3 = x[j + 3] - mean;
-            s0 += d0 * d0;
-            s1 += d1 * d1;
-            s2 += d2 * d2;
-            s3 += d3 * d3;
-        }
-        for (int i = quads; i < m; i++) {
-            double d = x[base + i] - mean;
-            s0 += d * d;
-        }
-        double var = ((s0 + s1) + (s2 + s3)) / m;
+        double mean = Sums.sum(x, base, m) / m;
+        double var = Sums.squaredDeviations(x, base, m, mean) / m;
         stats[2 * q] = (float) mean;
         stats[2 * q + 1] = (float) (1.0 / Math.sqrt(var + eps));
     }

@@ -11,9 +11,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link NormKernels#groupApplyRow}, which stay the reference and the TornadoVM input.
  *
  * <p>Statistics: the same two passes (the mean, then the mean squared deviation from it), both summed in
- * double as the plain loop does, but in 16 partial sums (four double vectors of four lanes, the floats
- * widened on load) instead of four, so the sums round in another order: within a few double ulps of
- * the plain loop, far below a float ulp of the results.
+ * double as the plain loop does, but in four double vectors of partial sums (16 at 256 bits, the floats
+ * widened on load: two float vectors, each split into its two halves) instead of four, so the sums round
+ * in another order, which depends on the width: within a few double ulps of the plain loop, far below a
+ * float ulp of the results.
  *
  * <p>Apply: {@code v = (x − μ)·a + b} with the plain loop's float operations (the same bits), then, for
  * SiLU, {@code v / (1 + exp(−v))} in float with {@link ActivationVector#exp} (within about 2 ulp, and
@@ -24,10 +25,11 @@ import jdk.incubator.vector.VectorSpecies;
  * vector: every element goes through the same operations wherever the threads' spans end.
  */
 public final class NormVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
     private static final int V = F.length();
+    /** Floats per step of the statistics: two float vectors, four double vectors of partial sums. */
+    private static final int STEP = 2 * V;
 
     private NormVector() {
     }
@@ -42,20 +44,17 @@ public final class NormVector {
         stats[2 * q + 1] = (float) (1.0 / Math.sqrt(var + eps));
     }
 
-    private static DoubleVector wide(float[] x, int i) {
-        return (DoubleVector) FloatVector.fromArray(F4, x, i).convertShape(VectorOperators.F2D, D, 0);
-    }
-
     /** {@code Σ x[base .. base+m)} in double. */
     static double sum(float[] x, int base, int m) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
-        for (; i + 16 <= m; i += 16) {
-            int j = base + i;
-            s0 = s0.add(wide(x, j));
-            s1 = s1.add(wide(x, j + 4));
-            s2 = s2.add(wide(x, j + 8));
-            s3 = s3.add(wide(x, j + 12));
+        for (; i + STEP <= m; i += STEP) {
+            FloatVector a = FloatVector.fromArray(F, x, base + i);
+            FloatVector b = FloatVector.fromArray(F, x, base + i + V);
+            s0 = s0.add((DoubleVector) a.convertShape(VectorOperators.F2D, D, 0));
+            s1 = s1.add((DoubleVector) a.convertShape(VectorOperators.F2D, D, 1));
+            s2 = s2.add((DoubleVector) b.convertShape(VectorOperators.F2D, D, 0));
+            s3 = s3.add((DoubleVector) b.convertShape(VectorOperators.F2D, D, 1));
         }
         double s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
         for (; i < m; i++) {
@@ -69,12 +68,13 @@ public final class NormVector {
         DoubleVector mu = DoubleVector.broadcast(D, mean);
         DoubleVector s0 = DoubleVector.zero(D), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
-        for (; i + 16 <= m; i += 16) {
-            int j = base + i;
-            DoubleVector d0 = wide(x, j).sub(mu);
-            DoubleVector d1 = wide(x, j + 4).sub(mu);
-            DoubleVector d2 = wide(x, j + 8).sub(mu);
-            DoubleVector d3 = wide(x, j + 12).sub(mu);
+        for (; i + STEP <= m; i += STEP) {
+            FloatVector a = FloatVector.fromArray(F, x, base + i);
+            FloatVector b = FloatVector.fromArray(F, x, base + i + V);
+            DoubleVector d0 = (DoubleVector) a.convertShape(VectorOperators.F2D, D, 0).sub(mu);
+            DoubleVector d1 = (DoubleVector) a.convertShape(VectorOperators.F2D, D, 1).sub(mu);
+            DoubleVector d2 = (DoubleVector) b.convertShape(VectorOperators.F2D, D, 0).sub(mu);
+            DoubleVector d3 = (DoubleVector) b.convertShape(VectorOperators.F2D, D, 1).sub(mu);
             s0 = d0.fma(d0, s0);
             s1 = d1.fma(d1, s1);
             s2 = d2.fma(d2, s2);

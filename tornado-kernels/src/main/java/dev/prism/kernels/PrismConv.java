@@ -88,14 +88,17 @@ public final class PrismConv {
         }
     }
 
-    /** Length of the {@code partials} scratch that {@link #weightPartials} needs: {@code N·C·(KC·KH·KW + 1)}. */
+    /**
+     * Length of the {@code partials} scratch that {@link #weightPartials} needs: {@code N·C·2·(KC·KH·KW + 1)},
+     * each partial sum being a pair of floats ({@link Sums#storeSplit}).
+     */
     public static int partialsLength(int n, int c, int kc, int kh, int kw) {
-        return Check.of("prismconv.weightPartials").size("partials", n, c, kc * kh * kw + 1);
+        return Check.of("prismconv.weightPartials").size("partials", n, c, 2 * (kc * kh * kw + 1));
     }
 
-    /** Length of the {@code partials} scratch of {@link #separableBackward}: {@code N·C·(K² + 1)}. */
+    /** Length of the {@code partials} scratch of {@link #separableBackward}: {@code N·C·2·(K² + 1)}. */
     public static int separablePartialsLength(int n, int c, int k) {
-        return Check.of("prismconv.separable.backward").size("partials", n, c, k * k + 1);
+        return Check.of("prismconv.separable.backward").size("partials", n, c, 2 * (k * k + 1));
     }
 
     /** {@link #forward(float[], float[], float[], float[], int, int, int, int, int, int, int, ChannelPadding)} with a 3×3×3 filter. */
@@ -176,7 +179,7 @@ public final class PrismConv {
         Check k = check(name, n, c, h, w, kc, kh, kw, padding);
         int size = k.size("x", n, c, h, w);
         int taps = kc * kh * kw;
-        int need = k.size("partials", n, c, taps + 1);
+        int need = k.size("partials", n, c, 2 * (taps + 1));
         k.length("x", x, size).length("gy", gy, size).atLeast("partials", partials, need)
                 .distinct("x", x, "partials", partials).distinct("gy", gy, "partials", partials);
         int mode = padding.code();
@@ -187,18 +190,20 @@ public final class PrismConv {
                         PrismConvKernels.weightPartialsLane(x, gy, partials, c, h, w, kc, kh, kw, mode, p);
                     }
                 },
-                2L * size * (taps + 1), 4L * (2L * size + need));
+                2L * size * (taps + 1), 4L * (2L * size + need))
+                .withVector((from, to) -> PrismConvWeightVector.weightPartialsLanes(x, gy, partials, c, h, w,
+                        kc, kh, kw, mode, from, to));
     }
 
     /**
-     * Sums the {@code rows} rows of {@code partials[rows, taps + 1]} into {@code gf[taps]} and
+     * Sums the {@code rows} rows of {@code partials[rows, 2·(taps + 1)]} (pairs of floats) into {@code gf[taps]} and
      * {@code gb[1]} (a null {@code gb} goes to a fresh {@code float[1]}), see
      * {@link PrismConvKernels#weightReduce}.
      */
     public static Launch weightReduce(float[] partials, float[] gf, float[] gb, int rows, int taps) {
         String name = "prismconv.weightReduce";
         Check k = Check.of(name).positive("rows", rows).positive("taps", taps);
-        int need = k.size("partials", rows, taps + 1);
+        int need = k.size("partials", rows, 2 * (taps + 1));
         k.atLeast("partials", partials, need).length("gf", gf, taps).distinct("partials", partials, "gf", gf);
         float[] gbias = gb == null ? new float[1] : gb;
         k.length("gb", gbias, 1).distinct("partials", partials, "gb", gbias).distinct("gf", gf, "gb", gbias);
@@ -209,7 +214,7 @@ public final class PrismConv {
                         PrismConvKernels.weightReduceLane(partials, gf, gbias, rows, taps, t);
                     }
                 },
-                (long) need, 4L * (need + taps + 1));
+                (long) need, 4L * (need + taps + 1L));
     }
 
     /**
@@ -247,7 +252,7 @@ public final class PrismConv {
         Check chk = checkSeparable("prismconv.separable.backward", n, c, h, w, k, padding);
         int size = chk.size("x", n, c, h, w);
         chk.length("x", x, size).length("gy", gy, size).length("fs", fs, (long) k * k).length("fc", fc, k)
-                .length("t", t, size).atLeast("partials", partials, chk.size("partials", n, c, k * k + 1))
+                .length("t", t, size).atLeast("partials", partials, chk.size("partials", n, c, 2 * (k * k + 1)))
                 .length("gx", gx, size).length("gfs", gfs, (long) k * k).length("gfc", gfc, k)
                 .distinct("x", x, "t", t).distinct("gy", gy, "t", t).distinct("t", t, "gx", gx)
                 .distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx);

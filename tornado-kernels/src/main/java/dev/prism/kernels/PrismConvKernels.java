@@ -26,7 +26,7 @@ package dev.prism.kernels;
  * {@code (1,K,K)} and {@code (K,1,1)}; see {@link PrismConv#separableForward}.
  *
  * <p>Layouts are row-major: {@code x, y, gx, gy [N,C,H,W]}, {@code f, gf [KC,KH,KW]},
- * {@code b, gb [1]}, {@code partials [N·C, KC·KH·KW + 1]}. Checked launch factories: {@link PrismConv}.
+ * {@code b, gb [1]}, {@code partials [N·C, 2·(KC·KH·KW + 1)]}. Checked launch factories: {@link PrismConv}.
  */
 public final class PrismConvKernels {
     /** Channel padding code: channels outside {@code [0, C)} read zero. */
@@ -222,10 +222,12 @@ public final class PrismConvKernels {
 
     /**
      * First half of the filter and bias gradients: reads {@code x}, {@code gy}; writes
-     * {@code partials[N·C, KC·KH·KW + 1]}, the contribution of image-channel {@code p = n·C + c}:
-     * {@code partials[p, t] = Σ_{i,j} gy[n,c,i,j] · x[n, src(c+dc-pc), i+dy-ph, j+dx-pw]} for tap
-     * {@code t = (dc·KH + dy)·KW + dx}, and {@code partials[p, KC·KH·KW] = Σ_{i,j} gy[n,c,i,j]}.
-     * One work-item per (n, c).
+     * {@code partials[N·C, 2·(KC·KH·KW + 1)]}, the contribution of image-channel {@code p = n·C + c}:
+     * for tap {@code t = (dc·KH + dy)·KW + dx} the sum
+     * {@code Σ_{i,j} gy[n,c,i,j] · x[n, src(c+dc-pc), i+dy-ph, j+dx-pw]}, and for {@code t = KC·KH·KW}
+     * (the bias) {@code Σ_{i,j} gy[n,c,i,j]}. Each sum is taken in double ({@link Sums}) and stored as
+     * the pair {@code partials[p, 2t], partials[p, 2t + 1]} ({@link Sums#storeSplit}), so that the
+     * reduction over image-channels sees it unrounded. One work-item per (n, c).
      */
     public static void weightPartials(float[] x, float[] gy, float[] partials, int n, int c, int h, int w,
                                       int kc, int kh, int kw, int mode) {
@@ -236,8 +238,9 @@ public final class PrismConvKernels {
 
     /**
      * The {@code KC·KH·KW + 1} partial sums of image-channel {@code p = n·C + c}, see
-     * {@link #weightPartials}: every valid (source row, gradient row) pair through {@link #correlateRow},
-     * rows in ascending order, then the plain sum of the gradient plane for the bias.
+     * {@link #weightPartials}: the taps of each filter row three at a time ({@link #tapTriple}), the rest
+     * one at a time ({@link #tapSingle}), then the bias. A tap whose channel reads zero padding sums
+     * nothing.
      */
     public static void weightPartialsLane(float[] x, float[] gy, float[] partials, int c, int h, int w,
                                           int kc, int kh, int kw, int mode, int p) {
@@ -245,94 +248,90 @@ public final class PrismConvKernels {
         int ch = p - img * c;
         int pc = kc / 2;
         int ph = kh / 2;
+        int pw = kw / 2;
         int taps = kc * kh * kw;
-        int base = p * (taps + 1);
+        int base = 2 * p * (taps + 1);
         int g = p * h * w;
-        for (int t = 0; t < taps; t++) {
-            partials[base + t] = 0f;
-        }
         for (int dc = 0; dc < kc; dc++) {
             int cs = sourceChannel(ch + dc - pc, c, mode);
-            if (cs >= 0) {
-                int plane = (img * c + cs) * h;
-                for (int dy = 0; dy < kh; dy++) {
-                    // source row i + dy - ph must lie in [0, h)
-                    int iLo = Math.max(0, ph - dy);
-                    int iHi = Math.min(h, h + ph - dy);
-                    for (int i = iLo; i < iHi; i++) {
-                        correlateRow(partials, base + (dc * kh + dy) * kw, gy, g + i * w, x,
-                                (plane + i + dy - ph) * w, w, kw);
-                    }
+            for (int dy = 0; dy < kh; dy++) {
+                // source row i + dy - ph must lie in [0, h)
+                int iLo = cs >= 0 ? Math.max(0, ph - dy) : 0;
+                int iHi = cs >= 0 ? Math.min(h, h + ph - dy) : 0;
+                // source row of gradient row i: src + i·w
+                int src = ((img * c + cs) * h + dy - ph) * w;
+                int out = base + 2 * (dc * kh + dy) * kw;
+                int dx = 0;
+                for (; dx + 3 <= kw; dx += 3) {
+                    tapTriple(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw);
+                }
+                for (; dx < kw; dx++) {
+                    tapSingle(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw);
                 }
             }
         }
-        float s = 0f;
-        for (int k = 0; k < h * w; k++) {
-            s += gy[g + k];
-        }
-        partials[base + taps] = s;
+        Sums.storeSplit(partials, base + 2 * taps, Sums.sum(gy, g, h * w));
     }
 
     /**
-     * Adds to {@code partials[pt + d]}, for every {@code d < kw}, the correlation of one gradient row
-     * with one source row: {@code Σ_j g[go+j] · src[s + j + d - pw]} over the columns {@code j} whose
-     * source column {@code j + d - pw} lies in {@code [0, w)}. {@code s} is the index of the source
-     * row's column 0. The interior columns {@code [pw, w - pw)} take three taps per pass, as three
-     * independent sums that share each gradient load; the border columns test each tap.
+     * Three taps of a filter row, whose source columns are {@code j + o}, {@code j + o + 1}, {@code j + o + 2}
+     * for gradient column {@code j}: each the sum, over the gradient rows {@code i} in {@code [iLo, iHi)} and
+     * the columns whose source lies inside the row, of {@code gy[g + i·w + j] · x[src + i·w + j + o + t]}, in
+     * double ({@link Sums}), stored as three pairs from {@code partials[at]}. Over the columns where all three
+     * read inside the row, each gradient value and each source value is widened once and used by the three
+     * taps in turn; {@link Conv2dKernels#edgeColumns} adds the rest. Rows in ascending order.
      */
-    public static void correlateRow(float[] partials, int pt, float[] g, int go, float[] src, int s, int w, int kw) {
-        int pw = kw / 2;
-        int lo = Math.min(pw, w);
-        int hi = Math.max(lo, w - pw);
-        int d = 0;
-        for (; d + 3 <= kw; d += 3) {
-            int base = s + d - pw;
-            float s0 = 0f;
-            float s1 = 0f;
-            float s2 = 0f;
-            for (int j = lo; j < hi; j++) {
-                float gv = g[go + j];
-                s0 += gv * src[base + j];
-                s1 += gv * src[base + j + 1];
-                s2 += gv * src[base + j + 2];
+    public static void tapTriple(float[] x, float[] gy, float[] partials, int at, int g, int src, int w,
+                                 int iLo, int iHi, int o) {
+        // columns where all three taps read inside the row; at least 0 wide
+        int lo = Math.max(0, -o);
+        int hi = Math.max(lo, Math.min(w, w - o - 2));
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        for (int i = iLo; i < iHi; i++) {
+            int gr = g + i * w;
+            int xr = src + i * w + o;
+            if (lo < hi) {
+                // x[xr + j + t] is tap t's source at column j
+                double xa = x[xr + lo];
+                double xb = x[xr + lo + 1];
+                for (int j = lo; j < hi; j++) {
+                    double xc = x[xr + j + 2];
+                    double gv = gy[gr + j];
+                    s0 += gv * xa;
+                    s1 += gv * xb;
+                    s2 += gv * xc;
+                    xa = xb;
+                    xb = xc;
+                }
             }
-            partials[pt + d] += s0;
-            partials[pt + d + 1] += s1;
-            partials[pt + d + 2] += s2;
+            s0 += Conv2dKernels.edgeColumns(gy, gr, x, xr, w, w, o, lo, hi);
+            s1 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 1, w, w, o + 1, lo, hi);
+            s2 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 2, w, w, o + 2, lo, hi);
         }
-        for (; d < kw; d++) {
-            int base = s + d - pw;
-            float s0 = 0f;
-            for (int j = lo; j < hi; j++) {
-                s0 += g[go + j] * src[base + j];
-            }
-            partials[pt + d] += s0;
-        }
-        for (int j = 0; j < lo; j++) {
-            correlateBorder(partials, pt, g, go, src, s, w, kw, j);
-        }
-        for (int j = hi; j < w; j++) {
-            correlateBorder(partials, pt, g, go, src, s, w, kw, j);
-        }
+        Sums.storeSplit(partials, at, s0);
+        Sums.storeSplit(partials, at + 2, s1);
+        Sums.storeSplit(partials, at + 4, s2);
     }
 
-    /** Column {@code j} of {@link #correlateRow} with a bounds test per tap, for the border columns. */
-    public static void correlateBorder(float[] partials, int pt, float[] g, int go, float[] src, int s, int w, int kw,
-                                       int j) {
-        int pw = kw / 2;
-        float gv = g[go + j];
-        for (int d = 0; d < kw; d++) {
-            int col = j + d - pw;
-            if (col >= 0 && col < w) {
-                partials[pt + d] += gv * src[s + col];
-            }
+    /** One tap, as {@link #tapTriple} defines them, one {@link Sums#dot} per row: the pair at {@code partials[at]}. */
+    public static void tapSingle(float[] x, float[] gy, float[] partials, int at, int g, int src, int w,
+                                 int iLo, int iHi, int o) {
+        int lo = Math.max(0, -o);
+        int hi = Math.min(w, w - o);
+        double s = 0;
+        for (int i = iLo; i < iHi && lo < hi; i++) {
+            s += Sums.dot(gy, g + i * w + lo, x, src + i * w + o + lo, hi - lo);
         }
+        Sums.storeSplit(partials, at, s);
     }
 
     /**
-     * Second half of the filter and bias gradients: reads {@code partials[rows, taps + 1]}; writes
-     * {@code gf[taps]} (the sum of column {@code t} over the rows) and {@code gb[0]} (the sum of the
-     * last column). One work-item per filter element, plus one for the bias.
+     * Second half of the filter and bias gradients: reads {@code partials[rows, 2·(taps + 1)]}; writes
+     * {@code gf[taps]} (the sum of pair column {@code t} over the rows) and {@code gb[0]} (the sum of the
+     * last pair column), each summed in double and rounded to float once. One work-item per filter
+     * element, plus one for the bias.
      */
     public static void weightReduce(float[] partials, float[] gf, float[] gb, int rows, int taps) {
         for (@Parallel int t = 0; t < taps + 1; t++) {
@@ -340,12 +339,9 @@ public final class PrismConvKernels {
         }
     }
 
-    /** Column {@code t} of {@code partials} summed over its rows in order, see {@link #weightReduce}. */
+    /** Pair column {@code t} of {@code partials} summed over its rows ({@link Sums#sumSplit}), see {@link #weightReduce}. */
     public static void weightReduceLane(float[] partials, float[] gf, float[] gb, int rows, int taps, int t) {
-        float s = 0f;
-        for (int r = 0; r < rows; r++) {
-            s += partials[r * (taps + 1) + t];
-        }
+        float s = (float) Sums.sumSplit(partials, 2 * t, 2 * (taps + 1), rows);
         if (t < taps) {
             gf[t] = s;
         } else {

@@ -12,22 +12,27 @@ import jdk.incubator.vector.VectorSpecies;
  * (a multiply and an add, each rounded; no fused multiply-add).
  *
  * <p>The plain loop adds one source row into the output row in memory per tap row; here an output row
- * is cut into blocks of {@code V} columns (the preferred vector length), eight blocks (a row of 64 on
- * AVX2) are accumulated together in registers over all the taps, and each output is stored once. The
+ * is cut into blocks of {@code V} columns (the lanes of {@link VectorMath#FLOAT}: 4, 8 or 16), eight blocks (a row of 64 at
+ * 256 bits) are accumulated together in registers over all the taps, and each output is stored once. The
  * eight blocks share each broadcast filter value, and their eight independent sums keep both adders
  * busy despite the latency of each dependent add. Rows whose width is not a multiple of 8V finish with
  * groups of four blocks and then single blocks; the last block starts at {@code w − V} and may overlap
  * the one before, recomputing those outputs with the same operations, hence the same bits. A tap whose
  * source columns leave the row (the first and last block, spatial zero padding) adds only the lanes
- * inside, as the plain loop skips that tap there. Rows narrower than one vector run the plain helper.
+ * inside, as the plain loop skips that tap there. Rows narrower than one vector go in groups of rows
+ * when their width divides V and take the plain helper otherwise.
  */
 public final class PrismConvVector {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorMath.FLOAT;
     private static final int V = S.length();
     /** {@code FROM[t]}: the lanes {@code k >= t}, for a block whose first t source columns lie left of the row. */
     private static final VectorMask<Float>[] FROM = masks(true);
     /** {@code BELOW[t]}: the lanes {@code k < V − t}, for a block whose last t source columns lie right of the row. */
     private static final VectorMask<Float>[] BELOW = masks(false);
+    /** {@code NOT_FIRST[w]}, for a row width w that divides V: the lanes that are not column 0 of one of the rows a vector holds. */
+    private static final VectorMask<Float>[] NOT_FIRST = columnMasks(true);
+    /** {@code NOT_LAST[w]}: likewise, the lanes that are not column {@code w − 1}. */
+    private static final VectorMask<Float>[] NOT_LAST = columnMasks(false);
 
     private PrismConvVector() {
     }
@@ -45,16 +50,33 @@ public final class PrismConvVector {
         return m;
     }
 
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Float>[] columnMasks(boolean first) {
+        VectorMask<Float>[] m = new VectorMask[V];
+        for (int w = 1; w < V; w++) {
+            if (V % w == 0) {
+                boolean[] lanes = new boolean[V];
+                for (int k = 0; k < V; k++) {
+                    lanes[k] = first ? k % w != 0 : k % w != w - 1;
+                }
+                m[w] = VectorMask.fromArray(S, lanes, 0);
+            }
+        }
+        return m;
+    }
+
     /**
      * Lanes {@code [from, to)} of {@link PrismConv#forward} (lane {@code l = p·H + i}): the same values as
      * {@link PrismConvKernels#forwardRow}. Narrow rows of width 3 filters ({@code w} = V or 2V) go in
-     * groups of {@code 8V/w} rows of one plane through {@link #rowGroup3}, channel-only filters
+     * groups of {@code 8V/w} rows of one plane through {@link #rowGroup3}, rows narrower than a vector whose
+     * width divides V ({@code w} = 8 at 512 bits) likewise through {@link #narrowGroup3}, channel-only filters
      * ({@code kh = kw = 1}) as one span per plane through {@link #channelSpan}; the rest row by row. (At
      * {@code w = 4V} two rows of four blocks measured slower than {@link #fourBlocks3} row by row.)
      */
     public static void forwardRows(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
                                    int kc, int kh, int kw, int mode, int from, int to) {
         boolean grouped = kw == 3 && w % V == 0 && w <= 2 * V;
+        boolean narrow = kw == 3 && w < V && V % w == 0;
         int l = from;
         while (l < to) {
             int p = l / h;
@@ -63,6 +85,12 @@ public final class PrismConvVector {
                 int end = Math.min(to, (p + 1) * h);
                 channelSpan(x, f, b[0], y, c, h * w, kc, mode, p, i * w, (end - l) * w);
                 l = end;
+                continue;
+            }
+            if (narrow) {
+                int rows = Math.min(8 * V / w, Math.min(to - l, h - i));
+                narrowGroup3(x, f, b[0], y, c, h, w, kc, kh, mode, p, i, rows);
+                l += rows;
                 continue;
             }
             if (grouped) {
@@ -486,6 +514,131 @@ public final class PrismConvVector {
         }
         if (7 < blocks) {
             a7.intoArray(y, out + 7 * V);
+        }
+    }
+
+    /**
+     * Output rows {@code [i0, i0 + rows)} of plane {@code p} for filter width 3 and rows narrower than a
+     * vector whose width divides it ({@code w = V/B}): the rows lie one after another in memory, so their
+     * {@code rows·w ≤ 8V} outputs are up to eight blocks of a flat stream, each holding B rows, and every
+     * source row of a tap row {@code (dc, dy)} sits at the same flat offset. Each lane takes the taps of
+     * its own output element in the plain loop's order (same bits): a tap row adds only in the lanes whose
+     * output row reads a source row inside the plane (lanes {@code [lo, hi)} of the stream; the others, at
+     * the plane's top and bottom, skip it as the plain loop does), the left tap not in a row's first
+     * column, the right tap not in its last. Every load is masked to the lanes that add, so nothing is
+     * read outside {@code x}; the last block stores only the lanes of the group's rows.
+     */
+    private static void narrowGroup3(float[] x, float[] f, float bias, float[] y, int c, int h, int w,
+                                     int kc, int kh, int mode, int p, int i0, int rows) {
+        int img = p / c;
+        int ch = p - img * c;
+        int pc = kc / 2;
+        int ph = kh / 2;
+        int len = rows * w;
+        VectorMask<Float> first = NOT_FIRST[w];
+        VectorMask<Float> last = NOT_LAST[w];
+        FloatVector a0 = FloatVector.broadcast(S, bias);
+        FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int dc = 0; dc < kc; dc++) {
+            int cs = PrismConvKernels.sourceChannel(ch + dc - pc, c, mode);
+            if (cs < 0) {
+                continue;
+            }
+            int plane = (img * c + cs) * h;
+            for (int dy = 0; dy < kh; dy++) {
+                // output row r reads source row i0 + r + dy - ph, which must lie in [0, h)
+                int lo = Math.max(0, ph - dy - i0) * w;
+                int hi = Math.min(rows, h + ph - dy - i0) * w;
+                if (lo >= hi) {
+                    continue;
+                }
+                int s = (plane + i0 + dy - ph) * w;
+                int tap = (dc * kh + dy) * 3;
+                FloatVector f0 = FloatVector.broadcast(S, f[tap]);
+                FloatVector f1 = FloatVector.broadcast(S, f[tap + 1]);
+                FloatVector f2 = FloatVector.broadcast(S, f[tap + 2]);
+                if (lo < 1 * V && hi > 0 * V) {
+                    VectorMask<Float> m = S.indexInRange(0 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a0 = a0.add(f0.mul(FloatVector.fromArray(S, x, s + 0 * V - 1, ml)), ml);
+                    a0 = a0.add(f1.mul(FloatVector.fromArray(S, x, s + 0 * V, m)), m);
+                    a0 = a0.add(f2.mul(FloatVector.fromArray(S, x, s + 0 * V + 1, mr)), mr);
+                }
+                if (lo < 2 * V && hi > 1 * V) {
+                    VectorMask<Float> m = S.indexInRange(1 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a1 = a1.add(f0.mul(FloatVector.fromArray(S, x, s + 1 * V - 1, ml)), ml);
+                    a1 = a1.add(f1.mul(FloatVector.fromArray(S, x, s + 1 * V, m)), m);
+                    a1 = a1.add(f2.mul(FloatVector.fromArray(S, x, s + 1 * V + 1, mr)), mr);
+                }
+                if (lo < 3 * V && hi > 2 * V) {
+                    VectorMask<Float> m = S.indexInRange(2 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a2 = a2.add(f0.mul(FloatVector.fromArray(S, x, s + 2 * V - 1, ml)), ml);
+                    a2 = a2.add(f1.mul(FloatVector.fromArray(S, x, s + 2 * V, m)), m);
+                    a2 = a2.add(f2.mul(FloatVector.fromArray(S, x, s + 2 * V + 1, mr)), mr);
+                }
+                if (lo < 4 * V && hi > 3 * V) {
+                    VectorMask<Float> m = S.indexInRange(3 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a3 = a3.add(f0.mul(FloatVector.fromArray(S, x, s + 3 * V - 1, ml)), ml);
+                    a3 = a3.add(f1.mul(FloatVector.fromArray(S, x, s + 3 * V, m)), m);
+                    a3 = a3.add(f2.mul(FloatVector.fromArray(S, x, s + 3 * V + 1, mr)), mr);
+                }
+                if (lo < 5 * V && hi > 4 * V) {
+                    VectorMask<Float> m = S.indexInRange(4 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a4 = a4.add(f0.mul(FloatVector.fromArray(S, x, s + 4 * V - 1, ml)), ml);
+                    a4 = a4.add(f1.mul(FloatVector.fromArray(S, x, s + 4 * V, m)), m);
+                    a4 = a4.add(f2.mul(FloatVector.fromArray(S, x, s + 4 * V + 1, mr)), mr);
+                }
+                if (lo < 6 * V && hi > 5 * V) {
+                    VectorMask<Float> m = S.indexInRange(5 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a5 = a5.add(f0.mul(FloatVector.fromArray(S, x, s + 5 * V - 1, ml)), ml);
+                    a5 = a5.add(f1.mul(FloatVector.fromArray(S, x, s + 5 * V, m)), m);
+                    a5 = a5.add(f2.mul(FloatVector.fromArray(S, x, s + 5 * V + 1, mr)), mr);
+                }
+                if (lo < 7 * V && hi > 6 * V) {
+                    VectorMask<Float> m = S.indexInRange(6 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a6 = a6.add(f0.mul(FloatVector.fromArray(S, x, s + 6 * V - 1, ml)), ml);
+                    a6 = a6.add(f1.mul(FloatVector.fromArray(S, x, s + 6 * V, m)), m);
+                    a6 = a6.add(f2.mul(FloatVector.fromArray(S, x, s + 6 * V + 1, mr)), mr);
+                }
+                if (lo < 8 * V && hi > 7 * V) {
+                    VectorMask<Float> m = S.indexInRange(7 * V - lo, hi - lo);
+                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
+                    a7 = a7.add(f0.mul(FloatVector.fromArray(S, x, s + 7 * V - 1, ml)), ml);
+                    a7 = a7.add(f1.mul(FloatVector.fromArray(S, x, s + 7 * V, m)), m);
+                    a7 = a7.add(f2.mul(FloatVector.fromArray(S, x, s + 7 * V + 1, mr)), mr);
+                }
+            }
+        }
+        int out = (p * h + i0) * w;
+        if (0 * V < len) {
+            a0.intoArray(y, out + 0 * V, S.indexInRange(0 * V, len));
+        }
+        if (1 * V < len) {
+            a1.intoArray(y, out + 1 * V, S.indexInRange(1 * V, len));
+        }
+        if (2 * V < len) {
+            a2.intoArray(y, out + 2 * V, S.indexInRange(2 * V, len));
+        }
+        if (3 * V < len) {
+            a3.intoArray(y, out + 3 * V, S.indexInRange(3 * V, len));
+        }
+        if (4 * V < len) {
+            a4.intoArray(y, out + 4 * V, S.indexInRange(4 * V, len));
+        }
+        if (5 * V < len) {
+            a5.intoArray(y, out + 5 * V, S.indexInRange(5 * V, len));
+        }
+        if (6 * V < len) {
+            a6.intoArray(y, out + 6 * V, S.indexInRange(6 * V, len));
+        }
+        if (7 * V < len) {
+            a7.intoArray(y, out + 7 * V, S.indexInRange(7 * V, len));
         }
     }
 

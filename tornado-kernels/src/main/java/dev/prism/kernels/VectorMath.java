@@ -4,10 +4,12 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Arithmetic shared by the hand-vectorised JVM variants whose results must not depend on the JIT: the
- * float exponential (softmax, SiLU, sigmoid, group norm + SiLU), as eight lanes and as one scalar that
+ * What the hand-vectorised JVM variants share: their species, and arithmetic whose results must not depend on the JIT: the
+ * float exponential (softmax, SiLU, sigmoid, group norm + SiLU), as a vector of any width and as one scalar that
  * takes the same IEEE operations in the same order, so a row's tail computed one element at a time gives
  * the bits its vector body would; and a lane sum in a fixed order.
  *
@@ -24,6 +26,17 @@ import jdk.incubator.vector.VectorOperators;
  * subnormal), NaN for NaN.
  */
 public final class VectorMath {
+    /**
+     * The float species of every variant, {@link VectorWidth#bits()} wide. A {@code static final}, so that C2
+     * treats it as a constant: the Vector API compiles to vector instructions only for a constant species.
+     * Every variant uses this one species, and no other: {@link #exp(FloatVector)} called with two
+     * species in one JVM (a 256-bit SiLU and a 512-bit softmax) sees two vector classes at every call
+     * inside it, and C2, no longer sure of the class, boxed the vectors: {@code attention.forward} (512-bit)
+     * took 14.3 ms instead of 2.2 after the 256-bit SiLU had run in the same JVM.
+     */
+    static final VectorSpecies<Float> FLOAT = VectorSpecies.of(float.class, VectorShape.forBitSize(VectorWidth.bits()));
+    /** The double species of the same width (half as many lanes), for sums widened from {@link #FLOAT}. */
+    static final VectorSpecies<Double> DOUBLE = VectorSpecies.of(double.class, VectorShape.forBitSize(VectorWidth.bits()));
 
     private static final float LOG2E = 1.44269504088896341f;
     /** ln 2 split so that {@code n·LN2_HI} is exact for the |n| &le; 128 used here. */

@@ -2,11 +2,12 @@ package dev.prism.backend;
 
 import dev.prism.kernels.KernelRegistry;
 import dev.prism.kernels.Launch;
-import dev.prism.kernels.Parallel;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.KernelCheck;
 import dev.prism.kernels.catalog.Size;
+import dev.prism.testing.Arrays32;
+import dev.prism.testing.Inputs;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -109,32 +110,33 @@ class TornadoBackendTest {
         assertTrue(constantBytes > slack + 24L * plan.launches().size(), "the weights must be large enough to be seen");
     }
 
-    /** A kernel TornadoVM cannot compile: a parallel loop with a stride only known at run time. */
-    public static final class Unsupported {
-        private Unsupported() {
-        }
-
-        public static void strided(float[] x, float[] y, int n, int stride) {
-            for (@Parallel int i = 0; i < n; i += stride) {
-                y[i] = 2f * x[i];
-            }
-        }
-    }
-
+    /**
+     * Every java.lang.Math method the kernel scan lets through compiles on the device and matches the JVM
+     * (KernelScanTest checks that MathKernels calls exactly those). A kernel that TornadoVM cannot compile
+     * is TornadoFailureTest's.
+     */
     @Test
-    void aKernelTornadoCannotCompileFailsTheRunAndIsNamed() {
-        KernelRegistry.register("unsupported", Unsupported.class);
-        float[] x = new float[64], y = new float[64];
-        Launch bad = new Launch("unsupported.strided", new Object[] {x, y, 64, 3}, new int[] {1}, 64,
-                () -> Unsupported.strided(x, y, 64, 3), (a, b) -> Unsupported.strided(x, y, 64, 3), 64, 512);
-        Plan plan = Plan.builder("bad").add(bad).inputs(x).outputs(y).build();
-        DeviceException e = assertThrows(DeviceException.class, () -> {
-            try (Executable ex = tornado.compile(plan)) {
-                ex.execute();
+    void everyMathMethodTheScanAllowsRunsOnTheDeviceAndMatchesTheJvm() throws ReflectiveOperationException {
+        KernelRegistry.register("math", MathKernels.class);
+        int n = 257;
+        float[] x = Inputs.uniform(n, -1f, 1f, 11);
+        float[] z = Inputs.uniform(n, -1f, 1f, 12);
+        int checked = 0;
+        for (java.lang.reflect.Method m : MathKernels.class.getDeclaredMethods()) {
+            if (!java.lang.reflect.Modifier.isPublic(m.getModifiers())) {
+                continue;
             }
-        });
-        assertTrue(e.getMessage().contains("unsupported.strided"), e.getMessage());
-        assertTrue(e.getMessage().contains("--allow-bailout"), e.getMessage());
+            float[] expected = new float[n];
+            m.invoke(null, x, z, expected, n);
+            float[] y = Inputs.poisoned(n);
+            Runnable loops = () -> {
+                throw new AssertionError("the device runs the kernel, not the host");
+            };
+            tornado.run(new Launch("math." + m.getName(), new Object[] {x, z, y, n}, new int[] {2}, n, loops, (a, b) -> loops.run(), n, 12L * n));
+            Arrays32.assertClose("math." + m.getName(), expected, y);
+            checked++;
+        }
+        assertEquals(KernelScan.MATH.size(), checked);
     }
 
     @Test
@@ -185,6 +187,9 @@ class TornadoBackendTest {
         KernelCase chain = Catalog.select(Size.MODEL, List.of("chain.resblocks")).getFirst();
         try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false, java.util.Map.of(), 1))) {
             DeviceException e = assertThrows(DeviceException.class, () -> KernelCheck.run(chain, SEQ, b, TOLERANCE, 2));
+            assertEquals(DeviceException.Phase.TRANSFER, e.phase(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("transfer of kernel 'norm.groupStats', "), e.getMessage());
+            assertTrue(e.getMessage().contains(" on tornado:0 ("), e.getMessage());
             assertTrue(e.getMessage().contains("out of device memory"), e.getMessage());
             assertTrue(e.getMessage().contains("prism.tornado.memoryLimitMb allows 1 MB"), e.getMessage());
             assertTrue(e.getMessage().contains("MiB and the device has"), e.getMessage());

@@ -4,6 +4,8 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -21,6 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * infinities and NaN, and across thread counts (the same bits).
  */
 class ActivationVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     private static final JvmBackend SEVEN = JvmBackend.parallel(7);
 
     interface Unary {
@@ -40,7 +48,7 @@ class ActivationVectorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000, 4099})
+    @ValueSource(ints = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 47, 63, 65, 100, 129, 1000, 4099})
     void elementwiseMatchesThePlainLoopOnEveryLength(int len) {
         check("gaussian x3", scaled(Inputs.gaussian(len, 91), 3));
         float[] x = Inputs.gaussian(len, 92);
@@ -61,7 +69,7 @@ class ActivationVectorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 2, 7, 8, 9, 16, 37, 64, 100, 4096})
+    @ValueSource(ints = {1, 2, 3, 7, 8, 9, 16, 20, 37, 47, 64, 100, 4096})
     void softmaxMatchesThePlainLoopOnEveryRowLength(int n) {
         int rows = 13;
         softmax("n=" + n, scaled(Inputs.gaussian(rows * n, 93), 5), rows, n);

@@ -4,7 +4,9 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -24,6 +26,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the same bits on every thread count.
  */
 class AttentionVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     private static final List<JvmBackend> TEAMS = List.of(JvmBackend.parallel(1), JvmBackend.parallel(2),
             JvmBackend.parallel(3), JvmBackend.parallel(7));
 

@@ -624,8 +624,8 @@ class CompositeTest {
         PrismAttnGradBuffers s = PrismAttnGradBuffers.allocate(n, c, h, w, 3, 1);
         float[] gu = new float[size], gout = new float[size];
         e = assertThrows(IllegalArgumentException.class, () -> Composite.prismAttnBackward(u, gout, p, b,
-                new PrismAttnGradBuffers(s.gattn(), s.gq(), s.gk(), s.gv(), s.dprobs(), new float[39]), gu, p, n, c, h, w, 3, 1, z));
-        assertEquals("composite.prismAttnBackward: argument 'scratch.partials' expected length >= 40, found 39", e.getMessage());
+                new PrismAttnGradBuffers(s.gattn(), s.gq(), s.gk(), s.gv(), s.dprobs(), new float[79]), gu, p, n, c, h, w, 3, 1, z));
+        assertEquals("composite.prismAttnBackward: argument 'scratch.partials' expected length >= 80, found 79", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Composite.prismAttnBackward(u, gout, p, b, s, gu,
                 new PrismAttnWeights(p.wq(), p.bq(), p.wk(), p.bk(), new float[1], p.bv(), p.wo(), p.bo()), n, c, h, w, 3, 1, z));
         assertEquals("composite.prismAttnBackward: argument 'grads.wv' expected length 3, found 1", e.getMessage());
@@ -678,7 +678,7 @@ class CompositeTest {
         e = assertThrows(IllegalArgumentException.class, () -> Composite.wgUpBackward(xu, outu, pu, bu,
                 new WgGradBuffers(su.pooled(), su.preact(), su.act(), su.logits(), su.gates(), su.bands(), null),
                 new float[4 * size], GateWeights.zeros(4 * c, hidden, 1, false), n, c, h, w, hidden, 1));
-        assertEquals("composite.wgUpBackward: argument 'scratch.partial' expected an array of length 24, found null", e.getMessage());
+        assertEquals("composite.wgUpBackward: argument 'scratch.partial' expected an array of length 48, found null", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Composite.wgUpBackward(xu, outu, pu, bu, su, xu,
                 GateWeights.zeros(4 * c, hidden, 1, false), n, c, h, w, hidden, 1));
         assertEquals("composite.wgUpBackward: argument 'gx' expected an array distinct from 'x', found the same array",

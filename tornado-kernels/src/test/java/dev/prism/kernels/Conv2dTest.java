@@ -103,7 +103,11 @@ class Conv2dTest {
         seq(routedBack);
         seq(Conv2d.backwardDirect(x, w, gy, d[0], d[1], d[2], g));
         assertIdentical("pointwise gx", d[0], r[0]);
-        assertIdentical("pointwise gw", d[1], r[1]);
+        // The weight gradients are two double sums in different orders (per row, per plane), each rounded
+        // once: the same float unless the two straddle a rounding boundary, and never more than an ulp apart.
+        for (int i = 0; i < d[1].length; i++) {
+            assertTrue(Math.abs(d[1][i] - r[1][i]) <= Math.ulp(d[1][i]), "pointwise gw [" + i + "]: " + d[1][i] + " vs " + r[1][i]);
+        }
         assertIdentical("pointwise gb", d[2], r[2]);
 
         // stride 2 is not a plain product: it must stay on the direct kernel

@@ -4,7 +4,9 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -22,6 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * tolerance and give the same bits on every thread count.
  */
 class Conv2dVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     private static final List<JvmBackend> TEAMS = List.of(JvmBackend.parallel(1), JvmBackend.parallel(2),
             JvmBackend.parallel(3), JvmBackend.parallel(7));
 
@@ -72,6 +80,12 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(3, 33, 7, 41, 3, 3, 1, 2, 2, 1));
         gs.add(new Conv2d.Geometry(1, 2, 4, 3, 3, 3, 3, 2, 1, 4, 5, 1, 1, 1));
         gs.add(new Conv2d.Geometry(2, 9, 11, 70, 7, 5, 1, 1, 1, 2, 0, 1, 1, 1));
+        // output rows around the lane counts 4, 8 and 16: narrower than one vector of 16, between one and four, past four
+        gs.add(Conv2d.Geometry.of(1, 5, 6, 12, 6, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 4, 5, 20, 3, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 3, 4, 48, 5, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 3, 3, 80, 4, 1, 1, 0, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 6, 16, 16, 6, 3, 1, 1, 1, 1));
         // more input channels than one cache block holds (the block is 436 channels for a 3×3 kernel)
         gs.add(Conv2d.Geometry.of(1, 900, 4, 9, 3, 3, 1, 1, 1, 1));
         return gs;

@@ -4,6 +4,8 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -21,6 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * blocks of frequencies, scalar leftovers, planes of fewer than four rows, rows split between threads).
  */
 class DctVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     private static final JvmBackend SEVEN = JvmBackend.parallel(7);
 
     @ParameterizedTest
@@ -35,7 +43,10 @@ class DctVectorTest {
     static Stream<int[]> shapes() {
         return Stream.of(new int[] {1, 64, 64, 64}, new int[] {2, 3, 16, 16}, new int[] {1, 2, 17, 15},
                 new int[] {1, 3, 8, 8}, new int[] {2, 2, 32, 33}, new int[] {1, 2, 3, 40}, new int[] {1, 2, 40, 3},
-                new int[] {3, 1, 5, 24}, new int[] {1, 1, 1, 64}, new int[] {1, 2, 64, 1}, new int[] {2, 3, 7, 31});
+                new int[] {3, 1, 5, 24}, new int[] {1, 1, 1, 64}, new int[] {1, 2, 64, 1}, new int[] {2, 3, 7, 31},
+                // around the lane counts 4, 8 and 16: one block, a pair and a single block, masked tails
+                new int[] {1, 2, 12, 12}, new int[] {1, 2, 20, 4}, new int[] {1, 2, 5, 48}, new int[] {1, 1, 6, 2},
+                new int[] {2, 1, 9, 80}, new int[] {1, 1, 16, 16});
     }
 
     @ParameterizedTest

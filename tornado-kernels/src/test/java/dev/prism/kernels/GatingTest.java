@@ -38,7 +38,7 @@ class GatingTest {
 
         /** Scratch for the per-channel partial sums: needed only when one gate serves all channels. */
         float[] partial() {
-            return gates == c ? null : Inputs.poisoned(4 * n * c);
+            return gates == c ? null : Inputs.poisoned(Gating.partialLength(n, c));
         }
     }
 
@@ -105,7 +105,7 @@ class GatingTest {
             int n = 2, c = 3, h = 2, w = 3, band = n * c * h * w, ng = 4 * n * gates;
             float[] y = Inputs.gaussian(4 * band, 21), g = Inputs.uniform(ng, 0.1f, 0.9f, 22);
             float[] gout = Inputs.gaussian(band, 23), gz = Inputs.gaussian(4 * band, 24);
-            float[] partial = new float[4 * n * c], gy = new float[4 * band], gg = new float[ng];
+            float[] partial = new float[Gating.partialLength(n, c)], gy = new float[4 * band], gg = new float[ng];
             seq(Gating.gatedSumBackward(y, g, gout, gy, partial, gg, n, c, h, w, gates));
             FiniteDifference.check("gatedSum gy, G=" + gates, in -> {
                 float[] o = new float[band];
@@ -153,8 +153,8 @@ class GatingTest {
             assertIdentical("gatedSum G=" + gates, a, b);
             float[] gy1 = Inputs.poisoned(4 * band), gy2 = Inputs.poisoned(4 * band);
             float[] gg1 = Inputs.poisoned(4 * n * gates), gg2 = Inputs.poisoned(4 * n * gates);
-            seq(Gating.gatedSumBackward(y, g, gout, gy1, new float[4 * n * c], gg1, n, c, h, w, gates));
-            par(Gating.gatedSumBackward(y, g, gout, gy2, new float[4 * n * c], gg2, n, c, h, w, gates));
+            seq(Gating.gatedSumBackward(y, g, gout, gy1, new float[Gating.partialLength(n, c)], gg1, n, c, h, w, gates));
+            par(Gating.gatedSumBackward(y, g, gout, gy2, new float[Gating.partialLength(n, c)], gg2, n, c, h, w, gates));
             assertIdentical("gatedSumBackward gy G=" + gates, gy1, gy2);
             assertIdentical("gatedSumBackward gg G=" + gates, gg1, gg2);
         }
@@ -176,7 +176,7 @@ class GatingTest {
         assertEquals("gating.bandGate: argument 'z' expected length 480, found 120", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> Gating.gatedSumBackward(y, new float[8], out, new float[4 * band], null, new float[8], n, c, h, w, 1));
-        assertEquals("gating.gatedSumBackward: argument 'partial' expected an array of length 24, found null", e.getMessage());
+        assertEquals("gating.gatedSumBackward: argument 'partial' expected an array of length 48, found null", e.getMessage());
         float[] same = new float[4 * band];
         e = assertThrows(IllegalArgumentException.class,
                 () -> Gating.bandGateBackward(y, new float[24], same, same, null, new float[24], n, c, h, w, 3));

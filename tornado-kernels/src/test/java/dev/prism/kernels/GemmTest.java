@@ -15,6 +15,7 @@ import static dev.prism.testing.Arrays32.assertClose;
 import static dev.prism.testing.Arrays32.assertIdentical;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GemmTest {
 
@@ -86,18 +87,73 @@ class GemmTest {
         return t;
     }
 
+    /**
+     * The reduction form ({@code strideC = 0}, what a weight gradient runs): every element is the double sum
+     * over the batch and {@code k} of exact products, rounded to float once, so it lies within half an ulp
+     * plus the bound of a double sum of {@code n} terms, {@code 2·n·2⁻⁵³·Σ|t|}. Every transpose, with and
+     * without accumulating, batch 1 included.
+     */
     @Test
-    void batchSumEqualsAccumulatingOneItemAtATime() {
-        int batch = 4, m = 5, n = 6, k = 3;
-        float[] a = Inputs.gaussian(batch * m * k, 3), b = Inputs.gaussian(batch * k * n, 4);
-        float[] sum = Inputs.poisoned(m * n);
-        Backends.seq(Gemm.matmul(a, b, sum, batch, m, n, k, false, true, m * k, k * n, 0, false));
-        float[] step = Inputs.poisoned(m * n);
-        for (int i = 0; i < batch; i++) {
-            Backends.seq(Gemm.matmul(Arrays.copyOfRange(a, i * m * k, (i + 1) * m * k),
-                    Arrays.copyOfRange(b, i * k * n, (i + 1) * k * n), step, 1, m, n, k, false, true, 0, 0, m * n, i > 0));
+    void batchSumIsTheDoubleSumOfEveryItemRoundedOnce() {
+        int m = 5, n = 6, k = 7;
+        for (int batch : new int[] {1, 4}) {
+            float[] a = Inputs.gaussian(batch * m * k, 3), b = Inputs.gaussian(batch * k * n, 4);
+            float[] old = Inputs.gaussian(m * n, 5);
+            for (int ta = 0; ta < 2; ta++) {
+                for (int tb = 0; tb < 2; tb++) {
+                    for (boolean acc : new boolean[] {false, true}) {
+                        float[] c = acc ? old.clone() : Inputs.poisoned(m * n);
+                        Launch l = Gemm.matmul(a, b, c, batch, m, n, k, ta == 1, tb == 1, m * k, k * n, 0, acc);
+                        assertEquals("gemm.matmulBatchSum", l.kernel());
+                        Backends.seq(l);
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                double s = acc ? old[i * n + j] : 0, abs = Math.abs(s);
+                                for (int bi = 0; bi < batch; bi++) {
+                                    for (int p = 0; p < k; p++) {
+                                        float av = ta == 0 ? a[bi * m * k + i * k + p] : a[bi * m * k + p * m + i];
+                                        float bv = tb == 0 ? b[bi * k * n + p * n + j] : b[bi * k * n + j * k + p];
+                                        s += (double) av * bv;
+                                        abs += Math.abs((double) av * bv);
+                                    }
+                                }
+                                double allowed = 0.5 * Math.ulp(c[i * n + j]) + 2.0 * (batch * k + 1) * 0x1p-53 * abs;
+                                assertTrue(Math.abs(c[i * n + j] - s) <= allowed, "batch " + batch + " transA=" + ta
+                                        + " transB=" + tb + " accumulate=" + acc + " [" + i + "," + j + "]: " + c[i * n + j]
+                                        + ", double sum " + s);
+                            }
+                        }
+                    }
+                }
+            }
         }
-        assertIdentical("batch sum", step, sum);
+    }
+
+    /**
+     * {@link GemmSumVector} sums in double like the loop, in another order, and rounds once: every element
+     * the loop's float or its neighbour, on odd row counts, column counts and depths that are not multiples
+     * of the lane count, with and without accumulating, and at the 1×1 weight gradient's depth.
+     */
+    @Test
+    void batchSumVariantIsWithinAnUlpOfTheLoop() {
+        int[][] shapes = {{3, 7, 10, 13}, {2, 16, 16, 4096}, {1, 1, 3, 5}, {4, 9, 4, 8}, {2, 5, 6, 37}};
+        for (int[] sh : shapes) {
+            int batch = sh[0], m = sh[1], n = sh[2], k = sh[3];
+            float[] a = Inputs.gaussian(batch * m * k, 6), b = Inputs.gaussian(batch * n * k, 7);
+            float[] old = Inputs.gaussian(m * n, 8);
+            for (int ta = 0; ta < 2; ta++) {
+                for (boolean acc : new boolean[] {false, true}) {
+                    float[] loop = acc ? old.clone() : Inputs.poisoned(m * n);
+                    float[] vec = acc ? old.clone() : Inputs.poisoned(m * n);
+                    Backends.seq(Gemm.matmul(a, b, loop, batch, m, n, k, ta == 1, true, m * k, n * k, 0, acc));
+                    Backends.par(Gemm.matmul(a, b, vec, batch, m, n, k, ta == 1, true, m * k, n * k, 0, acc));
+                    for (int i = 0; i < loop.length; i++) {
+                        assertTrue(Math.abs(loop[i] - vec[i]) <= Math.ulp(loop[i]), Arrays.toString(sh) + " transA=" + ta
+                                + " accumulate=" + acc + " [" + i + "]: loop " + loop[i] + ", vector " + vec[i]);
+                    }
+                }
+            }
+        }
     }
 
     @ParameterizedTest

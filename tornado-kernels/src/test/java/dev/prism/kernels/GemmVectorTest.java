@@ -4,7 +4,9 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -23,6 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * every thread count.
  */
 class GemmVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     private static final List<JvmBackend> TEAMS = List.of(JvmBackend.parallel(1), JvmBackend.parallel(2),
             JvmBackend.parallel(3), JvmBackend.parallel(7));
 
@@ -69,10 +77,20 @@ class GemmVectorTest {
                 ps.add(new Product(3, 11, 70, 33, ta, tb, 11 * 33, 0, 11 * 70, true));
             }
         }
+        // around the lane counts 4, 8 and 16: k shorter than a vector (all of it the dot path's scalar tail),
+        // columns just below and above 4 vectors of 16 (one panel of 64), k just past one vector
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                ps.add(Product.of(5, 63, 3, ta, tb));
+                ps.add(Product.of(6, 65, 8, ta, tb));
+                ps.add(Product.of(3, 129, 17, ta, tb));
+                ps.add(Product.of(9, 20, 12, ta, tb));
+            }
+        }
         // the batch-sum test's items, one at a time
         ps.add(new Product(1, 5, 6, 3, false, true, 0, 0, 30, true));
         // GemmTest's linear layers: forward x·Wᵀ, backward gy·W and gyᵀ·x
-        int[][] linears = {{5, 7, 3}, {1, 4, 6}, {9, 16, 10}, {4, 5, 3}, {11, 37, 23}, {64, 256, 256}};
+        int[][] linears = {{5, 7, 3}, {1, 4, 6}, {9, 16, 10}, {4, 5, 3}, {11, 37, 23}, {64, 256, 256}, {6, 8, 8}, {3, 20, 12}};
         for (int[] l : linears) {
             int rows = l[0], in = l[1], out = l[2];
             ps.add(Product.of(rows, out, in, false, true));

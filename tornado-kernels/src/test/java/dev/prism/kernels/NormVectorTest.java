@@ -4,6 +4,8 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -22,6 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * given the same statistics.
  */
 class NormVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     private static final JvmBackend SEVEN = JvmBackend.parallel(7);
 
     static Stream<String> referenceCases() {
@@ -33,7 +41,8 @@ class NormVectorTest {
     static Stream<int[]> shapes() {
         return Stream.of(new int[] {1, 64, 64, 64, 32, 0}, new int[] {2, 32, 16, 16, 8, 0}, new int[] {1, 64, 9, 7, 32, 0},
                 new int[] {2, 10, 12, 14, 5, 0}, new int[] {1, 6, 5, 33, 1, 0}, new int[] {1, 6, 3, 17, 6, 0},
-                new int[] {2, 8, 8, 8, 4, 1000}, new int[] {1, 4, 1, 1, 2, 0}, new int[] {1, 3, 20, 24, 3, -30});
+                new int[] {2, 8, 8, 8, 4, 1000}, new int[] {1, 4, 1, 1, 2, 0}, new int[] {1, 3, 20, 24, 3, -30},
+                new int[] {1, 4, 3, 11, 2, 0}, new int[] {1, 2, 1, 47, 1, 0}, new int[] {2, 4, 4, 16, 2, 0});
     }
 
     @ParameterizedTest

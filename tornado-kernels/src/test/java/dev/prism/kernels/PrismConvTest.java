@@ -378,10 +378,10 @@ class PrismConvTest {
         assertEquals("unknown channel padding 'reflect': expected zeros, replicate or circular", e.getMessage());
 
         e = assertThrows(IllegalArgumentException.class,
-                () -> PrismConv.backwardWeight(x, y, new float[279], f, b, n, c, h, w, 3, 3, 3, z));
-        assertEquals("prismconv.weightPartials: argument 'partials' expected length >= 280, found 279", e.getMessage());
+                () -> PrismConv.backwardWeight(x, y, new float[559], f, b, n, c, h, w, 3, 3, 3, z));
+        assertEquals("prismconv.weightPartials: argument 'partials' expected length >= 560, found 559", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> PrismConv.backwardWeight(x, y, new float[280], new float[9], b, n, c, h, w, 3, 3, 3, z));
+                () -> PrismConv.backwardWeight(x, y, new float[560], new float[9], b, n, c, h, w, 3, 3, 3, z));
         assertEquals("prismconv.weightReduce: argument 'gf' expected length 27, found 9", e.getMessage());
 
         float[] fs = new float[9], fc = new float[3], t = new float[size];
@@ -392,10 +392,10 @@ class PrismConvTest {
                 () -> PrismConv.separableForward(x, fs, fc, b, new float[size + 1], y, n, c, h, w, 3, z));
         assertEquals("prismconv.separable.forward: argument 't' expected length 630, found 631", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> PrismConv.separableBackward(x, y, fs, fc, t,
-                new float[99], new float[size], new float[9], new float[3], b, n, c, h, w, 3, z));
-        assertEquals("prismconv.separable.backward: argument 'partials' expected length >= 100, found 99", e.getMessage());
+                new float[199], new float[size], new float[9], new float[3], b, n, c, h, w, 3, z));
+        assertEquals("prismconv.separable.backward: argument 'partials' expected length >= 200, found 199", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> PrismConv.separableBackward(x, y, fs, new float[5], t,
-                new float[100], new float[size], new float[9], new float[3], b, n, c, h, w, 3, z));
+                new float[200], new float[size], new float[9], new float[3], b, n, c, h, w, 3, z));
         assertEquals("prismconv.separable.backward: argument 'fc' expected length 3, found 5", e.getMessage());
     }
 }

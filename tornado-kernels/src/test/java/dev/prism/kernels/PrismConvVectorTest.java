@@ -4,6 +4,8 @@ import dev.prism.kernels.PrismConv.ChannelPadding;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,6 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * channel-only filters).
  */
 class PrismConvVectorTest {
+    /** Fails this run unless the variants run at the width its surefire execution pinned. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
 
     /** Every shape of PrismConvTest's reference cases, with their inputs. */
     static Stream<String> referenceCases() {
@@ -41,6 +49,11 @@ class PrismConvVectorTest {
                 {2, 4, 8, 8, 3, 3, 3}, {1, 3, 16, 16, 3, 3, 3}, {2, 3, 5, 32, 3, 3, 3}, {1, 2, 9, 8, 3, 5, 3},
                 {1, 2, 3, 16, 1, 1, 3}, {1, 2, 1, 8, 3, 3, 3}, {1, 3, 7, 24, 3, 3, 3}, {3, 5, 11, 8, 5, 3, 3},
                 {1, 2, 2, 8, 3, 5, 3},
+                // rows narrower than a vector of 16 (and of 8, 4): several rows per vector, the plane's edges inside a vector
+                {1, 3, 9, 4, 3, 5, 3}, {2, 3, 6, 2, 3, 3, 3}, {1, 2, 5, 1, 3, 3, 3}, {2, 5, 8, 8, 3, 3, 3}, {1, 4, 13, 8, 3, 3, 3},
+                {1, 2, 4, 12, 3, 3, 3},
+                // widths that are no multiple of 16 lanes, and multiples of 16 that are no multiple of 64
+                {1, 3, 3, 20, 3, 3, 3}, {1, 2, 3, 48, 3, 3, 3}, {1, 2, 3, 80, 3, 3, 3}, {1, 2, 2, 144, 3, 3, 3}, {1, 2, 3, 96, 3, 5, 5},
                 // channel-only filters: one span per plane, masked tails
                 {2, 5, 3, 7, 5, 1, 1}, {1, 6, 1, 1, 3, 1, 1}, {4, 8, 8, 8, 3, 1, 1}, {1, 3, 5, 13, 7, 1, 1}};
         List<Arguments> out = new ArrayList<>();

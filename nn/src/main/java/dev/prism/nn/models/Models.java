@@ -15,8 +15,12 @@ import java.util.TreeMap;
  * The models Prism builds by name, from {@code key=value} options ({@code prism --model unet --config conv=deepprism}).
  *
  * <ul>
- *   <li>{@code unet}: {@link UNet}; options in, width, levels, res, attn, conv, order, attention, heads, groups, padding</li>
+ *   <li>{@code unet}: {@link UNet}; options in, width, levels, res, attn, conv, order, attention, heads, groups, padding,
+ *       mults (one multiplier per level, or one for all: {@code 1,2,2}), skip ({@code add} or {@code concat})</li>
  *   <li>{@code wg-unet}: the same UNet with WG-Down / WG-Up; also gates, gate_hidden</li>
+ *   <li>{@code ddpm-unet}: the same UNet with other defaults: the "plain UNet" of the training benchmark, the DDPM
+ *       UNet (concatenated skips) at base width 32, multipliers 1,2,2, one residual block per level, attention at
+ *       the third level (8×8 for a 32×32 input) and in the middle: 1,112,801 parameters for one input channel</li>
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
  * </ul>
  * Every option has a default (listed by {@link #defaults}; groups defaults to 32, or to the largest divisor
@@ -35,7 +39,10 @@ public final class Models {
         }
     }
 
-    public static final List<String> NAMES = List.of("unet", "wg-unet", "deepprism-vae");
+    public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae");
+
+    /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
+    public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
 
     private Models() {
     }
@@ -44,9 +51,10 @@ public final class Models {
     public static Map<String, String> defaults(String model) {
         Map<String, String> d = new LinkedHashMap<>();
         switch (check(model)) {
-            case "unet", "wg-unet" -> {
+            case "unet", "wg-unet", "ddpm-unet" -> {
+                boolean ddpm = model.equals("ddpm-unet");
                 d.put("in", "1");
-                d.put("width", "64");
+                d.put("width", ddpm ? "32" : "64");
                 d.put("levels", "3");
                 d.put("res", "1");
                 d.put("attn", "2");
@@ -56,6 +64,8 @@ public final class Models {
                 d.put("heads", "1");
                 d.put("groups", "32");
                 d.put("padding", "zeros");
+                d.put("mults", ddpm ? "1,2,2" : "1");
+                d.put("skip", ddpm ? "concat" : "add");
                 if (model.equals("wg-unet")) {
                     d.put("gates", "1");
                     d.put("gate_hidden", "16");
@@ -87,13 +97,15 @@ public final class Models {
             o.put(e.getKey(), e.getValue().trim());
         }
         Module m = switch (model) {
-            case "unet", "wg-unet" -> {
+            case "unet", "wg-unet", "ddpm-unet" -> {
                 int width = integer(o, "width");
+                int levels = integer(o, "levels");
                 boolean wg = model.equals("wg-unet");
-                yield new UNet(new UNet.Config(integer(o, "in"), width, integer(o, "levels"), integer(o, "res"),
+                yield new UNet(new UNet.Config(integer(o, "in"), width, levels, integer(o, "res"),
                         integer(o, "attn"), ConvType.parse("conv", o.get("conv")), integer(o, "order"),
                         o.get("attention"), integer(o, "heads"), groups(o, options, width), wg,
-                        wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o)));
+                        wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o),
+                        mults(o.get("mults"), levels), o.get("skip").toLowerCase(Locale.ROOT)));
             }
             default -> {
                 int width = integer(o, "width");
@@ -104,18 +116,28 @@ public final class Models {
         return new Built(model, o, m);
     }
 
-    /** Parses {@code k=v} items, later ones winning. */
+    /**
+     * Parses {@code k=v} items, later ones winning. An item without {@code =} after one with it continues that
+     * value, with a comma: the command line splits {@code --config mults=1,2,2} at its commas into
+     * {@code mults=1}, {@code 2}, {@code 2}, which this joins back into {@code mults=1,2,2}.
+     */
     public static Map<String, String> parseOptions(List<String> items) {
         Map<String, String> out = new TreeMap<>();
         if (items == null) {
             return out;
         }
+        String last = null;
         for (String item : items) {
             int eq = item.indexOf('=');
+            if (eq < 0 && last != null) {
+                out.put(last, out.get(last) + "," + item.trim());
+                continue;
+            }
             if (eq <= 0) {
                 throw new IllegalArgumentException("--config expected key=value, found '" + item + "'");
             }
-            out.put(item.substring(0, eq).trim(), item.substring(eq + 1).trim());
+            last = item.substring(0, eq).trim();
+            out.put(last, item.substring(eq + 1).trim());
         }
         return out;
     }
@@ -153,6 +175,25 @@ public final class Models {
             throw new IllegalArgumentException("--model expected one of " + String.join(", ", NAMES) + ", found '" + model + "'");
         }
         return model;
+    }
+
+    /** The option {@code mults}: one multiplier per level, or one for every level, comma-separated. */
+    private static int[] mults(String text, int levels) {
+        String[] parts = text.split(",", -1);
+        if (parts.length != 1 && parts.length != levels) {
+            throw new IllegalArgumentException("option mults expected 1 or " + levels + " values (levels=" + levels + "), found "
+                    + parts.length + " in '" + text + "'");
+        }
+        int[] m = new int[Math.max(levels, 0)];
+        for (int l = 0; l < m.length; l++) {
+            String p = parts[parts.length == 1 ? 0 : l].trim();
+            try {
+                m[l] = Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("option mults expected integers, found '" + p + "' in '" + text + "'");
+            }
+        }
+        return m;
     }
 
     private static int integer(Map<String, String> o, String key) {

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Path;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,7 +62,79 @@ class ModelBuildTest {
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("width", "24", "groups", "5"), 1));
         assertEquals("groups expected a divisor of width 24, found 5", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("diffusion-xl", Map.of(), 1));
-        assertEquals("--model expected one of unet, wg-unet, deepprism-vae, found 'diffusion-xl'", e.getMessage());
+        assertEquals("--model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, found 'diffusion-xl'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,2"), 1));
+        assertEquals("option mults expected 1 or 3 values (levels=3), found 2 in '1,2'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,x,2"), 1));
+        assertEquals("option mults expected integers, found 'x' in '1,x,2'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,0,2"), 1));
+        assertEquals("mults expected values >= 1, found [1, 0, 2]", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("skip", "multiply"), 1));
+        assertEquals("skip expected add or concat, found 'multiply'", e.getMessage());
+    }
+
+    @Test
+    void theDdpmPresetIsThePlainUNetOfTheTrainingBenchmark() {
+        // Issue 14's "plain UNet (base 32, channel mults 1,2,2, attention at 8², 1.11M parameters)"; the same
+        // count comes from tools/refgen/models.py's PyTorch module with these options.
+        Models.Built b = Models.build("ddpm-unet", Map.of(), 1);
+        assertEquals(1_112_801, b.module().parameterCount());
+        UNet u = b.unet();
+        assertEquals("1,2,2", b.options().get("mults"));
+        assertEquals("concat", u.config().skip());
+        Map<String, int[]> shapes = u.expectedShapes();
+        // The DDPM layout: R + 1 = 2 blocks per up level, each on [h, skip] concatenated; 1×1 shortcuts where the width changes.
+        assertArrayEquals(new int[] {64, 128, 3, 3}, shapes.get("up.2.res.0.conv1.weight"));
+        assertArrayEquals(new int[] {64, 96, 3, 3}, shapes.get("up.1.res.1.conv1.weight"));
+        assertArrayEquals(new int[] {32, 96, 1, 1}, shapes.get("up.0.res.0.nin_shortcut.weight"));
+        assertArrayEquals(new int[] {64, 32, 1, 1}, shapes.get("down.1.res.0.nin_shortcut.weight"));
+        assertEquals(null, shapes.get("down.0.res.0.nin_shortcut.weight"));
+        assertEquals(null, shapes.get("up.1.res.2.conv1.weight"));
+        assertArrayEquals(new int[] {64}, shapes.get("up.2.attn.1.norm.weight"));
+        assertEquals(null, shapes.get("up.1.attn.0.norm.weight"));
+        assertArrayEquals(new int[] {1, 32, 3, 3}, shapes.get("conv_out.weight"));
+    }
+
+    @Test
+    void theSameOptionsAsUnetWithDefaultMultsAndSkipBuildTheSameModel() {
+        // mults=1 and skip=add are the UNet as it was before those options: same names, shapes and initial values.
+        Map<String, String> o = Map.of("width", "8", "groups", "4", "levels", "3", "conv", "deepprism", "attention", "prism");
+        var before = Models.build("unet", o, 3).module();
+        var explicit = new java.util.HashMap<>(o);
+        explicit.put("mults", "1,1,1");
+        explicit.put("skip", "add");
+        var after = Models.build("unet", explicit, 3).module();
+        assertEquals(before.parameters().size(), after.parameters().size());
+        for (int i = 0; i < before.parameters().size(); i++) {
+            assertEquals(before.parameters().get(i).name(), after.parameters().get(i).name());
+            assertArrayEquals(before.parameters().get(i).value().data(), after.parameters().get(i).value().data());
+        }
+        assertTrue(before.parameters().stream().noneMatch(p -> p.name().contains("nin_shortcut")));
+    }
+
+    @Test
+    void widthChangesOfAConstantWidthConvolutionGoThroughAStandardConv1AndAShortcut() {
+        // skip=add with multipliers: the down path widens in a level's first block, the up path narrows in its last.
+        UNet u = Models.build("unet", Map.of("width", "8", "groups", "4", "levels", "2", "mults", "1,2", "conv", "deepprism",
+                "res", "2"), 1).unet();
+        Map<String, int[]> shapes = u.expectedShapes();
+        assertArrayEquals(new int[] {16, 8, 3, 3}, shapes.get("down.1.res.0.conv1.weight"));
+        assertArrayEquals(new int[] {1, 1, 3, 3, 3}, shapes.get("down.1.res.0.conv2.weight"));
+        assertArrayEquals(new int[] {1, 1, 3, 3, 3}, shapes.get("down.1.res.1.conv1.weight"));
+        assertArrayEquals(new int[] {8, 16, 3, 3}, shapes.get("up.1.res.1.conv1.weight"));
+        assertArrayEquals(new int[] {8, 16, 1, 1}, shapes.get("up.1.res.1.nin_shortcut.weight"));
+        assertArrayEquals(new int[] {1, 1, 3, 3, 3}, shapes.get("up.1.upsample.conv.weight"));
+        Graph g = new Graph("widths");
+        Tensor eps = u.forward(g, Tensor.zeros(2, 1, 8, 8), Tensor.zeros(2));
+        assertArrayEquals(new int[] {2, 1, 8, 8}, eps.shape());
+    }
+
+    @Test
+    void aCommaSplitConfigValueIsJoinedBack() {
+        // picocli splits --config mults=1,2,2 at its commas.
+        assertEquals(Map.of("mults", "1,2,2", "skip", "concat"), Models.parseOptions(java.util.List.of("mults=1", "2", "2", "skip=concat")));
+        var e = assertThrows(IllegalArgumentException.class, () -> Models.parseOptions(java.util.List.of("2", "mults=1")));
+        assertEquals("--config expected key=value, found '2'", e.getMessage());
     }
 
     @Test

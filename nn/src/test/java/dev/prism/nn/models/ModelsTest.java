@@ -10,7 +10,9 @@ import dev.prism.nn.Parameter;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.io.WeightFile;
 import dev.prism.testing.Npz;
+import dev.prism.testing.VectorWidths;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -37,6 +39,12 @@ class ModelsTest {
     private static final double RTOL = 1e-4;
     private static final JvmBackend JVM = JvmBackend.parallel(2);
 
+    /** The poms run this test at 128, 256 and 512 bits: fail unless the variants run at the pinned width. */
+    @BeforeAll
+    static void pinnedWidth() {
+        VectorWidths.assertPinned();
+    }
+
     @AfterAll
     static void close() {
         JVM.close();
@@ -56,7 +64,7 @@ class ModelsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"unet-standard", "unet-deepprism", "unet-separable", "unet-cosconv", "unet-chebconv",
-            "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae"})
+            "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae", "unet-plain", "unet-deepprism-mults", "wg-unet-mults"})
     void forwardAndBackwardMatchPyTorchThroughSafetensorsAndPth(String name) throws Exception {
         check(name, JVM);
     }

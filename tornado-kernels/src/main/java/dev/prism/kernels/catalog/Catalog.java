@@ -16,6 +16,7 @@ public final class Catalog {
             new ActivationCases(),
             new ResampleCases(),
             new ElementwiseCases(),
+            new ConcatCases(),
             new EmbeddingCases(),
             new GemmCases(),
             new Conv2dCases(),

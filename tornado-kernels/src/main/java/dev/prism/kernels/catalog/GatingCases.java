@@ -36,7 +36,7 @@ final class GatingCases implements CaseProvider {
             out.add(new KernelCase("gating.gatedSumBackward" + suffix, shape, seed -> {
                 Rand r = new Rand(seed);
                 float[] y = r.gaussian(image), g = r.uniform(ng, 0f, 1f), gout = r.gaussian(band);
-                float[] gy = Rand.poisoned(image), gg = Rand.poisoned(ng), partial = Rand.poisoned(4 * n * c);
+                float[] gy = Rand.poisoned(image), gg = Rand.poisoned(ng), partial = Rand.poisoned(Gating.partialLength(n, c));
                 return Plan.builder("gating.gatedSumBackward")
                         .addAll(Gating.gatedSumBackward(y, g, gout, gy, partial, gg, n, c, h, w, gates))
                         .inputs(y, g, gout).outputs(gy, gg).build();
@@ -50,7 +50,7 @@ final class GatingCases implements CaseProvider {
             out.add(new KernelCase("gating.bandGateBackward" + suffix, shape, seed -> {
                 Rand r = new Rand(seed);
                 float[] x = r.gaussian(image), g = r.uniform(ng, 0f, 1f), gz = r.gaussian(image);
-                float[] gx = Rand.poisoned(image), gg = Rand.poisoned(ng), partial = Rand.poisoned(4 * n * c);
+                float[] gx = Rand.poisoned(image), gg = Rand.poisoned(ng), partial = Rand.poisoned(Gating.partialLength(n, c));
                 return Plan.builder("gating.bandGateBackward")
                         .addAll(Gating.bandGateBackward(x, g, gz, gx, partial, gg, n, c, h, w, gates))
                         .inputs(x, g, gz).outputs(gx, gg).build();

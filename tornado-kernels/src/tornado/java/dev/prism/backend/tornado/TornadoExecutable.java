@@ -1,8 +1,10 @@
 package dev.prism.backend.tornado;
 
+import dev.prism.backend.CompileTimeoutException;
 import dev.prism.backend.DeviceException;
 import dev.prism.backend.DeviceInfo;
 import dev.prism.backend.Executable;
+import dev.prism.backend.KernelScan;
 import dev.prism.backend.ExecutionStats;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.Launch;
@@ -43,6 +45,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TornadoExecutable implements Executable {
     private static final AtomicInteger GRAPHS = new AtomicInteger();
+    /**
+     * {@code -Dprism.tornado.kernelScan=false} hands kernels to TornadoVM without {@link KernelScan}: only
+     * for testing what TornadoVM itself does with them (the compile time limit is tested this way).
+     */
+    private static final boolean SCAN = !"false".equals(System.getProperty("prism.tornado.kernelScan"));
+    /**
+     * Set when a compilation timed out: TornadoVM's compiler thread cannot be stopped and its sketch cache
+     * is shared by the process (the recursion deadlock holds its lock), so no later plan could compile.
+     */
+    private static volatile String stuckSince;
 
     private final TornadoVmBackend backend;
     private final Plan plan;
@@ -54,12 +66,29 @@ final class TornadoExecutable implements Executable {
     private ExecutionStats last;
     private TornadoExecutionResult lastResult;
     private boolean closed;
+    /** The kernel TornadoVM is busy with while the plan is built and compiled, for the timeout message. */
+    private volatile String compiling;
+    /** What TornadoVM is doing with it, for the timeout message. */
+    private volatile String stage = "building its task graph (TornadoVM's sketch of the kernel)";
 
     TornadoExecutable(TornadoVmBackend backend, Plan plan) {
         this.backend = backend;
         this.plan = plan;
         this.device = backend.deviceFor(plan.name());
+        String stuck = stuckSince;
+        if (stuck != null) {
+            throw new DeviceException(kernels(plan), deviceName(), DeviceException.Phase.COMPILE,
+                    "TornadoVM's compiler has been stuck in this process since " + stuck + "; start a new process", null);
+        }
         Set<Object> geometry = checkFirstUse(plan);
+        if (SCAN) {
+            Set<String> scanned = new LinkedHashSet<>();
+            for (Launch l : plan.launches()) {
+                if (scanned.add(l.kernel())) {
+                    KernelScan.check("'" + l.kernel() + "'", l.method(), deviceName());
+                }
+            }
+        }
         Set<Object> once = Collections.newSetFromMap(new IdentityHashMap<>());
         once.addAll(plan.constants());
         // State goes down once like the weights; afterwards the device copy is the one that counts.
@@ -71,6 +100,41 @@ final class TornadoExecutable implements Executable {
         // accumulates into its output would otherwise have it copied in every time.
         once.addAll(deviceResident(plan, new ArrayList<>(once)));
 
+        long compileStart = System.nanoTime();
+        Built built = withinLimit(() -> {
+            Built b = build(once);
+            if (!backend.settings().allowBailout()) {
+                // Compile every kernel now, under the time limit, so that a compile failure is told apart
+                // from a transfer or launch failure. With --allow-bailout TornadoVM compiles on the first
+                // execution instead, where it can fall back to sequential Java.
+                compiling = taskKernels.stream().distinct().count() == 1 ? named(plan.launches().getFirst()) : "one of " + kernels();
+                stage = "compiling it for the device";
+                try {
+                    return new Built(b.plan().withPreCompilation(), b.owner(), b.graphs());
+                } catch (RuntimeException | Error e) {
+                    throw translate(e, Stage.JIT);
+                }
+            }
+            return b;
+        });
+        this.executionPlan = built.plan();
+        this.graphOf = built.owner();
+        this.graphs = built.graphs();
+        if (Boolean.getBoolean("prism.tornado.profile")) {
+            System.err.println("prism: plan '" + plan.name() + "' (" + plan.launches().size() + " launches, " + graphs + " task graph"
+                    + (graphs == 1 ? "" : "s") + ") built and compiled in " + (System.nanoTime() - compileStart) / 1_000_000 + " ms");
+        }
+    }
+
+    /** What building a plan gives: the execution plan, each buffer's graph, the number of graphs. */
+    private record Built(TornadoExecutionPlan plan, Map<Object, Integer> owner, int graphs) {
+    }
+
+    /** Where a TornadoVM call failed: building the task graphs, JIT-compiling, executing, fetching. */
+    private enum Stage { BUILD, JIT, EXECUTE, FETCH }
+
+    /** Builds the task graphs (TornadoVM sketches each kernel here) and the execution plan. */
+    private Built build(Set<Object> once) {
         List<List<Launch>> chunks = partition(plan.launches());
         String base = "p" + GRAPHS.incrementAndGet() + "_" + plan.name().replaceAll("[^A-Za-z0-9_]", "_");
         String[] names = new String[chunks.size()];
@@ -157,6 +221,7 @@ final class TornadoExecutable implements Executable {
                 for (Launch l : chunks.get(c)) {
                     String id = "t" + task++;
                     taskKernels.add(l.kernel());
+                    compiling = named(l);
                     Tasks.add(graph, id, l);
                     int[] local = backend.settings().workGroups().get(l.kernel());
                     if (local != null) {
@@ -172,17 +237,16 @@ final class TornadoExecutable implements Executable {
                 }
                 snapshots.add(graph.snapshot());
             }
-            this.graphOf = owner;
             TornadoExecutionPlan p = new TornadoExecutionPlan(snapshots.toArray(ImmutableTaskGraph[]::new))
                     .withDevice(device.handle())
                     .withProfiler(ProfilerMode.SILENT);
             if (backend.settings().memoryLimitMb() > 0) {
                 p.withMemoryLimit(backend.settings().memoryLimitMb() + "MB");
             }
-            this.graphs = snapshots.size();
-            this.executionPlan = anyGrid ? p.withGridScheduler(grids) : p;
+            TornadoExecutionPlan ready = anyGrid ? p.withGridScheduler(grids) : p;
+            return new Built(ready, owner, snapshots.size());
         } catch (RuntimeException | Error e) {
-            throw translate(e);
+            throw translate(e, Stage.BUILD);
         }
     }
 
@@ -194,14 +258,16 @@ final class TornadoExecutable implements Executable {
 
     /**
      * Splits the launches into consecutive runs whose TornadoVM graph stays under {@link #NODE_BUDGET}:
-     * about three nodes per distinct buffer (the object, its allocation or copy, its release), two per task
-     * and one per scalar constant.
+     * about three nodes per distinct buffer (the object, its allocation or copy, its release), one per task
+     * plus one per array it writes (TornadoVM's graph builder adds a dependent-read node for every written
+     * argument of every task), and one per scalar constant.
      */
     static List<List<Launch>> partition(List<Launch> launches) {
         List<List<Launch>> out = new ArrayList<>();
         List<Launch> current = new ArrayList<>();
         Set<Object> objects = Collections.newSetFromMap(new IdentityHashMap<>());
         Set<Object> scalars = new java.util.HashSet<>();
+        int taskNodes = 0;
         for (Launch l : launches) {
             int newObjects = 0;
             int newScalars = 0;
@@ -212,14 +278,17 @@ final class TornadoExecutable implements Executable {
                     newScalars++;
                 }
             }
-            int estimate = 3 * (objects.size() + newObjects) + 2 * (current.size() + 1) + scalars.size() + newScalars;
+            int nodes = 1 + l.writes().length;
+            int estimate = 3 * (objects.size() + newObjects) + taskNodes + nodes + scalars.size() + newScalars;
             if (!current.isEmpty() && estimate > NODE_BUDGET) {
                 out.add(current);
                 current = new ArrayList<>();
                 objects.clear();
                 scalars.clear();
+                taskNodes = 0;
             }
             current.add(l);
+            taskNodes += nodes;
             for (Object a : l.args()) {
                 if (a instanceof float[] || a instanceof int[]) {
                     objects.add(a);
@@ -282,7 +351,7 @@ final class TornadoExecutable implements Executable {
                 }
             }
         } catch (RuntimeException | Error e) {
-            throw translate(e);
+            throw translate(e, Stage.EXECUTE);
         }
         long wall = System.nanoTime() - t0;
         if (graphs == 1) {
@@ -300,13 +369,14 @@ final class TornadoExecutable implements Executable {
         }
         if (last.kernelNanos() == 0) {
             // TornadoVM recovered from a compile failure by running the Java code: no kernel ran on the device.
-            String what = "TornadoVM ran plan '" + plan.name() + "' (" + kernels() + ") as sequential Java on the host,"
-                    + " not on " + device.info().name() + " (a bailout)";
+            String what = "TornadoVM ran plan '" + plan.name() + "' as sequential Java on the host, not on the device (a bailout)";
             if (!backend.settings().allowBailout()) {
-                throw new DeviceException(what + "; its results are correct but no device ran them."
-                        + " Run with -Dtornado.debug=true to see why, or pass --allow-bailout to accept it.");
+                throw new DeviceException(kernels(), deviceName(), DeviceException.Phase.COMPILE, what
+                        + "; its results are correct but no device ran them. Run with -Dtornado.debug=true to see why,"
+                        + " or pass --allow-bailout to accept it.", null);
             }
-            backend.warnBailoutOnce(what + "; timings of this run measure the JVM, not the device.");
+            backend.warnBailoutOnce("kernel " + kernels() + " on " + deviceName() + ": " + what
+                    + "; timings of this run measure the JVM, not the device.");
         }
     }
 
@@ -326,7 +396,7 @@ final class TornadoExecutable implements Executable {
             try {
                 lastResult.transferToHost(onRequest.toArray());
             } catch (RuntimeException | Error e) {
-                throw translate(e);
+                throw translate(e, Stage.FETCH);
             }
         }
     }
@@ -349,7 +419,7 @@ final class TornadoExecutable implements Executable {
     }
 
     private String kernels() {
-        return String.join(", ", new LinkedHashSet<>(taskKernels));
+        return kernels(plan);
     }
 
     /** The arrays of the plan that are neither constants, inputs nor outputs: they live on the device only. */
@@ -455,15 +525,72 @@ final class TornadoExecutable implements Executable {
         return geometry;
     }
 
-    private RuntimeException translate(Throwable e) {
+    /**
+     * Runs the building and compiling of the plan on a thread of its own and waits at most
+     * {@code prism.tornado.compileTimeoutSeconds}. TornadoVM's compiler cannot be interrupted: on a
+     * timeout its thread (a daemon, so the process can still end) is left behind and no later plan is
+     * compiled in this process.
+     */
+    private Built withinLimit(java.util.concurrent.Callable<Built> work) {
+        long limit = backend.settings().compileTimeoutSeconds();
+        java.util.concurrent.FutureTask<Built> task = new java.util.concurrent.FutureTask<>(work);
+        Thread.ofPlatform().daemon().name("prism-tornado-compile-" + plan.name()).start(task);
+        try {
+            return task.get(limit, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            String kernel = compiling != null ? compiling : kernels();
+            stuckSince = "kernel " + kernel + " of plan '" + plan.name() + "' did not compile within " + limit + " s";
+            throw new CompileTimeoutException(kernel, deviceName(), limit, stage);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DeviceException(kernels(), deviceName(), DeviceException.Phase.COMPILE, "interrupted while TornadoVM compiled", e);
+        }
+    }
+
+    private String deviceName() {
+        DeviceInfo d = device.info();
+        return d.id() + " (" + d.name() + ")";
+    }
+
+    /** {@code 'family.method' (Class.method)}. */
+    private static String named(Launch l) {
+        return "'" + l.kernel() + "' (" + l.method().getDeclaringClass().getSimpleName() + "." + l.method().getName() + ")";
+    }
+
+    private static String kernels(Plan plan) {
+        LinkedHashSet<String> k = new LinkedHashSet<>();
+        for (Launch l : plan.launches()) {
+            k.add("'" + l.kernel() + "'");
+        }
+        return String.join(", ", k);
+    }
+
+    /**
+     * A TornadoVM failure as a {@link DeviceException} naming the kernel, the device and the phase.
+     * {@code --allow-bailout} is suggested only for a failure TornadoVM treats as a bailout, that is one
+     * it would have answered by running the Java code: an exception (not an error) while compiling a kernel
+     * for the device. A kernel TornadoVM refuses while building its sketch fails with or without the flag.
+     */
+    private RuntimeException translate(Throwable e, Stage stage) {
         if (e instanceof IllegalArgumentException bad) {
             // A setting or plan that is wrong on its face: already says what to change.
             return bad;
         }
+        if (e instanceof DeviceException done) {
+            return done;
+        }
         DeviceInfo d = device.info();
-        String msg = String.valueOf(e.getMessage());
-        String where = "plan '" + plan.name() + "' on " + d.id() + " (" + d.name() + ")";
-        String upper = msg.toUpperCase(Locale.ROOT);
+        String msg = firstLine(clean(String.valueOf(e.getMessage()))).strip().replaceAll("[ .]+$", "");
+        String type = e.getClass().getSimpleName();
+        String upper = String.valueOf(e.getMessage()).toUpperCase(Locale.ROOT);
         if (upper.contains("CL_OUT_OF_RESOURCES") || upper.contains("CL_INVALID_WORK_GROUP_SIZE")
                 || upper.contains("CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES")) {
             List<String> configured = new ArrayList<>();
@@ -473,25 +600,76 @@ final class TornadoExecutable implements Executable {
                     configured.add("prism.tornado.workgroup." + l.kernel() + "=" + join(local) + " on grid " + java.util.Arrays.toString(l.grid()));
                 }
             }
-            String which = configured.isEmpty() ? "kernel " + culprit() + " with TornadoVM's default work-group"
-                    : String.join("; ", new LinkedHashSet<>(configured));
-            return new DeviceException(where + ": the device ran out of resources for " + which + " (" + firstLine(msg)
-                    + "); set a smaller prism.tornado.workgroup.<kernel> in tornado.properties", e);
+            String which = configured.isEmpty() ? "TornadoVM's default work-group" : String.join("; ", new LinkedHashSet<>(configured));
+            String kernel = configured.isEmpty() ? culprit() : kernels();
+            return new DeviceException(kernel, deviceName(), DeviceException.Phase.LAUNCH, "the device ran out of resources for "
+                    + which + " (" + msg + "); set a smaller prism.tornado.workgroup.<kernel> in tornado.properties", e);
         }
-        String type = e.getClass().getSimpleName();
         if (type.contains("OutOfMemory") || type.contains("MemoryException")) {
             long limit = backend.settings().memoryLimitMb();
-            return new DeviceException(where + ": out of device memory (" + firstLine(msg) + "); the plan's buffers need "
-                    + mib(bufferBytes()) + " MiB and the device has " + mib(d.globalMemory()) + " MiB"
-                    + (limit > 0 ? ", prism.tornado.memoryLimitMb allows " + limit + " MB" : "")
+            return new DeviceException(kernels(), deviceName(), DeviceException.Phase.TRANSFER, "out of device memory (" + msg
+                    + "); the buffers of plan '" + plan.name() + "' need " + mib(bufferBytes()) + " MiB and the device has "
+                    + mib(d.globalMemory()) + " MiB" + (limit > 0 ? ", prism.tornado.memoryLimitMb allows " + limit + " MB" : "")
                     + "; reduce --batch or the image size" + (limit > 0 ? ", raise the limit" : "") + ", or choose another --device", e);
         }
-        if (type.contains("Bailout") || type.contains("Compilation") || e instanceof Error) {
-            String culprit = culprit();
-            return new DeviceException(where + ": TornadoVM cannot compile kernel " + culprit + " (" + type + ": " + firstLine(msg)
-                    + "); Prism refuses to run it as sequential Java. Pass --allow-bailout to accept the fallback.", e);
+        String cause = type + ": " + msg;
+        return switch (stage) {
+            case BUILD -> new DeviceException(compiling != null ? compiling : kernels(), deviceName(), DeviceException.Phase.COMPILE,
+                    "TornadoVM could not build the kernel's task (its sketch): " + cause
+                            + ". TornadoVM has no sequential fallback at this point, so --allow-bailout would not help", e);
+            case JIT -> new DeviceException(culprit(), deviceName(), DeviceException.Phase.COMPILE, "TornadoVM could not compile it: "
+                    + cause + (wouldBailOut(e) ? ". TornadoVM counts this as a bailout: with --allow-bailout it runs the kernel"
+                    + " as sequential Java on the host instead (and Prism warns that no device ran it)" : ""), e);
+            case FETCH -> new DeviceException(kernels(), deviceName(), DeviceException.Phase.TRANSFER,
+                    "copying buffers of plan '" + plan.name() + "' back to the host failed: " + cause, e);
+            case EXECUTE -> executeFailure(e, cause);
+        };
+    }
+
+    /** A failure of an execution, whose compilation (unless --allow-bailout) has already succeeded. */
+    private DeviceException executeFailure(Throwable e, String cause) {
+        boolean compiledNow = backend.settings().allowBailout() && lastResult == null && frames(e, "compile", "installcode", "graal");
+        if (compiledNow) {
+            return new DeviceException(culprit(), deviceName(), DeviceException.Phase.COMPILE, "TornadoVM could not compile it: " + cause, e);
         }
-        return new DeviceException(where + " failed: " + type + ": " + firstLine(msg), e);
+        if (frames(e, "transfer", "copy", "allocate", "ensurepresent", "streamin", "streamout")) {
+            return new DeviceException(kernels(), deviceName(), DeviceException.Phase.TRANSFER,
+                    "moving buffers of plan '" + plan.name() + "' failed: " + cause, e);
+        }
+        return new DeviceException(culprit(), deviceName(), DeviceException.Phase.LAUNCH, "running it failed: " + cause, e);
+    }
+
+    /** Whether any frame of {@code e} or its causes has a class or method name containing one of {@code words}. */
+    private static boolean frames(Throwable e, String... words) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            for (StackTraceElement f : t.getStackTrace()) {
+                String where = (f.getClassName() + "." + f.getMethodName()).toLowerCase(Locale.ROOT);
+                for (String w : words) {
+                    if (where.contains(w)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether TornadoVM, with bailouts allowed, would have run the kernel as Java instead of failing: its
+     * device drivers turn any exception (not an error) thrown while compiling a task into a bailout.
+     */
+    private static boolean wouldBailOut(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getClass().getSimpleName().equals("TornadoBailoutRuntimeException")) {
+                return true;
+            }
+        }
+        return e instanceof Exception || e instanceof InternalError;
+    }
+
+    /** TornadoVM's messages carry terminal colour codes. */
+    private static String clean(String s) {
+        return s.replaceAll("\u001B\\[[0-9;]*m", "");
     }
 
     /** Finds the first kernel of the plan that fails on its own, on copies of its arguments. */
@@ -523,10 +701,10 @@ final class TornadoExecutable implements Executable {
                     p.execute();
                 }
             } catch (Throwable t) {
-                return "'" + l.kernel() + "' (" + l.method().getDeclaringClass().getSimpleName() + "." + l.method().getName() + ")";
+                return named(l);
             }
         }
-        return "of " + kernels() + " (none fails alone)";
+        return kernels() + " (none fails alone)";
     }
 
     private long bufferBytes() {
