@@ -219,9 +219,9 @@ final class Conv2dWeightGradVector {
                     int a = blocks[b + 5] + grp * CB * TB * L;
                     if (CB == 4) {
                         micro4(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, g0 + Math.min(2, nc - 1) * gyStride,
-                                g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, acc, a, end);
+                                g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, acc, a, 0, end);
                     } else {
-                        micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, acc, a, end);
+                        micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, acc, a, 0, end);
                     }
                 }
             }
@@ -258,11 +258,11 @@ final class Conv2dWeightGradVector {
 
     /**
      * 4 output channels ({@code gy} runs at {@code y0 .. y3}) × the 6 terms {@code off[t .. t+6)}: each
-     * lane's double sum {@code acc[a + (c·6 + j)·L + lane]} continued over positions {@code [0, end)}.
+     * lane's double sum {@code acc[a + (c·6 + j)·L + lane]} continued over positions {@code [q0, q1)}.
      * One small method, 24 accumulators in registers.
      */
     private static void micro4(double[] gys, int y0, int y1, int y2, int y3, double[] xs, int[] off, int t,
-                               double[] acc, int a, int end) {
+                               double[] acc, int a, int q0, int q1) {
         int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
         DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
         DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
@@ -276,7 +276,7 @@ final class Conv2dWeightGradVector {
         DoubleVector c30 = DoubleVector.fromArray(D, acc, a + 18 * L), c31 = DoubleVector.fromArray(D, acc, a + 19 * L);
         DoubleVector c32 = DoubleVector.fromArray(D, acc, a + 20 * L), c33 = DoubleVector.fromArray(D, acc, a + 21 * L);
         DoubleVector c34 = DoubleVector.fromArray(D, acc, a + 22 * L), c35 = DoubleVector.fromArray(D, acc, a + 23 * L);
-        for (int q = 0; q < end; q += L) {
+        for (int q = q0; q < q1; q += L) {
             DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
             DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
             DoubleVector g2 = DoubleVector.fromArray(D, gys, y2 + q);
@@ -339,7 +339,7 @@ final class Conv2dWeightGradVector {
     }
 
     /** {@link #micro4} for 2 output channels: 12 accumulators, for 16-register machines. */
-    private static void micro2(double[] gys, int y0, int y1, double[] xs, int[] off, int t, double[] acc, int a, int end) {
+    private static void micro2(double[] gys, int y0, int y1, double[] xs, int[] off, int t, double[] acc, int a, int q0, int q1) {
         int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
         DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
         DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
@@ -347,7 +347,7 @@ final class Conv2dWeightGradVector {
         DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
         DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
         DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
-        for (int q = 0; q < end; q += L) {
+        for (int q = q0; q < q1; q += L) {
             DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
             DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
             DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
