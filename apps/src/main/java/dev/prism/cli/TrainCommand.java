@@ -359,6 +359,11 @@ final class TrainCommand implements Callable<Integer> {
         };
     }
 
+    /** The options a checkpoint records, which --resume refuses. */
+    static final List<String> RUN_SETTINGS = List.of("--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
+            "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--seed",
+            "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
+
     /** A run's settings: from the command line for a new run, from the checkpoint's state on resume. */
     static final class Run {
         Path dir;
@@ -426,6 +431,13 @@ final class TrainCommand implements Callable<Integer> {
         static Run resume(TrainCommand c, Path dir) throws IOException {
             if (c.out != null) {
                 throw new IllegalArgumentException("--out and --resume exclude each other: a resumed run stays in its directory");
+            }
+            // a resumed run keeps the settings its checkpoint records; silently ignoring others would mislead
+            for (String name : RUN_SETTINGS) {
+                if (c.spec.commandLine().getParseResult().hasMatchedOption(name)) {
+                    throw new IllegalArgumentException(name + ": a resumed run keeps the settings in its checkpoint; with --resume"
+                            + " only --steps (to train further) and the backend options may be given");
+                }
             }
             Path file = dir.resolve("checkpoint.safetensors");
             if (!Files.isRegularFile(file)) {

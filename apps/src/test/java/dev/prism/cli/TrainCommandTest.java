@@ -113,6 +113,14 @@ class TrainCommandTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--data expected fashion-mnist or a directory of images, found '" + dir.resolve("nothing-here")
                 + "' (no such directory)"), r.err());
+        Path done = dir.resolve("done");
+        assertEquals(0, run(fresh(data, done, 2, "constant", 2, 0)).code());
+        r = CliTest.run("train", "--resume", done.toString(), "--lr", "0.5");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--lr: a resumed run keeps the settings in its checkpoint"), r.err());
+        r = CliTest.run("train", "--resume", done.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("the run is complete at step 2; give --steps N with N > 2 to train further"), r.err());
         r = CliTest.run("train", "--resume", dir.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--resume " + dir + ": no checkpoint.safetensors in it"), r.err());
