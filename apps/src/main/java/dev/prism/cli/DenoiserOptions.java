@@ -27,8 +27,15 @@ import java.util.Map;
  * and the file, with the expected and the found value.
  */
 public final class DenoiserOptions {
-    @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Model weights (.safetensors or .pth).")
+    /** The bundled model: Fashion-MNIST, trained by Prism (docs/TRAINING.md, "The bundled model"). */
+    static final String BUNDLED_MODEL = "/dev/prism/models/fmnist-ddpm.safetensors";
+
+    @Option(names = "--weights", paramLabel = "FILE",
+            description = "Model weights (.safetensors or .pth; default: the bundled Fashion-MNIST model).")
     Path weights;
+
+    /** Whether {@link #weights} is the bundled model, copied out of the jar by {@link #checkWeights}. */
+    boolean bundled;
 
     @Option(names = "--strip-prefix", paramLabel = "PREFIX",
             description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
@@ -72,12 +79,36 @@ public final class DenoiserOptions {
 
     /** Fails unless the weights file exists; reads its metadata (the header, not the tensors). */
     void checkWeights() throws IOException {
+        if (weights == null) {
+            weights = bundledModel();
+            bundled = true;
+        }
         if (!Files.isRegularFile(weights)) {
             throw new IllegalArgumentException("--weights " + weights + ": no such file");
         }
         try (WeightFile wf = WeightFile.open(weights)) {
             metadata = wf.metadata();
         }
+    }
+
+    /** The bundled model, copied to a temporary file that is deleted when the JVM exits. */
+    static Path bundledModel() throws IOException {
+        try (var in = DenoiserOptions.class.getResourceAsStream(BUNDLED_MODEL)) {
+            if (in == null) {
+                throw new IllegalArgumentException("--weights: the bundled model " + BUNDLED_MODEL.substring(1)
+                        + " is missing from this build; give --weights FILE");
+            }
+            Path tmp = Files.createTempFile("prism-fmnist-ddpm-", ".safetensors");
+            tmp.toFile().deleteOnExit();
+            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return tmp;
+        }
+    }
+
+    /** The weights as messages and image metadata name them. */
+    String weightsName() {
+        return bundled ? "the bundled model (" + BUNDLED_MODEL.substring(BUNDLED_MODEL.lastIndexOf('/') + 1) + ")"
+                : weights.toString();
     }
 
     private Map<String, String> metadata() {
@@ -89,7 +120,7 @@ public final class DenoiserOptions {
 
     /** What a value came from in messages: the option if given, else the metadata entry of the weights. */
     private String source(Object option, String name, String key) {
-        return option != null ? name : key + " metadata of " + weights;
+        return option != null ? name : key + " metadata of " + weightsName();
     }
 
     /** The noise schedule of --schedule and --timesteps, or of the weights' schedule and timesteps metadata. */
@@ -116,7 +147,7 @@ public final class DenoiserOptions {
                     + " expected linear, cosine or vp, found '" + name + "'");
         };
         if (paren >= 0 && timesteps == null && !s.name().equals(name)) {
-            throw new IllegalArgumentException("schedule metadata of " + weights + " expected '" + s.name() + "' (Prism's " + kind
+            throw new IllegalArgumentException("schedule metadata of " + weightsName() + " expected '" + s.name() + "' (Prism's " + kind
                     + " schedule with the timesteps metadata's T), found '" + name + "'");
         }
         return s;
@@ -155,10 +186,10 @@ public final class DenoiserOptions {
         Map<String, String> meta = metadata();
         String name = model != null ? model : meta.get("model");
         if (name == null) {
-            throw new IllegalArgumentException("--model is needed: " + weights + " does not say which model it holds (no 'model' metadata)");
+            throw new IllegalArgumentException("--model is needed: " + weightsName() + " does not say which model it holds (no 'model' metadata)");
         }
         if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
-            throw new IllegalArgumentException("--weights " + weights + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
+            throw new IllegalArgumentException("--weights " + weightsName() + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
         }
         if (!Models.DENOISERS.contains(name)) {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS) + "), found '" + name + "'");

@@ -115,7 +115,7 @@ final class EvalCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "classifier: %s (%d features)%n", judge.what(), c.config().hidden());
             out.flush();
             out.printf(Locale.ROOT, "model: %s (%,d parameters) from %s, %dx%dx%d, schedule %s%n", loaded.name(),
-                    loaded.built().module().parameterCount(), model.weights, ch, h, w, sched.name());
+                    loaded.built().module().parameterCount(), model.weightsName(), ch, h, w, sched.name());
             out.flush();
             FeatureStatistics reference = features.extract(ClassifierFeatures.of(test), test.size(),
                     new Progress(err, "features of the test set", test.size())::batch).statistics();
