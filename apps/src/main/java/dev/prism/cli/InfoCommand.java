@@ -22,7 +22,12 @@ import java.util.concurrent.Callable;
         "Show the tensors of a weight file (.safetensors, or a PyTorch .pth/.pt state_dict): names, dtypes, shapes,"
                 + " the parameter total and the metadata. The format is read from the file's first bytes.",
         "With --model, show that model's layers and parameter counts; with both, check that the file loads into the model."})
-final class InfoCommand implements Callable<Integer> {
+final class InfoCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.MODEL;
+    }
+
     @Spec
     CommandSpec spec;
 

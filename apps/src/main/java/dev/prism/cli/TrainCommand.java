@@ -48,7 +48,12 @@ import java.util.concurrent.Callable;
         + "--checkpoint-every steps, ema.safetensors (the EMA weights, for prism sample), log.csv (step, loss, learning "
         + "rate, gradient norm, seconds) and samples/step-N.png grids drawn with the EMA weights. --resume RUN continues a run "
         + "from its checkpoint with the same batches, noise and updates as if it had never stopped.")
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+    }
+
     @Spec
     CommandSpec spec;
 

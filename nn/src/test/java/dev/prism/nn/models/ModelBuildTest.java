@@ -1,5 +1,6 @@
 package dev.prism.nn.models;
 
+import dev.prism.kernels.ArgumentException;
 import dev.prism.nn.Graph;
 import dev.prism.nn.ModelShapeException;
 import dev.prism.nn.ModelWeights;
@@ -61,8 +62,9 @@ class ModelBuildTest {
         assertEquals("conv expected one of [standard, deepprism, separable, cosconv, chebconv], found 'fancy'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("width", "24", "groups", "5"), 1));
         assertEquals("groups expected a divisor of width 24, found 5", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> Models.build("diffusion-xl", Map.of(), 1));
-        assertEquals("--model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, found 'diffusion-xl'", e.getMessage());
+        var unknown = assertThrows(ArgumentException.class, () -> Models.build("diffusion-xl", Map.of(), 1));
+        assertEquals("model", unknown.argument());
+        assertEquals("model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, found 'diffusion-xl'", unknown.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,2"), 1));
         assertEquals("option mults expected 1 or 3 values (levels=3), found 2 in '1,2'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,x,2"), 1));
@@ -133,8 +135,9 @@ class ModelBuildTest {
     void aCommaSplitConfigValueIsJoinedBack() {
         // picocli splits --config mults=1,2,2 at its commas.
         assertEquals(Map.of("mults", "1,2,2", "skip", "concat"), Models.parseOptions(java.util.List.of("mults=1", "2", "2", "skip=concat")));
-        var e = assertThrows(IllegalArgumentException.class, () -> Models.parseOptions(java.util.List.of("2", "mults=1")));
-        assertEquals("--config expected key=value, found '2'", e.getMessage());
+        var e = assertThrows(ArgumentException.class, () -> Models.parseOptions(java.util.List.of("2", "mults=1")));
+        assertEquals("options", e.argument());
+        assertEquals("options expected key=value, found '2'", e.getMessage());
     }
 
     @Test
