@@ -66,7 +66,7 @@ final class InfoCommand implements Callable<Integer>, LibraryNames {
             long n = built.module().parameterCount();
             Double paper = model.equals("deepprism-vae") ? TABLE_3.get(Integer.parseInt(built.options().get("width"))) : null;
             if (paper != null) {
-                out.printf(java.util.Locale.ROOT, "DeepPrism Table 3 gives %.1fK for this width: %+.1f%% (see DeepPrismVae's Javadoc for why)%n",
+                out.printf(java.util.Locale.ROOT, "DeepPrism Table 3 gives %.1fK for this width: %+.1f%% (DeepPrismVae's Javadoc derives the count layer by layer)%n",
                         paper / 1e3, 100 * (n / paper - 1));
             }
             if (file != null) {

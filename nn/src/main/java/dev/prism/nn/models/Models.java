@@ -75,7 +75,7 @@ public final class Models {
             default -> {
                 d.put("in", "3");
                 d.put("width", "256");
-                d.put("z", "4");
+                d.put("z", "3");
                 d.put("groups", "32");
                 d.put("padding", "zeros");
             }
