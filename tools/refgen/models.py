@@ -380,10 +380,19 @@ class UNet(nn.Module):
 
 
 class VaeLevel(nn.Module):
-    def __init__(self, c, g, mode, down):
+    def __init__(self, c, g, mode, blocks, resample):
         super().__init__()
-        self.res = nn.ModuleList([ResBlock(c, g, "deepprism", 0, mode) for _ in range(2)])
-        setattr(self, "downsample" if down else "upsample", Resample(down, c, "deepprism", 0, mode))
+        self.res = nn.ModuleList([ResBlock(c, g, "deepprism", 0, mode) for _ in range(blocks)])
+        if resample:
+            setattr(self, resample, Resample(resample == "downsample", c, "deepprism", 0, mode))
+
+    def forward(self, h):
+        for r in self.res:
+            h = r(h)
+        for name in ("downsample", "upsample"):
+            if hasattr(self, name):
+                h = getattr(self, name)(h)
+        return h
 
 
 class VaeMid(nn.Module):
@@ -397,42 +406,58 @@ class VaeMid(nn.Module):
         return self.res2(self.attn(self.res1(h)))
 
 
+VAE_LEVELS = 3
+
+
 class Encoder(nn.Module):
+    """LDM's encoder at constant width: 3 levels of 2 Res (Down after the first two), mid, Norm-SiLU-conv_out to 2z;
+    conv_mean and conv_logvar (1x1, 2z -> z) are LDM's quant_conv split into E and E'."""
+
     def __init__(self, o):
         super().__init__()
-        c, g, mode = o["width"], o["groups"], o["padding"]
+        c, g, mode, z = o["width"], o["groups"], o["padding"], o["z"]
         self.conv_in = StdConv(o["in"], c, 3)
-        self.down = nn.ModuleList([VaeLevel(c, g, mode, True) for _ in range(3)])
+        self.down = nn.ModuleList([VaeLevel(c, g, mode, 2, "downsample" if l < VAE_LEVELS - 1 else None)
+                                   for l in range(VAE_LEVELS)])
         self.mid = VaeMid(c, g, mode)
-        self.conv_mean = StdConv(c, o["z"], 3)
-        self.conv_logvar = StdConv(c, o["z"], 3)
+        self.norm_out = norm(g, c)
+        self.conv_out = StdConv(c, 2 * z, 3)
+        self.conv_mean = StdConv(2 * z, z, 1)
+        self.conv_logvar = StdConv(2 * z, z, 1)
 
     def forward(self, x):
         h = self.conv_in(x)
         for lv in self.down:
-            h = lv.downsample(lv.res[1](lv.res[0](h)))
-        h = self.mid(h)
+            h = lv(h)
+        h = self.conv_out(F.silu(self.norm_out(self.mid(h))))
         return self.conv_mean(h), self.conv_logvar(h)
 
 
 class Decoder(nn.Module):
+    """LDM's decoder at constant width: post_quant_conv, conv_in, mid, 3 levels of 3 Res (Up after the first two),
+    Norm-SiLU-conv_out."""
+
     def __init__(self, o):
         super().__init__()
-        c, g, mode = o["width"], o["groups"], o["padding"]
-        self.conv_in = StdConv(o["z"], c, 3)
+        c, g, mode, z = o["width"], o["groups"], o["padding"], o["z"]
+        self.post_quant_conv = StdConv(z, z, 1)
+        self.conv_in = StdConv(z, c, 3)
         self.mid = VaeMid(c, g, mode)
-        self.up = nn.ModuleList([VaeLevel(c, g, mode, False) for _ in range(3)])
+        self.up = nn.ModuleList([VaeLevel(c, g, mode, 3, "upsample" if l < VAE_LEVELS - 1 else None)
+                                 for l in range(VAE_LEVELS)])
+        self.norm_out = norm(g, c)
         self.conv_out = StdConv(c, o["in"], 3)
 
     def forward(self, z):
-        h = self.mid(self.conv_in(z))
+        h = self.mid(self.conv_in(self.post_quant_conv(z)))
         for lv in self.up:
-            h = lv.upsample(lv.res[1](lv.res[0](h)))
-        return self.conv_out(h)
+            h = lv(h)
+        return self.conv_out(F.silu(self.norm_out(h)))
 
 
 class DeepPrismVae(nn.Module):
-    """DeepPrism §4.1: E: Conv-3*(2*Res-Down)-Res-Attn-Res-Conv (mean and log-variance), G: Conv-Res-Attn-Res-3*(2*Res-Up)-Conv."""
+    """DeepPrism §4.1 as its Table 3 counts it: the LDM autoencoder (kl-f4 layout) at constant width C with DeepPrism
+    hidden convolutions; the encoder gives mean and log-variance at 1/4 of the image size."""
 
     def __init__(self, o):
         super().__init__()
@@ -493,7 +518,7 @@ CASES = [
     ("unet-prismattn", "unet", dict(UNET, **{"in": 1, "conv": "deepprism", "attention": "prism", "heads": 2})),
     ("wg-unet", "wg-unet", dict(UNET, **{"in": 1, "conv": "deepprism", "wavelet": True, "gates": 1})),
     ("wg-unet-gc", "wg-unet", dict(UNET, **{"in": 3, "conv": "standard", "wavelet": True, "gates": 8, "levels": 3, "attn": 2})),
-    ("deepprism-vae", "deepprism-vae", {"in": 3, "width": 8, "z": 4, "groups": 4, "padding": "zeros"}),
+    ("deepprism-vae", "deepprism-vae", {"in": 3, "width": 8, "z": 3, "groups": 4, "padding": "zeros"}),
     ("classifier", "classifier", {"in": 1, "width": 8, "stages": 2, "convs": 2, "hidden": 12, "classes": 5, "groups": 4}),
     # Channel multipliers and the DDPM's concatenated skips (added later; the cases above predate the options).
     ("unet-plain", "unet", dict(UNET, **{"in": 1, "mults": [1, 2], "skip": "concat"})),

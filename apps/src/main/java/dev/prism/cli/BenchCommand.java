@@ -45,7 +45,12 @@ import java.util.concurrent.Callable;
         + "and for TornadoVM the device kernel time from its profiler. With --peer, PyTorch CPU runs the same cases "
         + "with the same thread count in the same session, and each row shows Prism / PyTorch. Each row also shows the "
         + "fraction of the machine's limit reached (memory bandwidth or FMA peak, both measured in the same run).")
-final class BenchCommand implements Callable<Integer> {
+final class BenchCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return Map.of("backend", "--backends", "device", "--backends");
+    }
+
     @Spec
     CommandSpec spec;
 

@@ -33,7 +33,12 @@ import java.util.concurrent.Callable;
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
         + "weights' metadata.",
         footer = {"", SampleCommand.REPRODUCIBILITY})
-final class SampleCommand implements Callable<Integer> {
+final class SampleCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+    }
+
     /**
      * What a seed reproduces, as README.md states it; every sentence is tested (SampleReferenceTest,
      * SamplingLoopTest, at 128, 256 and 512 bits).

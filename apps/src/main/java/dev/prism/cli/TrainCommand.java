@@ -58,7 +58,12 @@ import java.util.concurrent.Callable;
         + "rate, gradient norm, seconds) and samples/step-N.png grids drawn with the EMA weights (the classifier: the test-set "
         + "accuracy of the EMA weights instead). --resume RUN continues a run "
         + "from its checkpoint with the same batches, noise and updates as if it had never stopped.")
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+    }
+
     @Spec
     CommandSpec spec;
 

@@ -1,5 +1,6 @@
 package dev.prism.nn.models;
 
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.PrismConv.ChannelPadding;
 import dev.prism.nn.Module;
 import dev.prism.nn.layers.ConvType;
@@ -92,7 +93,7 @@ public final class Models {
             default -> {
                 d.put("in", "3");
                 d.put("width", "256");
-                d.put("z", "4");
+                d.put("z", "3");
                 d.put("groups", "32");
                 d.put("padding", "zeros");
             }
@@ -103,7 +104,8 @@ public final class Models {
     /**
      * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}.
      *
-     * @throws IllegalArgumentException for an unknown model or option, or a value out of range
+     * @throws IllegalArgumentException for an unknown model (an {@link ArgumentException} naming {@code model}) or
+     *                                  option, or a value out of range
      */
     public static Built build(String model, Map<String, String> options, long seed) {
         Map<String, String> o = defaults(model);
@@ -143,6 +145,8 @@ public final class Models {
      * Parses {@code k=v} items, later ones winning. An item without {@code =} after one with it continues that
      * value, with a comma: the command line splits {@code --config mults=1,2,2} at its commas into
      * {@code mults=1}, {@code 2}, {@code 2}, which this joins back into {@code mults=1,2,2}.
+     *
+     * @throws ArgumentException naming {@code options} for a first item without {@code =}, or one that starts with it
      */
     public static Map<String, String> parseOptions(List<String> items) {
         Map<String, String> out = new TreeMap<>();
@@ -157,7 +161,7 @@ public final class Models {
                 continue;
             }
             if (eq <= 0) {
-                throw new IllegalArgumentException("--config expected key=value, found '" + item + "'");
+                throw ArgumentException.expected("options", "key=value", "'" + item + "'");
             }
             last = item.substring(0, eq).trim();
             out.put(last, item.substring(eq + 1).trim());
@@ -195,7 +199,7 @@ public final class Models {
 
     private static String check(String model) {
         if (!NAMES.contains(model)) {
-            throw new IllegalArgumentException("--model expected one of " + String.join(", ", NAMES) + ", found '" + model + "'");
+            throw ArgumentException.expected("model", "one of " + String.join(", ", NAMES), "'" + model + "'");
         }
         return model;
     }
