@@ -152,6 +152,12 @@ def cases():
     c["elementwise.addPlanes.backward"] = backward_of(lambda: (a.detach() + v[:, :, None, None], [v]))
     c["elementwise.addBias.backward"] = backward_of(lambda: (a.detach() + bias[None, :, None, None], [bias]))
 
+    # Channel concatenation (the DDPM UNet's skips) and its backward, the split of the gradient.
+    ca_, cb_ = rand(N, C, H, W, grad=True), rand(N, C, H, W, grad=True)
+    c["concat.channels"] = lambda: torch.cat([ca_.detach(), cb_.detach()], 1)
+    # PyTorch's backward of cat returns views of the gradient (no copy); Prism's split copies the two slices.
+    c["concat.split"] = backward_of(lambda: (torch.cat([ca_, cb_], 1), [ca_, cb_]))
+
     # DDPM timestep embedding.
     def embed(t, dim=256):
         half = dim // 2
@@ -198,6 +204,7 @@ def cases():
         return y
     c["chain.resblocks"] = resblocks
     c.update(model_cases())
+    c.update(train_cases())
     return c
 
 
@@ -234,6 +241,50 @@ def model_cases():
     return {"model.unet-deepprism.forward": forward, "model.unet-deepprism.sample": sample}
 
 
+# The "plain UNet" of the training benchmark: Prism's model ddpm-unet (nn/.../models/Models.java), 1,112,801 parameters.
+DDPM_UNET = dict(width=32, levels=3, res=1, attn=2, conv="standard", order=2, attention="standard", heads=1, groups=32,
+                 padding="zeros", wavelet=False, gates=1, gate_hidden=16, mults=[1, 2, 2], skip="concat", **{"in": 1})
+
+
+def train_cases():
+    """One DDPM training step of the plain UNet (ddpm-unet) at batch 64 of 1×32×32, as a PyTorch user writes it:
+    uniform t, x_t = √ᾱ·x0 + √(1−ᾱ)·ε, ε-prediction with MSE, backward, clip_grad_norm_(1.0), AdamW (lr 2e-4,
+    weight decay 0.01), and an EMA of the weights with warm-up min(0.9999, (1+n)/(10+n)). The batch x0 is uniform in
+    [-1, 1] (a step's arithmetic does not depend on the pixel values; no data loading is timed). Steps per second are
+    1000 / the median in ms."""
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "refgen"))
+    import models
+    g = torch.Generator().manual_seed(14)
+    net = models.UNet(DDPM_UNET).train()
+    assert sum(p.numel() for p in net.parameters()) == 1112801
+    ema = [p.detach().clone() for p in net.parameters()]
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-4, weight_decay=0.01)
+    batch, size, T = 64, 32, 1000
+    abar = torch.cumprod(1 - torch.linspace(1e-4, 0.02, T, dtype=torch.float64), 0).float()
+    x0 = torch.rand(batch, 1, size, size, generator=g) * 2 - 1
+    step = [0]
+
+    def train_step():
+        t = torch.randint(0, T, (batch,), generator=g)
+        eps = torch.randn(x0.shape, generator=g)
+        a = abar[t].view(batch, 1, 1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        loss = F.mse_loss(net(xt, t.float()), eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        n = step[0]
+        decay = min(0.9999, (1 + n) / (10 + n))
+        with torch.no_grad():
+            for e, p in zip(ema, net.parameters()):
+                e.mul_(decay).add_(p.detach(), alpha=1 - decay)
+        step[0] = n + 1
+        return loss.item()
+    return {"model.ddpm-unet.train": train_step}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -249,7 +300,8 @@ def main():
             continue
         r = bench(fn)
         results[name] = r
-        print(f"{name:40s} {r['median_ms']:9.3f} ms  (p25 {r['p25_ms']:.3f}, p75 {r['p75_ms']:.3f}, n {r['reps']})", flush=True)
+        rate = f"  {1e3 / r['median_ms']:.3f} steps/s" if name.endswith(".train") else ""
+        print(f"{name:40s} {r['median_ms']:9.3f} ms  (p25 {r['p25_ms']:.3f}, p75 {r['p75_ms']:.3f}, n {r['reps']}){rate}", flush=True)
     meta = {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__, "threads": args.threads,
             "python": sys.version.split()[0]}
     if args.json:

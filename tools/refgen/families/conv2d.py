@@ -19,6 +19,12 @@ CASES = [
     ("k1_n2_bias", 2, 5, 6, 7, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, True),
     ("k1_nobias", 1, 4, 5, 3, 6, 1, 1, 1, 1, 0, 0, 1, 1, 1, False),
     ("k1_s2_n2", 2, 3, 7, 6, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1, True),
+    # stride 1, groups 1: the input gradient as a forward convolution with flipped weights (Conv2d.backward)
+    ("k3x5_p0x1_n2", 2, 5, 6, 9, 3, 3, 5, 1, 1, 0, 1, 1, 1, 1, True),
+    ("k5_d2_p3_n3", 3, 2, 11, 10, 4, 5, 5, 1, 1, 3, 3, 2, 2, 1, False),
+    ("k2_p1_even", 2, 3, 5, 7, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, True),
+    # padding beyond the kernel's reach (ph > dh·(kh−1)): stays on the direct input-gradient kernel
+    ("k3_s1_p3_wide_pad", 1, 3, 4, 6, 2, 3, 3, 1, 1, 3, 3, 1, 1, 1, True),
 ]
 
 

@@ -7,6 +7,12 @@ import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.train.ClassifierTrainer;
+import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.nn.models.Classifier;
+import dev.prism.nn.train.AdamW;
+import dev.prism.nn.train.LrSchedule;
+import dev.prism.nn.train.TrainingStep;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.Rand;
 import dev.prism.kernels.catalog.Size;
@@ -29,6 +35,8 @@ public final class ModelCases {
     public static final String FORWARD = "model.unet-deepprism.forward";
     /** The sampling case's name. */
     public static final String SAMPLE = "model.unet-deepprism.sample";
+    /** The training step cases' suffix: {@code model.<name>.train}. */
+    public static final String TRAIN = ".train";
 
     private ModelCases() {
     }
@@ -64,6 +72,89 @@ public final class ModelCases {
             Tensor eps = u.forward(g, x, Tensor.of(t, s.batch()));
             return g.addForwardTo(Plan.builder(FORWARD)).inputs(x.data(), t).outputs(eps.data()).build();
         }));
+    }
+
+    /**
+     * Whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA) as plan cases, with the
+     * settings of the PyTorch peer's {@code model.ddpm-unet.train} (tools/peers/torch_peer.py): lr 2e-4,
+     * weight decay 0.01, clipping at 1.0, EMA 0.9999, a batch of uniform images in [−1, 1] at step 1's
+     * scalars. Models: {@code ddpm-unet} (the plain UNet of issue 14, 1.11M parameters) and the DeepPrism
+     * UNet of {@link #setup}. And a training step of the quality metric's classifier (the default
+     * {@code classifier}, cross-entropy on a batch of 128 random images and labels).
+     */
+    public static List<KernelCase> trainingCases(Size size) {
+        boolean small = size == Size.SMALL;
+        int batch = small ? 2 : 64;
+        int image = small ? 16 : 32;
+        Map<String, String> ddpm = small ? Map.of("width", "8", "groups", "4") : Map.of();
+        return List.of(training("ddpm-unet", ddpm, batch, image), training("unet", setup(size).options(), batch, image),
+                classifierTraining(small ? 4 : 128, image));
+    }
+
+    private static KernelCase classifierTraining(int batch, int image) {
+        return new KernelCase("model.classifier" + TRAIN, batch + "x1x" + image + "x" + image, seed -> {
+            Classifier c = Models.build("classifier", Map.of(), 11).classifier();
+            Rand r = new Rand(seed);
+            float[] data = r.uniform(batch * image * image, -1f, 1f);
+            float[] classes = new float[batch];
+            for (int i = 0; i < batch; i++) {
+                classes[i] = i % c.config().classes();
+            }
+            ClassifierTrainer.LabelledImages src = new ClassifierTrainer.LabelledImages() {
+                public int channels() {
+                    return 1;
+                }
+
+                public int height() {
+                    return image;
+                }
+
+                public int width() {
+                    return image;
+                }
+
+                public void fill(long step, float[] images, float[] labels) {
+                    System.arraycopy(data, 0, images, 0, images.length);
+                    System.arraycopy(classes, 0, labels, 0, labels.length);
+                }
+            };
+            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-3, 0), LrSchedule.constant(0), 1.0, 0.999);
+            ClassifierTrainer trainer = new ClassifierTrainer(c, src, new ClassifierTrainer.Config(batch, settings));
+            trainer.prepare(1);
+            return trainer.plan();
+        });
+    }
+
+    private static KernelCase training(String model, Map<String, String> options, int batch, int image) {
+        String name = "model." + (model.equals("unet") ? "unet-deepprism" : model) + TRAIN;
+        Models.Built built = Models.build(model, options, 11);
+        String shape = batch + "x1x" + image + "x" + image + " " + built.module().parameterCount() + " params";
+        return new KernelCase(name, shape, seed -> {
+            UNet u = Models.build(model, options, 11).unet();
+            Rand r = new Rand(seed);
+            float[] data = r.uniform(batch * image * image, -1f, 1f);
+            DdpmTrainer.ImageSource src = new DdpmTrainer.ImageSource() {
+                public int channels() {
+                    return 1;
+                }
+
+                public int height() {
+                    return image;
+                }
+
+                public int width() {
+                    return image;
+                }
+
+                public void fill(long step, float[] x0) {
+                    System.arraycopy(data, 0, x0, 0, x0.length);
+                }
+            };
+            TrainingStep.Settings settings = new TrainingStep.Settings(AdamW.of(2e-4, 0.01), LrSchedule.constant(0), 1.0, 0.9999);
+            DdpmTrainer trainer = new DdpmTrainer(u, src, new DdpmTrainer.Config(batch, seed, NoiseSchedule.linear(1000), settings));
+            trainer.prepare(1);
+            return trainer.plan();
+        });
     }
 
     /** A sampling run on {@code backend}: DDIM over the linear schedule with T = 1000, seeded noise. */

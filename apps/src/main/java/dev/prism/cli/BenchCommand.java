@@ -45,7 +45,12 @@ import java.util.concurrent.Callable;
         + "and for TornadoVM the device kernel time from its profiler. With --peer, PyTorch CPU runs the same cases "
         + "with the same thread count in the same session, and each row shows Prism / PyTorch. Each row also shows the "
         + "fraction of the machine's limit reached (memory bandwidth or FMA peak, both measured in the same run).")
-final class BenchCommand implements Callable<Integer> {
+final class BenchCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return Map.of("backend", "--backends", "device", "--backends");
+    }
+
     @Spec
     CommandSpec spec;
 
@@ -110,6 +115,10 @@ final class BenchCommand implements Callable<Integer> {
      */
     private static final double BREAKDOWN_WARMUP_SECONDS = 6;
 
+    @Option(names = "--train", description = "Time whole DDPM training steps (forward, loss, backward, clipping, AdamW, EMA: "
+            + "cases model.*" + ModelCases.TRAIN + ") instead of the kernels; with -k, add them to the selection.")
+    boolean train;
+
     @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, "
             + "per kernel (after a warm-up of at least 6 s, or --warmup-time if longer).")
     boolean breakdown;
@@ -131,6 +140,12 @@ final class BenchCommand implements Callable<Integer> {
         // The catalog, the whole-model forward, and the sampling run (which is not one plan, so it is timed apart).
         List<KernelCase> all = new ArrayList<>(Catalog.all(s));
         all.addAll(ModelCases.cases(s));
+        if (train) {
+            all.addAll(ModelCases.trainingCases(s));
+            if (kernels == null) {
+                kernels = ModelCases.trainingCases(s).stream().map(KernelCase::name).toList();
+            }
+        }
         boolean sampling = kernels == null || kernels.stream().anyMatch(ModelCases.SAMPLE::startsWith);
         List<String> planPrefixes = kernels == null ? null
                 : kernels.stream().filter(p -> all.stream().anyMatch(c -> c.name().startsWith(p)) || !ModelCases.SAMPLE.startsWith(p)).toList();

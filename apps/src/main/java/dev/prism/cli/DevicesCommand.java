@@ -9,11 +9,17 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code prism devices}: the backends and devices Prism can use here, and which one is the default. */
 @Command(name = "devices", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, description = "List the backends and devices Prism can use, and the default.")
-final class DevicesCommand implements Callable<Integer> {
+final class DevicesCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.BACKEND;
+    }
+
     @Spec
     CommandSpec spec;
 

@@ -22,14 +22,19 @@ import java.util.concurrent.Callable;
         "Show the tensors of a weight file (.safetensors, or a PyTorch .pth/.pt state_dict): names, dtypes, shapes,"
                 + " the parameter total and the metadata. The format is read from the file's first bytes.",
         "With --model, show that model's layers and parameter counts; with both, check that the file loads into the model."})
-final class InfoCommand implements Callable<Integer> {
+final class InfoCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.MODEL;
+    }
+
     @Spec
     CommandSpec spec;
 
     @Parameters(paramLabel = "WEIGHTS", arity = "0..1", description = "The weight file.")
     Path file;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "A model: unet, wg-unet, deepprism-vae.")
+    @Option(names = "--model", paramLabel = "NAME", description = "A model: unet, wg-unet, ddpm-unet, deepprism-vae.")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (repeatable, comma-separated).")
@@ -61,7 +66,7 @@ final class InfoCommand implements Callable<Integer> {
             long n = built.module().parameterCount();
             Double paper = model.equals("deepprism-vae") ? TABLE_3.get(Integer.parseInt(built.options().get("width"))) : null;
             if (paper != null) {
-                out.printf(java.util.Locale.ROOT, "DeepPrism Table 3 gives %.1fK for this width: %+.1f%% (see DeepPrismVae's Javadoc for why)%n",
+                out.printf(java.util.Locale.ROOT, "DeepPrism Table 3 gives %.1fK for this width: %+.1f%% (DeepPrismVae's Javadoc derives the count layer by layer)%n",
                         paper / 1e3, 100 * (n / paper - 1));
             }
             if (file != null) {

@@ -15,13 +15,19 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code prism kernels}: list the kernels, or run each once and compare it with the sequential reference. */
 @Command(name = "kernels", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "List Prism's kernels, or (--check) run every kernel once on fresh random data on the selected "
         + "backend and compare each output with the sequential reference (the kernels' own loops).")
-final class KernelsCommand implements Callable<Integer> {
+final class KernelsCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.BACKEND;
+    }
+
     @Spec
     CommandSpec spec;
 

@@ -1,5 +1,8 @@
 package dev.prism.cli;
 
+import dev.prism.backend.DeviceException;
+import dev.prism.backend.TornadoSettings;
+import dev.prism.kernels.ArgumentException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,7 +11,8 @@ import java.io.PrintWriter;
 /** The {@code prism} command line. Start it through the {@code prism} launcher script at the top level. */
 @Command(name = "prism", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Small, fast, frequency-aware diffusion image generators; kernels in plain Java loops.",
-        subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, SampleCommand.class, InfoCommand.class, ConvertCommand.class,
+        subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, SampleCommand.class, TrainCommand.class, EvalCommand.class, InfoCommand.class,
+                ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
@@ -38,15 +42,15 @@ public final class Main {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {
                 // Bad input: one line that names the option or file, no stack trace (-Dprism.debug=true prints it).
-                cmd.getErr().println("prism: " + ex.getMessage());
+                cmd.getErr().println("prism: " + message(ex, cmd.getCommand()));
                 if (Boolean.getBoolean("prism.debug")) {
                     ex.printStackTrace(cmd.getErr());
                 }
                 return EXIT_BAD_INPUT;
             }
-            if (ex instanceof dev.prism.backend.DeviceException) {
+            if (ex instanceof DeviceException) {
                 // The device could not run the work: one line that names the kernel and the setting.
-                cmd.getErr().println("prism: " + ex.getMessage());
+                cmd.getErr().println("prism: " + message(ex, cmd.getCommand()));
                 if (Boolean.getBoolean("prism.debug")) {
                     ex.printStackTrace(cmd.getErr());
                 }
@@ -55,6 +59,22 @@ public final class Main {
             throw ex;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * The message of a library exception in the command line's words: an {@link ArgumentException} for a
+     * parameter the command took from a flag names the flag; the TornadoVM backend's bailout setting is the
+     * flag {@code --allow-bailout}.
+     */
+    static String message(Exception ex, Object command) {
+        if (ex instanceof ArgumentException a && command instanceof LibraryNames names) {
+            String flag = names.flags().get(a.argument());
+            if (flag != null) {
+                return a.messageAs(flag);
+            }
+        }
+        String m = String.valueOf(ex.getMessage());
+        return ex instanceof DeviceException ? m.replace(TornadoSettings.ALLOW_BAILOUT, "--allow-bailout") : m;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -1,16 +1,11 @@
 package dev.prism.cli;
 
 import dev.prism.backend.Backend;
-import dev.prism.diffusion.Ddim;
-import dev.prism.diffusion.Ddpm;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
-import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
 import dev.prism.io.PngImages;
-import dev.prism.nn.ModelWeights;
-import dev.prism.nn.io.WeightFile;
 import dev.prism.nn.models.Models;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,19 +22,23 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Generate images with a denoising model (unet or wg-unet) from its weights: DDPM ancestral or DDIM sampling, "
+        description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
         + "weights' metadata.",
         footer = {"", SampleCommand.REPRODUCIBILITY})
-final class SampleCommand implements Callable<Integer> {
+final class SampleCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+    }
+
     /**
      * What a seed reproduces, as docs/SAMPLING.md states it; every sentence is tested (SampleReferenceTest,
      * SamplingLoopTest, at 128, 256 and 512 bits).
@@ -56,46 +55,14 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     BackendOptions backend;
 
-    @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Model weights (.safetensors or .pth).")
-    Path weights;
-
-    @Option(names = "--strip-prefix", paramLabel = "PREFIX",
-            description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
-    String stripPrefix;
-
-    @Option(names = "--model", paramLabel = "NAME", description = "unet or wg-unet (default: the weights' metadata).")
-    String model;
-
-    @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
-            description = "Model options over the weights' metadata (see prism info --model).")
-    List<String> config;
-
-    @Option(names = "--sampler", defaultValue = "ddim", paramLabel = "ddpm|ddim", description = "Default: ${DEFAULT-VALUE}.")
-    String sampler;
-
-    @Option(names = "--steps", paramLabel = "N", description = "Sampling steps, at most the schedule's T (default: T for ddpm, 50 for ddim).")
-    Integer steps;
-
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM's η: 0 deterministic, 1 as DDPM (default: ${DEFAULT-VALUE}).")
-    double eta;
-
-    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine|vp", description = "Default: ${DEFAULT-VALUE}.")
-    String schedule;
-
-    @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "The training schedule's T (default: ${DEFAULT-VALUE}).")
-    int timesteps;
-
-    @Option(names = "--no-clip", description = "Do not clip the predicted clean image to [-1, 1].")
-    boolean noClip;
+    @Mixin
+    DenoiserOptions model;
 
     @Option(names = "--seed", defaultValue = "0", description = "Noise seed (default: ${DEFAULT-VALUE}); what it reproduces on which backend: see Reproducibility below.")
     long seed;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "Images to generate (default: ${DEFAULT-VALUE}).")
     int batch;
-
-    @Option(names = "--size", paramLabel = "H[xW]", description = "Image size (default: the weights' image_size metadata, else 32).")
-    String size;
 
     @Option(names = "--out", required = true, paramLabel = "GRID.png", description = "The PNG grid to write.")
     Path out;
@@ -117,38 +84,16 @@ final class SampleCommand implements Callable<Integer> {
         if (columns < 1) {
             throw new IllegalArgumentException("--columns expected >= 1, found " + columns);
         }
-        if (!Files.isRegularFile(weights)) {
-            throw new IllegalArgumentException("--weights " + weights + ": no such file");
-        }
+        model.checkWeights();
         checkOutput();
-        NoiseSchedule sched = switch (schedule.toLowerCase(Locale.ROOT)) {
-            case "linear" -> NoiseSchedule.linear(positiveT());
-            case "cosine" -> NoiseSchedule.cosine(positiveT());
-            case "vp" -> NoiseSchedule.vp(positiveT());
-            default -> throw new IllegalArgumentException("--schedule expected linear, cosine or vp, found '" + schedule + "'");
-        };
-        DiffusionSampler s = sampler(sched);
-
-        Map<String, String> meta;
-        try (WeightFile wf = WeightFile.open(weights)) {
-            meta = wf.metadata();
-        }
-        String name = model != null ? model : meta.get("model");
-        if (name == null) {
-            throw new IllegalArgumentException("--model is needed: " + weights + " does not say which model it holds (no 'model' metadata)");
-        }
-        if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
-            throw new IllegalArgumentException("--weights " + weights + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
-        }
-        if (!name.equals("unet") && !name.equals("wg-unet")) {
-            throw new IllegalArgumentException("--model expected a denoising model (unet or wg-unet), found '" + name + "'");
-        }
-        Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
-        options.putAll(Models.parseOptions(config));
-        Models.Built built = Models.build(name, options, 0);
-        ModelWeights.load(built.module(), weights, stripPrefix);
-        int[] hw = size(meta);
-        UNetDenoiser denoiser = new UNetDenoiser(built.unet(), hw[0], hw[1]);
+        NoiseSchedule sched = model.schedule();
+        DiffusionSampler s = model.sampler(sched);
+        DenoiserOptions.Loaded loaded = model.load();
+        String name = loaded.name();
+        Models.Built built = loaded.built();
+        int[] hw = {loaded.height(), loaded.width()};
+        UNetDenoiser denoiser = loaded.denoiser();
+        Path weights = model.weights;
 
         try (Backend b = backend.open(PrismConfig.load()); SamplingLoop loop = new SamplingLoop(b, denoiser, batch)) {
             out.println("backend: " + b.id() + " — " + b.description());
@@ -168,7 +113,8 @@ final class SampleCommand implements Callable<Integer> {
             text.put("Software", "prism");
             text.put("model", name);
             text.put("options", built.options().toString());
-            text.put("weights", weights.getFileName().toString());
+            text.put("weights", model.bundled ? "bundled:" + DenoiserOptions.BUNDLED_MODEL.substring(DenoiserOptions.BUNDLED_MODEL.lastIndexOf('/') + 1)
+                    : weights.getFileName().toString());
             text.put("weights_sha256", sha256(weights));
             text.put("sampler", s.describe());
             text.put("schedule", sched.name() + ", T=" + sched.timesteps());
@@ -190,37 +136,6 @@ final class SampleCommand implements Callable<Integer> {
         return out;
     }
 
-    private int positiveT() {
-        if (timesteps < 1) {
-            throw new IllegalArgumentException("--timesteps expected >= 1, found " + timesteps);
-        }
-        return timesteps;
-    }
-
-    private DiffusionSampler sampler(NoiseSchedule sched) {
-        boolean clip = !noClip;
-        return switch (sampler.toLowerCase(Locale.ROOT)) {
-            case "ddpm" -> {
-                if (steps != null && steps != sched.timesteps()) {
-                    throw new IllegalArgumentException("--steps for ddpm expected " + sched.timesteps()
-                            + " (ancestral sampling visits every timestep; use --sampler ddim for fewer), found " + steps);
-                }
-                yield new Ddpm(sched, clip, Prediction.EPSILON);
-            }
-            case "ddim" -> {
-                int n = steps != null ? steps : Math.min(50, sched.timesteps());
-                if (n < 1 || n > sched.timesteps()) {
-                    throw new IllegalArgumentException("--steps expected 1 to T = " + sched.timesteps() + ", found " + n);
-                }
-                if (!(eta >= 0)) {
-                    throw new IllegalArgumentException("--eta expected >= 0, found " + eta);
-                }
-                yield new Ddim(sched, n, eta, clip, Prediction.EPSILON);
-            }
-            default -> throw new IllegalArgumentException("--sampler expected ddpm or ddim, found '" + sampler + "'");
-        };
-    }
-
     /** Fails before any work when the outputs cannot be written where asked. */
     private void checkOutput() {
         Path dir = out.toAbsolutePath().getParent();
@@ -235,22 +150,6 @@ final class SampleCommand implements Callable<Integer> {
         }
         if (perImageDir != null && !Files.isDirectory(perImageDir)) {
             throw new IllegalArgumentException("--per-image-dir " + perImageDir + ": no such directory");
-        }
-    }
-
-    private int[] size(Map<String, String> meta) {
-        String v = size != null ? size : meta.getOrDefault("image_size", "32");
-        String option = size != null ? "--size" : "image_size metadata of " + weights;
-        try {
-            String[] p = v.toLowerCase(Locale.ROOT).split("x", -1);
-            int h = Integer.parseInt(p[0].trim());
-            int w = p.length > 1 ? Integer.parseInt(p[1].trim()) : h;
-            if (p.length > 2 || h < 1 || w < 1) {
-                throw new NumberFormatException();
-            }
-            return new int[] {h, w};
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " expected H or HxW with positive integers, found '" + v + "'");
         }
     }
 

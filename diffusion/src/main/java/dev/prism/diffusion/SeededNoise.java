@@ -29,13 +29,24 @@ public final class SeededNoise implements Noise {
      * @param perImage C·H·W, the elements of one image
      */
     public SeededNoise(long seed, int batch, int perImage) {
+        this(new SplittableRandom(seed), batch, perImage);
+    }
+
+    /**
+     * The noise of the next {@code batch} images of a longer run: image n draws from the next call of
+     * {@code root.split()}. Successive batches over one root (seeded with s) make the same images, in the
+     * same order, as one batch of them all seeded with s, whatever the batch size.
+     *
+     * @param root advanced by {@code batch} splits
+     */
+    public SeededNoise(SplittableRandom root, int batch, int perImage) {
         if (batch < 1) {
             throw new IllegalArgumentException("seeded noise: argument 'batch' expected >= 1, found " + batch);
         }
         if (perImage < 1) {
             throw new IllegalArgumentException("seeded noise: argument 'perImage' expected >= 1, found " + perImage);
         }
-        SplittableRandom root = new SplittableRandom(seed);
+        java.util.Objects.requireNonNull(root, "root");
         this.images = new Stream[batch];
         for (int n = 0; n < batch; n++) {
             images[n] = new Stream(root.split());

@@ -1,6 +1,7 @@
 package dev.prism.diffusion;
 
 import dev.prism.backend.Plan;
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Elementwise;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
@@ -17,13 +18,14 @@ public final class UNetDenoiser implements Denoiser {
     private final float[] one = {1f};
 
     /**
-     * @throws IllegalArgumentException when the size is not a positive multiple of the UNet's divisor
+     * @throws ArgumentException for the argument {@code size} when height or width is not a positive multiple of
+     *                           the UNet's divisor
      */
     public UNetDenoiser(UNet unet, int height, int width) {
         int d = unet.config().divisor();
         if (height < 1 || width < 1 || height % d != 0 || width % d != 0) {
-            throw new IllegalArgumentException("--size expected a height and width divisible by " + d + " (the UNet downsamples "
-                    + (unet.config().levels() - 1) + " times), found " + height + "x" + width);
+            throw ArgumentException.expected("size", "a height and width divisible by " + d + " (the UNet downsamples "
+                    + (unet.config().levels() - 1) + " times)", height + "x" + width);
         }
         this.unet = unet;
         this.height = height;

@@ -212,6 +212,24 @@ class SamplingLoopTest {
     }
 
     @Test
+    void batchesOverOneRootMakeTheImagesOfOneBatchSeededAlike() {
+        // What prism eval relies on: its samples are those of one prism sample batch, whatever --batch.
+        ToyDenoiser model = toy(2, 6, 5);
+        DiffusionSampler s = new Ddpm(NoiseSchedule.linear(30));
+        int per = model.channels() * 6 * 5;
+        float[] five, parts = new float[5 * per];
+        try (SamplingLoop all = new SamplingLoop(SEQ, model, 5); SamplingLoop two = new SamplingLoop(SEQ, model, 2)) {
+            five = all.sample(s, 91L, SamplingProgress.NONE);
+            SplittableRandom root = new SplittableRandom(91L);
+            for (int first = 0; first < 5; first += 2) {
+                float[] batch = two.sample(s, new SeededNoise(root, 2, per), SamplingProgress.NONE);
+                System.arraycopy(batch, 0, parts, first * per, Math.min(2, 5 - first) * per);
+            }
+        }
+        assertIdentical("images 0..4 in batches of 2 vs one batch of 5", five, parts);
+    }
+
+    @Test
     void seededNoiseFollowsTheDocumentedStream() {
         // Written from SeededNoise's Javadoc alone: image n uses the n-th split of the root; one continuous
         // Box–Muller sequence per image; x_T first, then one block per noisy update.

@@ -5,14 +5,17 @@ import dev.prism.kernels.Activation;
 import dev.prism.kernels.Approx;
 import dev.prism.kernels.Attention;
 import dev.prism.kernels.Composite;
+import dev.prism.kernels.Concat;
 import dev.prism.kernels.Conv2d;
 import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Embedding;
+import dev.prism.kernels.Gating;
 import dev.prism.kernels.Gemm;
 import dev.prism.kernels.Launch;
 import dev.prism.kernels.Norm;
 import dev.prism.kernels.PrismConv;
 import dev.prism.kernels.Resample;
+import dev.prism.kernels.Training;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -48,6 +51,7 @@ public final class Graph {
     private final List<Launch> backward = new ArrayList<>();
     private final List<Step> tape = new ArrayList<>();
     private final Set<float[]> constants = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<float[]> tables = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<float[]> needsGrad = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<float[], Tensor> grads = new IdentityHashMap<>();
     private final Map<float[], Parameter> params = new IdentityHashMap<>();
@@ -89,6 +93,7 @@ public final class Graph {
     /** A table the graph's launches read and nobody changes (a basis, cosine factors): a constant. */
     public float[] table(float[] t) {
         constants.add(t);
+        tables.add(t);
         return t;
     }
 
@@ -255,6 +260,26 @@ public final class Graph {
         });
     }
 
+    /**
+     * {@code torch.cat([a, b], 1)}: a [N, Ca, H, W] and b [N, Cb, H, W] side by side on the channel axis,
+     * [N, Ca + Cb, H, W]. The gradients are the two channel slices of the output's.
+     */
+    public Tensor concat(Tensor a, Tensor b) {
+        if (a.rank() != 4 || b.rank() != 4 || a.dim(0) != b.dim(0) || a.dim(2) != b.dim(2) || a.dim(3) != b.dim(3)) {
+            throw new ModelShapeException("graph '" + name + "': concat of " + a + " and " + b
+                    + ": expected [N, Ca, H, W] and [N, Cb, H, W] with equal N, H, W");
+        }
+        int n = a.dim(0), ca = a.dim(1), cb = b.dim(1), h = a.dim(2), w = a.dim(3);
+        Tensor y = buffer(n, ca + cb, h, w);
+        forward.add(Concat.channels(a.data(), b.data(), y.data(), n, ca, cb, h, w));
+        return record(y, needs(a, b), gy -> {
+            Tensor ga = buffer(a.shape()), gb = buffer(b.shape());
+            backward.add(Concat.channelsBackward(gy.data(), ga.data(), gb.data(), n, ca, cb, h, w));
+            accumulate(a, ga);
+            accumulate(b, gb);
+        });
+    }
+
     /** {@code x + v[:, :, None, None]}: adds a per-(n, c) vector to every pixel (time-embedding injection). */
     public Tensor addPlanes(Tensor x, Tensor v) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
@@ -373,6 +398,18 @@ public final class Graph {
         });
     }
 
+    /** Global average pooling, {@code x.mean((2, 3))}: x [N,C,H,W] → [N,C]. */
+    public Tensor globalAvgPool(Tensor x) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        Tensor y = buffer(n, c);
+        forward.add(Gating.avgPool(x.data(), y.data(), n, c, h, w));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Gating.avgPoolBackward(gy.data(), gx.data(), n, c, h, w));
+            accumulate(x, gx);
+        });
+    }
+
     /**
      * WG-Down (Spectral Diffusion §5.1): x [N,C,H,W] → [N,C,H/2,W/2]; the gate network's weights are
      * {@code w1 [hidden, C], b1 [hidden], w2 [4·gates, hidden], b2 [4·gates]}.
@@ -419,6 +456,61 @@ public final class Graph {
         Tensor emb = buffer(t.dim(0), dim);
         forward.add(Embedding.timestep(t.data(), emb.data(), t.dim(0), dim));
         return emb;
+    }
+
+    /**
+     * The forward diffusion of DDPM eq. (4), {@code xt = coef[2s]·x0 + coef[2s+1]·eps} per sample s, for
+     * x0 and eps {@code [N, ...]} and {@code coef [2N]}; not differentiable (its inputs are data).
+     */
+    public Tensor qSample(Tensor x0, Tensor eps, Tensor coef) {
+        if (!x0.hasShape(eps.shape()) || x0.rank() < 2 || !coef.hasShape(2 * x0.dim(0))) {
+            throw new ModelShapeException("graph '" + name + "': qSample of " + x0 + ", " + eps + " and " + coef
+                    + ": expected x0 and eps of one shape [N, ...] and coef [2N]");
+        }
+        Tensor y = buffer(x0.shape());
+        int n = x0.dim(0);
+        forward.add(Training.qSample(x0.data(), eps.data(), coef.data(), y.data(), n, x0.numel() / n));
+        return y;
+    }
+
+    /**
+     * The mean squared error {@code Σ (pred − target)² / numel} as a tensor of shape [1]; the gradient
+     * reaches {@code pred} only (the target is data, as DDPM's ε).
+     */
+    public Tensor meanSquaredError(Tensor pred, Tensor target) {
+        if (!pred.hasShape(target.shape())) {
+            throw new ModelShapeException("graph '" + name + "': meanSquaredError of " + pred + " and " + target + ": expected equal shapes");
+        }
+        int len = pred.numel();
+        Tensor loss = buffer(1);
+        float[] partials = new float[Training.blocks(len)];
+        forward.addAll(Training.meanSquaredError(pred.data(), target.data(), partials, loss.data(), len));
+        return record(loss, needs(pred), gy -> {
+            Tensor gp = buffer(pred.shape());
+            backward.add(Training.meanSquaredErrorBackward(pred.data(), target.data(), gy.data(), gp.data(), len));
+            accumulate(pred, gp);
+        });
+    }
+
+    /**
+     * The mean softmax cross-entropy of {@code logits [N, K]} against the classes {@code labels [N]}
+     * (integers 0 … K−1 held as floats), {@code F.cross_entropy(logits, labels)}, as a tensor of shape
+     * [1]; the gradient reaches the logits only. A label outside 0 … K−1 makes the loss NaN.
+     */
+    public Tensor crossEntropy(Tensor logits, Tensor labels) {
+        if (logits.rank() != 2 || !labels.hasShape(logits.dim(0))) {
+            throw new ModelShapeException("graph '" + name + "': crossEntropy of " + logits + " and " + labels
+                    + ": expected logits [N, K] and labels [N]");
+        }
+        int rows = logits.dim(0), classes = logits.dim(1);
+        Tensor loss = buffer(1);
+        float[] partials = new float[rows];
+        forward.addAll(Training.crossEntropy(logits.data(), labels.data(), partials, loss.data(), rows, classes));
+        return record(loss, needs(logits), gy -> {
+            Tensor gz = buffer(logits.shape());
+            backward.add(Training.crossEntropyBackward(logits.data(), labels.data(), gy.data(), gz.data(), rows, classes));
+            accumulate(logits, gz);
+        });
     }
 
     // ---------------------------------------------------------------- backward
@@ -505,5 +597,16 @@ public final class Graph {
     public Plan.Builder addBackwardTo(Plan.Builder plan) {
         addForwardTo(plan);
         return plan.addAll(backward);
+    }
+
+    /**
+     * Adds forward and backward launches to {@code plan} for training: the parameters the graph uses are
+     * declared state (an optimiser updates them in the plan, so they are no longer constants), the
+     * tables constants.
+     */
+    public Plan.Builder addTrainingTo(Plan.Builder plan) {
+        plan.constants(tables.toArray(float[][]::new));
+        plan.state(params.keySet().toArray(float[][]::new));
+        return plan.addAll(forward).addAll(backward);
     }
 }

@@ -24,13 +24,18 @@ public final class ModelWeights {
      */
     public static Map<String, String> load(Module model, Path file, String stripPrefix) throws IOException {
         try (WeightFile wf = WeightFile.open(file)) {
-            Map<String, Tensor> tensors = stripPrefix == null ? StrictLoad.load(wf, model.expectedShapes())
-                    : StrictLoad.load(wf, model.expectedShapes(), stripPrefix);
-            for (Parameter p : model.parameters()) {
-                p.load(tensors.get(p.name()));
-            }
-            return wf.metadata();
+            return load(model, wf, stripPrefix);
         }
+    }
+
+    /** {@link #load(Module, Path, String)} from an open weight file (e.g. a resource read into memory); does not close it. */
+    public static Map<String, String> load(Module model, WeightFile wf, String stripPrefix) {
+        Map<String, Tensor> tensors = stripPrefix == null ? StrictLoad.load(wf, model.expectedShapes())
+                : StrictLoad.load(wf, model.expectedShapes(), stripPrefix);
+        for (Parameter p : model.parameters()) {
+            p.load(tensors.get(p.name()));
+        }
+        return wf.metadata();
     }
 
     /** Writes every parameter of {@code model} as fp32 safetensors, atomically, with {@code metadata}. */

@@ -4,6 +4,7 @@ import dev.prism.kernels.Lanes;
 import dev.prism.kernels.Launch;
 import dev.prism.kernels.VectorWidth;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -24,21 +25,38 @@ import java.util.concurrent.atomic.AtomicInteger;
  * variant may round differently from the plain loop (it is tested against it within 1e-5), but it too
  * gives the same bits on every thread count, for a given vector width ({@link VectorWidth}: 128, 256 or 512
  * bits, the machine's widest unless pinned); at another width it may round differently again.
+ *
+ * <p>The variants need the Vector API, an incubator module that a JVM has only when started with
+ * {@code --add-modules jdk.incubator.vector}. Without it the parallel mode runs the plain per-lane helpers on
+ * all its threads (the results are then those of the sequential loops, bit for bit), says so in
+ * {@link #description()}, and prints {@link #NO_VECTOR_API} on standard error once per JVM, when the first such
+ * backend is made. This class is the one place that decides whether a variant runs, so no class of
+ * {@code jdk.incubator.vector} is loaded in a JVM without the module.
  */
 public final class JvmBackend implements Backend {
     /** Below this many flops plus bytes a launch runs on the calling thread: a fork costs more than it saves. */
     private static final long INLINE_WORK = 1 << 15;
     private static final AtomicInteger POOLS = new AtomicInteger();
+    /** Whether this JVM has the Vector API module, which the hand-vectorised variants need. */
+    private static final boolean VECTOR_API = VectorWidth.modulePresent();
+    /** The one line a JVM without the Vector API module prints when its first vectorised parallel backend is made. */
+    public static final String NO_VECTOR_API = "prism: the JVM backend runs the plain kernel loops on all its threads: this JVM"
+            + " has no Vector API module (start it with --add-modules jdk.incubator.vector for the hand-vectorised variants)";
+    private static final AtomicBoolean TOLD = new AtomicBoolean();
 
     private final int threads;
     private final boolean sequential;
+    /** As asked: with the variants where a kernel has one. */
     private final boolean vectorised;
+    /** Whether the variants run: asked for, and the Vector API is present. */
+    private final boolean variants;
     private final Team team;
 
     private JvmBackend(int threads, boolean sequential, boolean vectorised) {
         this.threads = threads;
         this.sequential = sequential;
         this.vectorised = vectorised;
+        this.variants = vectorised && VECTOR_API;
         this.team = threads > 1 ? new Team(threads, "prism-jvm-" + POOLS.incrementAndGet()) : null;
     }
 
@@ -58,13 +76,17 @@ public final class JvmBackend implements Backend {
 
     /**
      * A backend that spreads each launch over {@code threads} threads, through the kernels'
-     * hand-vectorised variants when {@code vectorised} and a kernel has one.
+     * hand-vectorised variants when {@code vectorised}, a kernel has one and this JVM has the Vector API
+     * module (without it: the plain loops, and {@link #NO_VECTOR_API} once per JVM).
      *
      * @throws IllegalArgumentException if {@code threads < 1}
      */
     public static JvmBackend parallel(int threads, boolean vectorised) {
         if (threads < 1) {
             throw new IllegalArgumentException("jvm backend: argument 'threads' expected >= 1, found " + threads);
+        }
+        if (vectorised && !VECTOR_API && TOLD.compareAndSet(false, true)) {
+            System.err.println(NO_VECTOR_API);
         }
         return new JvmBackend(threads, false, vectorised);
     }
@@ -84,7 +106,11 @@ public final class JvmBackend implements Backend {
         return sequential;
     }
 
-    /** {@code jvm-seq}, {@code jvm}, or {@code jvm-plain} for all cores without the hand-vectorised variants: the names the CLI takes. */
+    /**
+     * {@code jvm-seq}, {@code jvm}, or {@code jvm-plain} for all cores without the hand-vectorised variants: the names the CLI
+     * takes. A backend asked for with variants stays {@code jvm} in a JVM without the Vector API module, which
+     * {@link #description()} tells.
+     */
     @Override
     public String id() {
         return isSequential() ? "jvm-seq" : vectorised ? "jvm" : "jvm-plain";
@@ -101,7 +127,7 @@ public final class JvmBackend implements Backend {
             return "JVM, sequential kernel loops (reference), " + Runtime.version();
         }
         String kind = !vectorised ? "plain loops only"
-                : VectorWidth.modulePresent() ? VectorWidth.describe() : "no Vector API module (--add-modules jdk.incubator.vector)";
+                : variants ? VectorWidth.describe() : "plain loops only (no Vector API module: start the JVM with --add-modules jdk.incubator.vector)";
         return "JVM, " + threads + " thread" + (threads == 1 ? "" : "s") + ", " + kind + ", " + Runtime.version();
     }
 
@@ -112,7 +138,8 @@ public final class JvmBackend implements Backend {
             return;
         }
         int lanes = launch.lanes();
-        Lanes body = vectorised && launch.vector() != null ? launch.vector() : launch.body();
+        // The one place a variant is chosen: never without the Vector API, whose classes it would load.
+        Lanes body = variants && launch.vector() != null ? launch.vector() : launch.body();
         if (team == null || lanes < threads || launch.flops() + launch.bytes() < INLINE_WORK) {
             body.run(0, lanes);
             return;

@@ -27,6 +27,12 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
      */
     public static final long DEFAULT_COMPILE_TIMEOUT_SECONDS = 300;
 
+    /**
+     * How the backend's messages name {@link #allowBailout()}; a program that sets it another way (the
+     * command line's flag) can replace this text with its own name.
+     */
+    public static final String ALLOW_BAILOUT = "TornadoSettings.allowBailout";
+
     /** Settings without a memory limit. */
     public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups) {
         this(device, planDevices, allowBailout, workGroups, 0);

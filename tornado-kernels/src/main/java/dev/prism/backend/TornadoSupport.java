@@ -1,5 +1,7 @@
 package dev.prism.backend;
 
+import dev.prism.kernels.ArgumentException;
+
 import java.lang.reflect.InvocationTargetException;
 import java.util.List;
 
@@ -46,12 +48,13 @@ public final class TornadoSupport {
     /**
      * Opens the TornadoVM backend.
      *
-     * @throws IllegalArgumentException with {@link #unavailableReason()} when it cannot run here
+     * @throws ArgumentException for the argument {@code backend}, with {@link #unavailableReason()}, when it
+     *                           cannot run here
      */
     public static Backend open(TornadoSettings settings) {
         String reason = unavailableReason();
         if (reason != null) {
-            throw new IllegalArgumentException("--backend tornado: " + reason);
+            throw new ArgumentException("backend", "tornado: " + reason);
         }
         try {
             return (Backend) Class.forName(BACKEND_CLASS).getMethod("open", TornadoSettings.class).invoke(null, settings);

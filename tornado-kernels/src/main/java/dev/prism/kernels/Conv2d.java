@@ -15,8 +15,21 @@ import java.util.List;
  * weight gradient through {@link GemmKernels#matmulBatchSum}. Both weight-gradient kernels sum in double
  * ({@link Sums}), one per plane and the other per row, so they agree to the float rounding of the
  * result: the same bits except where their double sums straddle a rounding boundary.
+ *
+ * <p>For the other geometries of stride 1 and groups 1 whose padding is at most the dilated kernel's reach
+ * ({@link Geometry#inputGradientIsForward}, every 3×3 "same" layer of the models), {@link #backward}
+ * computes the input gradient as a forward convolution of {@code gy} with the flipped, transposed weights
+ * ({@link Conv2dKernels#flipWeights}, then {@link Conv2dKernels#forward}): one kernel, and its vector
+ * variant, serve the forward pass and the input gradient. It adds the same terms as
+ * {@link Conv2dKernels#backwardInput} in another order (taps descending), so the two agree to rounding.
  */
 public final class Conv2d {
+    private static final Kernel FORWARD = Kernel.of("conv2d.forward", "forwardRow").vector("Conv2dVector", "forwardRows");
+    private static final Kernel FLIP = Kernel.of("conv2d.flipWeights", "flipWeightsLane");
+    private static final Kernel BACKWARD_INPUT = Kernel.of("conv2d.backwardInput", "backwardInputRow");
+    private static final Kernel BACKWARD_WEIGHT = Kernel.of("conv2d.backwardWeight", "backwardWeightLane")
+            .vector("Conv2dWeightGradVector", "backwardWeightLanes");
+
     private Conv2d() {
     }
 
@@ -84,6 +97,30 @@ public final class Conv2d {
         }
 
         /**
+         * True when the input gradient is a forward convolution of the output gradient
+         * ({@link #inputGradientAsForward}): stride 1, groups 1, and padding at most the dilated kernel's
+         * reach, {@code ph <= dh·(kh−1)} and {@code pw <= dw·(kw−1)}, so that the transposed padding is not
+         * negative.
+         */
+        public boolean inputGradientIsForward() {
+            return sh == 1 && sw == 1 && groups == 1 && ph <= dh * (kh - 1) && pw <= dw * (kw - 1);
+        }
+
+        /**
+         * The forward convolution that computes the input gradient when {@link #inputGradientIsForward}:
+         * input {@code gy[N, Cout, OH, OW]}, weights {@link Conv2dKernels#flipWeights} of these
+         * ({@code [Cin, Cout, KH, KW]}), output {@code gx[N, Cin, H, W]}, stride 1, the same dilation, padding
+         * {@code dh·(kh−1) − ph} and {@code dw·(kw−1) − pw}; its output size is {@code h × w}.
+         */
+        public Geometry inputGradientAsForward() {
+            if (!inputGradientIsForward()) {
+                throw new IllegalStateException("conv2d " + this + ": the input gradient is not a forward convolution"
+                        + " (it needs stride 1, groups 1 and ph <= dh·(kh−1), pw <= dw·(kw−1))");
+            }
+            return new Geometry(n, cout, oh(), ow(), cin, kh, kw, 1, 1, dh * (kh - 1) - ph, dw * (kw - 1) - pw, dh, dw, 1);
+        }
+
+        /**
          * The kernels' geometry argument: a new {@code int[16]} with the fields at the indices
          * {@link Conv2dKernels#N} .. {@link Conv2dKernels#OW}: {@code n, cin, h, w, cout, kh, kw, sh, sw, ph,
          * pw, dh, dw, groups, oh, ow}.
@@ -138,16 +175,18 @@ public final class Conv2d {
      * {@code gx[N,Cin,H,W]} (the transposed convolution of {@code gy}), the weight gradient
      * {@code gw[Cout,Cin/groups,KH,KW]} and the bias gradient {@code gb[Cout] = Σ_{n,oy,ox} gy}. Each is
      * overwritten, or skipped when null. Pointwise geometries run {@code gx[n] = Wᵀ·gy[n]} and
-     * {@code gw = Σ_n gy[n]·x[n]ᵀ} as matrix products.
+     * {@code gw = Σ_n gy[n]·x[n]ᵀ} as matrix products; where {@link Geometry#inputGradientIsForward} holds,
+     * {@code gx} is {@link Conv2dKernels#flipWeights} into a scratch array this factory allocates
+     * ({@code w}'s length), then {@link Conv2dKernels#forward}.
      */
     public static List<Launch> backward(float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb, Geometry g) {
-        return backward("conv2d.backward", x, w, gy, gx, gw, gb, g, g != null && g.isPointwise());
+        return backward("conv2d.backward", x, w, gy, gx, gw, gb, g, false);
     }
 
     /** {@link #backward} on the direct kernels whatever the geometry. */
     public static List<Launch> backwardDirect(float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb,
                                               Geometry g) {
-        return backward("conv2d.backwardDirect", x, w, gy, gx, gw, gb, g, false);
+        return backward("conv2d.backwardDirect", x, w, gy, gx, gw, gb, g, true);
     }
 
     private static List<Launch> forward(String name, float[] x, float[] w, float[] bias, float[] y, Geometry g,
@@ -167,18 +206,8 @@ public final class Conv2d {
             launches.add(Gemm.matmul(w, x, y, g.n(), g.cout(), hw, g.cin(), false, false,
                     0, g.cin() * hw, g.cout() * hw, false));
         } else {
-            int[] geo = g.pack();
-            launches.add(new Launch("conv2d.forward", new Object[] {x, w, y, geo}, new int[] {2},
-                    g.n() * g.cout() * g.oh(),
-                    () -> Conv2dKernels.forward(x, w, y, geo),
-                    (from, to) -> {
-                        int oh = geo[Conv2dKernels.OH];
-                        for (int l = from; l < to; l++) {
-                            Conv2dKernels.forwardRow(x, w, y, geo, l / oh, l % oh);
-                        }
-                    },
-                    2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cout(), g.oh())
-                    .withVector((from, to) -> Conv2dVector.forwardRows(x, w, y, geo, from, to)));
+            launches.add(FORWARD.with(x, w, y, g.pack()).writes(2).grid(g.n() * g.cout(), g.oh())
+                    .launch(2 * g.macs(), bytes(g)));
         }
         if (bias != null) {
             launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));
@@ -187,9 +216,10 @@ public final class Conv2d {
     }
 
     private static List<Launch> backward(String name, float[] x, float[] w, float[] gy, float[] gx, float[] gw, float[] gb,
-                                         Geometry g, boolean route) {
+                                         Geometry g, boolean direct) {
         Check c = Check.of(name);
         geometry(c, g);
+        boolean route = !direct && g.isPointwise();
         c.length("x", x, g.xSize());
         weight(c, w, g);
         c.length("gy", gy, g.ySize());
@@ -202,17 +232,16 @@ public final class Conv2d {
                 // gx[n] (Cin×HW) = Wᵀ (Cin×Cout) · gy[n] (Cout×HW)
                 launches.add(Gemm.matmul(w, gy, gx, g.n(), g.cin(), hw, g.cout(), true, false,
                         0, g.cout() * hw, g.cin() * hw, false));
+            } else if (!direct && g.inputGradientIsForward()) {
+                // gx = conv2d(gy, flipped and transposed w): the forward kernel and its variant serve both.
+                // The flipped weights are scratch of this launch pair; the weights change every training
+                // step, so the flip runs every time, before the convolution that reads it.
+                float[] wf = new float[g.wSize()];
+                launches.add(FLIP.with(w, wf, geo).writes(1).grid(g.wSize()).launch(0, 8L * g.wSize()));
+                launches.addAll(forward(name, gy, wf, null, gx, g.inputGradientAsForward(), false));
             } else {
-                launches.add(new Launch("conv2d.backwardInput", new Object[] {gy, w, gx, geo}, new int[] {2},
-                        g.n() * g.cin() * g.h(),
-                        () -> Conv2dKernels.backwardInput(gy, w, gx, geo),
-                        (from, to) -> {
-                            int h = geo[Conv2dKernels.H];
-                            for (int l = from; l < to; l++) {
-                                Conv2dKernels.backwardInputRow(gy, w, gx, geo, l / h, l % h);
-                            }
-                        },
-                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())).withGrid(g.n() * g.cin(), g.h()));
+                launches.add(BACKWARD_INPUT.with(gy, w, gx, geo).writes(2).grid(g.n() * g.cin(), g.h())
+                        .launch(2 * g.macs(), bytes(g)));
             }
         }
         if (gw != null) {
@@ -222,15 +251,8 @@ public final class Conv2d {
                 launches.add(Gemm.matmul(gy, x, gw, g.n(), g.cout(), g.cin(), hw, false, true,
                         g.cout() * hw, g.cin() * hw, 0, false));
             } else {
-                launches.add(new Launch("conv2d.backwardWeight", new Object[] {x, gy, gw, geo}, new int[] {2},
-                        g.wSize() / g.kw(),
-                        () -> Conv2dKernels.backwardWeight(x, gy, gw, geo),
-                        (from, to) -> {
-                            for (int l = from; l < to; l++) {
-                                Conv2dKernels.backwardWeightLane(x, gy, gw, geo, l);
-                            }
-                        },
-                        2 * g.macs(), 4L * ((long) g.xSize() + g.wSize() + g.ySize())));
+                launches.add(BACKWARD_WEIGHT.with(x, gy, gw, geo).writes(2).grid(g.wSize() / g.kw())
+                        .launch(2 * g.macs(), bytes(g)));
             }
         }
         if (gb != null) {
@@ -238,6 +260,11 @@ public final class Conv2d {
             launches.add(Gemm.biasGrad(gy, gb, g.n(), g.cout(), g.oh() * g.ow()));
         }
         return launches;
+    }
+
+    /** The compulsory traffic of one pass: x, w and y (or their gradients) once each. */
+    private static long bytes(Geometry g) {
+        return 4L * ((long) g.xSize() + g.wSize() + g.ySize());
     }
 
     private static void geometry(Check c, Geometry g) {

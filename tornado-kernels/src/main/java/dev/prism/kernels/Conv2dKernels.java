@@ -181,6 +181,33 @@ public final class Conv2dKernels {
     }
 
     /**
+     * The weights of the input gradient written as a forward convolution, for stride 1 and groups 1:
+     * {@code wf[ci, co, ky, kx] = w[co, ci, KH−1−ky, KW−1−kx]} (input and output channels swapped, both
+     * spatial axes flipped), {@code wf[Cin, Cout, KH, KW]}. With it, {@code gx = conv2d(gy, wf)} at stride 1,
+     * dilation {@code (dh, dw)} and padding {@code (dh·(KH−1) − ph, dw·(KW−1) − pw)} gives
+     * {@code gx[n,ci,iy,ix] = Σ_{co,ky,kx} w[co,ci,ky,kx]·gy[n,co,iy+ph−ky·dh, ix+pw−kx·dw]}, the sum
+     * {@link #backwardInput} computes ({@link Conv2d#backward} routes such geometries so). Reads {@code w};
+     * writes {@code wf}. One work-item per element of {@code wf}.
+     */
+    public static void flipWeights(float[] w, float[] wf, int[] g) {
+        for (@Parallel int l = 0; l < g[CIN] * g[COUT] * g[KH] * g[KW]; l++) {
+            flipWeightsLane(w, wf, g, l);
+        }
+    }
+
+    /** Element {@code wf[l]}, {@code l = ((ci·Cout + co)·KH + ky)·KW + kx}, of {@link #flipWeights}. */
+    public static void flipWeightsLane(float[] w, float[] wf, int[] g, int l) {
+        int cin = g[CIN], cout = g[COUT], kh = g[KH], kw = g[KW];
+        int kx = l % kw;
+        int r = l / kw;
+        int ky = r % kh;
+        r = r / kh;
+        int co = r % cout;
+        int ci = r / cout;
+        wf[l] = w[((co * cin + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)];
+    }
+
+    /**
      * The weight gradient {@code gw[co,cil,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n, g·Cin/groups + cil, iy, ix]}.
      * Reads {@code x}, {@code gy}; writes {@code gw}. One work-item per filter row {@code (co, cil, ky)},
      * which owns its {@code KW} elements, so the sum over the batch and the positions needs no cross-lane

@@ -43,6 +43,9 @@ import static dev.prism.kernels.Conv2dKernels.W;
  *       are 4L columns of one row (L, the lanes of {@link VectorMath#FLOAT}), or, for rows of one or two
  *       vectors, the same columns of 4 or 2 consecutive output rows: with fewer than 4 chains per channel
  *       each FMA would wait for the one before (at 512 bits the models' 32-wide rows are two vectors).</li>
+ *   <li>With 16 float lanes (512 bits, 32 registers) the block is 4 output channels × 4 vectors: 16
+ *       accumulators, 4 input loads and 4 broadcasts per 16 FMAs; the pair's 6 loads per 8 FMAs left the
+ *       FMA units waiting on the loads (Intel Xeon, AVX-512: see the commit that added it).</li>
  * </ul>
  * Each thread keeps its scratch (band, packed weights, offset table) in a thread-local, grown on first
  * use and reused: no allocation in steady state.
@@ -52,6 +55,8 @@ final class Conv2dVector {
     private static final int L = F.length();
     /** Vectors of output columns per micro-kernel block. */
     private static final int NV = 4;
+    /** Output channels per micro-kernel block: 4 with 16 float lanes (32 registers), else 2. */
+    private static final int CH = L >= 16 ? 4 : 2;
     /** The L2 cache a pass should stay within (512 KiB per core on the machines measured). */
     private static final int L2_BYTES = 512 * 1024;
 
@@ -154,25 +159,25 @@ final class Conv2dVector {
                 }
             }
         }
-        // Weights of each pair of output channels interleaved: [pair][term][2]; an odd last channel is
-        // paired with itself and its second result dropped.
-        int pairs = (nc + 1) / 2;
-        if (s.weights.length < pairs * red * 2) {
-            s.weights = new float[pairs * red * 2];
+        // Weights of each block of CH output channels interleaved: [block][term][CH]; a short last block
+        // repeats its last channel, whose extra results go to a spare span of tail and are dropped.
+        int blocks = (nc + CH - 1) / CH;
+        if (s.weights.length < blocks * red * CH) {
+            s.weights = new float[blocks * red * CH];
         }
-        float[] wp2 = s.weights;
-        for (int p = 0; p < pairs; p++) {
-            int ca = co0 + 2 * p;
-            int cb = Math.min(ca + 1, co0 + nc - 1);
-            int dst = p * red * 2;
-            for (int r = 0; r < red; r++) {
-                wp2[dst + 2 * r] = w[ca * red + r];
-                wp2[dst + 2 * r + 1] = w[cb * red + r];
+        float[] wq = s.weights;
+        for (int p = 0; p < blocks; p++) {
+            int dst = p * red * CH;
+            for (int j = 0; j < CH; j++) {
+                int co = Math.min(co0 + p * CH + j, co0 + nc - 1);
+                for (int r = 0; r < red; r++) {
+                    wq[dst + r * CH + j] = w[co * red + r];
+                }
             }
         }
 
         // Cache blocking: one pass of a micro-kernel reads, for its NV·L columns, every (ci, ky) input
-        // row segment; passes over a block of input channels are repeated for every pair of output
+        // row segment; passes over a block of input channels are repeated for every block of output
         // channels, the partial sums parked in y in between (a float stored and reloaded is the same float,
         // so the order of the terms does not change). The block is sized for the L2 cache: sized for L1
         // (27 of the 64 channels) it measured 5.6 ms against 4.5 ms for all 64 (one thread, 64→64 3×3 on
@@ -181,8 +186,11 @@ final class Conv2dVector {
         int cinBlock = Math.max(1, Math.min(cin, L2_BYTES / 2 / segment));
         int plane = oh * ow;
         int span = NV * L;
-        if (s.tail.length < 3 * span) {
-            s.tail = new float[3 * span];
+        // tail: channel j of a block at [j·span, (j+1)·span) when its results go through scratch, then the
+        // spare span
+        int spare = CH * span;
+        if (s.tail.length < spare + span) {
+            s.tail = new float[spare + span];
         }
         float[] tail = s.tail;
         // Rows of one or two vectors go `group` rows per micro-kernel, so that it still holds NV vectors per
@@ -200,29 +208,24 @@ final class Conv2dVector {
                     // band row (sh·rowStride) apart, their outputs ow apart, contiguous when ow fills the vectors
                     int d = sh * rowStride;
                     int o1 = vectors == 2 ? L : d, o2 = vectors == 2 ? d : 2 * d, o3 = vectors == 2 ? d + L : 3 * d;
-                    for (int p = 0; p < pairs; p++) {
-                        int ca = co0 + 2 * p;
-                        int ya = ((n * cout + ca) * oh + oy) * ow;
-                        int yb = ca + 1 < co0 + nc ? ya + plane : -1;
-                        int wo = p * red * 2;
-                        if (ow == vectors * L) {
-                            block4(band, wp2, wo, offsets, r0, r1, rowBase, o1, o2, o3, y, ya, yb < 0 ? tail : y, yb < 0 ? 2 * span : yb, acc);
+                    int stride = vectors * L;
+                    for (int p = 0; p < blocks; p++) {
+                        int first = ((n * cout + co0 + p * CH) * oh + oy) * ow;
+                        int valid = Math.min(CH, nc - p * CH);
+                        int wo = p * red * CH;
+                        if (ow == stride) {
+                            run(band, wq, wo, offsets, r0, r1, rowBase, o1, o2, o3, y, first, plane, valid, tail, spare, acc);
                         } else {
-                            // row k of the group at [k·vectors·L, ..) of tail, [0, span) for ya and [span, 2·span) for yb
-                            int stride = vectors * L;
-                            if (acc) {
-                                for (int k = 0; k < group; k++) {
-                                    System.arraycopy(y, ya + k * ow, tail, k * stride, ow);
-                                    if (yb >= 0) {
-                                        System.arraycopy(y, yb + k * ow, tail, span + k * stride, ow);
-                                    }
+                            // row k of the group at [k·vectors·L, ..) of the channel's span of tail
+                            for (int j = 0; j < valid; j++) {
+                                for (int k = 0; acc && k < group; k++) {
+                                    System.arraycopy(y, first + j * plane + k * ow, tail, j * span + k * stride, ow);
                                 }
                             }
-                            block4(band, wp2, wo, offsets, r0, r1, rowBase, o1, o2, o3, tail, 0, tail, span, acc);
-                            for (int k = 0; k < group; k++) {
-                                System.arraycopy(tail, k * stride, y, ya + k * ow, ow);
-                                if (yb >= 0) {
-                                    System.arraycopy(tail, span + k * stride, y, yb + k * ow, ow);
+                            run(band, wq, wo, offsets, r0, r1, rowBase, o1, o2, o3, tail, 0, span, CH, tail, spare, acc);
+                            for (int j = 0; j < valid; j++) {
+                                for (int k = 0; k < group; k++) {
+                                    System.arraycopy(tail, j * span + k * stride, y, first + j * plane + k * ow, ow);
                                 }
                             }
                         }
@@ -232,34 +235,29 @@ final class Conv2dVector {
                 }
                 for (int ox = 0; ox < vectors * L; ox += span) {
                     int width = Math.min(span, vectors * L - ox);
-                    int valid = Math.min(width, ow - ox);
-                    for (int p = 0; p < pairs; p++) {
-                        int ca = co0 + 2 * p;
-                        int ya = ((n * cout + ca) * oh + oy) * ow + ox;
-                        int yb = ca + 1 < co0 + nc ? ya + plane : -1;
-                        int wo = p * red * 2;
+                    int cols = Math.min(width, ow - ox);
+                    for (int p = 0; p < blocks; p++) {
+                        int first = ((n * cout + co0 + p * CH) * oh + oy) * ow + ox;
+                        int valid = Math.min(CH, nc - p * CH);
+                        int wo = p * red * CH;
                         int base = rowBase + ox;
-                        if (valid == span) {
-                            // whole vectors straight into y; a missing second channel goes to the spare third of tail
-                            block4(band, wp2, wo, offsets, r0, r1, base, L, 2 * L, 3 * L, y, ya, yb < 0 ? tail : y, yb < 0 ? 2 * span : yb, acc);
+                        if (cols == span) {
+                            // whole vectors straight into y
+                            run(band, wq, wo, offsets, r0, r1, base, L, 2 * L, 3 * L, y, first, plane, valid, tail, spare, acc);
                         } else {
-                            // a row's last columns: through tail, [0, span) for ya and [span, 2·span) for yb
-                            if (acc) {
-                                System.arraycopy(y, ya, tail, 0, valid);
-                                if (yb >= 0) {
-                                    System.arraycopy(y, yb, tail, span, valid);
-                                }
+                            // a row's last columns: through the channels' spans of tail
+                            for (int j = 0; acc && j < valid; j++) {
+                                System.arraycopy(y, first + j * plane, tail, j * span, cols);
                             }
                             if (width == span) {
-                                block4(band, wp2, wo, offsets, r0, r1, base, L, 2 * L, 3 * L, tail, 0, tail, span, acc);
+                                run(band, wq, wo, offsets, r0, r1, base, L, 2 * L, 3 * L, tail, 0, span, CH, tail, spare, acc);
                             } else {
                                 for (int v = 0; v < width; v += L) {
-                                    block1(band, wp2, wo, offsets, r0, r1, base + v, tail, v, tail, span + v, acc);
+                                    run1(band, wq, wo, offsets, r0, r1, base + v, tail, v, span, tail, acc);
                                 }
                             }
-                            System.arraycopy(tail, 0, y, ya, valid);
-                            if (yb >= 0) {
-                                System.arraycopy(tail, span, y, yb, valid);
+                            for (int j = 0; j < valid; j++) {
+                                System.arraycopy(tail, j * span, y, first + j * plane, cols);
                             }
                         }
                     }
@@ -267,6 +265,141 @@ final class Conv2dVector {
                 oy++;
             }
         }
+    }
+
+    /**
+     * The micro-kernel for one block of {@code CH} output channels: channel {@code j < valid} at
+     * {@code y[first + j·chStride ..]}, the others into the spare span of {@code tail}.
+     */
+    private static void run(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base, int o1, int o2, int o3,
+                            float[] y, int first, int chStride, int valid, float[] tail, int spare, boolean acc) {
+        if (CH == 4) {
+            block44(band, wts, wo, off, r0, r1, base, o1, o2, o3, y, first,
+                    valid > 1 ? y : tail, valid > 1 ? first + chStride : spare,
+                    valid > 2 ? y : tail, valid > 2 ? first + 2 * chStride : spare,
+                    valid > 3 ? y : tail, valid > 3 ? first + 3 * chStride : spare, acc);
+        } else {
+            block4(band, wts, wo, off, r0, r1, base, o1, o2, o3, y, first,
+                    valid > 1 ? y : tail, valid > 1 ? first + chStride : spare, acc);
+        }
+    }
+
+    /** One vector of columns of every channel of a block, channel {@code j} at {@code y[at + j·chStride]}. */
+    private static void run1(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base,
+                             float[] y, int at, int chStride, float[] tail, boolean acc) {
+        if (CH == 4) {
+            block14(band, wts, wo, off, r0, r1, base, y, at, chStride, acc);
+        } else {
+            block1(band, wts, wo, off, r0, r1, base, y, at, y, at + chStride, acc);
+        }
+    }
+
+    /**
+     * {@link #block4} for four output channels, for 32-register machines: 16 accumulators, and per term
+     * 4 input loads and 4 weight broadcasts for 16 FMAs (the pair's 6 loads for 8 FMAs left the 512-bit
+     * FMA units waiting on the loads). Weights {@code wts[wo + 4r + j]}.
+     */
+    private static void block44(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base, int o1, int o2, int o3,
+                                float[] ya, int at, float[] yb, int bt, float[] yc, int ct, float[] yd, int dt, boolean acc) {
+        FloatVector a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
+        if (acc) {
+            a0 = FloatVector.fromArray(F, ya, at);
+            a1 = FloatVector.fromArray(F, ya, at + L);
+            a2 = FloatVector.fromArray(F, ya, at + 2 * L);
+            a3 = FloatVector.fromArray(F, ya, at + 3 * L);
+            b0 = FloatVector.fromArray(F, yb, bt);
+            b1 = FloatVector.fromArray(F, yb, bt + L);
+            b2 = FloatVector.fromArray(F, yb, bt + 2 * L);
+            b3 = FloatVector.fromArray(F, yb, bt + 3 * L);
+            c0 = FloatVector.fromArray(F, yc, ct);
+            c1 = FloatVector.fromArray(F, yc, ct + L);
+            c2 = FloatVector.fromArray(F, yc, ct + 2 * L);
+            c3 = FloatVector.fromArray(F, yc, ct + 3 * L);
+            d0 = FloatVector.fromArray(F, yd, dt);
+            d1 = FloatVector.fromArray(F, yd, dt + L);
+            d2 = FloatVector.fromArray(F, yd, dt + 2 * L);
+            d3 = FloatVector.fromArray(F, yd, dt + 3 * L);
+        } else {
+            a0 = FloatVector.zero(F);
+            a1 = a0;
+            a2 = a0;
+            a3 = a0;
+            b0 = a0;
+            b1 = a0;
+            b2 = a0;
+            b3 = a0;
+            c0 = a0;
+            c1 = a0;
+            c2 = a0;
+            c3 = a0;
+            d0 = a0;
+            d1 = a0;
+            d2 = a0;
+            d3 = a0;
+        }
+        for (int r = r0; r < r1; r++) {
+            int i = base + off[r];
+            FloatVector x0 = FloatVector.fromArray(F, band, i);
+            FloatVector x1 = FloatVector.fromArray(F, band, i + o1);
+            FloatVector x2 = FloatVector.fromArray(F, band, i + o2);
+            FloatVector x3 = FloatVector.fromArray(F, band, i + o3);
+            FloatVector wv = FloatVector.broadcast(F, wts[wo + 4 * r]);
+            a0 = x0.fma(wv, a0);
+            a1 = x1.fma(wv, a1);
+            a2 = x2.fma(wv, a2);
+            a3 = x3.fma(wv, a3);
+            wv = FloatVector.broadcast(F, wts[wo + 4 * r + 1]);
+            b0 = x0.fma(wv, b0);
+            b1 = x1.fma(wv, b1);
+            b2 = x2.fma(wv, b2);
+            b3 = x3.fma(wv, b3);
+            wv = FloatVector.broadcast(F, wts[wo + 4 * r + 2]);
+            c0 = x0.fma(wv, c0);
+            c1 = x1.fma(wv, c1);
+            c2 = x2.fma(wv, c2);
+            c3 = x3.fma(wv, c3);
+            wv = FloatVector.broadcast(F, wts[wo + 4 * r + 3]);
+            d0 = x0.fma(wv, d0);
+            d1 = x1.fma(wv, d1);
+            d2 = x2.fma(wv, d2);
+            d3 = x3.fma(wv, d3);
+        }
+        a0.intoArray(ya, at);
+        a1.intoArray(ya, at + L);
+        a2.intoArray(ya, at + 2 * L);
+        a3.intoArray(ya, at + 3 * L);
+        b0.intoArray(yb, bt);
+        b1.intoArray(yb, bt + L);
+        b2.intoArray(yb, bt + 2 * L);
+        b3.intoArray(yb, bt + 3 * L);
+        c0.intoArray(yc, ct);
+        c1.intoArray(yc, ct + L);
+        c2.intoArray(yc, ct + 2 * L);
+        c3.intoArray(yc, ct + 3 * L);
+        d0.intoArray(yd, dt);
+        d1.intoArray(yd, dt + L);
+        d2.intoArray(yd, dt + 2 * L);
+        d3.intoArray(yd, dt + 3 * L);
+    }
+
+    /** {@link #block44} for one vector of columns, channel {@code j} at {@code y[at + j·chStride]}. */
+    private static void block14(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base,
+                                float[] y, int at, int chStride, boolean acc) {
+        FloatVector a0 = acc ? FloatVector.fromArray(F, y, at) : FloatVector.zero(F);
+        FloatVector b0 = acc ? FloatVector.fromArray(F, y, at + chStride) : FloatVector.zero(F);
+        FloatVector c0 = acc ? FloatVector.fromArray(F, y, at + 2 * chStride) : FloatVector.zero(F);
+        FloatVector d0 = acc ? FloatVector.fromArray(F, y, at + 3 * chStride) : FloatVector.zero(F);
+        for (int r = r0; r < r1; r++) {
+            FloatVector x0 = FloatVector.fromArray(F, band, base + off[r]);
+            a0 = x0.fma(FloatVector.broadcast(F, wts[wo + 4 * r]), a0);
+            b0 = x0.fma(FloatVector.broadcast(F, wts[wo + 4 * r + 1]), b0);
+            c0 = x0.fma(FloatVector.broadcast(F, wts[wo + 4 * r + 2]), c0);
+            d0 = x0.fma(FloatVector.broadcast(F, wts[wo + 4 * r + 3]), d0);
+        }
+        a0.intoArray(y, at);
+        b0.intoArray(y, at + chStride);
+        c0.intoArray(y, at + 2 * chStride);
+        d0.intoArray(y, at + 3 * chStride);
     }
 
     /**

@@ -5,6 +5,9 @@ package dev.prism.kernels;
  * coefficients {@code y[N,4,C,H/2,W/2]} (bands cA, cH, cV, cD). H and W must be even.
  */
 public final class Haar {
+    private static final Kernel DWT2 = Kernel.of("haar.dwt2", "dwt2Row");
+    private static final Kernel IDWT2 = Kernel.of("haar.idwt2", "idwt2Row");
+
     private Haar() {
     }
 
@@ -13,15 +16,7 @@ public final class Haar {
         Check k = check("haar.dwt2", n, c, h, w);
         int size = k.size("x", n, c, h, w);
         k.length("x", x, size).length("y", y, size).distinct("x", x, "y", y);
-        int lanes = n * c * (h / 2);
-        return new Launch("haar.dwt2", new Object[] {x, y, n, c, h, w}, new int[] {1}, lanes,
-                () -> HaarKernels.dwt2(x, y, n, c, h, w),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        HaarKernels.dwt2Row(x, y, c, h, w, l / (h / 2), l % (h / 2));
-                    }
-                },
-                3L * size, 8L * size).withGrid(n * c, h / 2);
+        return DWT2.with(x, y, n, c, h, w).writes(1).grid(n * c, h / 2).launch(3L * size, 8L * size);
     }
 
     /** {@code x = IDWT(y)}; writes {@code x}. */
@@ -29,15 +24,7 @@ public final class Haar {
         Check k = check("haar.idwt2", n, c, h, w);
         int size = k.size("x", n, c, h, w);
         k.length("y", y, size).length("x", x, size).distinct("y", y, "x", x);
-        int lanes = n * c * (h / 2);
-        return new Launch("haar.idwt2", new Object[] {y, x, n, c, h, w}, new int[] {1}, lanes,
-                () -> HaarKernels.idwt2(y, x, n, c, h, w),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        HaarKernels.idwt2Row(y, x, c, h, w, l / (h / 2), l % (h / 2));
-                    }
-                },
-                3L * size, 8L * size).withGrid(n * c, h / 2);
+        return IDWT2.with(y, x, n, c, h, w).writes(1).grid(n * c, h / 2).launch(3L * size, 8L * size);
     }
 
     /**

@@ -29,13 +29,13 @@ public final class HaarKernels {
     public static void dwt2(float[] x, float[] y, int n, int c, int h, int w) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h / 2; i++) {
-                dwt2Row(x, y, c, h, w, p, i);
+                dwt2Row(x, y, n, c, h, w, p, i);
             }
         }
     }
 
     /** Output row {@code i} of all four bands for image-channel {@code p = n·C + c}. */
-    public static void dwt2Row(float[] x, float[] y, int c, int h, int w, int p, int i) {
+    public static void dwt2Row(float[] x, float[] y, int n, int c, int h, int w, int p, int i) {
         int h2 = h / 2;
         int w2 = w / 2;
         int band = c * h2 * w2;
@@ -67,13 +67,13 @@ public final class HaarKernels {
     public static void idwt2(float[] y, float[] x, int n, int c, int h, int w) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h / 2; i++) {
-                idwt2Row(y, x, c, h, w, p, i);
+                idwt2Row(y, x, n, c, h, w, p, i);
             }
         }
     }
 
     /** Image rows {@code 2i} and {@code 2i+1} of image-channel {@code p = n·C + c}. */
-    public static void idwt2Row(float[] y, float[] x, int c, int h, int w, int p, int i) {
+    public static void idwt2Row(float[] y, float[] x, int n, int c, int h, int w, int p, int i) {
         int h2 = h / 2;
         int w2 = w / 2;
         int band = c * h2 * w2;

@@ -16,6 +16,7 @@ public final class KernelRegistry {
             Map.entry("activation", ActivationKernels.class),
             Map.entry("approx", ApproxKernels.class),
             Map.entry("attention", AttentionKernels.class),
+            Map.entry("concat", ConcatKernels.class),
             Map.entry("conv2d", Conv2dKernels.class),
             Map.entry("dct", DctKernels.class),
             Map.entry("elementwise", ElementwiseKernels.class),
@@ -26,7 +27,8 @@ public final class KernelRegistry {
             Map.entry("norm", NormKernels.class),
             Map.entry("prismconv", PrismConvKernels.class),
             Map.entry("resample", ResampleKernels.class),
-            Map.entry("sampler", SamplerKernels.class));
+            Map.entry("sampler", SamplerKernels.class),
+            Map.entry("training", TrainingKernels.class));
 
     private static final Map<String, Class<?>> FAMILIES = new ConcurrentHashMap<>(BUILT_IN);
     private static final Map<String, Method> METHODS = new ConcurrentHashMap<>();
@@ -84,6 +86,16 @@ public final class KernelRegistry {
             }
         }
         return m;
+    }
+
+    /**
+     * The kernel method named by {@code kernel} ({@code family.method}).
+     *
+     * @throws IllegalStateException if the family is unknown or the method is not a unique
+     *                               {@code public static void} method of its class
+     */
+    public static Method method(String kernel) {
+        return METHODS.computeIfAbsent(kernel, KernelRegistry::find);
     }
 
     private static Method find(String kernel) {

@@ -124,7 +124,9 @@ public final class Norm {
                         NormKernels.groupBackwardPartialsLane(x, gy, stats, g, b, partials, c, hw, groups, s, p);
                     }
                 },
-                (silu ? 12L : 4L) * size, 8L * size + 8L * n * c));
+                (silu ? 12L : 4L) * size, 8L * size + 8L * n * c)
+                .withVector((from, to) -> NormBackwardVector.groupBackwardPartialsLanes(x, gy, stats, g, b, partials, c, hw,
+                        groups, s, from, to)));
     }
 
     /** {@code gGamma[c] = Σ_n Σ g'·x̂}, {@code gBeta[c] = Σ_n Σ g'} from {@code partials}; writes both. */
@@ -163,7 +165,9 @@ public final class Norm {
                                 l / h, l % h);
                     }
                 },
-                (silu ? 14L : 6L) * size, 12L * size + 8L * n * c).withGrid(n * c, h));
+                (silu ? 14L : 6L) * size, 12L * size + 8L * n * c).withGrid(n * c, h)
+                .withVector((from, to) -> NormBackwardVector.groupBackwardInputRows(x, gy, stats, g, b, partials, gx, c, h, w,
+                        groups, s, from, to)));
     }
 
     private static Check shape(String kernel, int n, int c, int h, int w, int groups) {

@@ -152,28 +152,39 @@ public final class NormKernels {
         }
     }
 
+    /**
+     * The coefficient {@code k2 = −r²·(Σ γB)/M} ({@code which == 2}) or {@code k3 = −r·(Σ γA)/M}
+     * ({@code which == 3}) of {@link #groupBackwardInput} for plane {@code p}, the sums over the channels of
+     * its group in double, in channel order.
+     */
+    public static float groupBackwardCoefficient(float[] stats, float[] gamma, float[] partials, int c, int hw,
+                                                 int groups, int p, int which) {
+        int cg = c / groups;
+        int ch = p % c;
+        int first = p - ch % cg;
+        int firstCh = ch - ch % cg;
+        int odd = which == 2 ? 1 : 0;
+        double s = 0;
+        for (int k = 0; k < cg; k++) {
+            s += (double) gamma[firstCh + k] * partials[2 * (first + k) + odd];
+        }
+        double m = (double) cg * hw;
+        double r = stats[2 * (p / cg) + 1];
+        return (float) (which == 2 ? -r * r * s / m : -r * s / m);
+    }
+
     /** Row {@code i} of plane {@code p} of {@link #groupBackwardInput}. */
     public static void groupBackwardInputRow(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
                                              float[] partials, float[] gx, int c, int h, int w, int groups,
                                              int silu, int p, int i) {
-        int cg = c / groups;
         int ch = p % c;
-        int q = p / cg;
-        int first = p - ch % cg;
-        int firstCh = ch - ch % cg;
-        double sa = 0;
-        double sb = 0;
-        for (int k = 0; k < cg; k++) {
-            sa += (double) gamma[firstCh + k] * partials[2 * (first + k)];
-            sb += (double) gamma[firstCh + k] * partials[2 * (first + k) + 1];
-        }
-        double m = (double) cg * h * w;
+        int q = p / (c / groups);
         float mu = stats[2 * q];
         float r = stats[2 * q + 1];
         float a = r * gamma[ch];
         float b = beta[ch];
-        float k2 = (float) (-(double) r * r * sb / m);
-        float k3 = (float) (-(double) r * sa / m);
+        float k2 = groupBackwardCoefficient(stats, gamma, partials, c, h * w, groups, p, 2);
+        float k3 = groupBackwardCoefficient(stats, gamma, partials, c, h * w, groups, p, 3);
         int o = (p * h + i) * w;
         for (int j = 0; j < w; j++) {
             float d = x[o + j] - mu;

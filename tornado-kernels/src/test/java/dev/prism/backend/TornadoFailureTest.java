@@ -118,7 +118,7 @@ class TornadoFailureTest {
         assertTrue(r.output().contains("prism: compile of kernel 'refused.strided' (RefusedKernels.strided) on tornado:0 ("), r.output());
         assertTrue(r.output().contains("TornadoVM could not build the kernel's task (its sketch): TornadoBailoutRuntimeException:"
                 + " Unable to build sketch for method: strided (Failed to parallelize because of non-constant loop strides"), r.output());
-        assertTrue(r.output().contains("--allow-bailout would not help"), r.output());
+        assertTrue(r.output().contains(TornadoSettings.ALLOW_BAILOUT + " would not help"), r.output());
         // And indeed it does not: with bailouts allowed the same kernel fails the same way.
         Run allowed = child("strided", 60, "-Dtornado.recover.bailout=true");
         assertEquals(1, allowed.exit(), allowed.output());
@@ -133,7 +133,7 @@ class TornadoFailureTest {
         assertEquals(1, refused.exit(), refused.output());
         assertTrue(refused.output().contains("failure: DeviceException phase=compile"), refused.output());
         assertTrue(refused.output().contains("prism: compile of kernel 'refused.random' (RefusedKernels.random) on tornado:0 ("), refused.output());
-        assertTrue(refused.output().contains("TornadoVM counts this as a bailout: with --allow-bailout it runs the kernel as sequential Java"),
+        assertTrue(refused.output().contains("TornadoVM counts this as a bailout: with TornadoSettings.allowBailout it runs the kernel as sequential Java"),
                 refused.output());
         Run allowed = child("random", 60, "-Dprism.tornado.kernelScan=false", "-Dtornado.recover.bailout=true");
         assertEquals(0, allowed.exit(), allowed.output());

@@ -44,7 +44,7 @@ class Conv2dTest {
     @ParameterizedTest
     @ValueSource(strings = {"k3_p1_bias", "k3_s2_p1_n2", "k3_d2_p2", "k3_g2_p1_n2", "depthwise_k3_p1",
             "depthwise_x2_k5_s2_p2", "k2x5_s2x1_p1x2_d1x2", "k4_s3_odd", "k3_p3_wide_pad", "k1_n2_bias", "k1_nobias",
-            "k1_s2_n2"})
+            "k1_s2_n2", "k3x5_p0x1_n2", "k5_d2_p3_n3", "k2_p1_even", "k3_s1_p3_wide_pad"})
     void forwardMatchesTorchConv2d(String name) {
         Npz r = Npz.resource("conv2d/" + name);
         Conv2d.Geometry g = geometry(r);
@@ -61,7 +61,7 @@ class Conv2dTest {
     @ParameterizedTest
     @ValueSource(strings = {"k3_p1_bias", "k3_s2_p1_n2", "k3_d2_p2", "k3_g2_p1_n2", "depthwise_k3_p1",
             "depthwise_x2_k5_s2_p2", "k2x5_s2x1_p1x2_d1x2", "k4_s3_odd", "k3_p3_wide_pad", "k1_n2_bias", "k1_nobias",
-            "k1_s2_n2"})
+            "k1_s2_n2", "k3x5_p0x1_n2", "k5_d2_p3_n3", "k2_p1_even", "k3_s1_p3_wide_pad"})
     void backwardMatchesTorchAutograd(String name) {
         Npz r = Npz.resource("conv2d/" + name);
         Conv2d.Geometry g = geometry(r);
@@ -117,11 +117,64 @@ class Conv2dTest {
     }
 
     @Test
+    void inputGradientOfStrideOneRunsAsForwardConvolutionOfFlippedWeights() {
+        // the models' 3×3 "same" layer, a valid convolution, a non-square dilated kernel, an even kernel
+        List<Conv2d.Geometry> routed = List.of(Conv2d.Geometry.of(2, 5, 7, 9, 3, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(1, 4, 6, 5, 6, 3, 1, 0, 1, 1),
+                new Conv2d.Geometry(2, 3, 9, 11, 4, 3, 5, 1, 1, 2, 1, 2, 1, 1),
+                Conv2d.Geometry.of(3, 2, 5, 4, 3, 2, 1, 1, 1, 1));
+        long stream = 40;
+        for (Conv2d.Geometry g : routed) {
+            assertTrue(g.inputGradientIsForward(), g.toString());
+            Conv2d.Geometry t = g.inputGradientAsForward();
+            assertArrayEquals(new int[] {g.n(), g.cin(), g.h(), g.w()}, new int[] {t.n(), t.cout(), t.oh(), t.ow()},
+                    "the transposed convolution's output is gx's shape, " + g);
+            float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);
+            float[] gy = Inputs.gaussian(g.ySize(), stream++);
+            float[] gx = Inputs.poisoned(g.xSize()), gxDirect = Inputs.poisoned(g.xSize());
+            List<Launch> launches = Conv2d.backward(x, w, gy, gx, null, null, g);
+            assertEquals(List.of("conv2d.flipWeights", "conv2d.forward"), launches.stream().map(Launch::kernel).toList());
+            seq(launches);
+            seq(Conv2d.backwardDirect(x, w, gy, gxDirect, null, null, g));
+            assertEquals(List.of("conv2d.backwardInput"),
+                    Conv2d.backwardDirect(x, w, gy, gxDirect, null, null, g).stream().map(Launch::kernel).toList());
+            assertClose("gx as a forward convolution against the direct kernel, " + g, gxDirect, gx);
+        }
+        // stride 2, groups 2, padding beyond the kernel's reach: the direct kernel
+        for (Conv2d.Geometry g : List.of(Conv2d.Geometry.of(1, 2, 8, 8, 2, 3, 2, 1, 1, 1),
+                Conv2d.Geometry.of(1, 4, 6, 6, 2, 3, 1, 1, 1, 2), Conv2d.Geometry.of(1, 2, 4, 6, 2, 3, 1, 3, 1, 1))) {
+            assertEquals(List.of("conv2d.backwardInput"), Conv2d.backward(new float[g.xSize()], new float[g.wSize()],
+                    new float[g.ySize()], new float[g.xSize()], null, null, g).stream().map(Launch::kernel).toList(), g.toString());
+            var e = assertThrows(IllegalStateException.class, g::inputGradientAsForward);
+            assertTrue(e.getMessage().startsWith("conv2d " + g + ": the input gradient is not a forward convolution"), e.getMessage());
+        }
+    }
+
+    @Test
+    void flippedWeightsSwapChannelsAndReverseBothAxes() {
+        Conv2d.Geometry g = new Conv2d.Geometry(1, 3, 6, 7, 2, 2, 3, 1, 1, 1, 1, 1, 1, 1);
+        float[] w = Inputs.gaussian(g.wSize(), 60);
+        float[] wf = Inputs.poisoned(g.wSize());
+        Conv2dKernels.flipWeights(w, wf, g.pack());
+        for (int co = 0; co < 2; co++) {
+            for (int ci = 0; ci < 3; ci++) {
+                for (int ky = 0; ky < 2; ky++) {
+                    for (int kx = 0; kx < 3; kx++) {
+                        assertEquals(w[((co * 3 + ci) * 2 + ky) * 3 + kx], wf[((ci * 2 + co) * 2 + (1 - ky)) * 3 + (2 - kx)],
+                                "w[" + co + "," + ci + "," + ky + "," + kx + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void backwardAgreesWithFiniteDifferences() {
         List<Conv2d.Geometry> geometries = List.of(
                 new Conv2d.Geometry(2, 4, 5, 6, 4, 3, 2, 2, 1, 1, 1, 1, 2, 2),
                 new Conv2d.Geometry(1, 3, 6, 5, 3, 3, 3, 1, 2, 2, 1, 2, 1, 3),
-                Conv2d.Geometry.of(2, 3, 3, 4, 2, 1, 1, 0, 1, 1));
+                Conv2d.Geometry.of(2, 3, 3, 4, 2, 1, 1, 0, 1, 1),
+                new Conv2d.Geometry(2, 3, 5, 6, 2, 3, 2, 1, 1, 1, 0, 1, 2, 1));
         long stream = 10;
         for (Conv2d.Geometry g : geometries) {
             float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);

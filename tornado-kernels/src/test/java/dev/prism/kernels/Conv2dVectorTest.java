@@ -40,25 +40,38 @@ class Conv2dVectorTest {
 
     private static final String[] RESOURCES = {"k3_p1_bias", "k3_s2_p1_n2", "k3_d2_p2", "k3_g2_p1_n2", "depthwise_k3_p1",
             "depthwise_x2_k5_s2_p2", "k2x5_s2x1_p1x2_d1x2", "k4_s3_odd", "k3_p3_wide_pad", "k1_n2_bias", "k1_nobias",
-            "k1_s2_n2"};
+            "k1_s2_n2", "k3x5_p0x1_n2", "k5_d2_p3_n3", "k2_p1_even", "k3_s1_p3_wide_pad"};
 
-    private static List<Conv2d.Geometry> geometries() {
+    /**
+     * The geometries of the reference vectors and of {@link Conv2dTest}'s other tests: every variant of the
+     * family runs on each.
+     */
+    static List<Conv2d.Geometry> testGeometries() {
         List<Conv2d.Geometry> gs = new ArrayList<>();
         for (String name : RESOURCES) {
             long[] v = Npz.resource("conv2d/" + name).get("geom").ints();
             gs.add(new Conv2d.Geometry((int) v[0], (int) v[1], (int) v[2], (int) v[3], (int) v[4], (int) v[5], (int) v[6],
                     (int) v[7], (int) v[8], (int) v[9], (int) v[10], (int) v[11], (int) v[12], (int) v[13]));
         }
-        // the geometries of Conv2dTest's other tests
         gs.add(Conv2d.Geometry.of(3, 7, 5, 9, 6, 1, 1, 0, 1, 1));
         gs.add(Conv2d.Geometry.of(1, 3, 5, 5, 2, 1, 2, 0, 1, 1));
         gs.add(new Conv2d.Geometry(2, 4, 5, 6, 4, 3, 2, 2, 1, 1, 1, 1, 2, 2));
         gs.add(new Conv2d.Geometry(1, 3, 6, 5, 3, 3, 3, 1, 2, 2, 1, 2, 1, 3));
         gs.add(Conv2d.Geometry.of(2, 3, 3, 4, 2, 1, 1, 0, 1, 1));
+        gs.add(new Conv2d.Geometry(2, 3, 5, 6, 2, 3, 2, 1, 1, 1, 0, 1, 2, 1));
+        gs.add(Conv2d.Geometry.of(2, 5, 7, 9, 3, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 4, 6, 5, 6, 3, 1, 0, 1, 1));
+        gs.add(new Conv2d.Geometry(2, 3, 9, 11, 4, 3, 5, 1, 1, 2, 1, 2, 1, 1));
+        gs.add(Conv2d.Geometry.of(3, 2, 5, 4, 3, 2, 1, 1, 1, 1));
         gs.add(new Conv2d.Geometry(2, 6, 13, 11, 9, 3, 3, 1, 1, 1, 1, 1, 1, 3));
         gs.add(new Conv2d.Geometry(1, 5, 12, 17, 7, 3, 5, 2, 1, 2, 1, 1, 2, 1));
         gs.add(new Conv2d.Geometry(2, 6, 9, 10, 4, 3, 5, 2, 1, 1, 2, 1, 2, 2));
         gs.add(Conv2d.Geometry.of(1, 6, 8, 8, 4, 3, 1, 1, 1, 2));
+        return gs;
+    }
+
+    private static List<Conv2d.Geometry> geometries() {
+        List<Conv2d.Geometry> gs = testGeometries();
         // the models' layers, and the vector path's edges: a column tail after full blocks, input channels
         // in several cache blocks, an odd channel count, rows split between lanes, padding wider than the row
         gs.add(Conv2d.Geometry.of(1, 64, 64, 64, 64, 3, 1, 1, 1, 1));

@@ -31,7 +31,35 @@ public final class AtomicWrite {
         void write(FileChannel out) throws IOException;
     }
 
+    /** The name of a temporary file {@link #write} makes: {@code .<target name>.<16 hex digits>.tmp}. */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+\\.[0-9a-f]{16}\\.tmp");
+
     private AtomicWrite() {
+    }
+
+    /**
+     * Deletes the temporary files that writes into {@code dir} left behind when their process was killed
+     * before it could clean up (a SIGKILL, a power cut): their targets are untouched, so they hold nothing
+     * anyone reads. Only for a directory no other process is writing into at the time.
+     *
+     * @return the names of the files deleted, sorted
+     */
+    public static java.util.List<String> removeLeftovers(Path dir) throws IOException {
+        java.util.List<String> removed = new java.util.ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return removed;
+        }
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (TEMPORARY.matcher(name).matches() && Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(f);
+                    removed.add(name);
+                }
+            }
+        }
+        java.util.Collections.sort(removed);
+        return removed;
     }
 
     /**

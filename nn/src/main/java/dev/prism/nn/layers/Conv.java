@@ -74,7 +74,7 @@ public final class Conv extends Module {
         if (k < 1 || k % 2 == 0) {
             throw new IllegalArgumentException("conv kernel size expected odd and >= 1, found " + k);
         }
-        if ((type == ConvType.DEEPPRISM || type == ConvType.SEPARABLE) && cin != cout) {
+        if (type.keepsWidth() && cin != cout) {
             throw new IllegalArgumentException(type.key() + " convolution keeps the width: expected cin = cout, found " + cin + " -> " + cout);
         }
         this.type = type;

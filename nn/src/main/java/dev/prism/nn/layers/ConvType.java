@@ -16,6 +16,11 @@ public enum ConvType {
     /** ApproxConv eq. (4): the same with Chebyshev polynomials. */
     CHEBCONV;
 
+    /** Whether this type maps C channels to C only (one filter shared across channels), so it cannot change a width. */
+    public boolean keepsWidth() {
+        return this == DEEPPRISM || this == SEPARABLE;
+    }
+
     /** The name used in configurations: {@code standard}, {@code deepprism}, ... */
     public String key() {
         return name().toLowerCase(Locale.ROOT);

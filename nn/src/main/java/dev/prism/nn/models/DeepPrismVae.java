@@ -6,34 +6,52 @@ import dev.prism.nn.Module;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.layers.Conv;
 import dev.prism.nn.layers.ConvType;
+import dev.prism.nn.layers.GroupNorm;
 import dev.prism.nn.layers.PrismAttnBlock;
 import dev.prism.nn.layers.ResBlock;
 import dev.prism.nn.layers.Resample;
 
 /**
- * The DeepPrism autoencoder of DeepPrism §4.1 at constant width C:
+ * The DeepPrism autoencoder of DeepPrism §4.1 at constant width C: the autoencoder of the Latent Diffusion
+ * Model [33] that the paper takes as its baseline, with every hidden convolution a DeepPrism convolution.
  * <pre>
- * E: Conv-3*(2*Res-Down)-Res-Attn-Res-Conv      (two output convolutions: mean and log-variance, "E, E' share
- *                                                the same network except for the output convolution layer")
- * G: Conv-Res-Attn-Res-3*(2*Res-Up)-Conv
+ * E:  conv_in → 3 levels of 2 Res, Down after levels 0 and 1 → Res-Attn-Res → Norm-Act → conv_out (C → 2z)
+ *     → conv_mean, conv_logvar (1×1, 2z → z each)
+ * G:  post_quant_conv (1×1, z → z) → conv_in (z → C) → Res-Attn-Res → 3 levels of 3 Res, Up after levels 0 and 1
+ *     → Norm-Act → conv_out (C → Cin)
  * Res(x) = x + 2*(Norm-Act-Conv)(x)              two Norm-SiLU-Conv, see {@link ResBlock}
  * </pre>
- * The first and last convolutions are standard 3×3 convolutions between the image (or the latent) and C
- * channels ("demodulation and modulation", §3.5); every hidden one, the down/up sampling convolutions
- * included, is a DeepPrism 3×3×3 convolution; Attn is PrismAttn (eq. 5) with channel convolutions of size
- * 3; Norm is group norm with 32 groups; Act is SiLU. Down and Up are 2× average pooling and nearest
- * upsampling, each followed by a DeepPrism convolution. The latent has {@code z} channels (4, as LDM's
- * f = 8 autoencoder) at 1/8 of the image size.
+ * The convolutions between the image or the latent and C channels are standard ("demodulation and
+ * modulation", §3.5); every hidden one, the down/up sampling convolutions included, is a DeepPrism 3×3×3
+ * convolution; Attn is PrismAttn (eq. 5) with channel convolutions of size 3 after a group norm; Norm is
+ * group norm with 32 groups; Act is SiLU. Down and Up are 2× average pooling and nearest upsampling, each
+ * followed by a DeepPrism convolution. "E, E' share the same network except for the output convolution
+ * layer": {@code conv_mean} and {@code conv_logvar}, which together are LDM's {@code quant_conv} (2z → 2z).
  *
- * <p>Input {@code x [N, Cin, H, W]}, H and W divisible by 8; the encoder gives mean and log-variance
- * {@code [N, z, H/8, W/8]}; the decoder maps a latent back to {@code [N, Cin, H, W]}.
+ * <p>Where the paper's text and its Table 3 disagree, this follows the table. §4.1 writes the networks as
+ * {@code E: Conv-3*(2*Res-Down)-Res-Attn-Res-Conv} and {@code G: Conv-Res-Attn-Res-3*(2*Res-Up)-Conv}, which
+ * read literally (16 Res blocks, 3 Down, 3 Up, no final Norm, two output convolutions to z = 4) gives
+ * 232·C + 1107 parameters, 4.4–5.2% above every entry of Table 3. The table's counts grow by exactly 221
+ * per channel (29.5K, 57.8K, 114K, 227K at C = 128 … 1024; no other integer slope rounds to all four), and
+ * so does its baseline column, 6.36M … 405M ≈ 386·C², which is 42 full 3×3 convolutions plus two
+ * attention blocks: the LDM autoencoder with three levels (its {@code kl-f4} configuration, ch_mult of
+ * length 3, num_res_blocks 2, z_channels 3) at constant width, whose encoder has 8 Res blocks and 2
+ * Downs and whose decoder has 11 Res blocks (3 per level) and 2 Ups. With DeepPrism convolutions that
+ * model has, for Cin = 3 and z = 3:
+ * <pre>
+ * per channel: 28 (conv_in, 27 + bias) + 54 (E conv_out to 2z = 6) + 28 (G conv_in from z = 3, 27 + bias)
+ *              + 27 (G conv_out to RGB) + 19 Res × 2 group norms × 2 + 2 attention norms × 2 + 2 final norms × 2
+ *            = 221
+ * constant:    42 DeepPrism convolutions × 28 + 8 PrismAttn projections × 4 + conv_out biases 6 + 3
+ *              + conv_mean, conv_logvar 2 × 21 + post_quant_conv 12
+ *            = 1271
+ * </pre>
+ * 221·C + 1271: 29,559, 57,847, 114,423, 227,575 for C = 128, 256, 512, 1024 against the table's 29.5K,
+ * 57.8K, 114K, 227K (+0.20%, +0.08%, +0.37%, +0.25%; the table's figures are these truncated to three
+ * digits). {@link #describe()} lists every layer.
  *
- * <p>Parameter count: {@code 232·C + 1107} for Cin = 3, z = 4 (see {@link #describe()} per layer):
- * 30.8K, 60.5K, 119.9K, 238.7K for C = 128, 256, 512, 1024, against 29.5K, 57.8K, 114K, 227K in the
- * paper's Table 3 (+4.4%, +4.7%, +5.2%, +5.1%). The paper's counts grow by about 221 per channel; this
- * reading grows by 232: 28C (input conv) + 72C (two output convs) + 37C (decoder input conv) + 27C
- * (decoder output conv) + 32 group norms × 2C + 2 attention norms × 2C. The constant part, 1107, is
- * the 38 DeepPrism convolutions (28 each), the 8 PrismAttn projections (4 each) and the output biases.
+ * <p>Input {@code x [N, Cin, H, W]}, H and W divisible by 4; the encoder gives mean and log-variance
+ * {@code [N, z, H/4, W/4]}; the decoder maps a latent back to {@code [N, Cin, H, W]}.
  */
 public final class DeepPrismVae extends Module {
 
@@ -66,34 +84,65 @@ public final class DeepPrismVae extends Module {
     private final Stack encoder;
     private final Stack decoder;
 
+    /** Levels of the encoder and the decoder; Down / Up between them, so the latent is at 1/4 of the size. */
+    public static final int LEVELS = 3;
+    /** Res blocks per level: 2 in the encoder, one more in the decoder (LDM's num_res_blocks + 1). */
+    public static final int ENCODER_RES = 2;
+    public static final int DECODER_RES = 3;
+    /** How much smaller the latent is than the image, per side. */
+    public static final int FACTOR = 1 << (LEVELS - 1);
+
     public DeepPrismVae(Config c) {
         this.config = c;
         int w = c.width();
+        int z = c.latent();
         ConvType p = ConvType.DEEPPRISM;
         encoder = child("encoder", new Stack());
         encoder.add("conv_in", Conv.standard(c.inChannels(), w, 3));
-        for (int l = 0; l < 3; l++) {
-            encoder.add("down." + l + ".res.0", new ResBlock(w, c.groups(), p, 0, c.padding()));
-            encoder.add("down." + l + ".res.1", new ResBlock(w, c.groups(), p, 0, c.padding()));
-            encoder.add("down." + l + ".downsample", Resample.down(w, p, 0, c.padding()));
+        for (int l = 0; l < LEVELS; l++) {
+            for (int r = 0; r < ENCODER_RES; r++) {
+                encoder.add("down." + l + ".res." + r, new ResBlock(w, c.groups(), p, 0, c.padding()));
+            }
+            if (l < LEVELS - 1) {
+                encoder.add("down." + l + ".downsample", Resample.down(w, p, 0, c.padding()));
+            }
         }
-        encoder.add("mid.res1", new ResBlock(w, c.groups(), p, 0, c.padding()));
-        encoder.add("mid.attn", new PrismAttnBlock(w, c.groups(), 3, 1, c.padding()));
-        encoder.add("mid.res2", new ResBlock(w, c.groups(), p, 0, c.padding()));
-        encoder.add("conv_mean", Conv.standard(w, c.latent(), 3));
-        encoder.add("conv_logvar", Conv.standard(w, c.latent(), 3));
+        addMid(encoder, c);
+        encoder.add("norm_out", new GroupNorm(c.groups(), w, 1e-6f));
+        encoder.add("conv_out", Conv.standard(w, 2 * z, 3));
+        encoder.add("conv_mean", Conv.standard(2 * z, z, 1));
+        encoder.add("conv_logvar", Conv.standard(2 * z, z, 1));
 
         decoder = child("decoder", new Stack());
-        decoder.add("conv_in", Conv.standard(c.latent(), w, 3));
-        decoder.add("mid.res1", new ResBlock(w, c.groups(), p, 0, c.padding()));
-        decoder.add("mid.attn", new PrismAttnBlock(w, c.groups(), 3, 1, c.padding()));
-        decoder.add("mid.res2", new ResBlock(w, c.groups(), p, 0, c.padding()));
-        for (int l = 0; l < 3; l++) {
-            decoder.add("up." + l + ".res.0", new ResBlock(w, c.groups(), p, 0, c.padding()));
-            decoder.add("up." + l + ".res.1", new ResBlock(w, c.groups(), p, 0, c.padding()));
-            decoder.add("up." + l + ".upsample", Resample.up(w, p, 0, c.padding()));
+        decoder.add("post_quant_conv", Conv.standard(z, z, 1));
+        decoder.add("conv_in", Conv.standard(z, w, 3));
+        addMid(decoder, c);
+        for (int l = 0; l < LEVELS; l++) {
+            for (int r = 0; r < DECODER_RES; r++) {
+                decoder.add("up." + l + ".res." + r, new ResBlock(w, c.groups(), p, 0, c.padding()));
+            }
+            if (l < LEVELS - 1) {
+                decoder.add("up." + l + ".upsample", Resample.up(w, p, 0, c.padding()));
+            }
         }
+        decoder.add("norm_out", new GroupNorm(c.groups(), w, 1e-6f));
         decoder.add("conv_out", Conv.standard(w, c.inChannels(), 3));
+    }
+
+    private static void addMid(Stack s, Config c) {
+        s.add("mid.res1", new ResBlock(c.width(), c.groups(), ConvType.DEEPPRISM, 0, c.padding()));
+        s.add("mid.attn", new PrismAttnBlock(c.width(), c.groups(), 3, 1, c.padding()));
+        s.add("mid.res2", new ResBlock(c.width(), c.groups(), ConvType.DEEPPRISM, 0, c.padding()));
+    }
+
+    /** The parameter count for image channels {@code in}, width {@code width} and {@code z} latent channels (see the class comment). */
+    public static long parameterCount(int in, int width, int z) {
+        long c = width;
+        long res = LEVELS * (ENCODER_RES + DECODER_RES) + 4;
+        long perChannel = (9L * in + 1) + 18L * z + (9L * z + 1) + 9L * in + res * 4 + 2 * 2 + 2 * 2;
+        long deepPrism = 2 * res + 2 * (LEVELS - 1);
+        long constant = deepPrism * 28 + 8 * 4 + 2L * z + in + 2 * (2L * z * z + z) + (long) z * z + z;
+        return perChannel * c + constant;
     }
 
     public Config config() {
@@ -107,19 +156,22 @@ public final class DeepPrismVae extends Module {
     /** Adds E(x) and E'(x) to {@code g}: the mean and log-variance of the latent. */
     public Moments encode(Graph g, Tensor x) {
         int[] s = x.shape();
-        if (s.length != 4 || s[1] != config.inChannels() || s[2] % 8 != 0 || s[3] % 8 != 0) {
-            throw shapeError("input", "[N, " + config.inChannels() + ", H, W] with H and W divisible by 8", s);
+        if (s.length != 4 || s[1] != config.inChannels() || s[2] % FACTOR != 0 || s[3] % FACTOR != 0) {
+            throw shapeError("input", "[N, " + config.inChannels() + ", H, W] with H and W divisible by " + FACTOR, s);
         }
         var m = encoder.children();
         Tensor h = ((Conv) m.get("conv_in")).forward(g, x);
-        for (int l = 0; l < 3; l++) {
-            h = ((ResBlock) m.get("down." + l + ".res.0")).forward(g, h);
-            h = ((ResBlock) m.get("down." + l + ".res.1")).forward(g, h);
-            h = ((Resample) m.get("down." + l + ".downsample")).forward(g, h);
+        for (int l = 0; l < LEVELS; l++) {
+            for (int r = 0; r < ENCODER_RES; r++) {
+                h = ((ResBlock) m.get("down." + l + ".res." + r)).forward(g, h);
+            }
+            if (l < LEVELS - 1) {
+                h = ((Resample) m.get("down." + l + ".downsample")).forward(g, h);
+            }
         }
-        h = ((ResBlock) m.get("mid.res1")).forward(g, h);
-        h = ((PrismAttnBlock) m.get("mid.attn")).forward(g, h);
-        h = ((ResBlock) m.get("mid.res2")).forward(g, h);
+        h = mid(m, g, h);
+        h = ((GroupNorm) m.get("norm_out")).forward(g, h, true);
+        h = ((Conv) m.get("conv_out")).forward(g, h);
         return new Moments(((Conv) m.get("conv_mean")).forward(g, h), ((Conv) m.get("conv_logvar")).forward(g, h));
     }
 
@@ -130,15 +182,24 @@ public final class DeepPrismVae extends Module {
             throw shapeError("latent", "[N, " + config.latent() + ", h, w]", s);
         }
         var m = decoder.children();
-        Tensor h = ((Conv) m.get("conv_in")).forward(g, z);
+        Tensor h = ((Conv) m.get("post_quant_conv")).forward(g, z);
+        h = ((Conv) m.get("conv_in")).forward(g, h);
+        h = mid(m, g, h);
+        for (int l = 0; l < LEVELS; l++) {
+            for (int r = 0; r < DECODER_RES; r++) {
+                h = ((ResBlock) m.get("up." + l + ".res." + r)).forward(g, h);
+            }
+            if (l < LEVELS - 1) {
+                h = ((Resample) m.get("up." + l + ".upsample")).forward(g, h);
+            }
+        }
+        h = ((GroupNorm) m.get("norm_out")).forward(g, h, true);
+        return ((Conv) m.get("conv_out")).forward(g, h);
+    }
+
+    private static Tensor mid(java.util.Map<String, Module> m, Graph g, Tensor h) {
         h = ((ResBlock) m.get("mid.res1")).forward(g, h);
         h = ((PrismAttnBlock) m.get("mid.attn")).forward(g, h);
-        h = ((ResBlock) m.get("mid.res2")).forward(g, h);
-        for (int l = 0; l < 3; l++) {
-            h = ((ResBlock) m.get("up." + l + ".res.0")).forward(g, h);
-            h = ((ResBlock) m.get("up." + l + ".res.1")).forward(g, h);
-            h = ((Resample) m.get("up." + l + ".upsample")).forward(g, h);
-        }
-        return ((Conv) m.get("conv_out")).forward(g, h);
+        return ((ResBlock) m.get("mid.res2")).forward(g, h);
     }
 }

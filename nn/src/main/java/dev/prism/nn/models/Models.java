@@ -1,5 +1,6 @@
 package dev.prism.nn.models;
 
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.PrismConv.ChannelPadding;
 import dev.prism.nn.Module;
 import dev.prism.nn.layers.ConvType;
@@ -15,12 +16,17 @@ import java.util.TreeMap;
  * The models Prism builds by name, from {@code key=value} options ({@code prism --model unet --config conv=deepprism}).
  *
  * <ul>
- *   <li>{@code unet}: {@link UNet}; options in, width, levels, res, attn, conv, order, attention, heads, groups, padding</li>
+ *   <li>{@code unet}: {@link UNet}; options in, width, levels, res, attn, conv, order, attention, heads, groups, padding,
+ *       mults (one multiplier per level, or one for all: {@code 1,2,2}), skip ({@code add} or {@code concat})</li>
  *   <li>{@code wg-unet}: the same UNet with WG-Down / WG-Up; also gates, gate_hidden</li>
+ *   <li>{@code ddpm-unet}: the same UNet with other defaults: the "plain UNet" of the training benchmark, the DDPM
+ *       UNet (concatenated skips) at base width 32, multipliers 1,2,2, one residual block per level, attention at
+ *       the third level (8×8 for a 32×32 input) and in the middle: 1,112,801 parameters for one input channel</li>
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
+ *   <li>{@code classifier}: {@link Classifier}; options in, width, stages, convs, hidden, classes, groups</li>
  * </ul>
- * Every option has a default (listed by {@link #defaults}; groups defaults to 32, or to the largest divisor
- * of the width below 32); an unknown model or option, or a bad value, is an IllegalArgumentException
+ * Every option has a default (listed by {@link #defaults}; groups defaults to 32, the classifier's to 8, or
+ * to the largest divisor of the width below that); an unknown model or option, or a bad value, is an IllegalArgumentException
  * naming it with the expected and the found value.
  */
 public final class Models {
@@ -33,9 +39,20 @@ public final class Models {
             }
             return u;
         }
+
+        /** The classifier, for the {@code classifier} model. */
+        public Classifier classifier() {
+            if (!(module instanceof Classifier c)) {
+                throw new IllegalArgumentException("model '" + name + "' is not a classifier");
+            }
+            return c;
+        }
     }
 
-    public static final List<String> NAMES = List.of("unet", "wg-unet", "deepprism-vae");
+    public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier");
+
+    /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
+    public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
 
     private Models() {
     }
@@ -44,9 +61,10 @@ public final class Models {
     public static Map<String, String> defaults(String model) {
         Map<String, String> d = new LinkedHashMap<>();
         switch (check(model)) {
-            case "unet", "wg-unet" -> {
+            case "unet", "wg-unet", "ddpm-unet" -> {
+                boolean ddpm = model.equals("ddpm-unet");
                 d.put("in", "1");
-                d.put("width", "64");
+                d.put("width", ddpm ? "32" : "64");
                 d.put("levels", "3");
                 d.put("res", "1");
                 d.put("attn", "2");
@@ -56,15 +74,26 @@ public final class Models {
                 d.put("heads", "1");
                 d.put("groups", "32");
                 d.put("padding", "zeros");
+                d.put("mults", ddpm ? "1,2,2" : "1");
+                d.put("skip", ddpm ? "concat" : "add");
                 if (model.equals("wg-unet")) {
                     d.put("gates", "1");
                     d.put("gate_hidden", "16");
                 }
             }
+            case "classifier" -> {
+                d.put("in", "1");
+                d.put("width", "16");
+                d.put("stages", "3");
+                d.put("convs", "2");
+                d.put("hidden", "128");
+                d.put("classes", "10");
+                d.put("groups", "8");
+            }
             default -> {
                 d.put("in", "3");
                 d.put("width", "256");
-                d.put("z", "4");
+                d.put("z", "3");
                 d.put("groups", "32");
                 d.put("padding", "zeros");
             }
@@ -75,7 +104,8 @@ public final class Models {
     /**
      * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}.
      *
-     * @throws IllegalArgumentException for an unknown model or option, or a value out of range
+     * @throws IllegalArgumentException for an unknown model (an {@link ArgumentException} naming {@code model}) or
+     *                                  option, or a value out of range
      */
     public static Built build(String model, Map<String, String> options, long seed) {
         Map<String, String> o = defaults(model);
@@ -87,35 +117,54 @@ public final class Models {
             o.put(e.getKey(), e.getValue().trim());
         }
         Module m = switch (model) {
-            case "unet", "wg-unet" -> {
+            case "unet", "wg-unet", "ddpm-unet" -> {
                 int width = integer(o, "width");
+                int levels = integer(o, "levels");
                 boolean wg = model.equals("wg-unet");
-                yield new UNet(new UNet.Config(integer(o, "in"), width, integer(o, "levels"), integer(o, "res"),
+                yield new UNet(new UNet.Config(integer(o, "in"), width, levels, integer(o, "res"),
                         integer(o, "attn"), ConvType.parse("conv", o.get("conv")), integer(o, "order"),
-                        o.get("attention"), integer(o, "heads"), groups(o, options, width), wg,
-                        wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o)));
+                        o.get("attention"), integer(o, "heads"), groups(o, options, width, 32), wg,
+                        wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o),
+                        mults(o.get("mults"), levels), o.get("skip").toLowerCase(Locale.ROOT)));
+            }
+            case "classifier" -> {
+                int width = integer(o, "width");
+                yield new Classifier(new Classifier.Config(integer(o, "in"), width, integer(o, "stages"), integer(o, "convs"),
+                        integer(o, "hidden"), integer(o, "classes"), groups(o, options, width, 8)));
             }
             default -> {
                 int width = integer(o, "width");
-                yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width), padding(o)));
+                yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width, 32), padding(o)));
             }
         };
         m.initialise(seed);
         return new Built(model, o, m);
     }
 
-    /** Parses {@code k=v} items, later ones winning. */
+    /**
+     * Parses {@code k=v} items, later ones winning. An item without {@code =} after one with it continues that
+     * value, with a comma: the command line splits {@code --config mults=1,2,2} at its commas into
+     * {@code mults=1}, {@code 2}, {@code 2}, which this joins back into {@code mults=1,2,2}.
+     *
+     * @throws ArgumentException naming {@code options} for a first item without {@code =}, or one that starts with it
+     */
     public static Map<String, String> parseOptions(List<String> items) {
         Map<String, String> out = new TreeMap<>();
         if (items == null) {
             return out;
         }
+        String last = null;
         for (String item : items) {
             int eq = item.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("--config expected key=value, found '" + item + "'");
+            if (eq < 0 && last != null) {
+                out.put(last, out.get(last) + "," + item.trim());
+                continue;
             }
-            out.put(item.substring(0, eq).trim(), item.substring(eq + 1).trim());
+            if (eq <= 0) {
+                throw ArgumentException.expected("options", "key=value", "'" + item + "'");
+            }
+            last = item.substring(0, eq).trim();
+            out.put(last, item.substring(eq + 1).trim());
         }
         return out;
     }
@@ -150,9 +199,28 @@ public final class Models {
 
     private static String check(String model) {
         if (!NAMES.contains(model)) {
-            throw new IllegalArgumentException("--model expected one of " + String.join(", ", NAMES) + ", found '" + model + "'");
+            throw ArgumentException.expected("model", "one of " + String.join(", ", NAMES), "'" + model + "'");
         }
         return model;
+    }
+
+    /** The option {@code mults}: one multiplier per level, or one for every level, comma-separated. */
+    private static int[] mults(String text, int levels) {
+        String[] parts = text.split(",", -1);
+        if (parts.length != 1 && parts.length != levels) {
+            throw new IllegalArgumentException("option mults expected 1 or " + levels + " values (levels=" + levels + "), found "
+                    + parts.length + " in '" + text + "'");
+        }
+        int[] m = new int[Math.max(levels, 0)];
+        for (int l = 0; l < m.length; l++) {
+            String p = parts[parts.length == 1 ? 0 : l].trim();
+            try {
+                m[l] = Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("option mults expected integers, found '" + p + "' in '" + text + "'");
+            }
+        }
+        return m;
     }
 
     private static int integer(Map<String, String> o, String key) {
@@ -164,11 +232,15 @@ public final class Models {
     }
 
     /**
-     * The group count: as given (the model checks it divides the width), or by default 32, or the largest
-     * divisor of the width below 32 when 32 does not divide it.
+     * The group count: as given (the model checks it divides the width), or by default {@code preferred},
+     * or the largest divisor of the width below it when it does not divide the width.
      */
-    private static int groups(Map<String, String> o, Map<String, String> given, int width) {
-        return given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, 32);
+    private static int groups(Map<String, String> o, Map<String, String> given, int width, int preferred) {
+        int g = given.containsKey("groups") ? integer(o, "groups") : GroupNorm.groupsFor(width, preferred);
+        // the options recorded with the model (weight files, checkpoints) hold the count used, so that
+        // building from them again gives this model
+        o.put("groups", String.valueOf(g));
+        return g;
     }
 
     private static ChannelPadding padding(Map<String, String> o) {

@@ -64,7 +64,7 @@ class ModelsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"unet-standard", "unet-deepprism", "unet-separable", "unet-cosconv", "unet-chebconv",
-            "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae"})
+            "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae", "unet-plain", "unet-deepprism-mults", "wg-unet-mults"})
     void forwardAndBackwardMatchPyTorchThroughSafetensorsAndPth(String name) throws Exception {
         check(name, JVM);
     }

@@ -33,7 +33,7 @@ class ModelsTornadoTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"unet-standard", "unet-deepprism", "unet-separable", "unet-cosconv", "unet-chebconv",
-            "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae"})
+            "unet-prismattn", "wg-unet", "wg-unet-gc", "deepprism-vae", "unet-plain", "unet-deepprism-mults", "wg-unet-mults"})
     void forwardAndBackwardMatchPyTorchOnTheDevice(String name) throws Exception {
         ModelsTest.check(name, tornado);
     }

@@ -16,12 +16,14 @@ public final class Catalog {
             new ActivationCases(),
             new ResampleCases(),
             new ElementwiseCases(),
+            new ConcatCases(),
             new EmbeddingCases(),
             new GemmCases(),
             new Conv2dCases(),
             new AttentionCases(),
             new CompositeCases(),
             new SamplerCases(),
+            new TrainingCases(),
             new ChainCases());
 
     private Catalog() {

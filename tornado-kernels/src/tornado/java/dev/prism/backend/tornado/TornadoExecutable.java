@@ -7,6 +7,7 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.KernelScan;
 import dev.prism.backend.ExecutionStats;
 import dev.prism.backend.Plan;
+import dev.prism.backend.TornadoSettings;
 import dev.prism.kernels.Launch;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
@@ -105,7 +106,7 @@ final class TornadoExecutable implements Executable {
             Built b = build(once);
             if (!backend.settings().allowBailout()) {
                 // Compile every kernel now, under the time limit, so that a compile failure is told apart
-                // from a transfer or launch failure. With --allow-bailout TornadoVM compiles on the first
+                // from a transfer or launch failure. With bailouts allowed TornadoVM compiles on the first
                 // execution instead, where it can fall back to sequential Java.
                 compiling = taskKernels.stream().distinct().count() == 1 ? named(plan.launches().getFirst()) : "one of " + kernels();
                 stage = "compiling it for the device";
@@ -258,14 +259,16 @@ final class TornadoExecutable implements Executable {
 
     /**
      * Splits the launches into consecutive runs whose TornadoVM graph stays under {@link #NODE_BUDGET}:
-     * about three nodes per distinct buffer (the object, its allocation or copy, its release), two per task
-     * and one per scalar constant.
+     * about three nodes per distinct buffer (the object, its allocation or copy, its release), one per task
+     * plus one per array it writes (TornadoVM's graph builder adds a dependent-read node for every written
+     * argument of every task), and one per scalar constant.
      */
     static List<List<Launch>> partition(List<Launch> launches) {
         List<List<Launch>> out = new ArrayList<>();
         List<Launch> current = new ArrayList<>();
         Set<Object> objects = Collections.newSetFromMap(new IdentityHashMap<>());
         Set<Object> scalars = new java.util.HashSet<>();
+        int taskNodes = 0;
         for (Launch l : launches) {
             int newObjects = 0;
             int newScalars = 0;
@@ -276,14 +279,17 @@ final class TornadoExecutable implements Executable {
                     newScalars++;
                 }
             }
-            int estimate = 3 * (objects.size() + newObjects) + 2 * (current.size() + 1) + scalars.size() + newScalars;
+            int nodes = 1 + l.writes().length;
+            int estimate = 3 * (objects.size() + newObjects) + taskNodes + nodes + scalars.size() + newScalars;
             if (!current.isEmpty() && estimate > NODE_BUDGET) {
                 out.add(current);
                 current = new ArrayList<>();
                 objects.clear();
                 scalars.clear();
+                taskNodes = 0;
             }
             current.add(l);
+            taskNodes += nodes;
             for (Object a : l.args()) {
                 if (a instanceof float[] || a instanceof int[]) {
                     objects.add(a);
@@ -368,7 +374,7 @@ final class TornadoExecutable implements Executable {
             if (!backend.settings().allowBailout()) {
                 throw new DeviceException(kernels(), deviceName(), DeviceException.Phase.COMPILE, what
                         + "; its results are correct but no device ran them. Run with -Dtornado.debug=true to see why,"
-                        + " or pass --allow-bailout to accept it.", null);
+                        + " or accept it with " + TornadoSettings.ALLOW_BAILOUT + ".", null);
             }
             backend.warnBailoutOnce("kernel " + kernels() + " on " + deviceName() + ": " + what
                     + "; timings of this run measure the JVM, not the device.");
@@ -570,7 +576,7 @@ final class TornadoExecutable implements Executable {
 
     /**
      * A TornadoVM failure as a {@link DeviceException} naming the kernel, the device and the phase.
-     * {@code --allow-bailout} is suggested only for a failure TornadoVM treats as a bailout, that is one
+     * {@link TornadoSettings#allowBailout()} is suggested only for a failure TornadoVM treats as a bailout, that is one
      * it would have answered by running the Java code: an exception (not an error) while compiling a kernel
      * for the device. A kernel TornadoVM refuses while building its sketch fails with or without the flag.
      */
@@ -605,7 +611,7 @@ final class TornadoExecutable implements Executable {
             return new DeviceException(kernels(), deviceName(), DeviceException.Phase.TRANSFER, "out of device memory (" + msg
                     + "); the buffers of plan '" + plan.name() + "' need " + mib(bufferBytes()) + " MiB and the device has "
                     + mib(d.globalMemory()) + " MiB" + (limit > 0 ? ", prism.tornado.memoryLimitMb allows " + limit + " MB" : "")
-                    + "; reduce --batch or the image size" + (limit > 0 ? ", raise the limit" : "") + ", or choose another --device", e);
+                    + "; reduce the batch or the image size" + (limit > 0 ? ", raise the limit" : "") + ", or choose another device", e);
         }
         String cause = type + ": " + msg;
         return switch (stage) {
@@ -613,9 +619,9 @@ final class TornadoExecutable implements Executable {
                     "TornadoVM could not build the kernel's task (its sketch): " + cause
                             + (type.contains("TornadoInliningException") ? ". Run the JVM with -Djdk.graal.MaximumInliningSize=1000"
                             + " (as ./prism does; TornadoVM refuses helpers of more than twice that many nodes)" : "")
-                            + ". TornadoVM has no sequential fallback at this point, so --allow-bailout would not help", e);
+                            + ". TornadoVM has no sequential fallback at this point, so " + TornadoSettings.ALLOW_BAILOUT + " would not help", e);
             case JIT -> new DeviceException(culprit(), deviceName(), DeviceException.Phase.COMPILE, "TornadoVM could not compile it: "
-                    + cause + (wouldBailOut(e) ? ". TornadoVM counts this as a bailout: with --allow-bailout it runs the kernel"
+                    + cause + (wouldBailOut(e) ? ". TornadoVM counts this as a bailout: with " + TornadoSettings.ALLOW_BAILOUT + " it runs the kernel"
                     + " as sequential Java on the host instead (and Prism warns that no device ran it)" : ""), e);
             case FETCH -> new DeviceException(kernels(), deviceName(), DeviceException.Phase.TRANSFER,
                     "copying buffers of plan '" + plan.name() + "' back to the host failed: " + cause, e);
@@ -623,7 +629,7 @@ final class TornadoExecutable implements Executable {
         };
     }
 
-    /** A failure of an execution, whose compilation (unless --allow-bailout) has already succeeded. */
+    /** A failure of an execution, whose compilation (unless bailouts are allowed) has already succeeded. */
     private DeviceException executeFailure(Throwable e, String cause) {
         boolean compiledNow = backend.settings().allowBailout() && lastResult == null && frames(e, "compile", "installcode", "graal");
         if (compiledNow) {

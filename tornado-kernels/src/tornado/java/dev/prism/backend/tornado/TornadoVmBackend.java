@@ -5,6 +5,7 @@ import dev.prism.backend.DeviceInfo;
 import dev.prism.backend.Executable;
 import dev.prism.backend.Plan;
 import dev.prism.backend.TornadoSettings;
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Launch;
 import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
@@ -50,9 +51,9 @@ public final class TornadoVmBackend implements Backend {
     public static TornadoVmBackend open(TornadoSettings settings) {
         List<Located> found = locate();
         if (found.isEmpty()) {
-            throw new IllegalArgumentException("--backend tornado: TornadoVM found no device (is an OpenCL/PTX/SPIR-V driver installed?)");
+            throw new ArgumentException("backend", "tornado: TornadoVM found no device (is an OpenCL/PTX/SPIR-V driver installed?)");
         }
-        checkIndex("--device tornado:" + settings.device(), settings.device(), found);
+        checkIndex("device", settings.device(), found);
         for (var e : settings.planDevices().entrySet()) {
             checkIndex("prism.tornado.device." + e.getKey(), e.getValue(), found);
         }
@@ -84,10 +85,11 @@ public final class TornadoVmBackend implements Backend {
         return out;
     }
 
+    /** A device index of {@code setting} ({@code device}, the settings' own, or a plan's property) that names a device. */
     private static void checkIndex(String setting, int index, List<Located> found) {
         if (index >= found.size()) {
-            throw new IllegalArgumentException(setting + ": expected a device index in [0, " + (found.size() - 1)
-                    + "] (see prism devices), found " + index);
+            throw ArgumentException.expected(setting, "a TornadoVM device index in [0, " + (found.size() - 1)
+                    + "] (TornadoSupport.devices() lists them)", index);
         }
     }
 

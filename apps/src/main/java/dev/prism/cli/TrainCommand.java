@@ -1,0 +1,674 @@
+package dev.prism.cli;
+
+import dev.prism.backend.Backend;
+import dev.prism.diffusion.Ddim;
+import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.diffusion.Prediction;
+import dev.prism.diffusion.SamplingLoop;
+import dev.prism.diffusion.SamplingProgress;
+import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.data.BatchLoader;
+import dev.prism.diffusion.data.Batches;
+import dev.prism.diffusion.data.DataSet;
+import dev.prism.diffusion.data.FashionMnist;
+import dev.prism.diffusion.data.ImageFolder;
+import dev.prism.diffusion.eval.ClassifierFeatures;
+import dev.prism.diffusion.train.ClassifierTrainer;
+import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.diffusion.train.Trainer;
+import dev.prism.io.PngImages;
+import dev.prism.nn.ModelWeights;
+import dev.prism.nn.io.AtomicWrite;
+import dev.prism.nn.models.Classifier;
+import dev.prism.nn.models.Models;
+import dev.prism.nn.train.AdamW;
+import dev.prism.nn.train.Checkpoint;
+import dev.prism.nn.train.LrSchedule;
+import dev.prism.nn.train.TrainingStep;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code prism train}: DDPM training of a denoising UNet, or cross-entropy training of the classifier of the quality metric,
+ * with checkpoints, resume, a log and sample grids (test-set accuracy for the classifier).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
+        description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
+        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; or, with --model classifier, the classifier of "
+        + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
+        + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
+        + "--checkpoint-every steps, ema.safetensors (the EMA weights, for prism sample), log.csv (step, loss, learning "
+        + "rate, gradient norm, seconds) and samples/step-N.png grids drawn with the EMA weights (the classifier: the test-set "
+        + "accuracy of the EMA weights instead). --resume RUN continues a run "
+        + "from its checkpoint with the same batches, noise and updates as if it had never stopped.")
+final class TrainCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    BackendOptions backend;
+
+    @Option(names = "--out", paramLabel = "RUN", description = "A new or empty directory for the run.")
+    Path out;
+
+    @Option(names = "--resume", paramLabel = "RUN", description = "Continue the run in this directory from its checkpoint.")
+    Path resume;
+
+    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME", description = "unet, wg-unet, ddpm-unet or classifier (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (see prism info --model).")
+    List<String> config;
+
+    @Option(names = "--data", paramLabel = "fashion-mnist|DIR",
+            description = "fashion-mnist (Debian's dataset-fashion-mnist, scripts/setup-machine.sh data), a folder of Fashion-MNIST "
+            + "IDX files (train-images-idx3-ubyte[.gz] ...) or a folder of images.")
+    String data;
+
+    @Option(names = "--channels", defaultValue = "1", description = "Channels of folder images: 1 grey or 3 RGB (default: ${DEFAULT-VALUE}).")
+    int channels;
+
+    @Option(names = "--size", defaultValue = "32", description = "Image side in pixels (default: ${DEFAULT-VALUE}).")
+    int size;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Train until this step (required for a new run).")
+    Long steps;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Images per step (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--lr-decay", defaultValue = "constant", paramLabel = "constant|linear|cosine",
+            description = "Learning-rate decay after the warm-up (default: ${DEFAULT-VALUE}).")
+    String lrDecay;
+
+    @Option(names = "--warmup", defaultValue = "200", description = "Warm-up steps (default: ${DEFAULT-VALUE}).")
+    long warmup;
+
+    @Option(names = "--min-lr-ratio", defaultValue = "0.1", description = "Final learning rate of a decay, as a fraction of --lr (default: ${DEFAULT-VALUE}).")
+    double minLrRatio;
+
+    @Option(names = "--weight-decay", defaultValue = "0", description = "AdamW's decoupled weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--clip", defaultValue = "1.0", description = "Maximum global gradient norm, 0 for none (default: ${DEFAULT-VALUE}).")
+    double clip;
+
+    @Option(names = "--ema", defaultValue = "0.999", description = "EMA decay of the weights, after its warm-up (default: ${DEFAULT-VALUE}).")
+    double ema;
+
+    @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine",
+            description = "Noise schedule of a denoising model (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
+    int timesteps;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial weights, the data order and the noise (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--checkpoint-every", defaultValue = "500", paramLabel = "K", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
+    long checkpointEvery;
+
+    @Option(names = "--sample-every", defaultValue = "1000", paramLabel = "K",
+            description = "Steps between sample grids (the classifier: test-set accuracies), 0 for none (default: ${DEFAULT-VALUE}).")
+    long sampleEvery;
+
+    @Option(names = "--sample-count", defaultValue = "16", description = "Images per sample grid (default: ${DEFAULT-VALUE}).")
+    int sampleCount;
+
+    @Option(names = "--sample-steps", defaultValue = "50", description = "DDIM steps of the sample grids (default: ${DEFAULT-VALUE}).")
+    int sampleSteps;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Run run = resume != null ? Run.resume(this, resume) : Run.fresh(this);
+        Path dir = run.dir;
+        Models.Built built = Models.build(run.model, run.options, run.seed);
+        boolean classifier = built.module() instanceof Classifier;
+        if (!classifier && !(built.module() instanceof dev.prism.nn.models.UNet)) {
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
+                    + ") or classifier, found '" + run.model + "'");
+        }
+        if (classifier) {
+            for (String option : List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                    throw new IllegalArgumentException(option + " applies to denoising models, not to --model classifier");
+                }
+            }
+        }
+        DataSet set = openData(run.data, run.channels, run.size);
+        if (classifier && !set.hasLabels()) {
+            throw new IllegalArgumentException("--data " + run.data + ": the classifier needs labelled images (fashion-mnist or a folder of "
+                    + "Fashion-MNIST IDX files), found a folder of unlabelled images");
+        }
+        Batches order = new Batches(set, run.batch, run.seed, true);
+        NoiseSchedule sched = classifier ? null : schedule(run.schedule, run.timesteps);
+        TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, 0.9, 0.999, 1e-8, run.weightDecay),
+                new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema);
+        long first = run.completed + 1;
+        try (Backend b = backend.open(PrismConfig.load());
+             BatchLoader loader = BatchLoader.background(order, first, 2);
+             Trainer trainer = classifier
+                     ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
+                     : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
+            if (run.checkpoint != null) {
+                trainer.restore(run.checkpoint);
+            }
+            out.println("backend: " + b.id() + " — " + b.description());
+            out.printf(Locale.ROOT, "training %s (%,d parameters) on %s (%,d images of %dx%dx%d), batch %d, steps %d..%d, run %s%n",
+                    run.model, built.module().parameterCount(), set.getClass().getSimpleName(), set.size(), set.channels(),
+                    set.height(), set.width(), run.batch, first, run.steps, dir);
+            out.flush();
+            Log log = new Log(dir.resolve("log.csv"), run.completed);
+            Progress progress = new Progress(err, first, run.steps);
+            long t0 = System.nanoTime();
+            double accuracy = Double.NaN;
+            for (long s = first; s <= run.steps; s++) {
+                float loss = trainer.step(s);
+                if (!Float.isFinite(loss)) {
+                    throw new IllegalStateException("training diverged: loss " + loss + " at step " + s
+                            + " (lower --lr, or keep --clip); the last checkpoint is in " + dir);
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                log.row(s, loss, trainer.training().learningRate(), trainer.training().gradNorm(), seconds);
+                progress.update(s, loss, seconds);
+                boolean last = s == run.steps;
+                if (s % run.checkpointEvery == 0 || last) {
+                    log.flush();
+                    trainer.training().fetch();
+                    Map<String, String> state = run.state(trainer.state(s));
+                    Checkpoint.write(dir.resolve("checkpoint.safetensors"), run.model, built.options(), state, trainer.states());
+                    Models.Built emaModel = Models.build(run.model, run.options, run.seed);
+                    trainer.copyEmaInto(emaModel.module());
+                    Map<String, String> meta = new LinkedHashMap<>();
+                    meta.put("model", run.model);
+                    meta.put("options", Checkpoint.json(built.options()));
+                    meta.put("image_size", String.valueOf(run.size));
+                    meta.put("trained_steps", String.valueOf(s));
+                    boolean extras = run.sampleEvery > 0 && (s % run.sampleEvery == 0 || last);
+                    if (classifier) {
+                        if (extras) {
+                            accuracy = testAccuracy(b, emaModel, run);
+                            meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", accuracy));
+                        }
+                    } else {
+                        meta.put("schedule", sched.name());
+                        meta.put("timesteps", String.valueOf(sched.timesteps()));
+                    }
+                    ModelWeights.save(emaModel.module(), dir.resolve("ema.safetensors"), meta, true);
+                    progress.note("checkpoint at step " + s);
+                    if (extras && classifier) {
+                        progress.note(String.format(Locale.ROOT, "test accuracy of the EMA weights at step %d: %.2f %%", s, 100 * accuracy));
+                    } else if (extras) {
+                        sampleGrid(b, emaModel, sched, run, s);
+                        progress.note("samples/step-" + s + ".png");
+                    }
+                }
+            }
+            log.flush();
+            progress.done();
+            out.printf(Locale.ROOT, "trained to step %d in %.1f s; EMA weights: %s%n", run.steps, (System.nanoTime() - t0) / 1e9,
+                    dir.resolve("ema.safetensors"));
+            if (!Double.isNaN(accuracy)) {
+                out.printf(Locale.ROOT, "test accuracy of the EMA weights: %.2f %%%n", 100 * accuracy);
+            }
+        }
+        return 0;
+    }
+
+    private void sampleGrid(Backend b, Models.Built emaModel, NoiseSchedule sched, Run run, long step) throws IOException {
+        Path samples = run.dir.resolve("samples");
+        int size = run.size;
+        long seed = run.seed;
+        Files.createDirectories(samples);
+        int n = Math.max(1, sampleCount);
+        UNetDenoiser d = new UNetDenoiser(emaModel.unet(), size, size);
+        try (SamplingLoop loop = new SamplingLoop(b, d, n)) {
+            Ddim ddim = new Ddim(sched, Math.min(sampleSteps, sched.timesteps()), 0.0, true, Prediction.EPSILON);
+            float[] images = loop.sample(ddim, seed, SamplingProgress.NONE);
+            Map<String, String> text = new LinkedHashMap<>();
+            text.put("Software", "prism");
+            text.put("model", emaModel.name());
+            text.put("trained_steps", String.valueOf(step));
+            text.put("sampler", ddim.describe());
+            text.put("seed", String.valueOf(seed));
+            PngImages.writeGrid(samples.resolve(String.format(Locale.ROOT, "step-%07d.png", step)), images, n, d.channels(), size, size,
+                    Math.min(8, n), PngImages.DEFAULT_MARGIN, text);
+        }
+    }
+
+    /** The accuracy of a classifier on the test split of the run's data (Fashion-MNIST or a folder of its IDX files). */
+    private static double testAccuracy(Backend b, Models.Built model, Run run) {
+        DataSet test = openData(run.data, run.channels, run.size, FashionMnist.Split.TEST);
+        try (ClassifierFeatures f = new ClassifierFeatures(b, model.classifier(), Math.min(run.batch, test.size()), run.size, run.size)) {
+            return ClassifierFeatures.accuracy(f.extract(ClassifierFeatures.of(test), test.size(), null), test);
+        }
+    }
+
+    static NoiseSchedule schedule(String name, int t) {
+        if (t < 2) {
+            throw new IllegalArgumentException("--timesteps expected >= 2, found " + t);
+        }
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "linear" -> NoiseSchedule.linear(t);
+            case "cosine" -> NoiseSchedule.cosine(t);
+            default -> throw new IllegalArgumentException("--schedule expected linear or cosine, found '" + name + "'");
+        };
+    }
+
+    static DataSet openData(String data, int channels, int size) {
+        return openData(data, channels, size, FashionMnist.Split.TRAIN);
+    }
+
+    /**
+     * {@code fashion-mnist} (the installed data set), a directory of Fashion-MNIST IDX files (one holding
+     * {@code train-images-idx3-ubyte} or its {@code .gz}), or a directory of images; {@code split} chooses
+     * the part of the IDX files.
+     */
+    static DataSet openData(String data, int channels, int size, FashionMnist.Split split) {
+        Path dir = data.equals("fashion-mnist") ? FashionMnist.DEFAULT_DIRECTORY : Path.of(data);
+        if (data.equals("fashion-mnist") || isIdxFolder(dir)) {
+            if (channels != 1) {
+                throw new IllegalArgumentException("--channels: Fashion-MNIST is grey, expected 1, found " + channels);
+            }
+            return FashionMnist.load(dir, split, size);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--data expected fashion-mnist or a directory of images, found '" + data + "'"
+                    + (Files.exists(dir) ? " (not a directory)" : " (no such directory)"));
+        }
+        return ImageFolder.load(dir, channels, size);
+    }
+
+    /** Whether {@code dir} holds Fashion-MNIST's training images as an IDX file (gzipped or not). */
+    static boolean isIdxFolder(Path dir) {
+        return Files.isRegularFile(dir.resolve("train-images-idx3-ubyte.gz")) || Files.isRegularFile(dir.resolve("train-images-idx3-ubyte"));
+    }
+
+    /** The trainer's images, from the background loader: the batch of step s is the loader's next. */
+    private static DdpmTrainer.ImageSource images(DataSet set, BatchLoader loader) {
+        return new DdpmTrainer.ImageSource() {
+            public int channels() {
+                return set.channels();
+            }
+
+            public int height() {
+                return set.height();
+            }
+
+            public int width() {
+                return set.width();
+            }
+
+            public void fill(long step, float[] x0) {
+                long got = loader.next(x0, null);
+                if (got != step) {
+                    throw new IllegalStateException("batch loader delivered step " + got + " for step " + step);
+                }
+            }
+        };
+    }
+
+    /** The classifier's images and labels, from the background loader: the batch of step s is the loader's next. */
+    private static ClassifierTrainer.LabelledImages labelled(DataSet set, BatchLoader loader, int batch) {
+        int[] classes = new int[batch];
+        return new ClassifierTrainer.LabelledImages() {
+            public int channels() {
+                return set.channels();
+            }
+
+            public int height() {
+                return set.height();
+            }
+
+            public int width() {
+                return set.width();
+            }
+
+            public void fill(long step, float[] images, float[] labels) {
+                long got = loader.next(images, classes);
+                if (got != step) {
+                    throw new IllegalStateException("batch loader delivered step " + got + " for step " + step);
+                }
+                for (int i = 0; i < classes.length; i++) {
+                    labels[i] = classes[i];
+                }
+            }
+        };
+    }
+
+    /** The options a checkpoint records, which --resume refuses. */
+    static final List<String> RUN_SETTINGS = List.of("--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
+            "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--seed",
+            "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
+
+    /** A run's settings: from the command line for a new run, from the checkpoint's state on resume. */
+    static final class Run {
+        Path dir;
+        String model;
+        Map<String, String> options;
+        String data;
+        int channels;
+        int size;
+        long steps;
+        int batch;
+        double lr;
+        String lrDecay;
+        long warmup;
+        double minLrRatio;
+        double weightDecay;
+        double clip;
+        double ema;
+        String schedule;
+        int timesteps;
+        long seed;
+        long checkpointEvery;
+        long sampleEvery;
+        long completed;
+        Checkpoint.Contents checkpoint;
+
+        static Run fresh(TrainCommand c) throws IOException {
+            if (c.out == null) {
+                throw new IllegalArgumentException("--out RUN (a new run) or --resume RUN (continue one) is needed");
+            }
+            if (c.data == null) {
+                throw new IllegalArgumentException("--data is needed for a new run: fashion-mnist or a directory of images");
+            }
+            if (c.steps == null) {
+                throw new IllegalArgumentException("--steps is needed for a new run");
+            }
+            if (Files.exists(c.out) && !(Files.isDirectory(c.out) && isEmpty(c.out))) {
+                throw new IllegalArgumentException("--out " + c.out + " exists and is not an empty directory (use --resume to continue a run)");
+            }
+            Run r = new Run();
+            r.dir = c.out;
+            r.model = c.model;
+            r.options = new LinkedHashMap<>(Models.parseOptions(c.config));
+            r.data = c.data;
+            r.channels = c.channels;
+            r.size = c.size;
+            r.steps = c.steps;
+            r.batch = c.batch;
+            r.lr = c.lr;
+            r.lrDecay = c.lrDecay;
+            r.warmup = c.warmup;
+            r.minLrRatio = c.minLrRatio;
+            r.weightDecay = c.weightDecay;
+            r.clip = c.clip;
+            r.ema = c.ema;
+            r.schedule = c.schedule;
+            r.timesteps = c.timesteps;
+            r.seed = c.seed;
+            r.checkpointEvery = c.checkpointEvery;
+            r.sampleEvery = c.sampleEvery;
+            r.check();
+            Files.createDirectories(r.dir);
+            return r;
+        }
+
+        static Run resume(TrainCommand c, Path dir) throws IOException {
+            if (c.out != null) {
+                throw new IllegalArgumentException("--out and --resume exclude each other: a resumed run stays in its directory");
+            }
+            // a resumed run keeps the settings its checkpoint records; silently ignoring others would mislead
+            for (String name : RUN_SETTINGS) {
+                if (c.spec.commandLine().getParseResult().hasMatchedOption(name)) {
+                    throw new IllegalArgumentException(name + ": a resumed run keeps the settings in its checkpoint; with --resume"
+                            + " only --steps (to train further) and the backend options may be given");
+                }
+            }
+            Path file = dir.resolve("checkpoint.safetensors");
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("--resume " + dir + ": no checkpoint.safetensors in it");
+            }
+            for (Path d : new Path[] {dir, dir.resolve("samples")}) {
+                List<String> removed = AtomicWrite.removeLeftovers(d);
+                if (!removed.isEmpty()) {
+                    c.spec.commandLine().getErr().println("removed the partial file(s) of a write the last run did not finish: "
+                            + String.join(", ", removed) + " (in " + d + ")");
+                }
+            }
+            Checkpoint.Contents head = Checkpoint.header(file);
+            Map<String, String> s = head.state();
+            Run r = new Run();
+            r.dir = dir;
+            r.model = head.model();
+            r.options = new LinkedHashMap<>(head.options());
+            r.data = s.get("data");
+            r.channels = integer(s, "channels", file);
+            r.size = integer(s, "size", file);
+            r.steps = c.steps != null ? c.steps : number(s, "steps", file);
+            r.batch = integer(s, "batch", file);
+            r.lr = real(s, "lr", file);
+            r.lrDecay = s.get("lr_decay");
+            r.warmup = number(s, "warmup", file);
+            r.minLrRatio = real(s, "min_lr_ratio", file);
+            r.weightDecay = real(s, "weight_decay", file);
+            r.clip = real(s, "clip", file);
+            r.ema = real(s, "ema", file);
+            boolean denoising = !"classifier".equals(head.model());
+            r.schedule = denoising ? s.get("schedule") : c.schedule;
+            r.timesteps = denoising ? integer(s, "timesteps", file) : c.timesteps;
+            r.seed = number(s, "seed", file);
+            r.checkpointEvery = number(s, "checkpoint_every", file);
+            r.sampleEvery = number(s, "sample_every", file);
+            r.completed = number(s, "step", file);
+            r.check();
+            if (r.completed >= r.steps) {
+                throw new IllegalArgumentException("--resume " + dir + ": the run is complete at step " + r.completed
+                        + "; give --steps N with N > " + r.completed + " to train further");
+            }
+            Models.Built m = Models.build(r.model, r.options, r.seed);
+            r.checkpoint = Checkpoint.read(file, m.module().expectedShapes());
+            return r;
+        }
+
+        void check() {
+            if (steps < 1) {
+                throw new IllegalArgumentException("--steps expected >= 1, found " + steps);
+            }
+            if (batch < 1) {
+                throw new IllegalArgumentException("--batch expected >= 1, found " + batch);
+            }
+            if (size < 1) {
+                throw new IllegalArgumentException("--size expected >= 1, found " + size);
+            }
+            if (channels != 1 && channels != 3) {
+                throw new IllegalArgumentException("--channels expected 1 or 3, found " + channels);
+            }
+            if (checkpointEvery < 1) {
+                throw new IllegalArgumentException("--checkpoint-every expected >= 1, found " + checkpointEvery);
+            }
+            if (sampleEvery < 0) {
+                throw new IllegalArgumentException("--sample-every expected >= 0, found " + sampleEvery);
+            }
+            if (sampleEvery > 0 && sampleEvery % checkpointEvery != 0) {
+                throw new IllegalArgumentException("--sample-every expected a multiple of --checkpoint-every (" + checkpointEvery
+                        + "; grids are drawn from the checkpoint's EMA weights), found " + sampleEvery);
+            }
+        }
+
+        /** The checkpoint's state: the trainer's, and what this command needs to resume. */
+        Map<String, String> state(Map<String, String> trainer) {
+            Map<String, String> m = new LinkedHashMap<>(trainer);
+            if (!"classifier".equals(model)) {
+                m.put("schedule", schedule);
+            }
+            m.put("seed", String.valueOf(seed));
+            m.put("data", data);
+            m.put("channels", String.valueOf(channels));
+            m.put("size", String.valueOf(size));
+            m.put("steps", String.valueOf(steps));
+            m.put("checkpoint_every", String.valueOf(checkpointEvery));
+            m.put("sample_every", String.valueOf(sampleEvery));
+            return m;
+        }
+
+        private static boolean isEmpty(Path dir) throws IOException {
+            try (var s = Files.list(dir)) {
+                return s.findAny().isEmpty();
+            }
+        }
+
+        private static String value(Map<String, String> s, String key, Path file) {
+            String v = s.get(key);
+            if (v == null) {
+                throw new IllegalArgumentException(file + ": the checkpoint's state lacks '" + key + "'");
+            }
+            return v;
+        }
+
+        private static long number(Map<String, String> s, String key, Path file) {
+            try {
+                return Long.parseLong(value(s, key, file));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(file + ": state '" + key + "' expected an integer, found '" + s.get(key) + "'");
+            }
+        }
+
+        private static int integer(Map<String, String> s, String key, Path file) {
+            return Math.toIntExact(number(s, key, file));
+        }
+
+        private static double real(Map<String, String> s, String key, Path file) {
+            try {
+                return Double.parseDouble(value(s, key, file));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(file + ": state '" + key + "' expected a number, found '" + s.get(key) + "'");
+            }
+        }
+    }
+
+    /** log.csv: one row per step; on resume, rows after the checkpoint's step are dropped first. */
+    static final class Log {
+        private final Path file;
+        private final StringBuilder pending = new StringBuilder();
+
+        Log(Path file, long completed) throws IOException {
+            this.file = file;
+            List<String> keep = new ArrayList<>();
+            if (Files.exists(file)) {
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    if (line.startsWith("step")) {
+                        keep.add(line);
+                        continue;
+                    }
+                    int comma = line.indexOf(',');
+                    try {
+                        if (comma > 0 && Long.parseLong(line.substring(0, comma)) <= completed) {
+                            keep.add(line);
+                        }
+                    } catch (NumberFormatException e) {
+                        // a line cut off by a kill: dropped
+                    }
+                }
+            }
+            if (keep.isEmpty()) {
+                keep.add("step,loss,lr,grad_norm,seconds");
+            }
+            Files.write(file, keep, StandardCharsets.UTF_8);
+        }
+
+        void row(long step, float loss, double lr, float gradNorm, double seconds) {
+            pending.append(step).append(',').append(loss).append(',').append((float) lr).append(',').append(gradNorm).append(',')
+                    .append(String.format(Locale.ROOT, "%.3f", seconds)).append('\n');
+            if (pending.length() > 1 << 14) {
+                flush();
+            }
+        }
+
+        void flush() {
+            try {
+                Files.writeString(file, pending, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+                pending.setLength(0);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** A progress bar on a terminal, plain lines (every 1 % or 30 s) otherwise. */
+    static final class Progress {
+        private final PrintWriter err;
+        private final long first;
+        private final long last;
+        private final boolean terminal = System.console() != null && System.console().isTerminal();
+        private long lastLine;
+        private double lastSeconds;
+
+        Progress(PrintWriter err, long first, long last) {
+            this.err = err;
+            this.first = first;
+            this.last = last;
+        }
+
+        void update(long step, float loss, double seconds) {
+            long done = step - first + 1;
+            double rate = done / Math.max(seconds, 1e-9);
+            double eta = (last - step) / rate;
+            String line = String.format(Locale.ROOT, "step %d/%d  loss %.4f  %.2f steps/s  ETA %s", step, last, loss, rate, time(eta));
+            if (terminal) {
+                int width = 24;
+                int filled = (int) (width * (step - first + 1) / Math.max(1, last - first + 1));
+                err.print("\r[" + "=".repeat(filled) + " ".repeat(width - filled) + "] " + line + "   ");
+                err.flush();
+            } else if (step == first || step == last || step - lastLine >= Math.max(1, (last - first + 1) / 100) || seconds - lastSeconds >= 30) {
+                err.println(line);
+                err.flush();
+                lastLine = step;
+                lastSeconds = seconds;
+            }
+        }
+
+        void note(String what) {
+            if (terminal) {
+                err.println();
+            }
+            err.println(what);
+            err.flush();
+        }
+
+        void done() {
+            if (terminal) {
+                err.println();
+                err.flush();
+            }
+        }
+
+        static String time(double s) {
+            if (!Double.isFinite(s)) {
+                return "?";
+            }
+            long t = Math.round(s);
+            return t >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", t / 3600, t / 60 % 60)
+                    : String.format(Locale.ROOT, "%dm%02ds", t / 60, t % 60);
+        }
+    }
+}

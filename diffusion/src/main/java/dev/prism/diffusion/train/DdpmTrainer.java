@@ -1,0 +1,210 @@
+package dev.prism.diffusion.train;
+
+import dev.prism.backend.Backend;
+import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.nn.Graph;
+import dev.prism.nn.Module;
+import dev.prism.nn.Tensor;
+import dev.prism.nn.models.UNet;
+import dev.prism.nn.train.Checkpoint;
+import dev.prism.nn.train.TrainingStep;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * DDPM training of an ε-predicting {@link UNet} (Ho et al. 2020, Algorithm 1): for a batch of clean
+ * images x0, timesteps t drawn uniformly from {0 … T−1} and noise ε ~ N(0, I),
+ * <pre>
+ *   x_t  = √ᾱ_t·x0 + √(1−ᾱ_t)·ε                  (eq. 4, reparametrised)
+ *   loss = mean (ε − ε_θ(x_t, t))²                (the simplified objective, eq. 14)
+ * </pre>
+ * then one {@link TrainingStep} (backward, clipping, AdamW, EMA), all in one plan.
+ *
+ * <p>Reproducible by construction: the batch, the timesteps and the noise of step {@code s} are
+ * functions of (seed, s) alone ({@link ImageSource#fill}, {@link #draw}), and the optimiser's scalars of
+ * s; so a run resumed from the checkpoint of step N continues exactly as the run that never stopped.
+ */
+public final class DdpmTrainer implements Trainer {
+    /** The training images: the batch of each step, the same for the same step every time. */
+    public interface ImageSource {
+        int channels();
+
+        int height();
+
+        int width();
+
+        /** Fills {@code x0 [batch, C, H, W]} with the images of step {@code step} (from 1), in [−1, 1]. */
+        void fill(long step, float[] x0);
+    }
+
+    /**
+     * @param batch    images per step
+     * @param seed     the seed of the timesteps and the noise (the data order has its own, in the {@link ImageSource})
+     * @param schedule the forward process's noise schedule
+     * @param settings the optimiser, learning-rate schedule, clipping and EMA
+     */
+    public record Config(int batch, long seed, NoiseSchedule schedule, TrainingStep.Settings settings) {
+        public Config {
+            if (batch < 1) {
+                throw new IllegalArgumentException("batch expected >= 1, found " + batch);
+            }
+            Objects.requireNonNull(schedule, "schedule");
+            Objects.requireNonNull(settings, "settings");
+        }
+    }
+
+    private final UNet model;
+    private final ImageSource data;
+    private final Config config;
+    private final float[] x0;
+    private final float[] eps;
+    private final float[] t;
+    private final float[] coef;
+    private final TrainingStep step;
+
+    /**
+     * Builds the training plan for {@code model} on batches of {@code data} and compiles it on
+     * {@code backend}.
+     *
+     * @throws IllegalArgumentException if the data's image does not fit the model
+     */
+    public DdpmTrainer(Backend backend, UNet model, ImageSource data, Config config) {
+        this(model, data, config);
+        step.compile(backend);
+    }
+
+    /** The same trainer, built but not compiled (for inspecting or benchmarking its {@link #plan}). */
+    public DdpmTrainer(UNet model, ImageSource data, Config config) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.data = Objects.requireNonNull(data, "data");
+        this.config = Objects.requireNonNull(config, "config");
+        int c = data.channels(), h = data.height(), w = data.width();
+        UNet.Config mc = model.config();
+        if (c != mc.inChannels() || h % mc.divisor() != 0 || w % mc.divisor() != 0) {
+            throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the model: expected "
+                    + mc.inChannels() + " channel(s) and a height and width divisible by " + mc.divisor());
+        }
+        int n = config.batch();
+        long len = (long) n * c * h * w;
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("batch expected at most " + (Integer.MAX_VALUE - 8) / ((long) c * h * w)
+                    + " images of " + c + "x" + h + "x" + w + ", found " + n);
+        }
+        x0 = new float[(int) len];
+        eps = new float[(int) len];
+        t = new float[n];
+        coef = new float[2 * n];
+        Graph g = new Graph("ddpm");
+        Tensor xt = g.qSample(Tensor.of(x0, n, c, h, w), Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n));
+        Tensor loss = g.meanSquaredError(model.forward(g, xt, Tensor.of(t, n)), Tensor.of(eps, n, c, h, w));
+        step = new TrainingStep(g, loss, model.parameters(), config.settings(), x0, eps, t, coef);
+    }
+
+    /** The plan of one training step. */
+    public dev.prism.backend.Plan plan() {
+        return step.plan();
+    }
+
+    /** Writes the inputs of step {@code s} (batch, timesteps, noise, scalars) without running the plan. */
+    public void prepare(long s) {
+        data.fill(s, x0);
+        draw(s);
+        step.prepare(s);
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** The optimiser state of every parameter (weights, moments, EMA). */
+    @Override
+    public TrainingStep training() {
+        return step;
+    }
+
+    /**
+     * The timesteps and noise of step {@code s}: {@code t[i]} uniform in {0 … T−1}, then ε standard
+     * normal by Box–Muller in double ({@code StrictMath}), from a generator seeded by a hash of
+     * (seed, s); and the forward process's coefficients of each t.
+     */
+    void draw(long s) {
+        SplittableRandom r = new SplittableRandom(mix(config.seed() + s * 0x9E3779B97F4A7C15L));
+        NoiseSchedule sch = config.schedule();
+        for (int i = 0; i < t.length; i++) {
+            int ti = r.nextInt(sch.timesteps());
+            t[i] = ti;
+            double ab = sch.alphaBar(ti);
+            coef[2 * i] = (float) Math.sqrt(ab);
+            coef[2 * i + 1] = (float) Math.sqrt(1 - ab);
+        }
+        for (int i = 0; i < eps.length; i += 2) {
+            double u1 = 1.0 - r.nextDouble();
+            double u2 = r.nextDouble();
+            double rad = StrictMath.sqrt(-2 * StrictMath.log(u1));
+            eps[i] = (float) (rad * StrictMath.cos(2 * Math.PI * u2));
+            if (i + 1 < eps.length) {
+                eps[i + 1] = (float) (rad * StrictMath.sin(2 * Math.PI * u2));
+            }
+        }
+    }
+
+    /** SplitMix64's finaliser: a 64-bit hash whose nearby inputs give unrelated outputs. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    /** Runs training step {@code s} (from 1): its batch, timesteps and noise, then the plan. Returns the loss. */
+    @Override
+    public float step(long s) {
+        data.fill(s, x0);
+        draw(s);
+        return step.run(s);
+    }
+
+    /** The run's state for a checkpoint: the step and what makes the next steps the same. */
+    @Override
+    public Map<String, String> state(long completedSteps) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("step", Long.toString(completedSteps));
+        m.put("seed", Long.toString(config.seed()));
+        m.put("batch", Integer.toString(config.batch()));
+        m.put("noise_schedule", config.schedule().name());
+        m.put("timesteps", Integer.toString(config.schedule().timesteps()));
+        m.putAll(config.settings().state());
+        return m;
+    }
+
+    /** Copies the EMA weights into {@code target}, a module of the same architecture (for sampling). */
+    @Override
+    public void copyEmaInto(Module target) {
+        step.copyEmaInto(target);
+    }
+
+    /** The states of every parameter, in the model's order, with host values ({@link TrainingStep#fetch} first). */
+    @Override
+    public List<TrainingStep.State> states() {
+        return new ArrayList<>(step.states().values());
+    }
+
+    /** Restores weights, moments and EMA from a checkpoint; call before the first {@link #step}. */
+    @Override
+    public void restore(Checkpoint.Contents c) {
+        Checkpoint.restore(c, step);
+    }
+
+    public UNet model() {
+        return model;
+    }
+
+    @Override
+    public void close() {
+        step.close();
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Trains the bundled Fashion-MNIST model, resumably.
+#
+#   scripts/train-bundled.sh [RUN]      (RUN defaults to runs/bundled, outside version control)
+#
+# The first call starts the run; every later call (after Ctrl-C, a reboot or a SIGKILL) continues it from its
+# last checkpoint, until the last step. To keep it going after the terminal closes:
+#
+#   nohup scripts/train-bundled.sh > runs/bundled.log 2>&1 &
+#
+# The application is copied into RUN.app (beside RUN) at each start, so rebuilding the working tree during a run changes
+# nothing under it; a later start picks up the rebuilt code (a resumed run continues from its checkpoint
+# whatever code wrote it). When the run has finished, RUN/ema.safetensors holds the weights; the bundled
+# file is that file (see docs/TRAINING.md, "The bundled model").
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN="${1:-$HERE/runs/bundled}"
+
+# The run's settings: docs/TRAINING.md says why these.
+ARGS=(--model ddpm-unet --config width=16 --data fashion-mnist --size 32
+      --steps 4000 --batch 64 --lr 1e-3 --lr-decay cosine --warmup 200 --min-lr-ratio 0.1
+      --weight-decay 0 --clip 1.0 --ema 0.999 --schedule linear --timesteps 1000 --seed 0
+      --checkpoint-every 100 --sample-every 500 --sample-count 16 --sample-steps 50)
+
+"$HERE/prism" --version > /dev/null   # builds when missing or stale
+APP="$RUN.app"
+rm -rf "$APP.new"
+mkdir -p "$APP.new/lib"
+cp "$HERE/apps/target/prism-apps.jar" "$APP.new/"
+cp "$HERE"/apps/target/lib/*.jar "$APP.new/lib/"
+rm -rf "$APP"
+mv "$APP.new" "$APP"
+
+JDK_JAVA="$("$HERE/prism" --version --show-command | awk '{print $1}')"
+JAVA=("$JDK_JAVA" -Dprism.home="$HERE" --add-modules jdk.incubator.vector -cp "$APP/prism-apps.jar:$APP/lib/*" dev.prism.cli.Main)
+
+if [[ -f "$RUN/checkpoint.json" ]]; then
+  echo "train-bundled: resuming $RUN from its checkpoint ($(date -u +%FT%TZ))"
+  exec "${JAVA[@]}" train --resume "$RUN"
+fi
+echo "train-bundled: starting $RUN ($(date -u +%FT%TZ))"
+exec "${JAVA[@]}" train "${ARGS[@]}" --out "$RUN"

@@ -1,0 +1,109 @@
+"""Training-step references (PyTorch 1.13, float64 from float32 inputs): the forward diffusion
+q(x_t | x_0), the mean squared error and its gradient, the softmax cross-entropy (F.cross_entropy) and
+its gradient, torch.nn.utils.clip_grad_norm_ over several
+gradients, three steps of torch.optim.AdamW (with and without a clip factor on the gradients), and the
+weight EMA. The Java kernels are dev.prism.kernels.TrainingKernels.
+"""
+import numpy as np
+import torch
+
+from common import rng, normal, save
+
+FAMILY = "training"
+
+
+def t64(a):
+    return torch.tensor(np.asarray(a, dtype=np.float64))
+
+
+def qsample():
+    g = rng("qsample")
+    batch, size = 3, 2 * 5 * 7
+    x0, eps = normal(g, batch, size), normal(g, batch, size)
+    beta = np.linspace(1e-4, 0.02, 1000, dtype=np.float64)
+    ab = np.cumprod(1.0 - beta)
+    t = np.array([0, 517, 999])
+    coef = np.stack([np.sqrt(ab[t]), np.sqrt(1 - ab[t])], axis=1).reshape(-1).astype(np.float32)
+    c = t64(coef).reshape(batch, 2)
+    xt = c[:, :1] * t64(x0) + c[:, 1:] * t64(eps)
+    return save(FAMILY, "qsample", x0=x0, eps=eps, coef=coef, xt=xt)
+
+
+def mse(case, n):
+    g = rng(case)
+    pred, target = normal(g, n), normal(g, n) + np.float32(0.3)
+    p = t64(pred).requires_grad_(True)
+    loss = torch.nn.functional.mse_loss(p, t64(target))
+    gy = np.float32(0.7)
+    (loss * float(gy)).backward()
+    return save(FAMILY, case, pred=pred, target=target, gy=np.array([gy]), loss=loss.detach().reshape(1), grad=p.grad)
+
+
+def cross_entropy(case, rows, classes, scale):
+    """F.cross_entropy over rows of logits (scaled, so large logits test the max subtraction), per row
+    and as the mean, and the gradient of the mean times gy."""
+    g = rng(case)
+    logits = normal(g, rows, classes) * np.float32(scale)
+    labels = g.integers(0, classes, rows)
+    z = t64(logits).requires_grad_(True)
+    y = torch.tensor(labels, dtype=torch.int64)
+    per_row = torch.nn.functional.cross_entropy(z, y, reduction="none")
+    loss = torch.nn.functional.cross_entropy(z, y)
+    gy = np.float32(0.7)
+    (loss * float(gy)).backward()
+    return save(FAMILY, case, logits=logits, labels=labels.astype(np.float32), gy=np.array([gy]),
+                per_row=per_row.detach(), loss=loss.detach().reshape(1), grad=z.grad)
+
+
+def clip(case, max_norm):
+    g = rng(case)
+    shapes = [(300,), (7,), (1000,), (3, 129)]
+    grads = [normal(g, *s) for s in shapes]
+    params = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in shapes]
+    for p, gr in zip(params, grads):
+        p.grad = t64(gr).reshape(p.shape).clone()
+    norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    after = np.concatenate([p.grad.numpy().reshape(-1) for p in params])
+    before = np.concatenate([gr.reshape(-1) for gr in grads])
+    factor = after[0] / before[0]
+    out = {f"g{i}": gr.reshape(-1) for i, gr in enumerate(grads)}
+    return save(FAMILY, case, max_norm=np.array([max_norm], dtype=np.float32), norm=np.array([norm.item()]),
+                factor=np.array([factor]), **out)
+
+
+def adamw(case, clip_factor):
+    """Three AdamW steps; the gradient of step k is grads[k] (times clip_factor, as the Java kernel scales it)."""
+    g = rng(case)
+    n = 517
+    w0 = normal(g, n)
+    grads = [normal(g, n) * np.float32(s) for s in (1.0, 0.3, 2.0)]
+    lr, betas, eps, wd = 1e-3, (0.9, 0.999), 1e-8, 0.01
+    p = t64(w0).requires_grad_(True)
+    opt = torch.optim.AdamW([p], lr=lr, betas=betas, eps=eps, weight_decay=wd)
+    traj = []
+    for k in range(3):
+        p.grad = t64(grads[k]) * float(np.float32(clip_factor))
+        opt.step()
+        st = opt.state[p]
+        traj.append((p.detach().clone(), st["exp_avg"].clone(), st["exp_avg_sq"].clone()))
+    out = {}
+    for k in range(3):
+        out[f"w{k + 1}"], out[f"m{k + 1}"], out[f"v{k + 1}"] = traj[k]
+        out[f"grad{k + 1}"] = grads[k]
+    return save(FAMILY, case, w0=w0, clip=np.array([clip_factor, 0.0], dtype=np.float32),
+                hp=np.array([lr, betas[0], betas[1], eps, wd]), **out)
+
+
+def ema():
+    g = rng("ema")
+    n = 333
+    e, w = normal(g, n), normal(g, n)
+    d = 0.999
+    ref = d * t64(e) + (1 - d) * t64(w)
+    return save(FAMILY, "ema", ema=e, w=w, decay=np.array([d, 1 - d], dtype=np.float32), out=ref)
+
+
+def generate():
+    return [qsample(), mse("mse_small", 70), mse("mse_long", 5 * 256 + 17),
+            cross_entropy("xent_small", 7, 3, 1.0), cross_entropy("xent_wide", 33, 10, 30.0), clip("clip_active", 1.0),
+            clip("clip_inactive", 1e9), adamw("adamw", 1.0), adamw("adamw_clipped", 0.37), ema()]

@@ -1,0 +1,385 @@
+package dev.prism.kernels;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import static dev.prism.kernels.Conv2dKernels.CIN;
+import static dev.prism.kernels.Conv2dKernels.COUT;
+import static dev.prism.kernels.Conv2dKernels.DH;
+import static dev.prism.kernels.Conv2dKernels.DW;
+import static dev.prism.kernels.Conv2dKernels.GROUPS;
+import static dev.prism.kernels.Conv2dKernels.H;
+import static dev.prism.kernels.Conv2dKernels.KH;
+import static dev.prism.kernels.Conv2dKernels.KW;
+import static dev.prism.kernels.Conv2dKernels.N;
+import static dev.prism.kernels.Conv2dKernels.OH;
+import static dev.prism.kernels.Conv2dKernels.OW;
+import static dev.prism.kernels.Conv2dKernels.PH;
+import static dev.prism.kernels.Conv2dKernels.PW;
+import static dev.prism.kernels.Conv2dKernels.SH;
+import static dev.prism.kernels.Conv2dKernels.SW;
+import static dev.prism.kernels.Conv2dKernels.W;
+
+/**
+ * The hand-vectorised JVM variant of {@link Conv2dKernels#backwardWeightLane} (Vector API), run by the
+ * JVM backend's parallel mode for stride 1 and groups 1; other geometries run the plain helper, which
+ * stays the reference and the TornadoVM input.
+ *
+ * <p>The sum: {@code gw[co,ci,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n,ci,oy − ph + ky·dh, ox − pw + kx·dw]}.
+ *
+ * <p>Layout. A chunk of batch items is widened to double into zero-padded scratch planes of
+ * {@code P = (H + 2·ph)·Wp} values with rows of {@code Wp = W + 2·pw}, the items one after the other:
+ * {@code x} at {@code (iy + ph)·Wp + ix + pw}, {@code gy} at {@code oy·Wp + ox} (zero for {@code ox >= OW}
+ * and {@code oy >= OH}). Tap {@code (ky, kx)} then reads {@code x} at {@code q + ky·dh·Wp + kx·dw} for every
+ * position {@code q} of {@code gy}: the sum over a chunk is one dot product of two flat runs, with no
+ * border tests and no row tails, so narrow rows (8, 16 wide) and small planes fill whole vectors.
+ * A zero of the padding multiplies an input value; an infinite input therefore gives NaN where the plain
+ * loop gives ±∞.
+ *
+ * <p>Summation: in double like the loop ({@link Sums}), each product exact (two widened floats), each
+ * vector lane a running double sum of the positions {@code q ≡ lane} modulo the lane count over all chunks
+ * in order, the lanes then added left to right and the total rounded to float once. The same terms as the
+ * loop's in another order: within a few double ulps of its sum, so the same float or one ulp apart
+ * ({@code ReductionAccuracyTest} bounds both against float64). The order depends on the geometry and
+ * {@link VectorMath#DOUBLE}'s width alone: every thread count gives the same bits (each width its own).
+ *
+ * <p>Micro-kernel: {@code CB} output channels × {@value #TB} terms, a term being one (input channel, tap)
+ * pair, so that a 3×3 kernel's 9 taps of consecutive input channels fill the blocks without waste; each
+ * step loads {@code CB} {@code gy} vectors and {@value #TB} {@code x} vectors and issues {@code CB·}{@value #TB}
+ * double FMAs. {@code CB} is 4 with 8 or more double lanes (AVX-512: 24 accumulators of 32 registers) and 2
+ * below (AVX2 and NEON have 16 registers). A thread's share of the weight elements is cut into blocks of up
+ * to {@code CB} output channels whose element ranges are whole; a channel cut by the share's ends runs alone
+ * (the block's other rows read its plane again and are dropped). No vector crosses a method call (see
+ * docs/KERNELS.md).
+ *
+ * <p>Each thread keeps its scratch in a thread-local, grown on first use and reused: no allocation in
+ * steady state.
+ */
+final class Conv2dWeightGradVector {
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
+    private static final int L = D.length();
+    /** Output channels per micro-kernel block: 4 where the register file holds 24 accumulators. */
+    private static final int CB = L >= 8 ? 4 : 2;
+    /** (Input channel, tap) terms per micro-kernel block. */
+    static final int TB = 6;
+    /** Positions per chunk: a chunk's input planes (32 channels) stay in a 256 KB cache. */
+    private static final int SEGMENT = 1024;
+
+    private static final class Scratch {
+        double[] gy = new double[0];
+        double[] x = new double[0];
+        double[] acc = new double[0];
+        int[] blocks = new int[0];
+        int[] terms = new int[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private Conv2dWeightGradVector() {
+    }
+
+    /** True when {@link #backwardWeightLanes} takes the vector path for this geometry. */
+    static boolean vectorises(int[] g) {
+        return g[SH] == 1 && g[SW] == 1 && g[GROUPS] == 1;
+    }
+
+    /**
+     * Lanes {@code [rowFrom, rowTo)} of {@link Conv2dKernels#backwardWeight}, lane {@code l} being the filter
+     * row {@code l = (co·Cin + ci)·KH + ky}, its {@code KW} weight elements.
+     */
+    static void backwardWeightLanes(float[] x, float[] gy, float[] gw, int[] g, int rowFrom, int rowTo) {
+        if (rowFrom >= rowTo) {
+            return;
+        }
+        if (!vectorises(g)) {
+            for (int l = rowFrom; l < rowTo; l++) {
+                Conv2dKernels.backwardWeightLane(x, gy, gw, g, l);
+            }
+            return;
+        }
+        int from = rowFrom * g[KW];
+        int to = rowTo * g[KW];
+        int nb = g[N], cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
+        int ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW], oh = g[OH], ow = g[OW];
+        int taps = kh * kw;
+        int per = cin * taps;
+        int wp = wi + 2 * pw;
+        int plane = (h + 2 * ph) * wp;
+        int reach = (kh - 1) * dh * wp + (kw - 1) * dw;
+        // batch items per chunk: about SEGMENT positions, at least one item
+        int chunk = Math.max(1, Math.min(nb, SEGMENT / plane));
+        int span = roundUp(chunk * plane);
+        int gyStride = span;
+        int xStride = span + reach;
+        Scratch s = SCRATCH.get();
+
+        // Blocks of output channels: [co0, nc, lo, hi, first term, accumulator offset] each.
+        int coFirst = from / per;
+        int coLast = (to - 1) / per;
+        int maxBlocks = coLast - coFirst + 1;
+        if (s.blocks.length < 6 * maxBlocks) {
+            s.blocks = new int[6 * maxBlocks];
+        }
+        int[] blocks = s.blocks;
+        int count = 0;
+        int terms = 0;
+        int accLen = 0;
+        int ciMin = cin;
+        int ciMax = 0;
+        for (int co = coFirst; co <= coLast; ) {
+            int lo = Math.max(from - co * per, 0);
+            int hi = Math.min(to - co * per, per);
+            int nc = 1;
+            if (lo == 0 && hi == per) {
+                while (nc < CB && co + nc <= coLast && (co + nc + 1) * per <= to) {
+                    nc++;
+                }
+            }
+            int groups = (hi - lo + TB - 1) / TB;
+            int b = 6 * count++;
+            blocks[b] = co;
+            blocks[b + 1] = nc;
+            blocks[b + 2] = lo;
+            blocks[b + 3] = hi;
+            blocks[b + 4] = terms;
+            blocks[b + 5] = accLen;
+            terms += groups * TB;
+            accLen += groups * CB * TB * L;
+            ciMin = Math.min(ciMin, lo / taps);
+            ciMax = Math.max(ciMax, (hi - 1) / taps);
+            co += nc;
+        }
+        int nco = coLast - coFirst + 1;
+        int nci = ciMax - ciMin + 1;
+        if (s.gy.length < nco * gyStride) {
+            s.gy = new double[nco * gyStride];
+        }
+        if (s.x.length < nci * xStride) {
+            s.x = new double[nci * xStride];
+        }
+        if (s.acc.length < accLen) {
+            s.acc = new double[accLen];
+        }
+        if (s.terms.length < terms) {
+            s.terms = new int[terms];
+        }
+        double[] gys = s.gy;
+        double[] xs = s.x;
+        double[] acc = s.acc;
+        int[] off = s.terms;
+        java.util.Arrays.fill(gys, 0, nco * gyStride, 0);
+        java.util.Arrays.fill(xs, 0, nci * xStride, 0);
+        java.util.Arrays.fill(acc, 0, accLen, 0);
+        // each block's terms as x offsets: its elements lo, lo + 1, .. as (input channel, tap); the last
+        // group's missing terms read the first term's run and are dropped
+        for (int k = 0; k < count; k++) {
+            int b = 6 * k;
+            int lo = blocks[b + 2], hi = blocks[b + 3], t0 = blocks[b + 4];
+            int groups = (hi - lo + TB - 1) / TB;
+            for (int j = 0; j < groups * TB; j++) {
+                int e = lo + j < hi ? lo + j : lo;
+                int ci = e / taps;
+                int t = e - ci * taps;
+                off[t0 + j] = (ci - ciMin) * xStride + (t / kw) * dh * wp + (t % kw) * dw;
+            }
+        }
+
+        for (int n0 = 0; n0 < nb; n0 += chunk) {
+            int items = Math.min(chunk, nb - n0);
+            int end = roundUp(items * plane);
+            for (int c = 0; c < nco; c++) {
+                int dst = c * gyStride;
+                for (int i = 0; i < items; i++) {
+                    int src = ((n0 + i) * cout + coFirst + c) * oh * ow;
+                    int d = dst + i * plane;
+                    for (int oy = 0; oy < oh; oy++) {
+                        widen(gy, src + oy * ow, gys, d + oy * wp, ow);
+                    }
+                }
+                // a short last chunk: its rounded end must not see the previous chunk's values
+                java.util.Arrays.fill(gys, dst + items * plane, dst + end, 0);
+            }
+            for (int c = 0; c < nci; c++) {
+                int dst = c * xStride;
+                for (int i = 0; i < items; i++) {
+                    int src = ((n0 + i) * cin + ciMin + c) * h * wi;
+                    int d = dst + i * plane + ph * wp + pw;
+                    for (int iy = 0; iy < h; iy++) {
+                        widen(x, src + iy * wi, xs, d + iy * wp, wi);
+                    }
+                }
+            }
+            for (int k = 0; k < count; k++) {
+                int b = 6 * k;
+                int nc = blocks[b + 1];
+                int g0 = (blocks[b] - coFirst) * gyStride;
+                int groups = (blocks[b + 3] - blocks[b + 2] + TB - 1) / TB;
+                for (int grp = 0; grp < groups; grp++) {
+                    int t = blocks[b + 4] + grp * TB;
+                    int a = blocks[b + 5] + grp * CB * TB * L;
+                    if (CB == 4) {
+                        micro4(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, g0 + Math.min(2, nc - 1) * gyStride,
+                                g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, acc, a, 0, end);
+                    } else {
+                        micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, acc, a, 0, end);
+                    }
+                }
+            }
+        }
+
+        // results: row c of a block, its j-th element; each sum's lanes added left to right
+        for (int k = 0; k < count; k++) {
+            int b = 6 * k;
+            int co0 = blocks[b], nc = blocks[b + 1], lo = blocks[b + 2], hi = blocks[b + 3], a0 = blocks[b + 5];
+            for (int c = 0; c < nc; c++) {
+                for (int e = lo; e < hi; e++) {
+                    int j = e - lo;
+                    int at = a0 + (j / TB) * CB * TB * L + (c * TB + j % TB) * L;
+                    double sum = acc[at];
+                    for (int i = 1; i < L; i++) {
+                        sum += acc[at + i];
+                    }
+                    gw[(co0 + c) * per + e] = (float) sum;
+                }
+            }
+        }
+    }
+
+    private static int roundUp(int n) {
+        return (n + L - 1) / L * L;
+    }
+
+    /** {@code dst[d + i] = src[s + i]} for {@code i < len}, widened to double. */
+    private static void widen(float[] src, int s, double[] dst, int d, int len) {
+        for (int i = 0; i < len; i++) {
+            dst[d + i] = src[s + i];
+        }
+    }
+
+    /**
+     * 4 output channels ({@code gy} runs at {@code y0 .. y3}) × the 6 terms {@code off[t .. t+6)}: each
+     * lane's double sum {@code acc[a + (c·6 + j)·L + lane]} continued over positions {@code [q0, q1)}.
+     * One small method, 24 accumulators in registers.
+     */
+    private static void micro4(double[] gys, int y0, int y1, int y2, int y3, double[] xs, int[] off, int t,
+                               double[] acc, int a, int q0, int q1) {
+        int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
+        DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
+        DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
+        DoubleVector c04 = DoubleVector.fromArray(D, acc, a + 4 * L), c05 = DoubleVector.fromArray(D, acc, a + 5 * L);
+        DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
+        DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
+        DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
+        DoubleVector c20 = DoubleVector.fromArray(D, acc, a + 12 * L), c21 = DoubleVector.fromArray(D, acc, a + 13 * L);
+        DoubleVector c22 = DoubleVector.fromArray(D, acc, a + 14 * L), c23 = DoubleVector.fromArray(D, acc, a + 15 * L);
+        DoubleVector c24 = DoubleVector.fromArray(D, acc, a + 16 * L), c25 = DoubleVector.fromArray(D, acc, a + 17 * L);
+        DoubleVector c30 = DoubleVector.fromArray(D, acc, a + 18 * L), c31 = DoubleVector.fromArray(D, acc, a + 19 * L);
+        DoubleVector c32 = DoubleVector.fromArray(D, acc, a + 20 * L), c33 = DoubleVector.fromArray(D, acc, a + 21 * L);
+        DoubleVector c34 = DoubleVector.fromArray(D, acc, a + 22 * L), c35 = DoubleVector.fromArray(D, acc, a + 23 * L);
+        for (int q = q0; q < q1; q += L) {
+            DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
+            DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
+            DoubleVector g2 = DoubleVector.fromArray(D, gys, y2 + q);
+            DoubleVector g3 = DoubleVector.fromArray(D, gys, y3 + q);
+            DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
+            c00 = g0.fma(v, c00);
+            c10 = g1.fma(v, c10);
+            c20 = g2.fma(v, c20);
+            c30 = g3.fma(v, c30);
+            v = DoubleVector.fromArray(D, xs, o1 + q);
+            c01 = g0.fma(v, c01);
+            c11 = g1.fma(v, c11);
+            c21 = g2.fma(v, c21);
+            c31 = g3.fma(v, c31);
+            v = DoubleVector.fromArray(D, xs, o2 + q);
+            c02 = g0.fma(v, c02);
+            c12 = g1.fma(v, c12);
+            c22 = g2.fma(v, c22);
+            c32 = g3.fma(v, c32);
+            v = DoubleVector.fromArray(D, xs, o3 + q);
+            c03 = g0.fma(v, c03);
+            c13 = g1.fma(v, c13);
+            c23 = g2.fma(v, c23);
+            c33 = g3.fma(v, c33);
+            v = DoubleVector.fromArray(D, xs, o4 + q);
+            c04 = g0.fma(v, c04);
+            c14 = g1.fma(v, c14);
+            c24 = g2.fma(v, c24);
+            c34 = g3.fma(v, c34);
+            v = DoubleVector.fromArray(D, xs, o5 + q);
+            c05 = g0.fma(v, c05);
+            c15 = g1.fma(v, c15);
+            c25 = g2.fma(v, c25);
+            c35 = g3.fma(v, c35);
+        }
+        c00.intoArray(acc, a);
+        c01.intoArray(acc, a + L);
+        c02.intoArray(acc, a + 2 * L);
+        c03.intoArray(acc, a + 3 * L);
+        c04.intoArray(acc, a + 4 * L);
+        c05.intoArray(acc, a + 5 * L);
+        c10.intoArray(acc, a + 6 * L);
+        c11.intoArray(acc, a + 7 * L);
+        c12.intoArray(acc, a + 8 * L);
+        c13.intoArray(acc, a + 9 * L);
+        c14.intoArray(acc, a + 10 * L);
+        c15.intoArray(acc, a + 11 * L);
+        c20.intoArray(acc, a + 12 * L);
+        c21.intoArray(acc, a + 13 * L);
+        c22.intoArray(acc, a + 14 * L);
+        c23.intoArray(acc, a + 15 * L);
+        c24.intoArray(acc, a + 16 * L);
+        c25.intoArray(acc, a + 17 * L);
+        c30.intoArray(acc, a + 18 * L);
+        c31.intoArray(acc, a + 19 * L);
+        c32.intoArray(acc, a + 20 * L);
+        c33.intoArray(acc, a + 21 * L);
+        c34.intoArray(acc, a + 22 * L);
+        c35.intoArray(acc, a + 23 * L);
+    }
+
+    /** {@link #micro4} for 2 output channels: 12 accumulators, for 16-register machines. */
+    private static void micro2(double[] gys, int y0, int y1, double[] xs, int[] off, int t, double[] acc, int a, int q0, int q1) {
+        int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
+        DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
+        DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
+        DoubleVector c04 = DoubleVector.fromArray(D, acc, a + 4 * L), c05 = DoubleVector.fromArray(D, acc, a + 5 * L);
+        DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
+        DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
+        DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
+        for (int q = q0; q < q1; q += L) {
+            DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
+            DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
+            DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
+            c00 = g0.fma(v, c00);
+            c10 = g1.fma(v, c10);
+            v = DoubleVector.fromArray(D, xs, o1 + q);
+            c01 = g0.fma(v, c01);
+            c11 = g1.fma(v, c11);
+            v = DoubleVector.fromArray(D, xs, o2 + q);
+            c02 = g0.fma(v, c02);
+            c12 = g1.fma(v, c12);
+            v = DoubleVector.fromArray(D, xs, o3 + q);
+            c03 = g0.fma(v, c03);
+            c13 = g1.fma(v, c13);
+            v = DoubleVector.fromArray(D, xs, o4 + q);
+            c04 = g0.fma(v, c04);
+            c14 = g1.fma(v, c14);
+            v = DoubleVector.fromArray(D, xs, o5 + q);
+            c05 = g0.fma(v, c05);
+            c15 = g1.fma(v, c15);
+        }
+        c00.intoArray(acc, a);
+        c01.intoArray(acc, a + L);
+        c02.intoArray(acc, a + 2 * L);
+        c03.intoArray(acc, a + 3 * L);
+        c04.intoArray(acc, a + 4 * L);
+        c05.intoArray(acc, a + 5 * L);
+        c10.intoArray(acc, a + 6 * L);
+        c11.intoArray(acc, a + 7 * L);
+        c12.intoArray(acc, a + 8 * L);
+        c13.intoArray(acc, a + 9 * L);
+        c14.intoArray(acc, a + 10 * L);
+        c15.intoArray(acc, a + 11 * L);
+    }
+}

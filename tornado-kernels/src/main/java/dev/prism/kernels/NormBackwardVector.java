@@ -1,0 +1,117 @@
+package dev.prism.kernels;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Hand-vectorised JVM variants (Vector API) of the group-norm backward,
+ * {@link NormKernels#groupBackwardPartialsLane} and {@link NormKernels#groupBackwardInputRow}, which
+ * stay the reference and the TornadoVM input.
+ *
+ * <p>Without SiLU both take the plain loop's float operations: the input gradient
+ * {@code (a·g + k2·d) + k3} with {@code d = x − μ}, unfused, the same bits; the partial sums
+ * {@code Σ g} and {@code Σ g·d} in double as the loop (the products exact), but in
+ * {@code 2·D.length()} partial sums instead of one, so they round in another order: a few double ulps
+ * apart, below a float ulp of the stored results.
+ *
+ * <p>With SiLU the gradient reaching v, {@code g = gy·σ(v)·(1 + v·(1 − σ(v)))} with
+ * {@code σ(v) = 1/(1 + exp(−v))}, is evaluated in float with {@link VectorMath#exp(FloatVector)}
+ * (within about 2 ulp) where the plain helper evaluates it in double with {@code Math.exp}: a few float
+ * ulps apart, inside the shared tolerance; when {@code exp(−v)} overflows ({@code v < −88.4}) σ is 0
+ * where the plain loop has a tiny value.
+ *
+ * <p>A launch's rows that share a plane are contiguous and share μ, r, γ, β and the group's sums, so they
+ * run as one span; the last elements of a span or a plane take a masked vector, so each element goes
+ * through the same operations wherever the threads' spans end: every thread count gives the same bits.
+ * One loop body per method, the only call in it {@link VectorMath#exp(FloatVector)} (see
+ * docs/KERNELS.md on vectors crossing calls).
+ */
+final class NormBackwardVector {
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    /** Doubles in a vector of the float species' width: each float vector widens into two. */
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
+    private static final int V = F.length();
+
+    private NormBackwardVector() {
+    }
+
+    /** Lanes {@code [from, to)} of {@link Norm#groupBackwardPartials} (one lane per plane). */
+    static void groupBackwardPartialsLanes(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
+                                           float[] partials, int c, int hw, int groups, int silu, int from, int to) {
+        for (int p = from; p < to; p++) {
+            int ch = p % c;
+            int q = p / (c / groups);
+            float mu = stats[2 * q];
+            float r = stats[2 * q + 1];
+            float a = r * gamma[ch];
+            float b = beta[ch];
+            int o = p * hw;
+            FloatVector vmu = FloatVector.broadcast(F, mu);
+            FloatVector va = FloatVector.broadcast(F, a);
+            FloatVector vb = FloatVector.broadcast(F, b);
+            FloatVector one = FloatVector.broadcast(F, 1f);
+            DoubleVector sg0 = DoubleVector.zero(D), sg1 = sg0, sd0 = sg0, sd1 = sg0;
+            for (int i = 0; i < hw; i += V) {
+                VectorMask<Float> m = F.indexInRange(i, hw);
+                FloatVector d = FloatVector.fromArray(F, x, o + i, m).sub(vmu);
+                FloatVector g = FloatVector.fromArray(F, gy, o + i, m);
+                if (silu != 0) {
+                    FloatVector v = d.mul(va).add(vb);
+                    FloatVector s = one.div(VectorMath.exp(v.neg()).add(one));
+                    g = g.mul(s.mul(one.add(v.mul(one.sub(s)))));
+                }
+                // lanes past the plane: gy loads as 0, so g is 0 and adds nothing
+                DoubleVector g0 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector g1 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 1);
+                sg0 = sg0.add(g0);
+                sg1 = sg1.add(g1);
+                sd0 = g0.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 0), sd0);
+                sd1 = g1.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 1), sd1);
+            }
+            partials[2 * p] = (float) VectorMath.sumLanes(sg0.add(sg1));
+            partials[2 * p + 1] = (float) (VectorMath.sumLanes(sd0.add(sd1)) * r);
+        }
+    }
+
+    /** Lanes {@code [from, to)} of {@link Norm#groupBackwardInput} (one lane per row {@code l = p·H + i}). */
+    static void groupBackwardInputRows(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
+                                       float[] partials, float[] gx, int c, int h, int w, int groups, int silu,
+                                       int from, int to) {
+        int cg = c / groups;
+        int l = from;
+        while (l < to) {
+            int p = l / h;
+            int end = Math.min(to, (p + 1) * h);
+            int ch = p % c;
+            int q = p / cg;
+            float mu = stats[2 * q];
+            float r = stats[2 * q + 1];
+            float a = r * gamma[ch];
+            float b = beta[ch];
+            float k2 = NormKernels.groupBackwardCoefficient(stats, gamma, partials, c, h * w, groups, p, 2);
+            float k3 = NormKernels.groupBackwardCoefficient(stats, gamma, partials, c, h * w, groups, p, 3);
+            FloatVector vmu = FloatVector.broadcast(F, mu);
+            FloatVector va = FloatVector.broadcast(F, a);
+            FloatVector vb = FloatVector.broadcast(F, b);
+            FloatVector vk2 = FloatVector.broadcast(F, k2);
+            FloatVector vk3 = FloatVector.broadcast(F, k3);
+            FloatVector one = FloatVector.broadcast(F, 1f);
+            int hi = end * w;
+            for (int j = l * w; j < hi; j += V) {
+                VectorMask<Float> mk = F.indexInRange(j, hi);
+                FloatVector d = FloatVector.fromArray(F, x, j, mk).sub(vmu);
+                FloatVector g = FloatVector.fromArray(F, gy, j, mk);
+                if (silu != 0) {
+                    FloatVector v = d.mul(va).add(vb);
+                    FloatVector s = one.div(VectorMath.exp(v.neg()).add(one));
+                    g = g.mul(s.mul(one.add(v.mul(one.sub(s)))));
+                }
+                va.mul(g).add(vk2.mul(d)).add(vk3).intoArray(gx, j, mk);
+            }
+            l = end;
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package dev.prism.kernels;
+
+import java.util.List;
+
+/**
+ * Checked launches of the training kernels in {@link TrainingKernels}: the forward diffusion, the
+ * mean squared error and the softmax cross-entropy with their backward passes, the global gradient
+ * norm with the clip factor, AdamW and the weight EMA.
+ */
+public final class Training {
+    /** Elements per partial sum of the blocked reductions. */
+    public static final int BLOCK = 256;
+
+    private static final Kernel Q_SAMPLE = Kernel.of("training.qSample", "qSampleLane");
+    private static final Kernel SQUARED_ERROR = Kernel.of("training.squaredError", "squaredErrorLane");
+    private static final Kernel SUM_PARTIALS = Kernel.of("training.sumPartials", "sumPartialsLane");
+    private static final Kernel SQUARED_ERROR_BACKWARD = Kernel.of("training.squaredErrorBackward", "squaredErrorBackwardLane");
+    private static final Kernel CROSS_ENTROPY = Kernel.of("training.crossEntropy", "crossEntropyLane");
+    private static final Kernel CROSS_ENTROPY_BACKWARD = Kernel.of("training.crossEntropyBackward", "crossEntropyBackwardLane");
+    private static final Kernel SUM_SQUARES = Kernel.of("training.sumSquares", "sumSquaresLane");
+    private static final Kernel CLIP_FACTOR = Kernel.of("training.clipFactor", "clipFactorLane");
+    private static final Kernel ADAMW = Kernel.of("training.adamw", "adamwLane");
+    private static final Kernel EMA = Kernel.of("training.ema", "emaLane");
+
+    private Training() {
+    }
+
+    /** The number of partial sums of a blocked reduction over {@code len} elements. */
+    public static int blocks(int len) {
+        return (len + BLOCK - 1) / BLOCK;
+    }
+
+    /**
+     * {@code xt = coef[2s]·x0 + coef[2s+1]·eps} per sample s of {@code [batch, size]} (see
+     * {@link TrainingKernels#qSample}); {@code coef} holds {@code 2·batch} floats. Writes {@code xt}.
+     */
+    public static Launch qSample(float[] x0, float[] eps, float[] coef, float[] xt, int batch, int size) {
+        Check k = Check.of("training.qSample").positive("batch", batch).positive("size", size);
+        int len = k.size("x0", batch, size);
+        k.length("x0", x0, len).length("eps", eps, len).length("coef", coef, 2L * batch).length("xt", xt, len)
+                .distinct("x0", x0, "xt", xt).distinct("eps", eps, "xt", xt).distinct("coef", coef, "xt", xt);
+        return Q_SAMPLE.with(x0, eps, coef, xt, batch, size).writes(3).grid(len).launch(3L * len, 12L * len + 8L * batch);
+    }
+
+    /**
+     * The mean squared error {@code loss[0] = Σ (pred − target)² / len}, as blocked partial sums into
+     * {@code partials} (at least {@link #blocks}{@code (len)} floats) and their sum. Writes
+     * {@code partials} and {@code loss[0]}.
+     */
+    public static List<Launch> meanSquaredError(float[] pred, float[] target, float[] partials, float[] loss, int len) {
+        Check k = Check.of("training.meanSquaredError").positive("len", len);
+        int blocks = blocks(len);
+        k.length("pred", pred, len).length("target", target, len).atLeast("partials", partials, blocks).atLeast("loss", loss, 1)
+                .distinct("pred", pred, "partials", partials).distinct("target", target, "partials", partials)
+                .distinct("partials", partials, "loss", loss);
+        return List.of(
+                SQUARED_ERROR.with(pred, target, partials, len, BLOCK).writes(2).grid(blocks).launch(3L * len, 8L * len + 4L * blocks),
+                sum(partials, loss, blocks, 0, 1f / len));
+    }
+
+    /** {@code out[at] = scale · Σ_{k < count} partials[k]} (in order, in double); writes {@code out}. */
+    public static Launch sum(float[] partials, float[] out, int count, int at, float scale) {
+        Check k = Check.of("training.sumPartials").positive("count", count).nonNegative("at", at).finite("scale", scale);
+        k.atLeast("partials", partials, count).atLeast("out", out, at + 1L).distinct("partials", partials, "out", out);
+        return SUM_PARTIALS.with(partials, out, count, at, scale).writes(1).grid(1).launch(count, 4L * count + 4);
+    }
+
+    /**
+     * Backward of {@link #meanSquaredError} with respect to {@code pred}, for the upstream gradient
+     * {@code gy[0]}: {@code grad = gy[0]·2·(pred − target)/len}. Writes {@code grad}.
+     */
+    public static Launch meanSquaredErrorBackward(float[] pred, float[] target, float[] gy, float[] grad, int len) {
+        Check k = Check.of("training.squaredErrorBackward").positive("len", len);
+        k.length("pred", pred, len).length("target", target, len).atLeast("gy", gy, 1).length("grad", grad, len)
+                .distinct("gy", gy, "grad", grad);
+        return SQUARED_ERROR_BACKWARD.with(pred, target, gy, grad, len).writes(3).grid(len).launch(4L * len, 12L * len);
+    }
+
+    /**
+     * The mean softmax cross-entropy of {@code logits[rows, classes]} against the class indices
+     * {@code labels[rows]} (integers held as floats), {@code F.cross_entropy(logits, labels)}: each row's
+     * loss into {@code partials} (at least {@code rows} floats), then {@code loss[0]} = their mean. A label
+     * that is not an integer in {@code [0, classes)} makes the loss NaN (see
+     * {@link TrainingKernels#crossEntropy}). Writes {@code partials} and {@code loss[0]}.
+     */
+    public static List<Launch> crossEntropy(float[] logits, float[] labels, float[] partials, float[] loss, int rows, int classes) {
+        Check k = Check.of("training.crossEntropy").positive("rows", rows).positive("classes", classes);
+        int len = k.size("logits", rows, classes);
+        k.length("logits", logits, len).length("labels", labels, rows).atLeast("partials", partials, rows).atLeast("loss", loss, 1)
+                .distinct("logits", logits, "partials", partials).distinct("labels", labels, "partials", partials)
+                .distinct("partials", partials, "loss", loss);
+        return List.of(
+                CROSS_ENTROPY.with(logits, labels, partials, rows, classes).writes(2).grid(rows).launch(4L * len, 4L * len + 8L * rows),
+                sum(partials, loss, rows, 0, 1f / rows));
+    }
+
+    /**
+     * Backward of {@link #crossEntropy} with respect to the logits, for the upstream gradient
+     * {@code gy[0]}: {@code grad[r,j] = gy[0]·(softmax(z_r)_j − [j = y_r]) / rows}. Writes
+     * {@code grad[rows, classes]}.
+     */
+    public static Launch crossEntropyBackward(float[] logits, float[] labels, float[] gy, float[] grad, int rows, int classes) {
+        Check k = Check.of("training.crossEntropyBackward").positive("rows", rows).positive("classes", classes);
+        int len = k.size("logits", rows, classes);
+        k.length("logits", logits, len).length("labels", labels, rows).atLeast("gy", gy, 1).length("grad", grad, len)
+                .distinct("logits", logits, "grad", grad).distinct("labels", labels, "grad", grad).distinct("gy", gy, "grad", grad);
+        return CROSS_ENTROPY_BACKWARD.with(logits, labels, gy, grad, rows, classes).writes(3).grid(rows)
+                .launch(8L * len, 8L * len + 4L * rows);
+    }
+
+    /**
+     * Partial sums of {@code g²} into {@code partials[at .. at + blocks(len))}; writes that range.
+     */
+    public static Launch sumSquares(float[] g, float[] partials, int len, int at) {
+        Check k = Check.of("training.sumSquares").positive("len", len).nonNegative("at", at);
+        k.length("g", g, len).atLeast("partials", partials, (long) at + blocks(len)).distinct("g", g, "partials", partials);
+        return SUM_SQUARES.with(g, partials, len, BLOCK, at).writes(1).grid(blocks(len)).launch(2L * len, 4L * len);
+    }
+
+    /**
+     * The clip factor from the first {@code count} partial sums of squares: {@code clip[0]} the factor,
+     * {@code clip[1]} the global norm (see {@link TrainingKernels#clipFactor}); {@code maxNorm ≤ 0}
+     * disables clipping. Writes {@code clip} (2 floats).
+     */
+    public static Launch clipFactor(float[] partials, float[] clip, int count, float maxNorm) {
+        Check k = Check.of("training.clipFactor").positive("count", count).finite("maxNorm", maxNorm);
+        k.atLeast("partials", partials, count).length("clip", clip, 2).distinct("partials", partials, "clip", clip);
+        return CLIP_FACTOR.with(partials, clip, count, maxNorm).writes(1).grid(1).launch(count + 4L, 4L * count + 8);
+    }
+
+    /**
+     * One AdamW step of the weights {@code w} with gradient {@code grad} times {@code clip[0]}, moments
+     * {@code m} and {@code v}, and the per-step scalars {@code hyper} ({@link TrainingKernels#HYPER}
+     * floats). Writes {@code w}, {@code m} and {@code v}.
+     */
+    public static Launch adamw(float[] w, float[] grad, float[] m, float[] v, float[] hyper, float[] clip) {
+        Check k = Check.of("training.adamw");
+        int len = w == null ? 0 : w.length;
+        k.positive("len", len).length("grad", grad, len).length("m", m, len).length("v", v, len)
+                .length("hyper", hyper, TrainingKernels.HYPER).atLeast("clip", clip, 1);
+        k.distinct("w", w, "grad", grad).distinct("w", w, "m", m).distinct("w", w, "v", v).distinct("m", m, "v", v)
+                .distinct("grad", grad, "m", m).distinct("grad", grad, "v", v);
+        return ADAMW.with(w, grad, m, v, hyper, clip, len).writes(0, 2, 3).grid(len).launch(12L * len, 28L * len);
+    }
+
+    /**
+     * Fills AdamW's per-step scalars for step {@code step} (counted from 1), each computed in double and
+     * rounded once to float, as PyTorch passes its Python floats to the kernels.
+     *
+     * @return {@code hyper}
+     * @throws IllegalArgumentException naming the first value out of range
+     */
+    public static float[] adamwHyper(float[] hyper, double lr, double beta1, double beta2, double eps, double weightDecay, long step) {
+        Check k = Check.of("training.adamwHyper").length("hyper", hyper, TrainingKernels.HYPER);
+        k.that(lr >= 0 && Double.isFinite(lr), "lr", "a finite number >= 0", lr)
+                .that(beta1 >= 0 && beta1 < 1, "beta1", "in [0, 1)", beta1)
+                .that(beta2 >= 0 && beta2 < 1, "beta2", "in [0, 1)", beta2)
+                .that(eps > 0 && Double.isFinite(eps), "eps", "a finite number > 0", eps)
+                .that(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay", "a finite number >= 0", weightDecay)
+                .that(step >= 1, "step", ">= 1 (steps count from 1)", step);
+        hyper[TrainingKernels.BETA1] = (float) beta1;
+        hyper[TrainingKernels.ONE_MINUS_BETA1] = (float) (1 - beta1);
+        hyper[TrainingKernels.BETA2] = (float) beta2;
+        hyper[TrainingKernels.ONE_MINUS_BETA2] = (float) (1 - beta2);
+        hyper[TrainingKernels.EPS] = (float) eps;
+        hyper[TrainingKernels.SHRINK] = (float) (1 - lr * weightDecay);
+        hyper[TrainingKernels.STEP] = (float) (lr / (1 - Math.pow(beta1, step)));
+        hyper[TrainingKernels.ROOT2] = (float) Math.sqrt(1 - Math.pow(beta2, step));
+        return hyper;
+    }
+
+    /** {@code ema = decay[0]·ema + decay[1]·w}; writes {@code ema}. */
+    public static Launch ema(float[] ema, float[] w, float[] decay) {
+        Check k = Check.of("training.ema");
+        int len = ema == null ? 0 : ema.length;
+        k.positive("len", len).length("w", w, len).length("decay", decay, 2).distinct("ema", ema, "w", w)
+                .distinct("decay", decay, "ema", ema);
+        return EMA.with(ema, w, decay, len).writes(0).grid(len).launch(3L * len, 12L * len);
+    }
+}

@@ -1,0 +1,178 @@
+package dev.prism.kernels;
+
+import dev.prism.backend.JvmBackend;
+import dev.prism.testing.Backends;
+import dev.prism.testing.Inputs;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import static dev.prism.testing.Arrays32.assertClose;
+import static dev.prism.testing.Arrays32.assertIdentical;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The backward pass of the 2-D convolution on the JVM backend's vector variants, against the plain loops:
+ * {@link Conv2dWeightGradVector} (the weight gradient) and the input gradient of stride-1 layers, which
+ * {@link Conv2d#backward} runs as {@link Conv2dKernels#flipWeights} and the forward convolution (so on
+ * {@link Conv2dVector}). Every geometry {@link Conv2dTest} uses, the models' layers, and shapes that put the
+ * lane ranges, the channel blocks and the tap groups in awkward places. The variants must agree with the
+ * reference ({@link Backends#SEQ}) within the shared tolerance and give the same bits on every thread
+ * count; the weight gradient must also be as accurate as a sum in double.
+ */
+class Conv2dBackwardVectorTest {
+    private static final List<JvmBackend> TEAMS = List.of(JvmBackend.parallel(1), JvmBackend.parallel(2),
+            JvmBackend.parallel(3), JvmBackend.parallel(7));
+
+    @AfterAll
+    static void close() {
+        TEAMS.forEach(JvmBackend::close);
+    }
+
+    private static List<Conv2d.Geometry> geometries() {
+        List<Conv2d.Geometry> gs = new ArrayList<>(Conv2dVectorTest.testGeometries());
+        // the models' layers: 3×3 at 32², 16², 8² (narrower rows than a vector), the 1-channel first and last layers
+        gs.add(Conv2d.Geometry.of(2, 32, 32, 32, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(3, 32, 16, 16, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(4, 32, 8, 8, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 1, 32, 32, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 32, 32, 32, 1, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 64, 64, 64, 64, 3, 1, 1, 1, 1));
+        // channel blocks with a remainder, taps not a multiple of the group, padding wider than the row,
+        // a padded 1×1 (not a matrix product), tiny planes, lanes cut inside an output channel
+        gs.add(Conv2d.Geometry.of(2, 7, 9, 13, 11, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(3, 5, 6, 7, 6, 5, 1, 2, 1, 1));
+        gs.add(new Conv2d.Geometry(1, 3, 4, 3, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 4, 5, 5, 3, 1, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(5, 3, 2, 3, 2, 2, 1, 0, 1, 1));
+        gs.add(new Conv2d.Geometry(2, 9, 11, 70, 7, 5, 1, 1, 1, 2, 0, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 13, 4, 9, 3, 3, 1, 1, 1, 1));
+        return gs;
+    }
+
+    /** gx and gw of {@link Conv2d#backward} on {@code backend}, each output poisoned first. */
+    private static float[][] backward(JvmBackend backend, float[] x, float[] w, float[] gy, Conv2d.Geometry g) {
+        float[] gx = Inputs.poisoned(g.xSize()), gw = Inputs.poisoned(g.wSize());
+        for (Launch l : Conv2d.backward(x, w, gy, gx, gw, null, g)) {
+            backend.run(l);
+        }
+        return new float[][] {gx, gw};
+    }
+
+    @Test
+    void theWeightGradientLaunchCarriesTheVariant() {
+        Conv2d.Geometry g = Conv2d.Geometry.of(1, 4, 6, 6, 4, 3, 1, 1, 1, 1);
+        List<Launch> launches = Conv2d.backward(new float[g.xSize()], new float[g.wSize()], new float[g.ySize()], null,
+                new float[g.wSize()], null, g);
+        assertEquals("conv2d.backwardWeight", launches.getFirst().kernel());
+        assertNotNull(launches.getFirst().vector());
+    }
+
+    @Test
+    void variantsAgreeWithTheLoopsOnEveryShape() {
+        long stream = 700;
+        for (Conv2d.Geometry g : geometries()) {
+            float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);
+            float[] gy = Inputs.gaussian(g.ySize(), stream++);
+            float[][] ref = backward(Backends.SEQ, x, w, gy, g);
+            float[][] vec = backward(Backends.PAR, x, w, gy, g);
+            assertClose("conv2d gx, vector " + g, ref[0], vec[0]);
+            assertClose("conv2d gw, vector " + g, ref[1], vec[1]);
+        }
+    }
+
+    @Test
+    void variantsGiveTheSameBitsOnEveryThreadCount() {
+        long stream = 900;
+        for (Conv2d.Geometry g : geometries()) {
+            float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);
+            float[] gy = Inputs.gaussian(g.ySize(), stream++);
+            float[][] first = backward(TEAMS.getFirst(), x, w, gy, g);
+            for (JvmBackend team : TEAMS.subList(1, TEAMS.size())) {
+                float[][] other = backward(team, x, w, gy, g);
+                assertIdentical("conv2d gx " + g + " on " + team.threads() + " threads", first[0], other[0]);
+                assertIdentical("conv2d gw " + g + " on " + team.threads() + " threads", first[1], other[1]);
+            }
+        }
+    }
+
+    /**
+     * Inputs with a non-zero mean (x around 1, gy around 0.5), so that a float running sum would drift.
+     * Against a float64 sum, each element of the variant's weight gradient must be within one rounding of a
+     * double sum, {@code ulp(r)/2 + 2·m·2⁻⁵³·Σ|t|} for {@code m} terms; and its largest error no larger than
+     * that of a float running sum in ascending {@code (n, oy, ox)}, computed here.
+     */
+    @Test
+    void weightGradientIsADoubleSumRoundedOnce() {
+        for (Conv2d.Geometry g : List.of(Conv2d.Geometry.of(4, 6, 32, 32, 5, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(16, 3, 8, 8, 4, 3, 1, 1, 1, 1), Conv2d.Geometry.of(2, 2, 40, 24, 3, 5, 1, 0, 1, 1))) {
+            float[] x = Inputs.uniform(g.xSize(), 0.5f, 1.5f, 31), w = Inputs.gaussian(g.wSize(), 32);
+            float[] gy = Inputs.uniform(g.ySize(), -0.25f, 1.25f, 33);
+            float[] vec = backward(Backends.PAR, x, w, gy, g)[1];
+            int size = g.wSize();
+            double[] exact = new double[size], abs = new double[size];
+            float[] running = new float[size];
+            int[] count = new int[size];
+            weightGradientSums(x, gy, g, exact, abs, running, count);
+            double errVec = 0, errRunning = 0;
+            for (int i = 0; i < size; i++) {
+                double e = Math.abs(vec[i] - exact[i]);
+                double bound = 0.5 * Math.ulp(vec[i]) + 2.0 * count[i] * 0x1p-53 * abs[i];
+                if (!(e <= bound)) {
+                    fail(String.format(Locale.ROOT, "conv2d gw %s [%d] = %s, exact %s: off by %.3g, the bound is %.3g",
+                            g, i, vec[i], exact[i], e, bound));
+                }
+                errVec = Math.max(errVec, e);
+                errRunning = Math.max(errRunning, Math.abs(running[i] - exact[i]));
+            }
+            assertTrue(errVec <= errRunning, String.format(Locale.ROOT,
+                    "conv2d gw %s: the variant's largest error %.3g, a float running sum's %.3g", g, errVec, errRunning));
+        }
+    }
+
+    /**
+     * Per weight element, for stride 1, dilation 1 and a square kernel: the sum in float64 (compensated), the
+     * sum of the terms' magnitudes, the float running sum in ascending {@code (n, oy, ox)}, the term count.
+     */
+    private static void weightGradientSums(float[] x, float[] gy, Conv2d.Geometry g, double[] exact, double[] abs,
+                                           float[] running, int[] count) {
+        int k = g.kh();
+        double[] comp = new double[exact.length];
+        for (int n = 0; n < g.n(); n++) {
+            for (int oy = 0; oy < g.oh(); oy++) {
+                for (int ox = 0; ox < g.ow(); ox++) {
+                    for (int co = 0; co < g.cout(); co++) {
+                        float e = gy[((n * g.cout() + co) * g.oh() + oy) * g.ow() + ox];
+                        for (int ci = 0; ci < g.cin(); ci++) {
+                            for (int ky = 0; ky < k; ky++) {
+                                for (int kx = 0; kx < k; kx++) {
+                                    int iy = oy + ky - g.ph(), ix = ox + kx - g.pw();
+                                    if (iy >= 0 && iy < g.h() && ix >= 0 && ix < g.w()) {
+                                        int i = ((co * g.cin() + ci) * k + ky) * k + kx;
+                                        float xv = x[((n * g.cin() + ci) * g.h() + iy) * g.w() + ix];
+                                        double t = (double) e * xv;
+                                        double s = exact[i] + t;
+                                        comp[i] += Math.abs(exact[i]) >= Math.abs(t) ? (exact[i] - s) + t : (t - s) + exact[i];
+                                        exact[i] = s;
+                                        abs[i] += Math.abs(t);
+                                        running[i] += e * xv;
+                                        count[i]++;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < exact.length; i++) {
+            exact[i] += comp[i];
+        }
+    }
+}
