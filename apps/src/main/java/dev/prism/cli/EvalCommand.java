@@ -113,7 +113,6 @@ final class EvalCommand implements Callable<Integer> {
              ClassifierFeatures features = new ClassifierFeatures(be, c, b, h, w)) {
             out.println("backend: " + be.id() + " — " + be.description());
             out.printf(Locale.ROOT, "classifier: %s (%d features)%n", judge.what(), c.config().hidden());
-            out.flush();
             out.printf(Locale.ROOT, "model: %s (%,d parameters) from %s, %dx%dx%d, schedule %s%n", loaded.name(),
                     loaded.built().module().parameterCount(), model.weightsName(), ch, h, w, sched.name());
             out.flush();
