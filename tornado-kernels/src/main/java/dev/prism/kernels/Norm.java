@@ -18,6 +18,14 @@ import java.util.List;
  * the forward input unchanged.
  */
 public final class Norm {
+    private static final Kernel STATS = Kernel.of("norm.groupStats", "groupStatsLane").vector("NormVector", "groupStatsLanes");
+    private static final Kernel APPLY = Kernel.of("norm.groupApply", "groupApplyRow").vector("NormVector", "groupApplyRows");
+    private static final Kernel PARTIALS = Kernel.of("norm.groupBackwardPartials", "groupBackwardPartialsLane")
+            .vector("NormBackwardVector", "groupBackwardPartialsLanes");
+    private static final Kernel PARAMS = Kernel.of("norm.groupBackwardParams", "groupBackwardParamsLane");
+    private static final Kernel INPUT = Kernel.of("norm.groupBackwardInput", "groupBackwardInputRow")
+            .vector("NormBackwardVector", "groupBackwardInputRows");
+
     private Norm() {
     }
 
@@ -37,20 +45,8 @@ public final class Norm {
         k.that(eps > 0 && Float.isFinite(eps), "eps", "a finite number > 0", eps);
         int size = k.size("x", n, c, h, w);
         k.length("x", x, size).length("stats", stats, 2L * n * groups).distinct("x", x, "stats", stats);
-        int hw = h * w;
-        return new Launch("norm.groupStats", new Object[] {x, stats, n, c, hw, groups, eps}, new int[] {1}, n * groups,
-                () -> NormKernels.groupStats(x, stats, n, c, hw, groups, eps),
-                (from, to) -> {
-                    for (int q = from; q < to; q++) {
-                        NormKernels.groupStatsLane(x, stats, c, hw, groups, eps, q);
-                    }
-                },
-                4L * size, 4L * size + 8L * n * groups)
-                .withVector((from, to) -> {
-                    for (int q = from; q < to; q++) {
-                        NormVector.groupStatsLane(x, stats, c, hw, groups, eps, q);
-                    }
-                });
+        return STATS.with(x, stats, n, c, h * w, groups, eps).writes(1).grid(n * groups)
+                .launch(4L * size, 4L * size + 8L * n * groups);
     }
 
     /**
@@ -65,17 +61,8 @@ public final class Norm {
                 .distinct("x", x, "y", y);
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
-        int s = silu ? 1 : 0;
-        return owning(gamma, g, beta, b, new Launch("norm.groupApply", new Object[] {x, stats, g, b, y, n, c, h, w, groups, s}, new int[] {4},
-                n * c * h,
-                () -> NormKernels.groupApply(x, stats, g, b, y, n, c, h, w, groups, s),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        NormKernels.groupApplyRow(x, stats, g, b, y, c, h, w, groups, s, l / h, l % h);
-                    }
-                },
-                (silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c).withGrid(n * c, h)
-                .withVector((from, to) -> NormVector.groupApplyRows(x, stats, g, b, y, c, h, w, groups, s, from, to)));
+        return APPLY.with(x, stats, g, b, y, n, c, h, w, groups, silu ? 1 : 0).writes(4).grid(n * c, h).owned(owned(gamma, g, b))
+                .launch((silu ? 8L : 3L) * size, 8L * size + 8L * n * groups + 8L * c);
     }
 
     /**
@@ -114,19 +101,8 @@ public final class Norm {
                 .length("partials", partials, 2L * n * c);
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
-        int hw = h * w;
-        int s = silu ? 1 : 0;
-        return owning(gamma, g, beta, b, new Launch("norm.groupBackwardPartials", new Object[] {x, gy, stats, g, b, partials, n, c, hw, groups, s},
-                new int[] {5}, n * c,
-                () -> NormKernels.groupBackwardPartials(x, gy, stats, g, b, partials, n, c, hw, groups, s),
-                (from, to) -> {
-                    for (int p = from; p < to; p++) {
-                        NormKernels.groupBackwardPartialsLane(x, gy, stats, g, b, partials, c, hw, groups, s, p);
-                    }
-                },
-                (silu ? 12L : 4L) * size, 8L * size + 8L * n * c)
-                .withVector((from, to) -> NormBackwardVector.groupBackwardPartialsLanes(x, gy, stats, g, b, partials, c, hw,
-                        groups, s, from, to)));
+        return PARTIALS.with(x, gy, stats, g, b, partials, n, c, h * w, groups, silu ? 1 : 0).writes(5).grid(n * c)
+                .owned(owned(gamma, g, b)).launch((silu ? 12L : 4L) * size, 8L * size + 8L * n * c);
     }
 
     /** {@code gGamma[c] = Σ_n Σ g'·x̂}, {@code gBeta[c] = Σ_n Σ g'} from {@code partials}; writes both. */
@@ -134,14 +110,7 @@ public final class Norm {
         Check k = Check.of("norm.groupBackwardParams").positive("n", n).positive("c", c);
         k.length("partials", partials, 2L * n * c).length("gGamma", gGamma, c).length("gBeta", gBeta, c)
                 .distinct("gGamma", gGamma, "gBeta", gBeta);
-        return new Launch("norm.groupBackwardParams", new Object[] {partials, gGamma, gBeta, n, c}, new int[] {1, 2}, c,
-                () -> NormKernels.groupBackwardParams(partials, gGamma, gBeta, n, c),
-                (from, to) -> {
-                    for (int ch = from; ch < to; ch++) {
-                        NormKernels.groupBackwardParamsLane(partials, gGamma, gBeta, n, c, ch);
-                    }
-                },
-                2L * n * c, 8L * n * c + 8L * c);
+        return PARAMS.with(partials, gGamma, gBeta, n, c).writes(1, 2).grid(c).launch(2L * n * c, 8L * n * c + 8L * c);
     }
 
     /** {@code gx} from {@code x}, {@code gy}, {@code stats} and the {@code partials}; writes {@code gx}. */
@@ -155,19 +124,8 @@ public final class Norm {
                 .distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx);
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
-        int s = silu ? 1 : 0;
-        return owning(gamma, g, beta, b, new Launch("norm.groupBackwardInput",
-                new Object[] {x, gy, stats, g, b, partials, gx, n, c, h, w, groups, s}, new int[] {6}, n * c * h,
-                () -> NormKernels.groupBackwardInput(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, s),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        NormKernels.groupBackwardInputRow(x, gy, stats, g, b, partials, gx, c, h, w, groups, s,
-                                l / h, l % h);
-                    }
-                },
-                (silu ? 14L : 6L) * size, 12L * size + 8L * n * c).withGrid(n * c, h)
-                .withVector((from, to) -> NormBackwardVector.groupBackwardInputRows(x, gy, stats, g, b, partials, gx, c, h, w,
-                        groups, s, from, to)));
+        return INPUT.with(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, silu ? 1 : 0).writes(6).grid(n * c, h)
+                .owned(owned(gamma, g, b)).launch((silu ? 14L : 6L) * size, 12L * size + 8L * n * c);
     }
 
     private static Check shape(String kernel, int n, int c, int h, int w, int groups) {
@@ -189,9 +147,9 @@ public final class Norm {
         return gamma;
     }
 
-    /** Declares the unit scales and zero shifts this class made in place of absent affine parameters. */
-    private static Launch owning(float[] gamma, float[] g, float[] beta, float[] b, Launch launch) {
-        return gamma == null && beta == null ? launch.withOwned(g, b) : launch;
+    /** The unit scales and zero shifts this class made in place of absent affine parameters, if any. */
+    private static float[][] owned(float[] gamma, float[] g, float[] b) {
+        return gamma == null ? new float[][] {g, b} : new float[0][];
     }
 
     private static float[] betaOrZero(float[] beta, int c) {

@@ -40,7 +40,7 @@ final class NormBackwardVector {
 
     /** Lanes {@code [from, to)} of {@link Norm#groupBackwardPartials} (one lane per plane). */
     static void groupBackwardPartialsLanes(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
-                                           float[] partials, int c, int hw, int groups, int silu, int from, int to) {
+                                           float[] partials, int n, int c, int hw, int groups, int silu, int from, int to) {
         for (int p = from; p < to; p++) {
             int ch = p % c;
             int q = p / (c / groups);
@@ -78,7 +78,7 @@ final class NormBackwardVector {
 
     /** Lanes {@code [from, to)} of {@link Norm#groupBackwardInput} (one lane per row {@code l = p·H + i}). */
     static void groupBackwardInputRows(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
-                                       float[] partials, float[] gx, int c, int h, int w, int groups, int silu,
+                                       float[] partials, float[] gx, int n, int c, int h, int w, int groups, int silu,
                                        int from, int to) {
         int cg = c / groups;
         int l = from;

@@ -37,12 +37,12 @@ public final class NormKernels {
      */
     public static void groupStats(float[] x, float[] stats, int n, int c, int hw, int groups, float eps) {
         for (@Parallel int q = 0; q < n * groups; q++) {
-            groupStatsLane(x, stats, c, hw, groups, eps, q);
+            groupStatsLane(x, stats, n, c, hw, groups, eps, q);
         }
     }
 
     /** Group {@code q} of {@link #groupStats}. */
-    public static void groupStatsLane(float[] x, float[] stats, int c, int hw, int groups, float eps, int q) {
+    public static void groupStatsLane(float[] x, float[] stats, int n, int c, int hw, int groups, float eps, int q) {
         int m = (c / groups) * hw;
         int base = q * m;
         double mean = Sums.sum(x, base, m) / m;
@@ -59,14 +59,14 @@ public final class NormKernels {
                                   int n, int c, int h, int w, int groups, int silu) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                groupApplyRow(x, stats, gamma, beta, y, c, h, w, groups, silu, p, i);
+                groupApplyRow(x, stats, gamma, beta, y, n, c, h, w, groups, silu, p, i);
             }
         }
     }
 
     /** Row {@code i} of plane {@code p} of {@link #groupApply}. */
     public static void groupApplyRow(float[] x, float[] stats, float[] gamma, float[] beta, float[] y,
-                                     int c, int h, int w, int groups, int silu, int p, int i) {
+                                     int n, int c, int h, int w, int groups, int silu, int p, int i) {
         int ch = p % c;
         int q = p / (c / groups);
         float mu = stats[2 * q];
@@ -88,13 +88,13 @@ public final class NormKernels {
     public static void groupBackwardPartials(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
                                              float[] partials, int n, int c, int hw, int groups, int silu) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            groupBackwardPartialsLane(x, gy, stats, gamma, beta, partials, c, hw, groups, silu, p);
+            groupBackwardPartialsLane(x, gy, stats, gamma, beta, partials, n, c, hw, groups, silu, p);
         }
     }
 
     /** Plane {@code p} of {@link #groupBackwardPartials}. */
     public static void groupBackwardPartialsLane(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
-                                                 float[] partials, int c, int hw, int groups, int silu, int p) {
+                                                 float[] partials, int n, int c, int hw, int groups, int silu, int p) {
         int ch = p % c;
         int q = p / (c / groups);
         float mu = stats[2 * q];
@@ -147,7 +147,7 @@ public final class NormKernels {
                                           int silu) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, c, h, w, groups, silu, p, i);
+                groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, p, i);
             }
         }
     }
@@ -175,7 +175,7 @@ public final class NormKernels {
 
     /** Row {@code i} of plane {@code p} of {@link #groupBackwardInput}. */
     public static void groupBackwardInputRow(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
-                                             float[] partials, float[] gx, int c, int h, int w, int groups,
+                                             float[] partials, float[] gx, int n, int c, int h, int w, int groups,
                                              int silu, int p, int i) {
         int ch = p % c;
         int q = p / (c / groups);

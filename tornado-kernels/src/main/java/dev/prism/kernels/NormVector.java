@@ -34,6 +34,13 @@ public final class NormVector {
     private NormVector() {
     }
 
+    /** Groups {@code [from, to)} of {@link NormKernels#groupStats}: one {@link #groupStatsLane} each. */
+    static void groupStatsLanes(float[] x, float[] stats, int n, int c, int hw, int groups, float eps, int from, int to) {
+        for (int q = from; q < to; q++) {
+            groupStatsLane(x, stats, c, hw, groups, eps, q);
+        }
+    }
+
     /** Group {@code q}: the same statistics as {@link NormKernels#groupStatsLane}, summed in another order. */
     public static void groupStatsLane(float[] x, float[] stats, int c, int hw, int groups, float eps, int q) {
         int m = (c / groups) * hw;
@@ -90,7 +97,7 @@ public final class NormVector {
 
     /** Lanes {@code [from, to)} of {@link Norm#groupApply} (one lane per row {@code l = p·H + i}). */
     public static void groupApplyRows(float[] x, float[] stats, float[] gamma, float[] beta, float[] y,
-                                      int c, int h, int w, int groups, int silu, int from, int to) {
+                                      int n, int c, int h, int w, int groups, int silu, int from, int to) {
         int l = from;
         while (l < to) {
             int p = l / h;
