@@ -32,50 +32,85 @@ public final class ActivationKernels {
     /** {@code y = x·σ(x)}; writes {@code y}. One work-item per element. */
     public static void silu(float[] x, float[] y, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            y[i] = siluOf(x[i]);
+            siluLane(x, y, len, i);
         }
+    }
+
+    /** Element {@code i} of {@link #silu}. */
+    public static void siluLane(float[] x, float[] y, int len, int i) {
+        y[i] = siluOf(x[i]);
     }
 
     /** {@code gx = gy·silu'(x)}, {@code silu'(x) = σ(x)·(1 + x·(1 − σ(x)))}; writes {@code gx}. */
     public static void siluBackward(float[] x, float[] gy, float[] gx, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            gx[i] = siluGradOf(x[i], gy[i]);
+            siluBackwardLane(x, gy, gx, len, i);
         }
+    }
+
+    /** Element {@code i} of {@link #siluBackward}. */
+    public static void siluBackwardLane(float[] x, float[] gy, float[] gx, int len, int i) {
+        gx[i] = siluGradOf(x[i], gy[i]);
     }
 
     /** {@code y = x·Φ(x)} with Φ the standard normal CDF (exact GELU); writes {@code y}. */
     public static void gelu(float[] x, float[] y, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            y[i] = geluOf(x[i]);
+            geluLane(x, y, len, i);
         }
+    }
+
+    /** Element {@code i} of {@link #gelu}. */
+    public static void geluLane(float[] x, float[] y, int len, int i) {
+        y[i] = geluOf(x[i]);
     }
 
     /** {@code gx = gy·(Φ(x) + x·φ(x))}; writes {@code gx}. */
     public static void geluBackward(float[] x, float[] gy, float[] gx, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            gx[i] = geluGradOf(x[i], gy[i]);
+            geluBackwardLane(x, gy, gx, len, i);
         }
+    }
+
+    /** Element {@code i} of {@link #geluBackward}. */
+    public static void geluBackwardLane(float[] x, float[] gy, float[] gx, int len, int i) {
+        gx[i] = geluGradOf(x[i], gy[i]);
     }
 
     /** {@code y = x > 0 ? x : slope·x}; writes {@code y}. */
     public static void leakyRelu(float[] x, float[] y, int len, float slope) {
         for (@Parallel int i = 0; i < len; i++) {
-            y[i] = leakyReluOf(x[i], slope);
+            leakyReluLane(x, y, len, slope, i);
         }
+    }
+
+    /** Element {@code i} of {@link #leakyRelu}. */
+    public static void leakyReluLane(float[] x, float[] y, int len, float slope, int i) {
+        y[i] = leakyReluOf(x[i], slope);
     }
 
     /** {@code gx = x > 0 ? gy : slope·gy} (PyTorch's choice at x = 0 is the slope); writes {@code gx}. */
     public static void leakyReluBackward(float[] x, float[] gy, float[] gx, int len, float slope) {
         for (@Parallel int i = 0; i < len; i++) {
-            gx[i] = leakyReluGradOf(x[i], gy[i], slope);
+            leakyReluBackwardLane(x, gy, gx, len, slope, i);
         }
+    }
+
+    /** Element {@code i} of {@link #leakyReluBackward}. */
+    public static void leakyReluBackwardLane(float[] x, float[] gy, float[] gx, int len, float slope, int i) {
+        gx[i] = leakyReluGradOf(x[i], gy[i], slope);
     }
 
     /** {@code y = σ(x) = 1 / (1 + exp(−x))}; writes {@code y}. */
     public static void sigmoid(float[] x, float[] y, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            y[i] = sigmoidOf(x[i]);
+            sigmoidLane(x, y, len, i);
         }
+    }
+
+    /** Element {@code i} of {@link #sigmoid}. */
+    public static void sigmoidLane(float[] x, float[] y, int len, int i) {
+        y[i] = sigmoidOf(x[i]);
     }
 
     /**
@@ -84,8 +119,13 @@ public final class ActivationKernels {
      */
     public static void sigmoidBackward(float[] y, float[] gy, float[] gx, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            gx[i] = sigmoidGradOf(y[i], gy[i]);
+            sigmoidBackwardLane(y, gy, gx, len, i);
         }
+    }
+
+    /** Element {@code i} of {@link #sigmoidBackward}. */
+    public static void sigmoidBackwardLane(float[] y, float[] gy, float[] gx, int len, int i) {
+        gx[i] = sigmoidGradOf(y[i], gy[i]);
     }
 
     // ---------------------------------------------------------------- softmax over the last dimension
@@ -96,7 +136,7 @@ public final class ActivationKernels {
      */
     public static void softmax(float[] x, float[] y, int rows, int n) {
         for (@Parallel int r = 0; r < rows; r++) {
-            softmaxRow(x, y, n, r);
+            softmaxRow(x, y, rows, n, r);
         }
     }
 
@@ -105,7 +145,7 @@ public final class ActivationKernels {
      * exp overflows; the sum is in double. {@code y} first holds the exponentials, then is scaled,
      * which reads each {@code x[i]} before {@code y[i]} is written (in place is safe).
      */
-    public static void softmaxRow(float[] x, float[] y, int n, int r) {
+    public static void softmaxRow(float[] x, float[] y, int rows, int n, int r) {
         int base = r * n;
         float m = x[base];
         for (int i = 1; i < n; i++) {
@@ -129,12 +169,12 @@ public final class ActivationKernels {
      */
     public static void softmaxBackward(float[] y, float[] gy, float[] gx, int rows, int n) {
         for (@Parallel int r = 0; r < rows; r++) {
-            softmaxBackwardRow(y, gy, gx, n, r);
+            softmaxBackwardRow(y, gy, gx, rows, n, r);
         }
     }
 
     /** Row {@code r} of {@link #softmaxBackward}; the dot product is summed in double, in index order. */
-    public static void softmaxBackwardRow(float[] y, float[] gy, float[] gx, int n, int r) {
+    public static void softmaxBackwardRow(float[] y, float[] gy, float[] gx, int rows, int n, int r) {
         int base = r * n;
         double dot = 0;
         for (int i = 0; i < n; i++) {

@@ -44,7 +44,7 @@ public final class ActivationVector {
     }
 
     /** Elements {@code [from, to)} of {@link ActivationKernels#silu}. */
-    public static void silu(float[] x, float[] y, int from, int to) {
+    public static void siluRange(float[] x, float[] y, int len, int from, int to) {
         int i = from;
         for (; i + V <= to; i += V) {
             silu(FloatVector.fromArray(F, x, i)).intoArray(y, i);
@@ -63,7 +63,7 @@ public final class ActivationVector {
     }
 
     /** Elements {@code [from, to)} of {@link ActivationKernels#siluBackward}. */
-    public static void siluBackward(float[] x, float[] gy, float[] gx, int from, int to) {
+    public static void siluBackwardRange(float[] x, float[] gy, float[] gx, int len, int from, int to) {
         int i = from;
         for (; i + V <= to; i += V) {
             siluGrad(FloatVector.fromArray(F, x, i), FloatVector.fromArray(F, gy, i)).intoArray(gx, i);
@@ -75,7 +75,7 @@ public final class ActivationVector {
     }
 
     /** Elements {@code [from, to)} of {@link ActivationKernels#leakyRelu}: {@code v·(v > 0 ? 1 : slope)}, the loop's bits. */
-    public static void leakyRelu(float[] x, float[] y, float slope, int from, int to) {
+    public static void leakyReluRange(float[] x, float[] y, int len, float slope, int from, int to) {
         FloatVector s = FloatVector.broadcast(F, slope);
         int i = from;
         for (; i + V <= to; i += V) {
@@ -90,7 +90,7 @@ public final class ActivationVector {
     }
 
     /** Elements {@code [from, to)} of {@link ActivationKernels#leakyReluBackward}: {@code gy·(x > 0 ? 1 : slope)}, the loop's bits. */
-    public static void leakyReluBackward(float[] x, float[] gy, float[] gx, float slope, int from, int to) {
+    public static void leakyReluBackwardRange(float[] x, float[] gy, float[] gx, int len, float slope, int from, int to) {
         FloatVector s = FloatVector.broadcast(F, slope);
         int i = from;
         for (; i + V <= to; i += V) {
@@ -105,7 +105,7 @@ public final class ActivationVector {
     }
 
     /** Elements {@code [from, to)} of {@link ActivationKernels#sigmoid}. */
-    public static void sigmoid(float[] x, float[] y, int from, int to) {
+    public static void sigmoidRange(float[] x, float[] y, int len, int from, int to) {
         int i = from;
         for (; i + V <= to; i += V) {
             sigmoid(FloatVector.fromArray(F, x, i)).intoArray(y, i);
@@ -116,8 +116,15 @@ public final class ActivationVector {
         }
     }
 
+    /** Rows {@code [from, to)} of {@link ActivationKernels#softmax}. */
+    public static void softmaxRows(float[] x, float[] y, int rows, int n, int from, int to) {
+        for (int r = from; r < to; r++) {
+            softmaxRow(x, y, n, r);
+        }
+    }
+
     /** Row {@code r} of {@link ActivationKernels#softmax}. */
-    public static void softmaxRow(float[] x, float[] y, int n, int r) {
+    private static void softmaxRow(float[] x, float[] y, int n, int r) {
         int base = r * n;
         int end = base + n;
         FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);

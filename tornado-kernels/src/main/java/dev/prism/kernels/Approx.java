@@ -6,6 +6,8 @@ package dev.prism.kernels;
  * {@code B[2·N·K]} (B then Bᵀ), with {@code 1 ≤ N ≤ K} (ApproxConv §3.3: N harmonics for a K×K kernel).
  */
 public final class Approx {
+    private static final Kernel BASIS = Kernel.of("approx.basis", "basisLane");
+    private static final Kernel SYNTHESIZE = Kernel.of("approx.synthesize", "synthesizeRow");
     private Approx() {
     }
 
@@ -75,14 +77,7 @@ public final class Approx {
         int len = checkBasis("approx.basis", basis, n, k, x0, x1);
         Check.of("approx.basis").length("t", t, len);
         int kind = basis.code();
-        return new Launch("approx.basis", new Object[] {t, kind, n, k, x0, x1}, new int[] {0}, k,
-                () -> ApproxKernels.basis(t, kind, n, k, x0, x1),
-                (from, to) -> {
-                    for (int u = from; u < to; u++) {
-                        ApproxKernels.basisLane(t, kind, n, k, x0, x1, u);
-                    }
-                },
-                4L * n * k, 4L * len);
+        return BASIS.with(t, kind, n, k, x0, x1).writes(0).grid(k).launch(4L * n * k, 4L * len);
     }
 
     /**
@@ -112,14 +107,7 @@ public final class Approx {
                 .distinct(inName, in, outName, out).distinct("table", table, outName, out);
         long flops = 2L * pairs * rn * pn * (pn + rn);
         long bytes = 4L * ((long) pairs * (pn * pn + rn * rn) + tableLength(n, k));
-        return new Launch("approx.synthesize", new Object[] {in, table, offset, out, pairs, pn, rn}, new int[] {3}, pairs * rn,
-                () -> ApproxKernels.synthesize(in, table, offset, out, pairs, pn, rn),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        ApproxKernels.synthesizeRow(in, table, offset, out, pn, rn, l / rn, l % rn);
-                    }
-                },
-                flops, bytes).withGrid(pairs, rn);
+        return SYNTHESIZE.with(in, table, offset, out, pairs, pn, rn).writes(3).grid(pairs, rn).launch(flops, bytes);
     }
 
     private static int checkBasis(String kernel, Basis basis, int n, int k, float x0, float x1) {

@@ -76,7 +76,7 @@ public final class ApproxKernels {
     public static void synthesize(float[] in, float[] table, int offset, float[] out, int pairs, int pn, int rn) {
         for (@Parallel int pair = 0; pair < pairs; pair++) {
             for (@Parallel int r = 0; r < rn; r++) {
-                synthesizeRow(in, table, offset, out, pn, rn, pair, r);
+                synthesizeRow(in, table, offset, out, pairs, pn, rn, pair, r);
             }
         }
     }
@@ -85,7 +85,7 @@ public final class ApproxKernels {
      * Row {@code r} of pair {@code pair}: {@code out[r, :] = Σ_q c_q · M[q, :]} with
      * {@code c_q = Σ_p M[p][r] · in[p, q]}, q in order.
      */
-    public static void synthesizeRow(float[] in, float[] table, int offset, float[] out, int pn, int rn, int pair, int r) {
+    public static void synthesizeRow(float[] in, float[] table, int offset, float[] out, int pairs, int pn, int rn, int pair, int r) {
         int a = pair * pn * pn;
         int o = (pair * rn + r) * rn;
         float c0 = weight(in, table, offset, pn, rn, a, r, 0);

@@ -28,6 +28,8 @@ import java.util.List;
  * Every launch's work-items own whole output rows, so the results are deterministic.
  */
 public final class Attention {
+    private static final Kernel SOFTMAX = Kernel.of("attention.softmax", "softmaxRow").vector("AttentionVector", "softmaxRows");
+    private static final Kernel SOFTMAX_BACKWARD = Kernel.of("attention.softmaxBackward", "softmaxBackwardRow");
     private Attention() {
     }
 
@@ -93,27 +95,13 @@ public final class Attention {
     /** The softmax launch of {@link #forward}, in place in {@code probs[rows, cols]}. */
     static Launch softmax(float[] probs, int rows, int cols, float scale) {
         long size = (long) rows * cols;
-        return new Launch("attention.softmax", new Object[] {probs, rows, cols, scale}, new int[] {0}, rows,
-                () -> AttentionKernels.softmax(probs, rows, cols, scale),
-                (from, to) -> {
-                    for (int r = from; r < to; r++) {
-                        AttentionKernels.softmaxRow(probs, cols, scale, r);
-                    }
-                },
-                5 * size, 8 * size).withVector((from, to) -> AttentionVector.softmaxRows(probs, cols, scale, from, to));
+        return SOFTMAX.with(probs, rows, cols, scale).writes(0).grid(rows).launch(5 * size, 8 * size);
     }
 
     /** The softmax-backward launch of {@link #backward}, in place in {@code grad[rows, cols]}. */
     static Launch softmaxBackward(float[] probs, float[] grad, int rows, int cols, float scale) {
         long size = (long) rows * cols;
-        return new Launch("attention.softmaxBackward", new Object[] {probs, grad, rows, cols, scale}, new int[] {1}, rows,
-                () -> AttentionKernels.softmaxBackward(probs, grad, rows, cols, scale),
-                (from, to) -> {
-                    for (int r = from; r < to; r++) {
-                        AttentionKernels.softmaxBackwardRow(probs, grad, cols, scale, r);
-                    }
-                },
-                5 * size, 12 * size);
+        return SOFTMAX_BACKWARD.with(probs, grad, rows, cols, scale).writes(1).grid(rows).launch(5 * size, 12 * size);
     }
 
     private static int sizes(Check c, int batch, int heads, int dim, int positions) {

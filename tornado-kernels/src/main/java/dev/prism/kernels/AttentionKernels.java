@@ -20,12 +20,12 @@ public final class AttentionKernels {
      */
     public static void softmax(float[] probs, int rows, int cols, float scale) {
         for (@Parallel int r = 0; r < rows; r++) {
-            softmaxRow(probs, cols, scale, r);
+            softmaxRow(probs, rows, cols, scale, r);
         }
     }
 
     /** Row {@code r} of {@link #softmax}; the exponentials are summed in double ({@link Sums}). */
-    public static void softmaxRow(float[] probs, int cols, float scale, int r) {
+    public static void softmaxRow(float[] probs, int rows, int cols, float scale, int r) {
         int base = r * cols;
         float max = Float.NEGATIVE_INFINITY;
         for (int m = 0; m < cols; m++) {
@@ -48,12 +48,12 @@ public final class AttentionKernels {
      */
     public static void softmaxBackward(float[] probs, float[] grad, int rows, int cols, float scale) {
         for (@Parallel int r = 0; r < rows; r++) {
-            softmaxBackwardRow(probs, grad, cols, scale, r);
+            softmaxBackwardRow(probs, grad, rows, cols, scale, r);
         }
     }
 
     /** Row {@code r} of {@link #softmaxBackward}; the dot product is summed in double ({@link Sums}). */
-    public static void softmaxBackwardRow(float[] probs, float[] grad, int cols, float scale, int r) {
+    public static void softmaxBackwardRow(float[] probs, float[] grad, int rows, int cols, float scale, int r) {
         int base = r * cols;
         double dot = Sums.dot(grad, base, probs, base, cols);
         for (int m = 0; m < cols; m++) {

@@ -35,7 +35,7 @@ final class AttentionVector {
     }
 
     /** Rows {@code [from, to)} of {@link AttentionKernels#softmax}. */
-    static void softmaxRows(float[] probs, int cols, float scale, int from, int to) {
+    static void softmaxRows(float[] probs, int rows, int cols, float scale, int from, int to) {
         float[] lanes = LANES.get();
         int cv = cols - cols % L;
         for (int r = from; r < to; r++) {

@@ -16,6 +16,9 @@ import java.util.List;
  * the tables must be distinct from both.
  */
 public final class Dct {
+    private static final Kernel TABLE = Kernel.of("dct.table", "tableRow");
+    private static final Kernel PASS = Kernel.of("dct.pass", "passRow").vector("DctVector", "passRows");
+    private static final Kernel LOWPASS = Kernel.of("dct.lowpass", "lowpassRow");
     private Dct() {
     }
 
@@ -37,14 +40,7 @@ public final class Dct {
     public static Launch table(float[] t, int n) {
         Check k = Check.of("dct.table").positive("n", n);
         k.length("t", t, k.size("t", 2, n, n));
-        return new Launch("dct.table", new Object[] {t, n}, new int[] {0}, n,
-                () -> DctKernels.table(t, n),
-                (from, to) -> {
-                    for (int f = from; f < to; f++) {
-                        DctKernels.tableRow(t, n, f);
-                    }
-                },
-                3L * n * n, 8L * n * n);
+        return TABLE.with(t, n).writes(0).grid(n).launch(3L * n * n, 8L * n * n);
     }
 
     /**
@@ -87,14 +83,7 @@ public final class Dct {
         int size = ck.size("x", n, c, h, w);
         ck.length("x", x, size).length("y", y, size).distinct("x", x, "y", y);
         int planes = n * c;
-        return new Launch("dct.lowpass", new Object[] {x, y, planes, h, w, k}, new int[] {1}, planes * h,
-                () -> DctKernels.lowpass(x, y, planes, h, w, k),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        DctKernels.lowpassRow(x, y, h, w, k, l / h, l % h);
-                    }
-                },
-                0L, 8L * size).withGrid(planes, h);
+        return LOWPASS.with(x, y, planes, h, w, k).writes(1).grid(planes, h).launch(0L, 8L * size);
     }
 
     /** Backward of {@link #lowpass}: the mask is diagonal with 0/1 entries, so {@code gx = lowpass(gy)}. Writes {@code gx}. */
@@ -113,29 +102,15 @@ public final class Dct {
                 .distinct(inName, in, "scratch", scratch).distinct("scratch", scratch, outName, out)
                 .distinct("tableH", tableH, "scratch", scratch).distinct("tableH", tableH, outName, out)
                 .distinct("tableW", tableW, "scratch", scratch).distinct("tableW", tableW, outName, out);
-        int planes = n * c, lanes1 = planes * h, lanes2 = planes * w;
+        int planes = n * c;
         // Forward: M = D (first half of each table); inverse: M = Dᵀ (second half). The first pass turns
         // [p, h, w] into [p, w, h] along W, the second turns that back into [p, h, w] along H.
         int offW = inverse ? w * w : 0;
         int offH = inverse ? h * h : 0;
-        Launch passW = new Launch("dct.pass", new Object[] {in, tableW, offW, scratch, planes, h, w}, new int[] {3}, lanes1,
-                () -> DctKernels.pass(in, tableW, offW, scratch, planes, h, w),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        DctKernels.passRow(in, tableW, offW, scratch, h, w, l / h, l % h);
-                    }
-                },
-                2L * size * w, 4L * (2L * size + (long) w * w)).withGrid(planes, h)
-                .withVector((from, to) -> DctVector.passRows(in, tableW, offW, scratch, h, w, from, to));
-        Launch passH = new Launch("dct.pass", new Object[] {scratch, tableH, offH, out, planes, w, h}, new int[] {3}, lanes2,
-                () -> DctKernels.pass(scratch, tableH, offH, out, planes, w, h),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        DctKernels.passRow(scratch, tableH, offH, out, w, h, l / w, l % w);
-                    }
-                },
-                2L * size * h, 4L * (2L * size + (long) h * h)).withGrid(planes, w)
-                .withVector((from, to) -> DctVector.passRows(scratch, tableH, offH, out, w, h, from, to));
+        Launch passW = PASS.with(in, tableW, offW, scratch, planes, h, w).writes(3).grid(planes, h)
+                .launch(2L * size * w, 4L * (2L * size + (long) w * w));
+        Launch passH = PASS.with(scratch, tableH, offH, out, planes, w, h).writes(3).grid(planes, w)
+                .launch(2L * size * h, 4L * (2L * size + (long) h * h));
         return List.of(passW, passH);
     }
 

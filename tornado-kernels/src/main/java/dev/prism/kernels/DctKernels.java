@@ -61,7 +61,7 @@ public final class DctKernels {
     public static void pass(float[] in, float[] table, int offset, float[] out, int planes, int h, int w) {
         for (@Parallel int p = 0; p < planes; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                passRow(in, table, offset, out, h, w, p, i);
+                passRow(in, table, offset, out, planes, h, w, p, i);
             }
         }
     }
@@ -71,7 +71,7 @@ public final class DctKernels {
      * (four independent sums, each over j in order); the loop over j reads the row and four table rows
      * contiguously and stores nothing, so it runs from registers.
      */
-    public static void passRow(float[] in, float[] table, int offset, float[] out, int h, int w, int p, int i) {
+    public static void passRow(float[] in, float[] table, int offset, float[] out, int planes, int h, int w, int p, int i) {
         int row = (p * h + i) * w;
         int col = p * w * h + i;
         int k = 0;
@@ -113,13 +113,13 @@ public final class DctKernels {
     public static void lowpass(float[] x, float[] y, int planes, int h, int w, int k) {
         for (@Parallel int p = 0; p < planes; p++) {
             for (@Parallel int u = 0; u < h; u++) {
-                lowpassRow(x, y, h, w, k, p, u);
+                lowpassRow(x, y, planes, h, w, k, p, u);
             }
         }
     }
 
     /** Row {@code u} of plane {@code p} of {@link #lowpass}. */
-    public static void lowpassRow(float[] x, float[] y, int h, int w, int k, int p, int u) {
+    public static void lowpassRow(float[] x, float[] y, int planes, int h, int w, int k, int p, int u) {
         int row = (p * h + u) * w;
         // Rows at or past k keep no column; the others keep columns [0, k).
         int keep = u < k ? k : 0;

@@ -31,7 +31,7 @@ public final class DctVector {
     }
 
     /** Lanes {@code [from, to)} of the pass (lane {@code l = p·h + i}): the same values as {@link DctKernels#passRow}. */
-    public static void passRows(float[] in, float[] table, int offset, float[] out, int h, int w, int from, int to) {
+    public static void passRows(float[] in, float[] table, int offset, float[] out, int planes, int h, int w, int from, int to) {
         // M[k][j] = table[offset + k·w + j]; the other half holds Mᵀ: M[k][j] = table[cols + j·w + k]
         int cols = offset == 0 ? w * w : 0;
         float[] lanes = LANES.get();

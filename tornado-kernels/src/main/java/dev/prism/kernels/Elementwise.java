@@ -15,61 +15,39 @@ import java.util.List;
  * {@code gy}; for {@code out = a + s·b}, {@code ga = gy}; for the broadcast adds, {@code gx = gy}.
  */
 public final class Elementwise {
+    private static final Kernel ADD = Kernel.of("elementwise.add", "addLane");
+    private static final Kernel MUL = Kernel.of("elementwise.mul", "mulLane");
+    private static final Kernel SCALE = Kernel.of("elementwise.scale", "scaleLane");
+    private static final Kernel AXPY = Kernel.of("elementwise.axpy", "axpyLane");
+    private static final Kernel ADD_PLANES = Kernel.of("elementwise.addPlanes", "addPlanesRow");
+    private static final Kernel SUM_PLANES = Kernel.of("elementwise.sumPlanes", "sumPlanesLane");
     private Elementwise() {
     }
 
     /** {@code out = a + b}; writes {@code out}. */
     public static Launch add(float[] a, float[] b, float[] out, int len) {
         flat("elementwise.add", len).length("a", a, len).length("b", b, len).length("out", out, len);
-        return new Launch("elementwise.add", new Object[] {a, b, out, len}, new int[] {2}, len,
-                () -> ElementwiseKernels.add(a, b, out, len),
-                (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        ElementwiseKernels.addLane(a, b, out, i);
-                    }
-                },
-                len, 12L * len);
+        return ADD.with(a, b, out, len).writes(2).grid(len).launch(len, 12L * len);
     }
 
     /** {@code out = a ⊙ b}; writes {@code out}. */
     public static Launch mul(float[] a, float[] b, float[] out, int len) {
         flat("elementwise.mul", len).length("a", a, len).length("b", b, len).length("out", out, len);
-        return new Launch("elementwise.mul", new Object[] {a, b, out, len}, new int[] {2}, len,
-                () -> ElementwiseKernels.mul(a, b, out, len),
-                (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        ElementwiseKernels.mulLane(a, b, out, i);
-                    }
-                },
-                len, 12L * len);
+        return MUL.with(a, b, out, len).writes(2).grid(len).launch(len, 12L * len);
     }
 
     /** {@code out = s[0]·a}, {@code s} of length 1; writes {@code out}. */
     public static Launch scale(float[] a, float[] s, float[] out, int len) {
         flat("elementwise.scale", len).length("a", a, len).length("s", s, 1).length("out", out, len)
                 .distinct("s", s, "out", out);
-        return new Launch("elementwise.scale", new Object[] {a, s, out, len}, new int[] {2}, len,
-                () -> ElementwiseKernels.scale(a, s, out, len),
-                (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        ElementwiseKernels.scaleLane(a, s, out, i);
-                    }
-                },
-                len, 8L * len);
+        return SCALE.with(a, s, out, len).writes(2).grid(len).launch(len, 8L * len);
     }
 
     /** {@code out = a + s[0]·b}, {@code s} of length 1; writes {@code out}. */
     public static Launch axpy(float[] a, float[] b, float[] s, float[] out, int len) {
         flat("elementwise.axpy", len).length("a", a, len).length("b", b, len).length("s", s, 1)
                 .length("out", out, len).distinct("s", s, "out", out);
-        return new Launch("elementwise.axpy", new Object[] {a, b, s, out, len}, new int[] {3}, len,
-                () -> ElementwiseKernels.axpy(a, b, s, out, len),
-                (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        ElementwiseKernels.axpyLane(a, b, s, out, i);
-                    }
-                },
-                2L * len, 12L * len);
+        return AXPY.with(a, b, s, out, len).writes(3).grid(len).launch(2L * len, 12L * len);
     }
 
     /**
@@ -118,15 +96,7 @@ public final class Elementwise {
         int size = k.size("x", n, c, h, w);
         k.length("x", x, size).length(vName, v, period).length("out", out, size).distinct(vName, v, "out", out);
         int planes = n * c;
-        return new Launch("elementwise.addPlanes", new Object[] {x, v, out, planes, period, h, w}, new int[] {2},
-                planes * h,
-                () -> ElementwiseKernels.addPlanes(x, v, out, planes, period, h, w),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        ElementwiseKernels.addPlanesRow(x, v, out, period, h, w, l / h, l % h);
-                    }
-                },
-                size, 8L * size + 4L * period).withGrid(planes, h);
+        return ADD_PLANES.with(x, v, out, planes, period, h, w).writes(2).grid(planes, h).launch(size, 8L * size + 4L * period);
     }
 
     private static Launch planeSums(String name, float[] gy, float[] out, String outName, int count, int reps,
@@ -135,14 +105,7 @@ public final class Elementwise {
         int size = k.size("gy", n, c, h, w);
         k.length("gy", gy, size).length(outName, out, count).distinct("gy", gy, outName, out);
         int hw = h * w;
-        return new Launch("elementwise.sumPlanes", new Object[] {gy, out, count, reps, hw}, new int[] {1}, count,
-                () -> ElementwiseKernels.sumPlanes(gy, out, count, reps, hw),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        ElementwiseKernels.sumPlanesLane(gy, out, count, reps, hw, l);
-                    }
-                },
-                size, 4L * size + 4L * count);
+        return SUM_PLANES.with(gy, out, count, reps, hw).writes(1).grid(count).launch(size, 4L * size + 4L * count);
     }
 
     private static Check flat(String kernel, int len) {

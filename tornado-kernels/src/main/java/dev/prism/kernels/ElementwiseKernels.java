@@ -18,44 +18,44 @@ public final class ElementwiseKernels {
     /** {@code out = a + b}; writes {@code out}. One work-item per element. */
     public static void add(float[] a, float[] b, float[] out, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            addLane(a, b, out, i);
+            addLane(a, b, out, len, i);
         }
     }
 
-    public static void addLane(float[] a, float[] b, float[] out, int i) {
+    public static void addLane(float[] a, float[] b, float[] out, int len, int i) {
         out[i] = a[i] + b[i];
     }
 
     /** {@code out = a ⊙ b}; writes {@code out}. One work-item per element. */
     public static void mul(float[] a, float[] b, float[] out, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            mulLane(a, b, out, i);
+            mulLane(a, b, out, len, i);
         }
     }
 
-    public static void mulLane(float[] a, float[] b, float[] out, int i) {
+    public static void mulLane(float[] a, float[] b, float[] out, int len, int i) {
         out[i] = a[i] * b[i];
     }
 
     /** {@code out = s[0]·a}; writes {@code out}. One work-item per element. */
     public static void scale(float[] a, float[] s, float[] out, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            scaleLane(a, s, out, i);
+            scaleLane(a, s, out, len, i);
         }
     }
 
-    public static void scaleLane(float[] a, float[] s, float[] out, int i) {
+    public static void scaleLane(float[] a, float[] s, float[] out, int len, int i) {
         out[i] = s[0] * a[i];
     }
 
     /** {@code out = a + s[0]·b}; writes {@code out}. One work-item per element. */
     public static void axpy(float[] a, float[] b, float[] s, float[] out, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            axpyLane(a, b, s, out, i);
+            axpyLane(a, b, s, out, len, i);
         }
     }
 
-    public static void axpyLane(float[] a, float[] b, float[] s, float[] out, int i) {
+    public static void axpyLane(float[] a, float[] b, float[] s, float[] out, int len, int i) {
         out[i] = a[i] + s[0] * b[i];
     }
 
@@ -67,13 +67,13 @@ public final class ElementwiseKernels {
     public static void addPlanes(float[] x, float[] v, float[] out, int planes, int period, int h, int w) {
         for (@Parallel int p = 0; p < planes; p++) {
             for (@Parallel int y = 0; y < h; y++) {
-                addPlanesRow(x, v, out, period, h, w, p, y);
+                addPlanesRow(x, v, out, planes, period, h, w, p, y);
             }
         }
     }
 
     /** Row {@code y} of plane {@code p} of {@link #addPlanes}. */
-    public static void addPlanesRow(float[] x, float[] v, float[] out, int period, int h, int w, int p, int y) {
+    public static void addPlanesRow(float[] x, float[] v, float[] out, int planes, int period, int h, int w, int p, int y) {
         float b = v[p % period];
         int o = (p * h + y) * w;
         for (int j = 0; j < w; j++) {

@@ -2,6 +2,7 @@ package dev.prism.kernels;
 
 /** Checked launch of the DDPM timestep embedding in {@link EmbeddingKernels}. It has no backward. */
 public final class Embedding {
+    private static final Kernel TIMESTEP = Kernel.of("embedding.timestep", "timestepLane");
     private Embedding() {
     }
 
@@ -15,13 +16,6 @@ public final class Embedding {
                 .that(dim >= 4, "dim", ">= 4 (half = dim / 2 must be >= 2: the frequencies divide by half - 1)", dim);
         int size = k.size("emb", n, dim);
         k.length("t", t, n).length("emb", emb, size).distinct("t", t, "emb", emb);
-        return new Launch("embedding.timestep", new Object[] {t, emb, n, dim}, new int[] {1}, size,
-                () -> EmbeddingKernels.timestep(t, emb, n, dim),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        EmbeddingKernels.timestepLane(t, emb, dim, l / dim, l % dim);
-                    }
-                },
-                4L * size, 4L * n + 4L * size).withGrid(n, dim);
+        return TIMESTEP.with(t, emb, n, dim).writes(1).grid(n, dim).launch(4L * size, 4L * n + 4L * size);
     }
 }

@@ -21,13 +21,13 @@ public final class EmbeddingKernels {
     public static void timestep(float[] t, float[] emb, int n, int dim) {
         for (@Parallel int b = 0; b < n; b++) {
             for (@Parallel int j = 0; j < dim; j++) {
-                timestepLane(t, emb, dim, b, j);
+                timestepLane(t, emb, n, dim, b, j);
             }
         }
     }
 
     /** Element {@code (b, j)} of {@link #timestep}. */
-    public static void timestepLane(float[] t, float[] emb, int dim, int b, int j) {
+    public static void timestepLane(float[] t, float[] emb, int n, int dim, int b, int j) {
         int half = dim / 2;
         float v = 0f;
         if (j < 2 * half) {

@@ -15,6 +15,11 @@ import java.util.List;
  * ({@code y[N,4,C,h,w]}); the average pool takes any {@code x[N,C,H,W]}.
  */
 public final class Gating {
+    private static final Kernel ROW_SUMS = Kernel.of("gating.rowSums", "rowSumsLane");
+    private static final Kernel BROADCAST = Kernel.of("gating.broadcast", "broadcastRow");
+    private static final Kernel GATED_SUM = Kernel.of("gating.gatedSum", "gatedSumRow");
+    private static final Kernel BAND_GATE = Kernel.of("gating.bandGate", "bandGateRow");
+    private static final Kernel BAND_DOT = Kernel.of("gating.bandDot", "bandDotLane");
     private Gating() {
     }
 
@@ -42,14 +47,7 @@ public final class Gating {
         k.length("gm", gm, planes).length("gx", gx, size).distinct("gm", gm, "gx", gx);
         // The same rounded 1/(H·W) as the forward pass, so the pair is an exact transpose.
         float scale = (float) (1.0 / ((long) h * w));
-        return new Launch("gating.broadcast", new Object[] {gm, gx, planes, h, w, scale}, new int[] {1}, planes * h,
-                () -> GatingKernels.broadcast(gm, gx, planes, h, w, scale),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        GatingKernels.broadcastRow(gm, gx, h, w, scale, l / h, l % h);
-                    }
-                },
-                size, 4L * (planes + size)).withGrid(planes, h);
+        return BROADCAST.with(gm, gx, planes, h, w, scale).writes(1).grid(planes, h).launch(size, 4L * (planes + size));
     }
 
     /**
@@ -61,14 +59,8 @@ public final class Gating {
         int plane = k.size("out", n, c, h, w);
         k.length("y", y, 4L * plane).length("g", g, 4L * n * gates).length("out", out, plane)
                 .distinct("y", y, "out", out).distinct("g", g, "out", out);
-        return new Launch("gating.gatedSum", new Object[] {y, g, out, n, c, h, w, gates}, new int[] {2}, n * c * h,
-                () -> GatingKernels.gatedSum(y, g, out, n, c, h, w, gates),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        GatingKernels.gatedSumRow(y, g, out, c, h, w, gates, l / h, l % h);
-                    }
-                },
-                8L * plane, 4L * (5L * plane + 4L * n * gates)).withGrid(n * c, h);
+        return GATED_SUM.with(y, g, out, n, c, h, w, gates).writes(2).grid(n * c, h)
+                .launch(8L * plane, 4L * (5L * plane + 4L * n * gates));
     }
 
     /**
@@ -139,38 +131,19 @@ public final class Gating {
     private static Launch bandGate(float[] x, int perBand, float[] g, float[] z,
                                    int n, int c, int h, int w, int gates) {
         int size = 4 * n * c * h * w;
-        return new Launch("gating.bandGate", new Object[] {x, perBand, g, z, n, c, h, w, gates}, new int[] {3}, 4 * n * c * h,
-                () -> GatingKernels.bandGate(x, perBand, g, z, n, c, h, w, gates),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        GatingKernels.bandGateRow(x, perBand, g, z, c, h, w, gates, l / h, l % h);
-                    }
-                },
-                size, 4L * ((perBand == 1 ? size : size / 4) + size + 4L * n * gates)).withGrid(4 * n * c, h);
+        return BAND_GATE.with(x, perBand, g, z, n, c, h, w, gates).writes(3).grid(4 * n * c, h)
+                .launch(size, 4L * ((perBand == 1 ? size : size / 4) + size + 4L * n * gates));
     }
 
     private static Launch bandDot(float[] y, float[] z, int perBand, float[] out, int pairs, int n, int c, int hw) {
         int q = 4 * n * c;
         long size = (long) q * hw;
-        return new Launch("gating.bandDot", new Object[] {y, z, perBand, out, pairs, n, c, hw}, new int[] {3}, q,
-                () -> GatingKernels.bandDot(y, z, perBand, out, pairs, n, c, hw),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        GatingKernels.bandDotLane(y, z, perBand, out, pairs, c, hw, l);
-                    }
-                },
-                2L * size, 4L * (size + (perBand == 1 ? size : size / 4) + (1L + pairs) * q));
+        return BAND_DOT.with(y, z, perBand, out, pairs, n, c, hw).writes(3).grid(q)
+                .launch(2L * size, 4L * (size + (perBand == 1 ? size : size / 4) + (1L + pairs) * q));
     }
 
     private static Launch rowSums(float[] in, float[] out, int rows, int len, float scale, long size) {
-        return new Launch("gating.rowSums", new Object[] {in, out, rows, len, scale}, new int[] {1}, rows,
-                () -> GatingKernels.rowSums(in, out, rows, len, scale),
-                (from, to) -> {
-                    for (int r = from; r < to; r++) {
-                        GatingKernels.rowSumsLane(in, out, len, scale, r);
-                    }
-                },
-                size + rows, 4L * (size + rows));
+        return ROW_SUMS.with(in, out, rows, len, scale).writes(1).grid(rows).launch(size + rows, 4L * (size + rows));
     }
 
     private static Check dims(String kernel, int n, int c, int h, int w) {

@@ -27,12 +27,12 @@ public final class GatingKernels {
      */
     public static void rowSums(float[] in, float[] out, int rows, int len, float scale) {
         for (@Parallel int r = 0; r < rows; r++) {
-            rowSumsLane(in, out, len, scale, r);
+            rowSumsLane(in, out, rows, len, scale, r);
         }
     }
 
     /** Row {@code r} of {@link #rowSums}. */
-    public static void rowSumsLane(float[] in, float[] out, int len, float scale, int r) {
+    public static void rowSumsLane(float[] in, float[] out, int rows, int len, float scale, int r) {
         out[r] = (float) (scale * Sums.sum(in, r * len, len));
     }
 
@@ -44,13 +44,13 @@ public final class GatingKernels {
     public static void broadcast(float[] in, float[] out, int planes, int h, int w, float scale) {
         for (@Parallel int p = 0; p < planes; p++) {
             for (@Parallel int y = 0; y < h; y++) {
-                broadcastRow(in, out, h, w, scale, p, y);
+                broadcastRow(in, out, planes, h, w, scale, p, y);
             }
         }
     }
 
     /** Row {@code y} of plane {@code p} of {@link #broadcast}. */
-    public static void broadcastRow(float[] in, float[] out, int h, int w, float scale, int p, int y) {
+    public static void broadcastRow(float[] in, float[] out, int planes, int h, int w, float scale, int p, int y) {
         float v = scale * in[p];
         int o = (p * h + y) * w;
         for (int x = 0; x < w; x++) {
@@ -66,13 +66,13 @@ public final class GatingKernels {
     public static void gatedSum(float[] y, float[] g, float[] out, int n, int c, int h, int w, int gates) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                gatedSumRow(y, g, out, c, h, w, gates, p, i);
+                gatedSumRow(y, g, out, n, c, h, w, gates, p, i);
             }
         }
     }
 
     /** Row {@code i} of output plane {@code p = n·C + c}. */
-    public static void gatedSumRow(float[] y, float[] g, float[] out, int c, int h, int w, int gates, int p, int i) {
+    public static void gatedSumRow(float[] y, float[] g, float[] out, int n, int c, int h, int w, int gates, int p, int i) {
         int b = p / c;
         int ch = p - b * c;
         int band = c * h * w;
@@ -100,13 +100,13 @@ public final class GatingKernels {
     public static void bandGate(float[] x, int perBand, float[] g, float[] z, int n, int c, int h, int w, int gates) {
         for (@Parallel int q = 0; q < n * 4 * c; q++) {
             for (@Parallel int i = 0; i < h; i++) {
-                bandGateRow(x, perBand, g, z, c, h, w, gates, q, i);
+                bandGateRow(x, perBand, g, z, n, c, h, w, gates, q, i);
             }
         }
     }
 
     /** Row {@code i} of output plane {@code q = (n·4 + k)·C + c}. */
-    public static void bandGateRow(float[] x, int perBand, float[] g, float[] z, int c, int h, int w, int gates,
+    public static void bandGateRow(float[] x, int perBand, float[] g, float[] z, int n, int c, int h, int w, int gates,
                                    int q, int i) {
         int nk = q / c;
         int ch = q - nk * c;
@@ -133,12 +133,12 @@ public final class GatingKernels {
      */
     public static void bandDot(float[] y, float[] z, int perBand, float[] out, int pairs, int n, int c, int hw) {
         for (@Parallel int q = 0; q < n * 4 * c; q++) {
-            bandDotLane(y, z, perBand, out, pairs, c, hw, q);
+            bandDotLane(y, z, perBand, out, pairs, n, c, hw, q);
         }
     }
 
     /** Output {@code q = (n·4 + k)·C + c} of {@link #bandDot}. */
-    public static void bandDotLane(float[] y, float[] z, int perBand, float[] out, int pairs, int c, int hw, int q) {
+    public static void bandDotLane(float[] y, float[] z, int perBand, float[] out, int pairs, int n, int c, int hw, int q) {
         int nk = q / c;
         int ch = q - nk * c;
         int b = nk / 4;

@@ -9,6 +9,11 @@ import java.util.List;
  * pass, and the per-channel bias kernels.
  */
 public final class Gemm {
+    private static final Kernel MATMUL = Kernel.of("gemm.matmul", "matmulRow").vector("GemmVector", "matmulRows");
+    private static final Kernel MATMUL_BATCH_SUM = Kernel.of("gemm.matmulBatchSum", "matmulBatchSumRow")
+            .vector("GemmSumVector", "matmulBatchSumRows");
+    private static final Kernel ADD_BIAS = Kernel.of("gemm.addBias", "addBiasLane");
+    private static final Kernel BIAS_GRAD = Kernel.of("gemm.biasGrad", "biasGradLane");
     private Gemm() {
     }
 
@@ -40,29 +45,11 @@ public final class Gemm {
         long bytes = 4L * ((strideA == 0 ? 1 : batch) * (long) m * k + (strideB == 0 ? 1 : batch) * (long) k * n
                 + (strideC == 0 ? 1 : batch) * mn * (accumulate ? 2 : 1));
         if (strideC == 0) {
-            return new Launch("gemm.matmulBatchSum",
-                    new Object[] {a, b, c, batch, m, n, k, ta, tb, strideA, strideB, acc}, new int[] {2}, m,
-                    () -> GemmKernels.matmulBatchSum(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, acc),
-                    (from, to) -> {
-                        for (int i = from; i < to; i++) {
-                            GemmKernels.matmulBatchSumRow(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, i, acc);
-                        }
-                    },
-                    flops, bytes)
-                    .withVector((from, to) -> GemmSumVector.matmulBatchSumRows(a, b, c, batch, m, n, k, ta, tb,
-                            strideA, strideB, acc, from, to));
+            return MATMUL_BATCH_SUM.with(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, acc).writes(2).grid(m)
+                    .launch(flops, bytes);
         }
-        return new Launch("gemm.matmul",
-                new Object[] {a, b, c, batch, m, n, k, ta, tb, strideA, strideB, strideC, acc}, new int[] {2}, batch * m,
-                () -> GemmKernels.matmul(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, strideC, acc),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        int bi = l / m;
-                        GemmKernels.matmulRow(a, b, c, m, n, k, ta, tb, bi * strideA, bi * strideB, bi * strideC, l - bi * m, acc);
-                    }
-                },
-                flops, bytes).withGrid(batch, m)
-                .withVector((from, to) -> GemmVector.matmulRows(a, b, c, m, n, k, ta, tb, strideA, strideB, strideC, acc, from, to));
+        return MATMUL.with(a, b, c, batch, m, n, k, ta, tb, strideA, strideB, strideC, acc).writes(2).grid(batch, m)
+                .launch(flops, bytes);
     }
 
     /** {@code C = op(A)·op(B)} for one matrix: {@link #matmul} with batch 1, overwriting {@code c}. */
@@ -77,14 +64,7 @@ public final class Gemm {
         Check ch = Check.of("gemm.addBias").positive("outer", outer).positive("channels", channels).positive("inner", inner);
         int size = ch.size("y", outer, channels, inner);
         ch.length("y", y, size).length("bias", bias, channels).distinct("bias", bias, "y", y);
-        return new Launch("gemm.addBias", new Object[] {y, bias, outer, channels, inner}, new int[] {0}, outer * channels,
-                () -> GemmKernels.addBias(y, bias, outer, channels, inner),
-                (from, to) -> {
-                    for (int oc = from; oc < to; oc++) {
-                        GemmKernels.addBiasLane(y, bias, channels, inner, oc);
-                    }
-                },
-                size, 4L * (2L * size + channels));
+        return ADD_BIAS.with(y, bias, outer, channels, inner).writes(0).grid(outer * channels).launch(size, 4L * (2L * size + channels));
     }
 
     /** {@code gb[c] = Σ_o Σ_i gy[o,c,i]} for {@code gy[outer, channels, inner]}; writes {@code gb}. */
@@ -92,14 +72,7 @@ public final class Gemm {
         Check ch = Check.of("gemm.biasGrad").positive("outer", outer).positive("channels", channels).positive("inner", inner);
         int size = ch.size("gy", outer, channels, inner);
         ch.length("gy", gy, size).length("gb", gb, channels).distinct("gy", gy, "gb", gb);
-        return new Launch("gemm.biasGrad", new Object[] {gy, gb, outer, channels, inner}, new int[] {1}, channels,
-                () -> GemmKernels.biasGrad(gy, gb, outer, channels, inner),
-                (from, to) -> {
-                    for (int c = from; c < to; c++) {
-                        GemmKernels.biasGradLane(gy, gb, outer, channels, inner, c);
-                    }
-                },
-                size, 4L * (size + channels));
+        return BIAS_GRAD.with(gy, gb, outer, channels, inner).writes(1).grid(channels).launch(size, 4L * (size + channels));
     }
 
     /**

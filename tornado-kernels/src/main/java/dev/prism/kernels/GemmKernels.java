@@ -36,7 +36,7 @@ public final class GemmKernels {
                               int transA, int transB, int strideA, int strideB, int strideC, int accumulate) {
         for (@Parallel int bi = 0; bi < batch; bi++) {
             for (@Parallel int i = 0; i < m; i++) {
-                matmulRow(a, b, c, m, n, k, transA, transB, bi * strideA, bi * strideB, bi * strideC, i, accumulate);
+                matmulRow(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, strideC, accumulate, bi, i);
             }
         }
     }
@@ -52,7 +52,7 @@ public final class GemmKernels {
     public static void matmulBatchSum(float[] a, float[] b, float[] c, int batch, int m, int n, int k,
                                       int transA, int transB, int strideA, int strideB, int accumulate) {
         for (@Parallel int i = 0; i < m; i++) {
-            matmulBatchSumRow(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, i, accumulate);
+            matmulBatchSumRow(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, accumulate, i);
         }
     }
 
@@ -61,7 +61,7 @@ public final class GemmKernels {
      * the old value (when accumulating) and then each batch item's {@link Sums#dot} added in double.
      */
     public static void matmulBatchSumRow(float[] a, float[] b, float[] c, int batch, int m, int n, int k,
-                                         int transA, int transB, int strideA, int strideB, int i, int accumulate) {
+                                         int transA, int transB, int strideA, int strideB, int accumulate, int i) {
         int cRow = i * n;
         // op(A)[i,p] = a[aRow + p·aStep], op(B)[p,j] = b[bCol + p·bStep] with bCol = bOff + j·bNext
         int aRow = transA == 0 ? i * k : i;
@@ -86,12 +86,12 @@ public final class GemmKernels {
         }
     }
 
-    /**
-     * Row {@code i} of {@code C = [C +] op(A)·op(B)} for the matrices at offsets {@code aOff},
-     * {@code bOff}, {@code cOff}.
-     */
-    public static void matmulRow(float[] a, float[] b, float[] c, int m, int n, int k, int transA, int transB,
-                                 int aOff, int bOff, int cOff, int i, int accumulate) {
+    /** Row {@code i} of batch item {@code bi} of {@link #matmul}. */
+    public static void matmulRow(float[] a, float[] b, float[] c, int batch, int m, int n, int k, int transA, int transB,
+                                 int strideA, int strideB, int strideC, int accumulate, int bi, int i) {
+        int aOff = bi * strideA;
+        int bOff = bi * strideB;
+        int cOff = bi * strideC;
         int cRow = cOff + i * n;
         // op(A)[i,p] = a[aRow + p·aStep]
         int aRow = transA == 0 ? aOff + i * k : aOff + i;
@@ -171,12 +171,12 @@ public final class GemmKernels {
      */
     public static void addBias(float[] y, float[] bias, int outer, int channels, int inner) {
         for (@Parallel int oc = 0; oc < outer * channels; oc++) {
-            addBiasLane(y, bias, channels, inner, oc);
+            addBiasLane(y, bias, outer, channels, inner, oc);
         }
     }
 
     /** The {@code inner} elements of row {@code oc = o·channels + c} of {@link #addBias}. */
-    public static void addBiasLane(float[] y, float[] bias, int channels, int inner, int oc) {
+    public static void addBiasLane(float[] y, float[] bias, int outer, int channels, int inner, int oc) {
         float v = bias[oc % channels];
         int base = oc * inner;
         for (int i = 0; i < inner; i++) {

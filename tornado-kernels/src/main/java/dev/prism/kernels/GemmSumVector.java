@@ -39,7 +39,7 @@ final class GemmSumVector {
                                    int transB, int strideA, int strideB, int accumulate, int from, int to) {
         if (transA != 0 || transB == 0) {
             for (int i = from; i < to; i++) {
-                GemmKernels.matmulBatchSumRow(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, i, accumulate);
+                GemmKernels.matmulBatchSumRow(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, accumulate, i);
             }
             return;
         }

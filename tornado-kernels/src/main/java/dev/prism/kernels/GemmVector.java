@@ -70,7 +70,7 @@ final class GemmVector {
     }
 
     /** Lanes {@code [from, to)} of {@link GemmKernels#matmul}, lane {@code l} being row {@code l mod m} of batch item {@code l / m}. */
-    static void matmulRows(float[] a, float[] b, float[] c, int m, int n, int k, int transA, int transB,
+    static void matmulRows(float[] a, float[] b, float[] c, int batch, int m, int n, int k, int transA, int transB,
                            int strideA, int strideB, int strideC, int accumulate, int from, int to) {
         boolean acc = accumulate == 1;
         int l = from;

@@ -22,6 +22,11 @@ import java.util.List;
  * is written to a fresh {@code float[1]} nobody reads. Every output is overwritten, never accumulated into.
  */
 public final class PrismConv {
+    private static final Kernel FORWARD = Kernel.of("prismconv.forward", "forwardRow").vector("PrismConvVector", "forwardRows");
+    private static final Kernel BACKWARD_DATA = Kernel.of("prismconv.backwardData", "backwardDataRow");
+    private static final Kernel WEIGHT_PARTIALS = Kernel.of("prismconv.weightPartials", "weightPartialsLane")
+            .vector("PrismConvWeightVector", "weightPartialsLanes");
+    private static final Kernel WEIGHT_REDUCE = Kernel.of("prismconv.weightReduce", "weightReduceLane");
     private PrismConv() {
     }
 
@@ -120,17 +125,12 @@ public final class PrismConv {
         k.length("x", x, size).length("f", f, taps).length("y", y, size).distinct("x", x, "y", y);
         float[] bias = biasOrZero(k, "b", b);
         int mode = padding.code();
-        Launch launch = new Launch(name, new Object[] {x, f, bias, y, n, c, h, w, kc, kh, kw, mode}, new int[] {3}, n * c * h,
-                () -> PrismConvKernels.forward(x, f, bias, y, n, c, h, w, kc, kh, kw, mode),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        PrismConvKernels.forwardRow(x, f, bias, y, c, h, w, kc, kh, kw, mode, l / h, l % h);
-                    }
-                },
-                2L * size * taps, 4L * (2L * size + taps + 1)).withGrid(n * c, h)
-                .withVector((from, to) -> PrismConvVector.forwardRows(x, f, bias, y, c, h, w, kc, kh, kw, mode, from, to));
-        // A zero bias this factory made for 'no bias' is a constant no caller can declare.
-        return b == null ? launch.withOwned(bias) : launch;
+        Kernel.Builder launch = FORWARD.with(x, f, bias, y, n, c, h, w, kc, kh, kw, mode).writes(3).grid(n * c, h);
+        if (b == null) {
+            // A zero bias this factory made for 'no bias' is a constant no caller can declare.
+            launch.owned(bias);
+        }
+        return launch.launch(2L * size * taps, 4L * (2L * size + taps + 1));
     }
 
     /**
@@ -145,14 +145,8 @@ public final class PrismConv {
         int taps = kc * kh * kw;
         k.length("gy", gy, size).length("f", f, taps).length("gx", gx, size).distinct("gy", gy, "gx", gx);
         int mode = padding.code();
-        return new Launch(name, new Object[] {gy, f, gx, n, c, h, w, kc, kh, kw, mode}, new int[] {2}, n * c * h,
-                () -> PrismConvKernels.backwardData(gy, f, gx, n, c, h, w, kc, kh, kw, mode),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        PrismConvKernels.backwardDataRow(gy, f, gx, c, h, w, kc, kh, kw, mode, l / h, l % h);
-                    }
-                },
-                2L * size * taps, 4L * (2L * size + taps)).withGrid(n * c, h);
+        return BACKWARD_DATA.with(gy, f, gx, n, c, h, w, kc, kh, kw, mode).writes(2).grid(n * c, h)
+                .launch(2L * size * taps, 4L * (2L * size + taps));
     }
 
     /**
@@ -183,16 +177,8 @@ public final class PrismConv {
         k.length("x", x, size).length("gy", gy, size).atLeast("partials", partials, need)
                 .distinct("x", x, "partials", partials).distinct("gy", gy, "partials", partials);
         int mode = padding.code();
-        return new Launch(name, new Object[] {x, gy, partials, n, c, h, w, kc, kh, kw, mode}, new int[] {2}, n * c,
-                () -> PrismConvKernels.weightPartials(x, gy, partials, n, c, h, w, kc, kh, kw, mode),
-                (from, to) -> {
-                    for (int p = from; p < to; p++) {
-                        PrismConvKernels.weightPartialsLane(x, gy, partials, c, h, w, kc, kh, kw, mode, p);
-                    }
-                },
-                2L * size * (taps + 1), 4L * (2L * size + need))
-                .withVector((from, to) -> PrismConvWeightVector.weightPartialsLanes(x, gy, partials, c, h, w,
-                        kc, kh, kw, mode, from, to));
+        return WEIGHT_PARTIALS.with(x, gy, partials, n, c, h, w, kc, kh, kw, mode).writes(2).grid(n * c)
+                .launch(2L * size * (taps + 1), 4L * (2L * size + need));
     }
 
     /**
@@ -207,14 +193,7 @@ public final class PrismConv {
         k.atLeast("partials", partials, need).length("gf", gf, taps).distinct("partials", partials, "gf", gf);
         float[] gbias = gb == null ? new float[1] : gb;
         k.length("gb", gbias, 1).distinct("partials", partials, "gb", gbias).distinct("gf", gf, "gb", gbias);
-        return new Launch(name, new Object[] {partials, gf, gbias, rows, taps}, new int[] {1, 2}, taps + 1,
-                () -> PrismConvKernels.weightReduce(partials, gf, gbias, rows, taps),
-                (from, to) -> {
-                    for (int t = from; t < to; t++) {
-                        PrismConvKernels.weightReduceLane(partials, gf, gbias, rows, taps, t);
-                    }
-                },
-                (long) need, 4L * (need + taps + 1L));
+        return WEIGHT_REDUCE.with(partials, gf, gbias, rows, taps).writes(1, 2).grid(taps + 1).launch(need, 4L * (need + taps + 1L));
     }
 
     /**

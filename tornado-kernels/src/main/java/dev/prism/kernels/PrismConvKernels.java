@@ -65,7 +65,7 @@ public final class PrismConvKernels {
                                int kc, int kh, int kw, int mode) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                forwardRow(x, f, b, y, c, h, w, kc, kh, kw, mode, p, i);
+                forwardRow(x, f, b, y, n, c, h, w, kc, kh, kw, mode, p, i);
             }
         }
     }
@@ -75,7 +75,7 @@ public final class PrismConvKernels {
      * {@code (dc, dy)} whose source row lies inside the image, that source row through
      * {@link #accumulateRow}. The source channel of each {@code dc} is resolved once per row.
      */
-    public static void forwardRow(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
+    public static void forwardRow(float[] x, float[] f, float[] b, float[] y, int n, int c, int h, int w,
                                   int kc, int kh, int kw, int mode, int p, int i) {
         int img = p / c;
         int ch = p - img * c;
@@ -166,7 +166,7 @@ public final class PrismConvKernels {
                                     int kc, int kh, int kw, int mode) {
         for (@Parallel int p = 0; p < n * c; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                backwardDataRow(gy, f, gx, c, h, w, kc, kh, kw, mode, p, i);
+                backwardDataRow(gy, f, gx, n, c, h, w, kc, kh, kw, mode, p, i);
             }
         }
     }
@@ -180,7 +180,7 @@ public final class PrismConvKernels {
      * widened to {@code [0, q]} on the first channel and to {@code [q, C-1]} on the last, because
      * every output whose tap clamps onto an edge channel read that channel.
      */
-    public static void backwardDataRow(float[] gy, float[] f, float[] gx, int c, int h, int w,
+    public static void backwardDataRow(float[] gy, float[] f, float[] gx, int n, int c, int h, int w,
                                        int kc, int kh, int kw, int mode, int p, int i) {
         int img = p / c;
         int cs = p - img * c;
@@ -232,7 +232,7 @@ public final class PrismConvKernels {
     public static void weightPartials(float[] x, float[] gy, float[] partials, int n, int c, int h, int w,
                                       int kc, int kh, int kw, int mode) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            weightPartialsLane(x, gy, partials, c, h, w, kc, kh, kw, mode, p);
+            weightPartialsLane(x, gy, partials, n, c, h, w, kc, kh, kw, mode, p);
         }
     }
 
@@ -242,7 +242,7 @@ public final class PrismConvKernels {
      * one at a time ({@link #tapSingle}), then the bias. A tap whose channel reads zero padding sums
      * nothing.
      */
-    public static void weightPartialsLane(float[] x, float[] gy, float[] partials, int c, int h, int w,
+    public static void weightPartialsLane(float[] x, float[] gy, float[] partials, int n, int c, int h, int w,
                                           int kc, int kh, int kw, int mode, int p) {
         int img = p / c;
         int ch = p - img * c;

@@ -73,7 +73,7 @@ public final class PrismConvVector {
      * ({@code kh = kw = 1}) as one span per plane through {@link #channelSpan}; the rest row by row. (At
      * {@code w = 4V} two rows of four blocks measured slower than {@link #fourBlocks3} row by row.)
      */
-    public static void forwardRows(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
+    public static void forwardRows(float[] x, float[] f, float[] b, float[] y, int n, int c, int h, int w,
                                    int kc, int kh, int kw, int mode, int from, int to) {
         boolean grouped = kw == 3 && w % V == 0 && w <= 2 * V;
         boolean narrow = kw == 3 && w < V && V % w == 0;
@@ -101,16 +101,16 @@ public final class PrismConvVector {
                     continue;
                 }
             }
-            forwardRow(x, f, b, y, c, h, w, kc, kh, kw, mode, p, i);
+            forwardRow(x, f, b, y, n, c, h, w, kc, kh, kw, mode, p, i);
             l++;
         }
     }
 
     /** Output row {@code y[n, ch, i, :]} for {@code p = n·C + ch}: the same values as {@link PrismConvKernels#forwardRow}. */
-    public static void forwardRow(float[] x, float[] f, float[] b, float[] y, int c, int h, int w,
+    public static void forwardRow(float[] x, float[] f, float[] b, float[] y, int n, int c, int h, int w,
                                   int kc, int kh, int kw, int mode, int p, int i) {
         if (w < V || kw / 2 > V) {
-            PrismConvKernels.forwardRow(x, f, b, y, c, h, w, kc, kh, kw, mode, p, i);
+            PrismConvKernels.forwardRow(x, f, b, y, n, c, h, w, kc, kh, kw, mode, p, i);
             return;
         }
         // Width 3, the filters the models use, has unrolled groups; they load one element past either end

@@ -25,7 +25,7 @@ final class PrismConvWeightVector {
     }
 
     /** Lanes {@code [from, to)} of {@link PrismConvKernels#weightPartials}. */
-    static void weightPartialsLanes(float[] x, float[] gy, float[] partials, int c, int h, int w,
+    static void weightPartialsLanes(float[] x, float[] gy, float[] partials, int n, int c, int h, int w,
                                     int kc, int kh, int kw, int mode, int from, int to) {
         int pc = kc / 2;
         int ph = kh / 2;

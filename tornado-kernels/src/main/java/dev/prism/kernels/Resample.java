@@ -8,6 +8,8 @@ package dev.prism.kernels;
  * column, which in a UNet means the skip connection no longer lines up with the upsampled path).
  */
 public final class Resample {
+    private static final Kernel UPSAMPLE = Kernel.of("resample.upsample2x", "upsample2xRow");
+    private static final Kernel POOL = Kernel.of("resample.pool2x", "pool2xRow");
     private Resample() {
     }
 
@@ -47,14 +49,7 @@ public final class Resample {
         int outSize = k.size(outName, n, c, 2 * h, 2 * w);
         k.length(inName, in, size).length(outName, out, outSize).distinct(inName, in, outName, out);
         int planes = n * c;
-        return new Launch("resample.upsample2x", new Object[] {in, out, planes, h, w, s}, new int[] {1}, planes * h,
-                () -> ResampleKernels.upsample2x(in, out, planes, h, w, s),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        ResampleKernels.upsample2xRow(in, out, h, w, s, l / h, l % h);
-                    }
-                },
-                size, 4L * size + 4L * outSize).withGrid(planes, h);
+        return UPSAMPLE.with(in, out, planes, h, w, s).writes(1).grid(planes, h).launch(size, 4L * size + 4L * outSize);
     }
 
     /** Checks and launches {@link ResampleKernels#pool2x} on input {@code [n,c,h,w]}, h and w even. */
@@ -65,15 +60,7 @@ public final class Resample {
         int outSize = size / 4;
         k.length(inName, in, size).length(outName, out, outSize).distinct(inName, in, outName, out);
         int planes = n * c;
-        int rows = h / 2;
-        return new Launch("resample.pool2x", new Object[] {in, out, planes, h, w, s}, new int[] {1}, planes * rows,
-                () -> ResampleKernels.pool2x(in, out, planes, h, w, s),
-                (from, to) -> {
-                    for (int l = from; l < to; l++) {
-                        ResampleKernels.pool2xRow(in, out, h, w, s, l / rows, l % rows);
-                    }
-                },
-                size, 4L * size + 4L * outSize).withGrid(planes, rows);
+        return POOL.with(in, out, planes, h, w, s).writes(1).grid(planes, h / 2).launch(size, 4L * size + 4L * outSize);
     }
 
     private static Check image(String kernel, int n, int c, int h, int w) {

@@ -24,13 +24,13 @@ public final class ResampleKernels {
     public static void upsample2x(float[] x, float[] y, int planes, int h, int w, float s) {
         for (@Parallel int p = 0; p < planes; p++) {
             for (@Parallel int i = 0; i < h; i++) {
-                upsample2xRow(x, y, h, w, s, p, i);
+                upsample2xRow(x, y, planes, h, w, s, p, i);
             }
         }
     }
 
     /** Input row {@code i} of plane {@code p} of {@link #upsample2x}. */
-    public static void upsample2xRow(float[] x, float[] y, int h, int w, float s, int p, int i) {
+    public static void upsample2xRow(float[] x, float[] y, int planes, int h, int w, float s, int p, int i) {
         int in = (p * h + i) * w;
         int top = (p * 2 * h + 2 * i) * 2 * w;
         int bottom = top + 2 * w;
@@ -51,13 +51,13 @@ public final class ResampleKernels {
     public static void pool2x(float[] x, float[] y, int planes, int h, int w, float s) {
         for (@Parallel int p = 0; p < planes; p++) {
             for (@Parallel int i = 0; i < h / 2; i++) {
-                pool2xRow(x, y, h, w, s, p, i);
+                pool2xRow(x, y, planes, h, w, s, p, i);
             }
         }
     }
 
     /** Output row {@code i} of plane {@code p} of {@link #pool2x}. */
-    public static void pool2xRow(float[] x, float[] y, int h, int w, float s, int p, int i) {
+    public static void pool2xRow(float[] x, float[] y, int planes, int h, int w, float s, int p, int i) {
         int w2 = w / 2;
         int out = (p * (h / 2) + i) * w2;
         int top = (p * h + 2 * i) * w;

@@ -32,6 +32,8 @@ public final class Sampler {
     /** The length of the coefficient array. */
     public static final int COEFFICIENTS = 9;
 
+    private static final Kernel UPDATE = Kernel.of("sampler.update", "updateLane");
+
     private Sampler() {
     }
 
@@ -43,14 +45,7 @@ public final class Sampler {
         Check k = Check.of("sampler.update").positive("len", len);
         k.length("x", x, len).length("e", e, len).length("z", z, len).length("c", c, COEFFICIENTS).length("out", out, len)
                 .distinct("e", e, "out", out).distinct("z", z, "out", out).distinct("c", c, "out", out);
-        return new Launch("sampler.update", new Object[] {x, e, z, c, out, len}, new int[] {4}, len,
-                () -> SamplerKernels.update(x, e, z, c, out, len),
-                (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        SamplerKernels.updateLane(x, e, z, c, out, i);
-                    }
-                },
-                12L * len, 16L * len + 4L * COEFFICIENTS);
+        return UPDATE.with(x, e, z, c, out, len).writes(4).grid(len).launch(12L * len, 16L * len + 4L * COEFFICIENTS);
     }
 
     /**

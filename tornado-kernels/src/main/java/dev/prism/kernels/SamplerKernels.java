@@ -45,12 +45,12 @@ public final class SamplerKernels {
     /** {@code out = update(x, e, z; c)} (see the class comment); writes {@code out}. One work-item per element. */
     public static void update(float[] x, float[] e, float[] z, float[] c, float[] out, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            updateLane(x, e, z, c, out, i);
+            updateLane(x, e, z, c, out, len, i);
         }
     }
 
     /** Element {@code i} of {@link #update}. */
-    public static void updateLane(float[] x, float[] e, float[] z, float[] c, float[] out, int i) {
+    public static void updateLane(float[] x, float[] e, float[] z, float[] c, float[] out, int len, int i) {
         float xi = x[i];
         float ei = e[i];
         float zi = z[i];

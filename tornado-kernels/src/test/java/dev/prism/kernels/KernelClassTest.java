@@ -79,7 +79,7 @@ class KernelClassTest {
                     if (n < 1) {
                         problems.put(l.kernel(), "no @Parallel loop");
                     } else if (n != l.grid().length) {
-                        problems.put(l.kernel(), n + " @Parallel loops but a grid of " + l.grid().length + " (add withGrid in its factory)");
+                        problems.put(l.kernel(), n + " @Parallel loops but a grid of " + l.grid().length + " (one grid count per loop)");
                     }
                 }
             }
