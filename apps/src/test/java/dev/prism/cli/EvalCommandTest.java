@@ -165,7 +165,6 @@ class EvalCommandTest {
                 + "classifier trained at that size)");
         check(eval("--data", dir.toString()), "prism: --data expected fashion-mnist or a folder of Fashion-MNIST IDX files "
                 + "(train-images-idx3-ubyte[.gz], train-labels-..., t10k-images-..., t10k-labels-...), found '" + dir + "'");
-        check(BenchCommandTest.run("eval", "--samples", "5"), "prism: Missing required option: '--weights=FILE' (see prism eval --help)");
         check(eval("--samples", "many"), "prism: Invalid value for option '--samples': 'many' is not an int (see prism eval --help)");
         check(eval("--sampler", "euler"), "prism: --sampler expected ddpm or ddim, found 'euler'");
         check(eval("--eta", "-1"), "prism: --eta expected >= 0, found -1.0");
