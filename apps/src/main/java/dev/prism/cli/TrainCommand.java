@@ -204,7 +204,6 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     log.flush();
                     trainer.training().fetch();
                     Map<String, String> state = run.state(trainer.state(s));
-                    Checkpoint.write(dir.resolve("checkpoint.safetensors"), run.model, built.options(), state, trainer.states());
                     Models.Built emaModel = Models.build(run.model, run.options, run.seed);
                     trainer.copyEmaInto(emaModel.module());
                     Map<String, String> meta = new LinkedHashMap<>();
@@ -222,12 +221,17 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                         meta.put("schedule", sched.name());
                         meta.put("timesteps", String.valueOf(sched.timesteps()));
                     }
+                    // the EMA weights and the grid first, the checkpoint last: a checkpoint at step s means that
+                    // everything of step s is on disk, and a kill before it redoes them on resume
                     ModelWeights.save(emaModel.module(), dir.resolve("ema.safetensors"), meta, true);
+                    if (extras && !classifier) {
+                        sampleGrid(b, emaModel, sched, run, s);
+                    }
+                    Checkpoint.write(dir.resolve("checkpoint.safetensors"), run.model, built.options(), state, trainer.states());
                     progress.note("checkpoint at step " + s);
                     if (extras && classifier) {
                         progress.note(String.format(Locale.ROOT, "test accuracy of the EMA weights at step %d: %.2f %%", s, 100 * accuracy));
                     } else if (extras) {
-                        sampleGrid(b, emaModel, sched, run, s);
                         progress.note("samples/step-" + s + ".png");
                     }
                 }
