@@ -131,10 +131,20 @@ public final class TrainingKernels {
         float label = labels[r];
         int y = (int) label;
         if (y < 0 || y >= classes || y != label) {
-            partials[r] = Float.NaN;
+            partials[r] = nan(label);
         } else {
             partials[r] = (float) (logSumExp(logits, base, classes) - logits[base + y]);
         }
+    }
+
+    /**
+     * A NaN computed at run time ({@code 0/0}, or NaN when {@code v} is not finite): TornadoVM 5.2's OpenCL
+     * code generator writes a NaN constant such as {@code Float.NaN} as the undeclared identifier
+     * {@code NaNF}, which fails the device compile, and {@code v·0} cannot be folded into a constant.
+     */
+    public static float nan(float v) {
+        float zero = v * 0f;
+        return zero / zero;
     }
 
     /**
@@ -175,7 +185,7 @@ public final class TrainingKernels {
         for (int j = 0; j < classes; j++) {
             double p = Math.exp(logits[base + j] - lse);
             double hot = j == y ? 1.0 : 0.0;
-            grad[base + j] = bad ? Float.NaN : (float) (scale * (p - hot));
+            grad[base + j] = bad ? nan(label) : (float) (scale * (p - hot));
         }
     }
 
