@@ -1,7 +1,6 @@
 package dev.prism.diffusion.eval;
 
 import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.CommonOps_DDRM;
 
 import java.util.Objects;
 
@@ -75,9 +74,21 @@ public record FeatureStatistics(int count, double[] mean, DMatrixRMaj covariance
                 centred.data[i * dim + j] = features[i * dim + j] - mean[j];
             }
         }
+        // cov = centredᵀ·centred / (count − 1), by hand: EJML's multInner changed its return type after
+        // 0.38, the version a TornadoVM SDK puts on the JVM's path (FrechetDistance.multiply says more)
         DMatrixRMaj cov = new DMatrixRMaj(dim, dim);
-        CommonOps_DDRM.multInner(centred, cov);
-        CommonOps_DDRM.scale(1.0 / (count - 1), cov);
+        double[] c = centred.data;
+        for (int a = 0; a < dim; a++) {
+            for (int b = a; b < dim; b++) {
+                double s = 0;
+                for (int i = 0; i < count; i++) {
+                    s += c[i * dim + a] * c[i * dim + b];
+                }
+                s /= count - 1;
+                cov.data[a * dim + b] = s;
+                cov.data[b * dim + a] = s;
+            }
+        }
         return new FeatureStatistics(count, mean, cov);
     }
 }

@@ -39,8 +39,8 @@ public final class FrechetDistance {
         DMatrixRMaj root = sqrtPsd(a.covariance());
         DMatrixRMaj t = new DMatrixRMaj(d, d);
         DMatrixRMaj m = new DMatrixRMaj(d, d);
-        CommonOps_DDRM.mult(root, b.covariance(), t);
-        CommonOps_DDRM.mult(t, root, m);
+        multiply(root, b.covariance(), t, false);
+        multiply(t, root, m, false);
         symmetrise(m);
         double traceRoot = 0;
         for (double lambda : eigenvalues(m, false).values) {
@@ -63,8 +63,30 @@ public final class FrechetDistance {
             }
         }
         DMatrixRMaj out = new DMatrixRMaj(d, d);
-        CommonOps_DDRM.multTransB(scaled, e.vectors, out);
+        multiply(scaled, e.vectors, out, true);
         return out;
+    }
+
+    /**
+     * {@code out = a·b} (or {@code a·bᵀ}) of square matrices, as plain loops rather than EJML's
+     * {@code CommonOps_DDRM.mult}: between EJML 0.38, which a TornadoVM SDK puts on the JVM's path, and the
+     * version Prism builds with, that method's return type changed, so a call compiled against one fails
+     * with {@code NoSuchMethodError} on the other. The eigen decomposition's API is the same in both.
+     */
+    static void multiply(DMatrixRMaj a, DMatrixRMaj b, DMatrixRMaj out, boolean transposeB) {
+        int d = a.numRows;
+        double[] x = a.data;
+        double[] y = b.data;
+        double[] z = out.data;
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < d; j++) {
+                double s = 0;
+                for (int k = 0; k < d; k++) {
+                    s += x[i * d + k] * (transposeB ? y[j * d + k] : y[k * d + j]);
+                }
+                z[i * d + j] = s;
+            }
+        }
     }
 
     /** Eigenvalues and (if asked) the eigenvectors as the columns of a matrix. */
