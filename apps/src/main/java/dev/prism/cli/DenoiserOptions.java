@@ -30,6 +30,9 @@ public final class DenoiserOptions {
     /** The bundled model: Fashion-MNIST, trained by Prism (docs/TRAINING.md, "The bundled model"). */
     static final String BUNDLED_MODEL = "/dev/prism/models/fmnist-ddpm.safetensors";
 
+    /** The bundled model's file name, as messages and image metadata name it. */
+    static final String BUNDLED_NAME = BUNDLED_MODEL.substring(BUNDLED_MODEL.lastIndexOf('/') + 1);
+
     @Option(names = "--weights", paramLabel = "FILE",
             description = "Model weights (.safetensors or .pth; default: the bundled Fashion-MNIST model).")
     Path weights;
@@ -107,7 +110,7 @@ public final class DenoiserOptions {
 
     /** The weights as messages and image metadata name them. */
     String weightsName() {
-        return bundled ? "the bundled model (" + BUNDLED_MODEL.substring(BUNDLED_MODEL.lastIndexOf('/') + 1) + ")"
+        return bundled ? "the bundled model (" + BUNDLED_NAME + ")"
                 : weights.toString();
     }
 

@@ -113,8 +113,7 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
             text.put("Software", "prism");
             text.put("model", name);
             text.put("options", built.options().toString());
-            text.put("weights", model.bundled ? "bundled:" + DenoiserOptions.BUNDLED_MODEL.substring(DenoiserOptions.BUNDLED_MODEL.lastIndexOf('/') + 1)
-                    : weights.getFileName().toString());
+            text.put("weights", model.bundled ? "bundled:" + DenoiserOptions.BUNDLED_NAME : weights.getFileName().toString());
             text.put("weights_sha256", sha256(weights));
             text.put("sampler", s.describe());
             text.put("schedule", sched.name() + ", T=" + sched.timesteps());
