@@ -33,4 +33,21 @@ public interface Denoiser {
      * @param e the output {@code [batch, C, H, W]}, written entirely
      */
     void addTo(Plan.Builder plan, int batch, float[] x, float[] t, float[] e);
+
+    /**
+     * Elements per image of a latent input the model takes besides x and t, drawn fresh for every step (the
+     * z of a GAN generator: DDGAN, WaveDiff), or 0 for none (the default).
+     */
+    default int latentSize() {
+        return 0;
+    }
+
+    /**
+     * {@link #addTo(Plan.Builder, int, float[], float[], float[])} for a model with a latent input: the loop
+     * passes {@code latent [batch, latentSize()]}, read only, which it rewrites before every step. The
+     * default, for a model without one, ignores it.
+     */
+    default void addTo(Plan.Builder plan, int batch, float[] x, float[] t, float[] latent, float[] e) {
+        addTo(plan, batch, x, t, e);
+    }
 }

@@ -23,8 +23,9 @@ import java.util.Objects;
  * Buffers and roles: {@code x[N,C,H,W]} the image, state and fetchable; {@code e[N,C,H,W]} the model
  * output, state and fetchable (the update reads last execution's value before the model rewrites it,
  * so it is carried across executions like x); {@code z[N,C,H,W]} the noise, {@code t[N]} the timesteps
- * and {@code c[9]} the update's coefficients, inputs. A device therefore receives, per step, only z, t
- * and c, and returns nothing until the end.
+ * and {@code c[9]} the update's coefficients, inputs; for a model with a latent input (a GAN generator's
+ * z, {@link Denoiser#latentSize}) also {@code latent[N, latentSize]}, an input. A device therefore receives,
+ * per step, only z, t, c (and the latent), and returns nothing until the end.
  *
  * <p>A run of S steps is S executions. Execution 0 has {@code init} set, so its update is
  * {@code x = z = x_T}, then evaluates the model at {@code t_0}; execution {@code i >= 1} applies update
@@ -41,6 +42,8 @@ public final class SamplingLoop implements AutoCloseable {
     private final int batch;
     private final int perImage;
     private final float[] x, e, z, t, c;
+    /** The model's latent input {@code [N, latentSize]}, or null for a model without one. */
+    private final float[] latent;
     private final float[] hostCoefficients = Sampler.init(new float[Sampler.COEFFICIENTS]);
     private final float[] result;
     private final Plan plan;
@@ -80,8 +83,20 @@ public final class SamplingLoop implements AutoCloseable {
         this.c = Sampler.init(new float[Sampler.COEFFICIENTS]);
         this.result = new float[len];
 
+        int latentSize = model.latentSize();
+        if (latentSize < 0 || (long) batch * latentSize > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("sampling loop: the model's latent size expected 0 or more, at most "
+                    + (Integer.MAX_VALUE - 8) / batch + " for " + batch + " images, found " + latentSize);
+        }
+        this.latent = latentSize == 0 ? null : new float[batch * latentSize];
+
         Plan.Builder b = Plan.builder("sample").add(Sampler.update(x, e, z, c, x, len));
-        model.addTo(b, batch, x, t, e);
+        if (latent == null) {
+            model.addTo(b, batch, x, t, e);
+        } else {
+            model.addTo(b, batch, x, t, latent, e);
+            b.inputs(latent);
+        }
         this.plan = b.state(x, e).fetchable(x, e).inputs(z, t, c).build();
         checkModel(plan.launches().subList(1, plan.launches().size()));
         this.finalUpdate = Sampler.update(x, e, z, hostCoefficients, result, len);
@@ -92,9 +107,10 @@ public final class SamplingLoop implements AutoCloseable {
         boolean writesE = false;
         for (Launch l : launches) {
             for (float[] out : l.outputs()) {
-                if (out == x || out == t) {
+                if (out == x || out == t || (latent != null && out == latent)) {
                     throw new IllegalArgumentException("sampling loop: the model's launch " + l.kernel() + " writes "
-                            + (out == x ? "the image x" : "the timesteps t") + ", which the loop owns; expected it to write only e and its own buffers");
+                            + (out == x ? "the image x" : out == t ? "the timesteps t" : "the latent")
+                            + ", which the loop owns; expected it to write only e and its own buffers");
                 }
                 writesE |= out == e;
             }
@@ -125,8 +141,19 @@ public final class SamplingLoop implements AutoCloseable {
      * @return a new array {@code [N,C,H,W]} with the final images
      */
     public float[] sample(DiffusionSampler sampler, long seed, SamplingProgress progress) {
-        return sample(sampler, new SeededNoise(seed, batch, perImage), progress);
+        SeededNoise noise = new SeededNoise(seed, batch, perImage);
+        if (latent == null) {
+            return sample(sampler, noise, progress);
+        }
+        return sample(sampler, noise, new SeededNoise(seed + LATENT_SEED_OFFSET, batch, latent.length / batch), progress);
     }
+
+    /**
+     * The latents of a model that takes them come from their own {@link SeededNoise}, seeded with the run's
+     * seed plus this (the 64-bit golden ratio), so that x_T and the noise of each step stay the stream
+     * {@link SeededNoise} describes, whether the model takes latents or not.
+     */
+    public static final long LATENT_SEED_OFFSET = 0x9E3779B97F4A7C15L;
 
     /**
      * Samples a batch with the given noise: {@link Noise#initial} once, {@link Noise#step} for each
@@ -135,6 +162,27 @@ public final class SamplingLoop implements AutoCloseable {
      * @return a new array {@code [N,C,H,W]} with the final images
      */
     public float[] sample(DiffusionSampler sampler, Noise noise, SamplingProgress progress) {
+        if (latent != null) {
+            throw new IllegalArgumentException("sampling loop: the model takes a latent of " + latent.length / batch
+                    + " per image; expected the latents' source too (sample(sampler, noise, latents, progress))");
+        }
+        return sample(sampler, noise, null, progress);
+    }
+
+    /**
+     * Samples a batch with the given noise and, for a model with a latent input ({@link Denoiser#latentSize}),
+     * the latents: {@link Noise#step latents.step(i, ·)} fills the latent the model sees at step {@code i},
+     * before each evaluation ({@link Noise#initial} is not asked for).
+     *
+     * @param latents the latents' source, or null for a model without them
+     * @return a new array {@code [N,C,H,W]} with the final images
+     */
+    public float[] sample(DiffusionSampler sampler, Noise noise, Noise latents, SamplingProgress progress) {
+        if ((latent != null) != (latents != null)) {
+            throw new IllegalArgumentException("sampling loop: argument 'latents' expected "
+                    + (latent != null ? "a source of the model's latents" : "null (the model takes no latent)") + ", found "
+                    + (latents == null ? "null" : "a source"));
+        }
         Objects.requireNonNull(sampler, "sampler");
         Objects.requireNonNull(noise, "noise");
         Objects.requireNonNull(progress, "progress");
@@ -147,6 +195,9 @@ public final class SamplingLoop implements AutoCloseable {
                 prepare(sampler, i - 1, noise, c);
             }
             Arrays.fill(t, sampler.timestep(i));
+            if (latents != null) {
+                latents.step(i, latent);
+            }
             executable.execute();
             report(progress, i, steps, sampler.timestep(i), start);
         }

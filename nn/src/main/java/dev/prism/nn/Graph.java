@@ -513,6 +513,111 @@ public final class Graph {
         });
     }
 
+    // ---------------------------------------------------------------- ops of WaveDiff's generator (NCSN++ with adaptive norms)
+
+    /**
+     * StyleGAN2's {@code upfirdn2d(x, outer(taps, taps), up, down, pad=(pad0, pad1))} on x [N,C,H,W]: FIR
+     * up- or downsampling ({@link Resample#upfirdn}); {@code taps} is a constant of the graph.
+     */
+    public Tensor upfirdn(Tensor x, float[] taps, int up, int down, int pad0, int pad1) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        int kt = taps.length;
+        table(taps);
+        Tensor y = buffer(n, c, Resample.upfirdnSize(h, up, down, pad0, pad1, kt), Resample.upfirdnSize(w, up, down, pad0, pad1, kt));
+        forward.add(Resample.upfirdn(x.data(), taps, y.data(), n, c, h, w, up, down, pad0, pad1));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Resample.upfirdnBackward(gy.data(), taps, gx.data(), n, c, h, w, up, down, pad0, pad1));
+            accumulate(x, gx);
+        });
+    }
+
+    /** {@code torch.tanh(x)}. */
+    public Tensor tanh(Tensor x) {
+        Tensor y = buffer(x.shape());
+        forward.add(Activation.tanh(x.data(), y.data(), x.numel()));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Activation.tanhBackward(y.data(), gy.data(), gx.data(), x.numel()));
+            accumulate(x, gx);
+        });
+    }
+
+    /** {@code s·x} for a constant s (the 1/√2 of NCSN++'s rescaled skips). */
+    public Tensor scale(Tensor x, float s) {
+        float[] factor = table(new float[] {s});
+        Tensor y = buffer(x.shape());
+        forward.add(Elementwise.scale(x.data(), factor, y.data(), x.numel()));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Elementwise.scaleBackward(gy.data(), factor, gx.data(), x.numel()));
+            accumulate(x, gx);
+        });
+    }
+
+    /** StyleGAN's PixelNorm, {@code x / √(mean(x², dim=1) + eps)}, of x [rows, n]. */
+    public Tensor pixelNorm(Tensor x, float eps) {
+        if (x.rank() != 2) {
+            throw new ModelShapeException("graph '" + name + "': pixelNorm of " + x + ": expected [rows, n]");
+        }
+        int rows = x.dim(0), n = x.dim(1);
+        Tensor y = buffer(x.shape());
+        forward.add(Norm.pixelNorm(x.data(), y.data(), rows, n, eps));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Norm.pixelNormBackward(x.data(), gy.data(), gx.data(), rows, n, eps));
+            accumulate(x, gx);
+        });
+    }
+
+    /**
+     * The modulation of an adaptive group norm: {@code x·γ[n,c] + β[n,c]} per plane of x [N,C,H,W], with
+     * {@code style [N, 2C]} holding γ then β, then SiLU when {@code silu}.
+     */
+    public Tensor modulate(Tensor x, Tensor style, boolean silu) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        if (!style.hasShape(n, 2 * c)) {
+            throw new ModelShapeException("graph '" + name + "': modulate of " + x + " by " + style + ": expected style [" + n + ", " + 2 * c + "]");
+        }
+        Tensor y = buffer(x.shape());
+        forward.add(Elementwise.modulatePlanes(x.data(), style.data(), y.data(), n, c, h, w, silu));
+        return record(y, needs(x, style), gy -> {
+            Tensor gx = buffer(x.shape());
+            Tensor gs = buffer(style.shape());
+            backward.add(Elementwise.modulatePlanesBackward(x.data(), style.data(), gy.data(), gx.data(), gs.data(), n, c, h, w, silu));
+            accumulate(x, gx);
+            accumulate(style, gs);
+        });
+    }
+
+    /**
+     * NCSN++'s {@code NIN}: a per-pixel linear map {@code y[n,:,p] = Wᵀ·x[n,:,p] + b} of x [N,Cin,H,W] with
+     * {@code w [Cin, Cout]} (stored input-major, unlike a 1×1 convolution's weight) and {@code b [Cout]}.
+     */
+    public Tensor nin(Tensor x, Parameter w, Parameter b) {
+        int n = x.dim(0), cin = x.dim(1), hw = x.dim(2) * x.dim(3), cout = w.shape()[1];
+        if (w.shape()[0] != cin) {
+            throw new ModelShapeException("graph '" + name + "': nin of " + x + " with " + w + ": expected W [" + cin + ", Cout]");
+        }
+        Tensor y = buffer(n, cout, x.dim(2), x.dim(3));
+        float[] wd = use(w), bd = use(b);
+        forward.add(Gemm.matmul(wd, x.data(), y.data(), n, cout, hw, cin, true, false, 0, cin * hw, cout * hw, false));
+        forward.add(Gemm.addBias(y.data(), bd, n, cout, hw));
+        return record(y, true, gy -> {
+            if (needs(x)) {
+                Tensor gx = buffer(x.shape());
+                backward.add(Gemm.matmul(wd, gy.data(), gx.data(), n, cin, hw, cout, false, false, 0, cout * hw, cin * hw, false));
+                accumulate(x, gx);
+            }
+            Tensor gw = Tensor.zeros(w.shape());
+            Tensor gb = Tensor.zeros(b.shape());
+            backward.add(Gemm.matmul(x.data(), gy.data(), gw.data(), n, cin, cout, hw, false, true, cin * hw, cout * hw, 0, false));
+            backward.add(Gemm.biasGrad(gy.data(), gb.data(), n, cout, hw));
+            accumulate(wd, gw);
+            accumulate(bd, gb);
+        });
+    }
+
     // ---------------------------------------------------------------- backward
 
     private void accumulate(Tensor target, Tensor contribution) {

@@ -22,6 +22,8 @@ public final class Activation {
             .vector("ActivationVector", "leakyReluBackwardRange");
     private static final Kernel SIGMOID = Kernel.of("activation.sigmoid", "sigmoidLane").vector("ActivationVector", "sigmoidRange");
     private static final Kernel SIGMOID_BACKWARD = Kernel.of("activation.sigmoidBackward", "sigmoidBackwardLane");
+    private static final Kernel TANH = Kernel.of("activation.tanh", "tanhLane");
+    private static final Kernel TANH_BACKWARD = Kernel.of("activation.tanhBackward", "tanhBackwardLane");
     private static final Kernel SOFTMAX = Kernel.of("activation.softmax", "softmaxRow").vector("ActivationVector", "softmaxRows");
     private static final Kernel SOFTMAX_BACKWARD = Kernel.of("activation.softmaxBackward", "softmaxBackwardRow");
 
@@ -74,6 +76,18 @@ public final class Activation {
     public static Launch sigmoidBackward(float[] y, float[] gy, float[] gx, int len) {
         binary("activation.sigmoidBackward", "y", y, gy, gx, len);
         return SIGMOID_BACKWARD.with(y, gy, gx, len).writes(2).grid(len).launch(3L * len, 12L * len);
+    }
+
+    /** {@code y = torch.tanh(x)}; writes {@code y}. */
+    public static Launch tanh(float[] x, float[] y, int len) {
+        unary("activation.tanh", x, y, len);
+        return TANH.with(x, y, len).writes(1).grid(len).launch(3L * len, 8L * len);
+    }
+
+    /** {@code gx = gy·(1 − y²)} from the forward <em>output</em> {@code y}; writes {@code gx}. */
+    public static Launch tanhBackward(float[] y, float[] gy, float[] gx, int len) {
+        binary("activation.tanhBackward", "y", y, gy, gx, len);
+        return TANH_BACKWARD.with(y, gy, gx, len).writes(2).grid(len).launch(3L * len, 12L * len);
     }
 
     /** {@code y = torch.softmax(x, dim=-1)} over {@code x[rows, n]}; writes {@code y}. */

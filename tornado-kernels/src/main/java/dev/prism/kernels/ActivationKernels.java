@@ -128,6 +128,31 @@ public final class ActivationKernels {
         gx[i] = sigmoidGradOf(y[i], gy[i]);
     }
 
+    /** {@code y = tanh(x)} ({@code torch.tanh}, the output of WaveDiff's generator); writes {@code y}. */
+    public static void tanh(float[] x, float[] y, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            tanhLane(x, y, len, i);
+        }
+    }
+
+    /** Element {@code i} of {@link #tanh}, evaluated in double and rounded once. */
+    public static void tanhLane(float[] x, float[] y, int len, int i) {
+        y[i] = (float) Math.tanh(x[i]);
+    }
+
+    /** {@code gx = gy·(1 − y²)} from the forward <em>output</em> {@code y}; writes {@code gx}. */
+    public static void tanhBackward(float[] y, float[] gy, float[] gx, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            tanhBackwardLane(y, gy, gx, len, i);
+        }
+    }
+
+    /** Element {@code i} of {@link #tanhBackward}. */
+    public static void tanhBackwardLane(float[] y, float[] gy, float[] gx, int len, int i) {
+        double v = y[i];
+        gx[i] = (float) (gy[i] * (1.0 - v * v));
+    }
+
     // ---------------------------------------------------------------- softmax over the last dimension
 
     /**

@@ -21,6 +21,8 @@ public final class Elementwise {
     private static final Kernel AXPY = Kernel.of("elementwise.axpy", "axpyLane");
     private static final Kernel ADD_PLANES = Kernel.of("elementwise.addPlanes", "addPlanesRow");
     private static final Kernel SUM_PLANES = Kernel.of("elementwise.sumPlanes", "sumPlanesLane");
+    private static final Kernel MODULATE = Kernel.of("elementwise.modulatePlanes", "modulatePlanesRow");
+    private static final Kernel MODULATE_BACKWARD = Kernel.of("elementwise.modulatePlanesBackward", "modulatePlanesBackwardLane");
     private Elementwise() {
     }
 
@@ -106,6 +108,34 @@ public final class Elementwise {
         k.length("gy", gy, size).length(outName, out, count).distinct("gy", gy, outName, out);
         int hw = h * w;
         return SUM_PLANES.with(gy, out, count, reps, hw).writes(1).grid(count).launch(size, 4L * size + 4L * count);
+    }
+
+    /**
+     * {@code y = x·γ[n,c] + β[n,c]} per plane, then SiLU when {@code silu}, with {@code s[N, 2C]} holding γ
+     * then β per sample (see {@link ElementwiseKernels#modulatePlanes}); writes {@code y}, which may be
+     * {@code x}.
+     */
+    public static Launch modulatePlanes(float[] x, float[] s, float[] y, int n, int c, int h, int w, boolean silu) {
+        Check k = image("elementwise.modulatePlanes", n, c, h, w);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("s", s, 2L * n * c).length("y", y, size).distinct("s", s, "y", y);
+        return MODULATE.with(x, s, y, n, c, h, w, silu ? 1 : 0).writes(2).grid(n * c, h)
+                .launch((silu ? 6L : 2L) * size, 8L * size + 8L * n * c);
+    }
+
+    /**
+     * Backward of {@link #modulatePlanes} for its input {@code x} and style {@code s}: writes {@code gx}
+     * ({@code [N,C,H,W]}) and {@code gs} ({@code [N, 2C]}), both distinct from the inputs.
+     */
+    public static Launch modulatePlanesBackward(float[] x, float[] s, float[] gy, float[] gx, float[] gs,
+                                                int n, int c, int h, int w, boolean silu) {
+        Check k = image("elementwise.modulatePlanesBackward", n, c, h, w);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("s", s, 2L * n * c).length("gy", gy, size).length("gx", gx, size)
+                .length("gs", gs, 2L * n * c).distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx)
+                .distinct("s", s, "gs", gs).distinct("gx", gx, "gs", gs);
+        return MODULATE_BACKWARD.with(x, s, gy, gx, gs, n, c, h * w, silu ? 1 : 0).writes(3, 4).grid(n * c)
+                .launch((silu ? 10L : 4L) * size, 12L * size + 16L * n * c);
     }
 
     private static Check flat(String kernel, int len) {

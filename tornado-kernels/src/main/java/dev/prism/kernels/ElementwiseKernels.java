@@ -101,4 +101,67 @@ public final class ElementwiseKernels {
         }
         out[k] = (float) s;
     }
+
+    // ---------------------------------------------------------------- per-(n, c) scale and shift (adaptive norm)
+
+    /**
+     * {@code v = x[n,c,:,:]·s[n,c] + s[n, C + c]}, then {@code y = silu(v)} when {@code silu} is 1, else
+     * {@code y = v}: the modulation of an adaptive group norm (StyleGAN's AdaIN; WaveDiff's
+     * {@code AdaptiveGroupNorm}, whose {@code style} layer gives {@code s[N, 2C]}, γ then β), with the
+     * activation that follows it in a residual block. Reads {@code x[N,C,H,W]} and {@code s}, writes
+     * {@code y}. One work-item per (plane {@code p = n·C + c}, row).
+     */
+    public static void modulatePlanes(float[] x, float[] s, float[] y, int n, int c, int h, int w, int silu) {
+        for (@Parallel int p = 0; p < n * c; p++) {
+            for (@Parallel int i = 0; i < h; i++) {
+                modulatePlanesRow(x, s, y, n, c, h, w, silu, p, i);
+            }
+        }
+    }
+
+    /** Row {@code i} of plane {@code p} of {@link #modulatePlanes}. */
+    public static void modulatePlanesRow(float[] x, float[] s, float[] y, int n, int c, int h, int w, int silu, int p, int i) {
+        int b = p / c;
+        int ch = p - b * c;
+        float gamma = s[b * 2 * c + ch];
+        float beta = s[b * 2 * c + c + ch];
+        int o = (p * h + i) * w;
+        for (int j = 0; j < w; j++) {
+            float v = x[o + j] * gamma + beta;
+            y[o + j] = silu != 0 ? ActivationKernels.siluOf(v) : v;
+        }
+    }
+
+    /**
+     * Backward of {@link #modulatePlanes}: with {@code g' = gy} (or {@code gy·silu'(v)}),
+     * {@code gx = g'·γ}, {@code gs[n,c] = Σ_{y,x} g'·x} and {@code gs[n, C + c] = Σ_{y,x} g'}, the sums in
+     * double. Writes {@code gx} and {@code gs[N, 2C]}. One work-item per plane {@code p = n·C + c}.
+     */
+    public static void modulatePlanesBackward(float[] x, float[] s, float[] gy, float[] gx, float[] gs,
+                                              int n, int c, int hw, int silu) {
+        for (@Parallel int p = 0; p < n * c; p++) {
+            modulatePlanesBackwardLane(x, s, gy, gx, gs, n, c, hw, silu, p);
+        }
+    }
+
+    /** Plane {@code p} of {@link #modulatePlanesBackward}. */
+    public static void modulatePlanesBackwardLane(float[] x, float[] s, float[] gy, float[] gx, float[] gs,
+                                                  int n, int c, int hw, int silu, int p) {
+        int b = p / c;
+        int ch = p - b * c;
+        float gamma = s[b * 2 * c + ch];
+        float beta = s[b * 2 * c + c + ch];
+        int o = p * hw;
+        double sumG = 0;
+        double sumGx = 0;
+        for (int j = 0; j < hw; j++) {
+            float xv = x[o + j];
+            float g = silu != 0 ? ActivationKernels.siluGradOf(xv * gamma + beta, gy[o + j]) : gy[o + j];
+            gx[o + j] = g * gamma;
+            sumG += g;
+            sumGx += (double) g * xv;
+        }
+        gs[b * 2 * c + ch] = (float) sumGx;
+        gs[b * 2 * c + c + ch] = (float) sumG;
+    }
 }

@@ -26,6 +26,9 @@ public final class Norm {
     private static final Kernel INPUT = Kernel.of("norm.groupBackwardInput", "groupBackwardInputRow")
             .vector("NormBackwardVector", "groupBackwardInputRows");
 
+    private static final Kernel PIXEL = Kernel.of("norm.pixelNorm", "pixelNormRow");
+    private static final Kernel PIXEL_BACKWARD = Kernel.of("norm.pixelNormBackward", "pixelNormBackwardRow");
+
     private Norm() {
     }
 
@@ -154,5 +157,23 @@ public final class Norm {
 
     private static float[] betaOrZero(float[] beta, int c) {
         return beta == null ? new float[c] : beta;
+    }
+
+    /** {@code y = x / √(mean(x², dim=1) + eps)} over {@code x[rows, n]} (StyleGAN's PixelNorm); writes {@code y}. */
+    public static Launch pixelNorm(float[] x, float[] y, int rows, int n, float eps) {
+        Check k = Check.of("norm.pixelNorm").positive("rows", rows).positive("n", n);
+        k.that(eps > 0 && Float.isFinite(eps), "eps", "a finite number > 0", eps);
+        int size = k.size("x", rows, n);
+        k.length("x", x, size).length("y", y, size).distinct("x", x, "y", y);
+        return PIXEL.with(x, y, rows, n, eps).writes(1).grid(rows).launch(3L * size, 8L * size);
+    }
+
+    /** Backward of {@link #pixelNorm} from its input {@code x}; writes {@code gx}, distinct from {@code x} and {@code gy}. */
+    public static Launch pixelNormBackward(float[] x, float[] gy, float[] gx, int rows, int n, float eps) {
+        Check k = Check.of("norm.pixelNormBackward").positive("rows", rows).positive("n", n);
+        k.that(eps > 0 && Float.isFinite(eps), "eps", "a finite number > 0", eps);
+        int size = k.size("x", rows, n);
+        k.length("x", x, size).length("gy", gy, size).length("gx", gx, size).distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx);
+        return PIXEL_BACKWARD.with(x, gy, gx, rows, n, eps).writes(2).grid(rows).launch(6L * size, 12L * size);
     }
 }

@@ -192,4 +192,46 @@ public final class NormKernels {
             gx[o + j] = a * g + k2 * d + k3;
         }
     }
+
+    // ---------------------------------------------------------------- pixel norm (StyleGAN's mapping network input)
+
+    /**
+     * {@code y[r,:] = x[r,:] / √(mean_i x[r,i]² + eps)} over {@code x[rows, n]} (StyleGAN's
+     * {@code PixelNorm} with dim 1, which WaveDiff applies to the latent z); the mean in double
+     * ({@link Sums}). Writes {@code y}. One work-item per row.
+     */
+    public static void pixelNorm(float[] x, float[] y, int rows, int n, float eps) {
+        for (@Parallel int r = 0; r < rows; r++) {
+            pixelNormRow(x, y, rows, n, eps, r);
+        }
+    }
+
+    /** Row {@code r} of {@link #pixelNorm}. */
+    public static void pixelNormRow(float[] x, float[] y, int rows, int n, float eps, int r) {
+        int o = r * n;
+        double inv = 1.0 / Math.sqrt(Sums.dot(x, o, x, o, n) / n + eps);
+        for (int i = 0; i < n; i++) {
+            y[o + i] = (float) (x[o + i] * inv);
+        }
+    }
+
+    /**
+     * Backward of {@link #pixelNorm}: with {@code ρ = 1/√(mean x² + eps)} per row,
+     * {@code gx = ρ·gy − x·ρ³·(Σ_i gy_i·x_i)/n}. Writes {@code gx}. One work-item per row.
+     */
+    public static void pixelNormBackward(float[] x, float[] gy, float[] gx, int rows, int n, float eps) {
+        for (@Parallel int r = 0; r < rows; r++) {
+            pixelNormBackwardRow(x, gy, gx, rows, n, eps, r);
+        }
+    }
+
+    /** Row {@code r} of {@link #pixelNormBackward}. */
+    public static void pixelNormBackwardRow(float[] x, float[] gy, float[] gx, int rows, int n, float eps, int r) {
+        int o = r * n;
+        double inv = 1.0 / Math.sqrt(Sums.dot(x, o, x, o, n) / n + eps);
+        double proj = Sums.dot(gy, o, x, o, n) / n * inv * inv * inv;
+        for (int i = 0; i < n; i++) {
+            gx[o + i] = (float) (inv * gy[o + i] - proj * x[o + i]);
+        }
+    }
 }

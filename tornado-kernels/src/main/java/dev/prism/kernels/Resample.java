@@ -10,6 +10,7 @@ package dev.prism.kernels;
 public final class Resample {
     private static final Kernel UPSAMPLE = Kernel.of("resample.upsample2x", "upsample2xRow");
     private static final Kernel POOL = Kernel.of("resample.pool2x", "pool2xRow");
+    private static final Kernel UPFIRDN = Kernel.of("resample.upfirdn", "upfirdnRow");
     private Resample() {
     }
 
@@ -61,6 +62,63 @@ public final class Resample {
         k.length(inName, in, size).length(outName, out, outSize).distinct(inName, in, outName, out);
         int planes = n * c;
         return POOL.with(in, out, planes, h, w, s).writes(1).grid(planes, h / 2).launch(size, 4L * size + 4L * outSize);
+    }
+
+    /**
+     * The output size along one axis of {@link #upfirdn}: {@code (size·up + pad0 + pad1 − kt)/down + 1}
+     * (floor), as {@code upfirdn2d}.
+     */
+    public static int upfirdnSize(int size, int up, int down, int pad0, int pad1, int kt) {
+        return Math.floorDiv(size * up + pad0 + pad1 - kt, down) + 1;
+    }
+
+    /**
+     * {@code y = upfirdn2d(x, outer(taps, taps), up, down, pad=(pad0, pad1))} on {@code x[N,C,H,W]}, the same
+     * up, down and pads on both axes, {@code y[N,C,OH,OW]} with sizes from {@link #upfirdnSize}; see
+     * {@link ResampleKernels#upfirdn}. Writes {@code y}.
+     *
+     * @param taps the 1-D filter; the 2-D filter is their outer product (a normalised {@code [1,3,3,1]}
+     *             times the gain of StyleGAN2's {@code _setup_kernel} is one)
+     * @throws IllegalArgumentException for a negative pad, a pad0 of kt or more, or an empty output
+     */
+    public static Launch upfirdn(float[] x, float[] taps, float[] y, int n, int c, int h, int w, int up, int down, int pad0, int pad1) {
+        Check k = image("resample.upfirdn", n, c, h, w);
+        int kt = taps == null ? 0 : taps.length;
+        int oh = firOutput(k, h, up, down, pad0, pad1, kt), ow = firOutput(k, w, up, down, pad0, pad1, kt);
+        int size = k.size("x", n, c, h, w), outSize = k.size("y", n, c, oh, ow);
+        k.length("x", x, size).length("y", y, outSize).distinct("x", x, "y", y).distinct("taps", taps, "y", y);
+        int planes = n * c;
+        return UPFIRDN.with(x, taps, y, planes, h, w, oh, ow, up, down, pad0, kt).writes(2).grid(planes, oh)
+                .launch(2L * outSize * kt * kt / ((long) up * up), 4L * size + 4L * outSize);
+    }
+
+    /**
+     * Backward of {@link #upfirdn} (forward input {@code [N,C,H,W]}, forward arguments as given): the adjoint
+     * is an upfirdn too, with up and down swapped, the taps reversed and the leading pad {@code kt − 1 − pad0}
+     * on the upstream gradient {@code gy[N,C,OH,OW]}, cut to {@code [H, W]}. Writes {@code gx}.
+     */
+    public static Launch upfirdnBackward(float[] gy, float[] taps, float[] gx, int n, int c, int h, int w,
+                                         int up, int down, int pad0, int pad1) {
+        Check k = image("resample.upfirdnBackward", n, c, h, w);
+        int kt = taps == null ? 0 : taps.length;
+        int oh = firOutput(k, h, up, down, pad0, pad1, kt), ow = firOutput(k, w, up, down, pad0, pad1, kt);
+        int size = k.size("gx", n, c, h, w), outSize = k.size("gy", n, c, oh, ow);
+        k.length("gy", gy, outSize).length("gx", gx, size).distinct("gy", gy, "gx", gx);
+        float[] reversed = new float[kt];
+        for (int i = 0; i < kt; i++) {
+            reversed[i] = taps[kt - 1 - i];
+        }
+        int planes = n * c;
+        return UPFIRDN.with(gy, reversed, gx, planes, oh, ow, h, w, down, up, kt - 1 - pad0, kt).writes(2).owned(reversed)
+                .grid(planes, h).launch(2L * outSize * kt * kt / ((long) up * up), 4L * size + 4L * outSize);
+    }
+
+    /** Checks the arguments of an upfirdn along one axis of {@code size} and returns the output size there. */
+    private static int firOutput(Check k, int size, int up, int down, int pad0, int pad1, int kt) {
+        k.positive("up", up).positive("down", down).positive("taps.length", kt).range("pad0", pad0, 0, kt - 1).nonNegative("pad1", pad1);
+        int out = upfirdnSize(size, up, down, pad0, pad1, kt);
+        k.that(out >= 1, "pad1", "an output of at least 1 out of " + size, out);
+        return out;
     }
 
     private static Check image(String kernel, int n, int c, int h, int w) {

@@ -68,4 +68,54 @@ public final class ResampleKernels {
             y[out + j] = s * (upper + lower);
         }
     }
+
+    // ---------------------------------------------------------------- FIR resampling (StyleGAN2's upfirdn2d)
+
+    /**
+     * Upsample, FIR-filter, downsample: {@code upfirdn2d} of StyleGAN2, which NCSN++ and WaveDiff's
+     * generator use for their FIR up- and downsampling (kernel {@code [1,3,3,1]}). Per plane p, with the
+     * separable 2-D filter {@code k[i]·k[j]} from the 1-D taps {@code k[kt]}:
+     * <pre>
+     *   u[r, s]    = x[p, r/up, s/up] if r and s are multiples of up, else 0      (zero insertion)
+     *   y[p, o, q] = Σ_{i,j<kt} k[kt−1−i]·k[kt−1−j] · u[o·down + i − pad, q·down + j − pad]
+     * </pre>
+     * with {@code u = 0} outside {@code [0, h·up) × [0, w·up)}: the input zero-padded by {@code pad} before,
+     * and by whatever {@code oh}, {@code ow} imply after, then convolved with the (flipped) filter, as
+     * {@code upfirdn2d_native} does for non-negative pads. Reads {@code x[planes, h, w]}, writes
+     * {@code y[planes, oh, ow]}. One work-item per (plane p, output row o).
+     */
+    public static void upfirdn(float[] x, float[] k, float[] y, int planes, int h, int w, int oh, int ow,
+                               int up, int down, int pad, int kt) {
+        for (@Parallel int p = 0; p < planes; p++) {
+            for (@Parallel int o = 0; o < oh; o++) {
+                upfirdnRow(x, k, y, planes, h, w, oh, ow, up, down, pad, kt, p, o);
+            }
+        }
+    }
+
+    /** Output row {@code o} of plane {@code p} of {@link #upfirdn}. */
+    public static void upfirdnRow(float[] x, float[] k, float[] y, int planes, int h, int w, int oh, int ow,
+                                  int up, int down, int pad, int kt, int p, int o) {
+        int out = (p * oh + o) * ow;
+        for (int q = 0; q < ow; q++) {
+            y[out + q] = 0f;
+        }
+        for (int i = 0; i < kt; i++) {
+            int r = o * down + i - pad;
+            if (r >= 0 && r < h * up && r % up == 0) {
+                float ki = k[kt - 1 - i];
+                int in = (p * h + r / up) * w;
+                for (int q = 0; q < ow; q++) {
+                    float s = 0f;
+                    for (int j = 0; j < kt; j++) {
+                        int c = q * down + j - pad;
+                        if (c >= 0 && c < w * up && c % up == 0) {
+                            s += k[kt - 1 - j] * x[in + c / up];
+                        }
+                    }
+                    y[out + q] += ki * s;
+                }
+            }
+        }
+    }
 }

@@ -24,6 +24,8 @@ import java.util.TreeMap;
  *       the third level (8×8 for a 32×32 input) and in the middle: 1,112,801 parameters for one input channel</li>
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
  *   <li>{@code classifier}: {@link Classifier}; options in, width, stages, convs, hidden, classes, groups</li>
+ *   <li>{@code wavediff}: {@link WaveDiffGenerator}; options preset (cifar10, whose values are the defaults), in, size,
+ *       nf, mults, res, attn (resolutions with attention, or none), nz, zdim, mlp, timesteps (T of the sampler)</li>
  * </ul>
  * Every option has a default (listed by {@link #defaults}; groups defaults to 32, the classifier's to 8, or
  * to the largest divisor of the width below that); an unknown model or option, or a bad value, is an IllegalArgumentException
@@ -40,6 +42,14 @@ public final class Models {
             return u;
         }
 
+        /** The generator, for the {@code wavediff} model. */
+        public WaveDiffGenerator wavediff() {
+            if (!(module instanceof WaveDiffGenerator w)) {
+                throw new IllegalArgumentException("model '" + name + "' is not a WaveDiff generator");
+            }
+            return w;
+        }
+
         /** The classifier, for the {@code classifier} model. */
         public Classifier classifier() {
             if (!(module instanceof Classifier c)) {
@@ -49,7 +59,10 @@ public final class Models {
         }
     }
 
-    public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier");
+    public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier", "wavediff");
+
+    /** The presets of {@code wavediff}: the official configurations whose generator class is NCSNpp. */
+    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10");
 
     /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
     public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
@@ -80,6 +93,20 @@ public final class Models {
                     d.put("gates", "1");
                     d.put("gate_hidden", "16");
                 }
+            }
+            case "wavediff" -> {
+                // The official CIFAR-10 test configuration (run.sh): class NCSNpp on 16×16 Haar coefficients.
+                d.put("preset", "cifar10");
+                d.put("in", "12");
+                d.put("size", "16");
+                d.put("nf", "128");
+                d.put("mults", "1,2,2");
+                d.put("res", "2");
+                d.put("attn", "32");
+                d.put("nz", "100");
+                d.put("zdim", "256");
+                d.put("mlp", "4");
+                d.put("timesteps", "4");
             }
             case "classifier" -> {
                 d.put("in", "1");
@@ -127,6 +154,22 @@ public final class Models {
                         wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o),
                         mults(o.get("mults"), levels), o.get("skip").toLowerCase(Locale.ROOT)));
             }
+            case "wavediff" -> {
+                if (!WAVEDIFF_PRESETS.contains(o.get("preset"))) {
+                    throw new IllegalArgumentException("option preset expected one of " + String.join(", ", WAVEDIFF_PRESETS)
+                            + " (the official configurations whose generator is NCSNpp; those with WaveletNCSNpp are not in Prism yet), found '"
+                            + o.get("preset") + "'");
+                }
+                int size = integer(o, "size");
+                int[] mults = integers("mults", o.get("mults"));
+                int t = integer(o, "timesteps");
+                if (t < 1) {
+                    throw new IllegalArgumentException("option timesteps expected >= 1, found " + t);
+                }
+                yield new WaveDiffGenerator(new WaveDiffGenerator.Config(integer(o, "in"), size, integer(o, "nf"), mults,
+                        integer(o, "res"), o.get("attn").equalsIgnoreCase("none") ? new int[0] : integers("attn", o.get("attn")),
+                        integer(o, "nz"), integer(o, "zdim"), integer(o, "mlp")));
+            }
             case "classifier" -> {
                 int width = integer(o, "width");
                 yield new Classifier(new Classifier.Config(integer(o, "in"), width, integer(o, "stages"), integer(o, "convs"),
@@ -142,7 +185,8 @@ public final class Models {
     }
 
     /**
-     * Parses {@code k=v} items, later ones winning. An item without {@code =} after one with it continues that
+     * Parses {@code k=v} items, later ones winning. A first item that is a preset's name ({@link #WAVEDIFF_PRESETS})
+     * stands for {@code preset=NAME}. An item without {@code =} after one with it continues that
      * value, with a comma: the command line splits {@code --config mults=1,2,2} at its commas into
      * {@code mults=1}, {@code 2}, {@code 2}, which this joins back into {@code mults=1,2,2}.
      *
@@ -156,6 +200,10 @@ public final class Models {
         String last = null;
         for (String item : items) {
             int eq = item.indexOf('=');
+            if (eq < 0 && last == null && WAVEDIFF_PRESETS.contains(item.trim())) {
+                out.put("preset", item.trim());  // --config cifar10, as the official run.sh names its configurations
+                continue;
+            }
             if (eq < 0 && last != null) {
                 out.put(last, out.get(last) + "," + item.trim());
                 continue;
@@ -221,6 +269,20 @@ public final class Models {
             }
         }
         return m;
+    }
+
+    /** A comma-separated list of integers ({@code 1,2,2}). */
+    private static int[] integers(String key, String text) {
+        String[] parts = text.split(",", -1);
+        int[] v = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                v[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("option " + key + " expected integers separated by commas, found '" + text + "'");
+            }
+        }
+        return v;
     }
 
     private static int integer(Map<String, String> o, String key) {

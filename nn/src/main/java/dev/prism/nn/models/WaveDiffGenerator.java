@@ -1,0 +1,448 @@
+package dev.prism.nn.models;
+
+import dev.prism.nn.Graph;
+import dev.prism.nn.Module;
+import dev.prism.nn.Parameter;
+import dev.prism.nn.Tensor;
+import dev.prism.nn.layers.Conv;
+import dev.prism.nn.layers.GroupNorm;
+import dev.prism.nn.layers.Linear;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * WaveDiff's generator for the configurations whose official class is {@code NCSNpp} (CIFAR-10): the
+ * NCSN++ UNet of score SDEs with BigGAN residual blocks whose group norms are adaptive (conditioned on the
+ * latent z through a mapping network), FIR up- and downsampling, and a residual input pyramid; it maps the
+ * wavelet coefficients {@code x_t [N, 12, S, S]} of an image, the time index t and a latent
+ * {@code z [N, nz]} to the predicted clean coefficients {@code x'_0 = tanh(...)} (WaveDiff §3–4, DDGAN's
+ * generator). Parameter names are the official {@code state_dict}'s ({@code all_modules.N...},
+ * {@code z_transform.{1,3,...}}), so an official {@code netG_*.pth} loads strictly (after its
+ * DistributedDataParallel prefix {@code module.} is stripped).
+ *
+ * <pre>
+ * zemb = z_transform(z):  PixelNorm, dense(nz, zdim), SiLU, mlp × [dense(zdim, zdim), SiLU]
+ * temb = m1(silu(m0(timestep_embedding(t, nf))))                            m0, m1: dense, 4nf
+ * hs   = [conv3x3(x)];  pyramid = x
+ * level l = 0 .. L−1 (resolution S/2^l):  R × h = Block(hs.top → nf·mult_l); push h  (attention where listed)
+ *   unless last:  h = Block_down(h);  pyramid = (FirConvDown(pyramid) + h)/√2;  h = pyramid; push h
+ * h = Block(h); h = Attn(h); h = Block(h)
+ * level l = L−1 .. 0:  R+1 × h = Block(cat(h, pop)) → nf·mult_l  (attention where listed);  unless l = 0: h = Block_up(h)
+ * out  = tanh(conv3x3(silu(GroupNorm(h))))
+ * Block(x):  h = conv0(up/down(silu(AdaGN0(x, zemb)))) + dense(silu(temb));  h = conv1(silu(AdaGN1(h, zemb)))
+ *            return (skip(x) + h)/√2,   skip = up/down then a 1×1 conv where the width or size changes
+ * AdaGN(x, zemb) = γ(zemb)·GroupNorm(x, affine=False, eps 1e-6) + β(zemb),   [γ, β] = style(zemb)
+ * </pre>
+ * Up/down in the blocks are StyleGAN2's FIR resampling with kernel {@code [1,3,3,1]}; the pyramid's
+ * {@code FirConvDown} blurs with it (padding 2) and applies a stride-2 3×3 convolution. Group norms have
+ * {@code min(C/4, 32)} groups. Dropout is inactive in sampling and absent here.
+ */
+public final class WaveDiffGenerator extends Module {
+    /** StyleGAN2's FIR kernel of NCSN++ ({@code fir_kernel}), normalised to sum 1 per axis. */
+    private static final float[] FIR = {1f / 8, 3f / 8, 3f / 8, 1f / 8};
+    /** The same kernel with the gain 2 per axis of 2× upsampling ({@code upsample_2d}: gain·factor²). */
+    private static final float[] FIR_UP = {2f / 8, 6f / 8, 6f / 8, 2f / 8};
+    private static final float RESCALE = (float) (1 / Math.sqrt(2));
+
+    /**
+     * The generator's shape.
+     *
+     * @param channels    input and output channels (12: 4 Haar bands of RGB)
+     * @param size        the input's height and width S (half the image size)
+     * @param nf          base width ({@code num_channels_dae})
+     * @param mults       width multiplier per level ({@code ch_mult})
+     * @param resBlocks   residual blocks per level ({@code num_res_blocks})
+     * @param attention   resolutions with attention after each block ({@code attn_resolutions}); the middle
+     *                    always has attention
+     * @param nz          latent size
+     * @param zdim        width of the mapping network ({@code z_emb_dim})
+     * @param mlp         hidden layers of the mapping network after its first ({@code n_mlp})
+     */
+    public record Config(int channels, int size, int nf, int[] mults, int resBlocks, int[] attention, int nz, int zdim, int mlp) {
+        public Config {
+            positive("in", channels);
+            positive("size", size);
+            positive("nf", nf);
+            positive("res", resBlocks);
+            positive("nz", nz);
+            positive("zdim", zdim);
+            if (mlp < 0) {
+                throw new IllegalArgumentException("option mlp expected >= 0, found " + mlp);
+            }
+            if (mults == null || mults.length < 1) {
+                throw new IllegalArgumentException("option mults expected at least one multiplier, found none");
+            }
+            mults = mults.clone();
+            attention = attention == null ? new int[0] : attention.clone();
+            for (int m : mults) {
+                if (m < 1) {
+                    throw new IllegalArgumentException("option mults expected values >= 1, found " + Arrays.toString(mults));
+                }
+            }
+            int d = 1 << (mults.length - 1);
+            if (size % d != 0) {
+                throw new IllegalArgumentException("option size expected a multiple of " + d + " (" + (mults.length - 1)
+                        + " downsamplings), found " + size);
+            }
+            if (nf % 4 != 0) {
+                throw new IllegalArgumentException("option nf expected a multiple of 4 (group norms of min(C/4, 32) groups), found " + nf);
+            }
+        }
+
+        private static void positive(String name, int v) {
+            if (v < 1) {
+                throw new IllegalArgumentException("option " + name + " expected >= 1, found " + v);
+            }
+        }
+
+        @Override
+        public int[] mults() {
+            return mults.clone();
+        }
+
+        @Override
+        public int[] attention() {
+            return attention.clone();
+        }
+
+        boolean attentionAt(int resolution) {
+            for (int a : attention) {
+                if (a == resolution) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Config c && channels == c.channels && size == c.size && nf == c.nf && Arrays.equals(mults, c.mults)
+                    && resBlocks == c.resBlocks && Arrays.equals(attention, c.attention) && nz == c.nz && zdim == c.zdim && mlp == c.mlp;
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(new int[] {channels, size, nf, Arrays.hashCode(mults), resBlocks, Arrays.hashCode(attention), nz, zdim, mlp});
+        }
+
+        @Override
+        public String toString() {
+            return "Config[in=" + channels + ", size=" + size + ", nf=" + nf + ", mults=" + Arrays.toString(mults) + ", res=" + resBlocks
+                    + ", attn=" + Arrays.toString(attention) + ", nz=" + nz + ", zdim=" + zdim + ", mlp=" + mlp + "]";
+        }
+    }
+
+    /** {@code min(C/4, 32)} groups, as every group norm of NCSN++. */
+    static int groups(int channels) {
+        return Math.max(1, Math.min(channels / 4, 32));
+    }
+
+    /** A numbered list of modules, as {@code nn.ModuleList} / {@code nn.Sequential}. */
+    public static final class Numbered extends Module {
+        <M extends Module> M add(int index, M m) {
+            return child(String.valueOf(index), m);
+        }
+    }
+
+    /**
+     * WaveDiff's {@code AdaptiveGroupNorm}: a group norm without affine parameters (eps 1e-6) whose scale
+     * and shift come from the latent embedding, {@code [γ, β] = style(zemb)}; child {@code style}
+     * ({@code dense(zdim, 2C)}, whose bias starts at γ = 1, β = 0).
+     */
+    public static final class AdaptiveGroupNorm extends Module {
+        private final int channels;
+        private final Style style;
+
+        /** {@code dense(zdim, 2C)}: {@code weight [2C, zdim]}, {@code bias [2C]} starting at γ = 1, β = 0. */
+        public static final class Style extends Module {
+            final Parameter weight;
+            final Parameter bias;
+
+            Style(int zdim, int channels) {
+                weight = parameter("weight", 2 * channels, zdim);
+                bias = parameter("bias", 2 * channels);
+            }
+
+            @Override
+            protected void initialise(SplittableRandom r) {
+                uniform(weight, r, weight.shape()[1]);
+                float[] d = bias.value().data();
+                Arrays.fill(d, 0, d.length / 2, 1f);
+                Arrays.fill(d, d.length / 2, d.length, 0f);
+            }
+        }
+
+        AdaptiveGroupNorm(int channels, int zdim) {
+            this.channels = channels;
+            style = child("style", new Style(zdim, channels));
+        }
+
+        /** {@code γ·norm(x) + β}, then SiLU when {@code silu}. */
+        Tensor forward(Graph g, Tensor x, Tensor zemb, boolean silu) {
+            requireChannels(x, channels);
+            Tensor normed = g.groupNorm(x, null, null, groups(channels), 1e-6f, false);
+            return g.modulate(normed, g.linear(zemb, style.weight, style.bias), silu);
+        }
+    }
+
+    /** NCSN++'s {@code ResnetBlockBigGANpp_Adagn}: children GroupNorm_0, Conv_0, Dense_0, GroupNorm_1, Conv_1, Conv_2 (1×1, where needed). */
+    public static final class Block extends Module {
+        private final int in;
+        private final int out;
+        private final boolean up;
+        private final boolean down;
+        private final AdaptiveGroupNorm norm0;
+        private final Conv conv0;
+        private final Linear dense0;
+        private final AdaptiveGroupNorm norm1;
+        private final Conv conv1;
+        private final Conv conv2;
+
+        Block(int in, int out, int tembDim, int zdim, boolean up, boolean down) {
+            this.in = in;
+            this.out = out;
+            this.up = up;
+            this.down = down;
+            norm0 = child("GroupNorm_0", new AdaptiveGroupNorm(in, zdim));
+            conv0 = child("Conv_0", Conv.standard(in, out, 3));
+            dense0 = child("Dense_0", new Linear(tembDim, out));
+            norm1 = child("GroupNorm_1", new AdaptiveGroupNorm(out, zdim));
+            conv1 = child("Conv_1", Conv.standard(out, out, 3));
+            conv2 = in != out || up || down ? child("Conv_2", Conv.standard(in, out, 1)) : null;
+        }
+
+        /** @param tembAct {@code silu(temb)}, shared by every block */
+        Tensor forward(Graph g, Tensor x, Tensor tembAct, Tensor zemb) {
+            requireChannels(x, in);
+            Tensor h = norm0.forward(g, x, zemb, true);
+            if (up) {
+                h = up(g, h);
+                x = up(g, x);
+            } else if (down) {
+                h = down(g, h);
+                x = down(g, x);
+            }
+            h = g.addPlanes(conv0.forward(g, h), dense0.forward(g, tembAct));
+            h = conv1.forward(g, norm1.forward(g, h, zemb, true));
+            if (conv2 != null) {
+                x = conv2.forward(g, x);
+            }
+            return g.scale(g.add(x, h), RESCALE);
+        }
+
+        /** {@code upsample_2d(x, [1,3,3,1], factor=2)}: pads (2, 1) around the zero-inserted input. */
+        private static Tensor up(Graph g, Tensor x) {
+            return g.upfirdn(x, FIR_UP.clone(), 2, 1, 2, 1);
+        }
+
+        /** {@code downsample_2d(x, [1,3,3,1], factor=2)}: pads (1, 1). */
+        private static Tensor down(Graph g, Tensor x) {
+            return g.upfirdn(x, FIR.clone(), 1, 2, 1, 1);
+        }
+    }
+
+    /**
+     * NCSN++'s pyramid {@code Downsample(fir=True, with_conv=True)}: child {@code Conv2d_0} with
+     * {@code weight [out, in, 3, 3]}, {@code bias [out]}; StyleGAN2's {@code conv_downsample_2d}: the
+     * FIR blur with padding 2 on each side, then a 3×3 convolution of stride 2 without padding.
+     */
+    public static final class FirConvDown extends Module {
+        private final Weights conv;
+
+        /** The parameters of {@code up_or_down_sampling.Conv2d}. */
+        public static final class Weights extends Module {
+            final Parameter weight;
+            final Parameter bias;
+
+            Weights(int in, int out) {
+                weight = parameter("weight", out, in, 3, 3);
+                bias = parameter("bias", out);
+            }
+        }
+
+        FirConvDown(int in, int out) {
+            conv = child("Conv2d_0", new Weights(in, out));
+        }
+
+        Tensor forward(Graph g, Tensor x) {
+            requireChannels(x, conv.weight.shape()[1]);
+            return g.conv2d(g.upfirdn(x, FIR.clone(), 1, 1, 2, 2), conv.weight, conv.bias, 2, 0);
+        }
+    }
+
+    /** NCSN++'s {@code NIN}: {@code W [in, out]}, {@code b [out]}. */
+    public static final class Nin extends Module {
+        final Parameter w;
+        final Parameter b;
+
+        Nin(int in, int out) {
+            w = parameter("W", in, out);
+            b = parameter("b", out);
+        }
+
+        @Override
+        protected void initialise(SplittableRandom r) {
+            uniform(w, r, w.shape()[0]);
+            uniform(b, r, w.shape()[0]);
+        }
+    }
+
+    /** NCSN++'s {@code AttnBlockpp} with skip rescaling: children GroupNorm_0, NIN_0 (q), NIN_1 (k), NIN_2 (v), NIN_3 (out). */
+    public static final class Attention extends Module {
+        private final int channels;
+        private final GroupNorm norm;
+        private final Nin[] nin = new Nin[4];
+
+        Attention(int channels) {
+            this.channels = channels;
+            norm = child("GroupNorm_0", new GroupNorm(groups(channels), channels, 1e-6f));
+            for (int i = 0; i < 4; i++) {
+                nin[i] = child("NIN_" + i, new Nin(channels, channels));
+            }
+        }
+
+        Tensor forward(Graph g, Tensor x) {
+            requireChannels(x, channels);
+            Tensor h = norm.forward(g, x, false);
+            Tensor a = g.attention(g.nin(h, nin[0].w, nin[0].b), g.nin(h, nin[1].w, nin[1].b), g.nin(h, nin[2].w, nin[2].b), 1);
+            return g.scale(g.add(x, g.nin(a, nin[3].w, nin[3].b)), RESCALE);
+        }
+    }
+
+    private final Config config;
+    private final Linear temb0;
+    private final Linear temb1;
+    private final Conv convIn;
+    /** The down path in order: Block, Attention, or FirConvDown (the pyramid, right after a level's Block_down). */
+    private final List<Module> downPath = new ArrayList<>();
+    private final Block mid1;
+    private final Attention midAttn;
+    private final Block mid2;
+    private final List<Module> upPath = new ArrayList<>();
+    private final GroupNorm normOut;
+    private final Conv convOut;
+    private final Linear[] mapping;
+
+    public WaveDiffGenerator(Config c) {
+        this.config = c;
+        int nf = c.nf(), t = 4 * nf, zdim = c.zdim();
+        int[] mults = c.mults();
+        int levels = mults.length;
+        Numbered all = child("all_modules", new Numbered());
+        int m = 0;
+        temb0 = all.add(m++, new Linear(nf, t));
+        temb1 = all.add(m++, new Linear(t, t));
+        convIn = all.add(m++, Conv.standard(c.channels(), nf, 3));
+        Deque<Integer> hs = new ArrayDeque<>();
+        hs.push(nf);
+        int in = nf, pyramid = c.channels();
+        for (int l = 0; l < levels; l++) {
+            int res = c.size() >> l;
+            for (int b = 0; b < c.resBlocks(); b++) {
+                int out = nf * mults[l];
+                downPath.add(all.add(m++, new Block(in, out, t, zdim, false, false)));
+                in = out;
+                if (c.attentionAt(res)) {
+                    downPath.add(all.add(m++, new Attention(in)));
+                }
+                hs.push(in);
+            }
+            if (l != levels - 1) {
+                downPath.add(all.add(m++, new Block(in, in, t, zdim, false, true)));
+                downPath.add(all.add(m++, new FirConvDown(pyramid, in)));
+                pyramid = in;
+                hs.push(in);
+            }
+        }
+        mid1 = all.add(m++, new Block(in, in, t, zdim, false, false));
+        midAttn = all.add(m++, new Attention(in));
+        mid2 = all.add(m++, new Block(in, in, t, zdim, false, false));
+        for (int l = levels - 1; l >= 0; l--) {
+            int res = c.size() >> l;
+            for (int b = 0; b < c.resBlocks() + 1; b++) {
+                int out = nf * mults[l];
+                upPath.add(all.add(m++, new Block(in + hs.pop(), out, t, zdim, false, false)));
+                in = out;
+            }
+            if (c.attentionAt(res)) {
+                upPath.add(all.add(m++, new Attention(in)));
+            }
+            if (l != 0) {
+                upPath.add(all.add(m++, new Block(in, in, t, zdim, true, false)));
+            }
+        }
+        normOut = all.add(m++, new GroupNorm(groups(in), in, 1e-6f));
+        convOut = all.add(m, Conv.standard(in, c.channels(), 3));
+        Numbered z = child("z_transform", new Numbered());
+        mapping = new Linear[c.mlp() + 1];
+        mapping[0] = z.add(1, new Linear(c.nz(), zdim));
+        for (int i = 1; i <= c.mlp(); i++) {
+            mapping[i] = z.add(2 * i + 1, new Linear(zdim, zdim));
+        }
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /**
+     * Adds {@code x'_0 = G(x, t, z)} to {@code g}.
+     *
+     * @param x the wavelet coefficients {@code [N, channels, size, size]}
+     * @param t the time indices {@code [N]} (0 .. T−1, as floats)
+     * @param z the latents {@code [N, nz]}
+     * @throws dev.prism.nn.ModelShapeException naming the generator when a shape is not the one expected
+     */
+    public Tensor forward(Graph g, Tensor x, Tensor t, Tensor z) {
+        int[] s = x.shape();
+        if (s.length != 4 || s[1] != config.channels() || s[2] != config.size() || s[3] != config.size()) {
+            throw shapeError("input", "[N, " + config.channels() + ", " + config.size() + ", " + config.size() + "]", s);
+        }
+        if (!t.hasShape(s[0])) {
+            throw shapeError("time indices", "[" + s[0] + "]", t.shape());
+        }
+        if (!z.hasShape(s[0], config.nz())) {
+            throw shapeError("latent z", "[" + s[0] + ", " + config.nz() + "]", z.shape());
+        }
+        Tensor zemb = g.silu(mapping[0].forward(g, g.pixelNorm(z, 1e-8f)));
+        for (int i = 1; i < mapping.length; i++) {
+            zemb = g.silu(mapping[i].forward(g, zemb));
+        }
+        Tensor temb = temb1.forward(g, g.silu(temb0.forward(g, g.timestepEmbedding(t, config.nf()))));
+        Tensor tembAct = g.silu(temb);
+
+        Deque<Tensor> hs = new ArrayDeque<>();
+        Tensor h = convIn.forward(g, x);
+        hs.push(h);
+        Tensor pyramid = x;
+        for (Module m : downPath) {
+            if (m instanceof Block b) {
+                h = b.forward(g, hs.peek(), tembAct, zemb);
+                if (!b.down) {
+                    hs.push(h);
+                }
+            } else if (m instanceof Attention a) {
+                h = a.forward(g, hs.pop());
+                hs.push(h);
+            } else {
+                pyramid = g.scale(g.add(((FirConvDown) m).forward(g, pyramid), h), RESCALE);
+                h = pyramid;
+                hs.push(h);
+            }
+        }
+        h = mid2.forward(g, midAttn.forward(g, mid1.forward(g, hs.peek(), tembAct, zemb)), tembAct, zemb);
+        for (Module m : upPath) {
+            if (m instanceof Block b) {
+                h = b.forward(g, b.up ? h : g.concat(h, hs.pop()), tembAct, zemb);
+            } else {
+                h = ((Attention) m).forward(g, h);
+            }
+        }
+        return g.tanh(convOut.forward(g, normOut.forward(g, h, true)));
+    }
+}
