@@ -6,9 +6,11 @@ import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.WaveDiffSampling;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.WeightFile;
 import dev.prism.nn.models.Models;
+import dev.prism.nn.models.WaveDiffGenerator;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -44,14 +46,14 @@ public final class DenoiserOptions {
             description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
     String stripPrefix;
 
-    @Option(names = "--model", paramLabel = "NAME", description = "unet, wg-unet or ddpm-unet (default: the weights' metadata).")
+    @Option(names = "--model", paramLabel = "NAME", description = "unet, wg-unet, ddpm-unet or wavediff (default: the weights' metadata).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",",
-            description = "Model options over the weights' metadata (see prism info --model).")
+            description = "Model options over the weights' metadata (see prism info --model); for wavediff a preset name (cifar10) may come first.")
     List<String> config;
 
-    @Option(names = "--sampler", defaultValue = "ddim", paramLabel = "ddpm|ddim", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--sampler", paramLabel = "ddpm|ddim|ddgan", description = "Default: ddim; ddgan (posterior sampling, the only one) for wavediff.")
     String sampler;
 
     @Option(names = "--steps", paramLabel = "N", description = "Sampling steps, at most the schedule's T (default: T for ddpm, 50 for ddim).")
@@ -159,7 +161,7 @@ public final class DenoiserOptions {
     /** The sampler of --sampler, --steps, --eta and --no-clip over {@code sched}. */
     DiffusionSampler sampler(NoiseSchedule sched) {
         boolean clip = !noClip;
-        return switch (sampler.toLowerCase(Locale.ROOT)) {
+        return switch ((sampler == null ? "ddim" : sampler).toLowerCase(Locale.ROOT)) {
             case "ddpm" -> {
                 if (steps != null && steps != sched.timesteps()) {
                     throw new IllegalArgumentException("--steps for ddpm expected " + sched.timesteps()
@@ -203,6 +205,57 @@ public final class DenoiserOptions {
         ModelWeights.load(built.module(), weights, stripPrefix);
         int[] hw = size(meta);
         return new Loaded(name, built, meta, hw[0], hw[1], new UNetDenoiser(built.unet(), hw[0], hw[1]));
+    }
+
+    /** Whether --model, or else the weights' metadata, names WaveDiff's generator. */
+    boolean isWaveDiff() {
+        return "wavediff".equals(model != null ? model : metadata().get("model"));
+    }
+
+    /** WaveDiff's generator loaded from its weights, with the sampler its options imply. */
+    record WaveDiffLoaded(Models.Built built, WaveDiffGenerator generator, Ddpm sampler) {
+    }
+
+    /**
+     * Builds WaveDiff's generator from the weights' options under --config (the official .pth files carry none:
+     * the preset's values then apply), checks the sampling options against it, and loads the weights strictly.
+     * WaveDiff samples with DDGAN's posterior over its own T steps of the VP schedule, so --steps must be T and
+     * --sampler, --schedule, --timesteps, --eta, --no-clip and --size can only restate what the model fixes.
+     */
+    WaveDiffLoaded loadWaveDiff() throws IOException {
+        Map<String, String> meta = metadata();
+        if (model != null && meta.containsKey("model") && !meta.get("model").equals(model)) {
+            throw new IllegalArgumentException("--weights " + weightsName() + " holds a '" + meta.get("model") + "' model, --model says '" + model + "'");
+        }
+        Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
+        options.putAll(Models.parseOptions(config));
+        Models.Built built = Models.build("wavediff", options, 0);
+        WaveDiffGenerator g = built.wavediff();
+        int t = Integer.parseInt(built.options().get("timesteps"));
+        if (sampler != null && !sampler.equalsIgnoreCase("ddgan")) {
+            throw new IllegalArgumentException("--sampler for wavediff expected ddgan (its generator is trained for DDGAN's posterior sampling), found '"
+                    + sampler + "'");
+        }
+        if (steps != null && steps != t) {
+            throw new IllegalArgumentException("--steps for wavediff expected " + t + " (the model's timesteps option: its generator is trained "
+                    + "for those steps), found " + steps);
+        }
+        if (schedule != null && !schedule.equalsIgnoreCase("vp")) {
+            throw new IllegalArgumentException("--schedule for wavediff expected vp, found '" + schedule + "'");
+        }
+        if (timesteps != null && timesteps != t) {
+            throw new IllegalArgumentException("--timesteps for wavediff expected " + t + " (the model's timesteps option), found " + timesteps);
+        }
+        if (eta != 0 || noClip) {
+            throw new IllegalArgumentException((noClip ? "--no-clip" : "--eta") + " does not apply to wavediff (posterior sampling, then the "
+                    + "official clamp of the image to [-1, 1])");
+        }
+        int image = 2 * g.config().size();
+        if (size != null && !(size(meta)[0] == image && size(meta)[1] == image)) {
+            throw new IllegalArgumentException("--size for wavediff expected " + image + " (twice the model's size option), found '" + size + "'");
+        }
+        ModelWeights.load(g, weights, stripPrefix);
+        return new WaveDiffLoaded(built, g, WaveDiffSampling.sampler(t));
     }
 
     private int[] size(Map<String, String> meta) {

@@ -4,7 +4,10 @@ import dev.prism.backend.Backend;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.SamplingLoop;
+import dev.prism.diffusion.SamplingProgress;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.diffusion.WaveDiffDenoiser;
+import dev.prism.diffusion.WaveDiffSampling;
 import dev.prism.io.PngImages;
 import dev.prism.nn.models.Models;
 import picocli.CommandLine.Command;
@@ -29,6 +32,7 @@ import java.util.concurrent.Callable;
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
+        + "or with WaveDiff's generator (--model wavediff --config cifar10): DDGAN's posterior sampling in Haar wavelet space, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
         + "weights' metadata.",
@@ -86,6 +90,9 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
         }
         model.checkWeights();
         checkOutput();
+        if (model.isWaveDiff()) {
+            return sampleWaveDiff(out, err);
+        }
         NoiseSchedule sched = model.schedule();
         DiffusionSampler s = model.sampler(sched);
         DenoiserOptions.Loaded loaded = model.load();
@@ -93,7 +100,6 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
         Models.Built built = loaded.built();
         int[] hw = {loaded.height(), loaded.width()};
         UNetDenoiser denoiser = loaded.denoiser();
-        Path weights = model.weights;
 
         try (Backend b = backend.open(PrismConfig.load()); SamplingLoop loop = new SamplingLoop(b, denoiser, batch)) {
             out.println("backend: " + b.id() + " — " + b.description());
@@ -101,38 +107,68 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
                     + ", seed " + seed);
             out.flush();
             long t0 = System.nanoTime();
-            float[] images = loop.sample(s, seed, step -> {
-                if (step.index() == 0 || (step.index() + 1) % Math.max(1, step.steps() / 20) == 0 || step.index() + 1 == step.steps()) {
-                    err.printf(Locale.ROOT, "step %d/%d  t=%d  %.1f s%n", step.index() + 1, step.steps(), step.timestep(),
-                            step.elapsedNanos() / 1e9);
-                    err.flush();
-                }
-            });
+            float[] images = loop.sample(s, seed, step -> progress(err, step));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Map<String, String> text = new LinkedHashMap<>();
-            text.put("Software", "prism");
-            text.put("model", name);
-            text.put("options", built.options().toString());
-            text.put("weights", model.bundled ? "bundled:" + DenoiserOptions.BUNDLED_NAME : weights.getFileName().toString());
-            text.put("weights_sha256", sha256(weights));
-            text.put("sampler", s.describe());
-            text.put("schedule", sched.name() + ", T=" + sched.timesteps());
-            text.put("steps", String.valueOf(s.steps()));
-            text.put("seed", String.valueOf(seed));
-            text.put("backend", b.id() + " (" + b.description() + ")");
-            PngImages.writeGrid(out(), images, batch, denoiser.channels(), hw[0], hw[1], Math.min(columns, batch),
-                    PngImages.DEFAULT_MARGIN, text);
-            out.printf(Locale.ROOT, "wrote %s (%d images, %.2f s sampling)%n", this.out, batch, seconds);
-            if (perImageDir != null) {
-                var files = PngImages.writeEach(perImageDir, "sample", images, batch, denoiser.channels(), hw[0], hw[1], text);
-                out.println("wrote " + files.size() + " images to " + perImageDir);
-            }
+            Map<String, String> text = text(name, built, s, sched, b);
+            write(out, text, images, denoiser.channels(), hw[0], hw[1], seconds);
         }
         return 0;
     }
 
-    private Path out() {
-        return out;
+    /**
+     * WaveDiff: DDGAN's posterior sampling of the Haar coefficients with a fresh latent per step, then the
+     * image (x2, inverse Haar, clamp), as the official test_wddgan.py.
+     */
+    private int sampleWaveDiff(PrintWriter out, PrintWriter err) throws IOException {
+        DenoiserOptions.WaveDiffLoaded loaded = model.loadWaveDiff();
+        WaveDiffDenoiser denoiser = new WaveDiffDenoiser(loaded.generator());
+        DiffusionSampler s = loaded.sampler();
+        int colours = denoiser.channels() / 4, side = 2 * denoiser.height();
+        try (Backend b = backend.open(PrismConfig.load()); SamplingLoop loop = new SamplingLoop(b, denoiser, batch)) {
+            out.println("backend: " + b.id() + " — " + b.description());
+            out.println("sampling " + batch + " images of " + colours + "x" + side + "x" + side + " (Haar coefficients "
+                    + denoiser.channels() + "x" + denoiser.height() + "x" + denoiser.width() + ") with " + s.describe() + ", seed " + seed);
+            out.flush();
+            long t0 = System.nanoTime();
+            float[] wavelet = loop.sample(s, seed, step -> progress(err, step));
+            float[] images = WaveDiffSampling.toImage(wavelet, batch, colours, denoiser.height());
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            write(out, text("wavediff", loaded.built(), s, s.schedule(), b), images, colours, side, side, seconds);
+        }
+        return 0;
+    }
+
+    private static void progress(PrintWriter err, SamplingProgress.Step step) {
+        if (step.index() == 0 || (step.index() + 1) % Math.max(1, step.steps() / 20) == 0 || step.index() + 1 == step.steps()) {
+            err.printf(Locale.ROOT, "step %d/%d  t=%d  %.1f s%n", step.index() + 1, step.steps(), step.timestep(), step.elapsedNanos() / 1e9);
+            err.flush();
+        }
+    }
+
+    /** The generation parameters the PNGs carry as text. */
+    private Map<String, String> text(String name, Models.Built built, DiffusionSampler s, NoiseSchedule sched, Backend b) throws IOException {
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("Software", "prism");
+        text.put("model", name);
+        text.put("options", built.options().toString());
+        text.put("weights", model.bundled ? "bundled:" + DenoiserOptions.BUNDLED_NAME : model.weights.getFileName().toString());
+        text.put("weights_sha256", sha256(model.weights));
+        text.put("sampler", s.describe());
+        text.put("schedule", sched.name() + ", T=" + sched.timesteps());
+        text.put("steps", String.valueOf(s.steps()));
+        text.put("seed", String.valueOf(seed));
+        text.put("backend", b.id() + " (" + b.description() + ")");
+        return text;
+    }
+
+    /** Writes the grid and, when asked, one PNG per image. */
+    private void write(PrintWriter out, Map<String, String> text, float[] images, int channels, int h, int w, double seconds) throws IOException {
+        PngImages.writeGrid(this.out, images, batch, channels, h, w, Math.min(columns, batch), PngImages.DEFAULT_MARGIN, text);
+        out.printf(Locale.ROOT, "wrote %s (%d images, %.2f s sampling)%n", this.out, batch, seconds);
+        if (perImageDir != null) {
+            var files = PngImages.writeEach(perImageDir, "sample", images, batch, channels, h, w, text);
+            out.println("wrote " + files.size() + " images to " + perImageDir);
+        }
     }
 
     /** Fails before any work when the outputs cannot be written where asked. */
