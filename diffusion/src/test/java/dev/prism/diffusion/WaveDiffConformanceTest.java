@@ -165,6 +165,8 @@ class WaveDiffConformanceTest {
         WeightFileException e = assertThrows(WeightFileException.class, () -> ModelWeights.load(other, resource("tiny.pth"), null));
         assertTrue(e.getMessage().contains("module.all_modules.0.weight"), e.getMessage());
         assertTrue(e.getMessage().contains("tiny.pth"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(". Every name starts with 'module.' (DistributedDataParallel's prefix) and the rest are "
+                + "the model's: strip it (--strip-prefix module.)"), e.getMessage());
     }
 
     @Test

@@ -28,7 +28,20 @@ import java.util.Objects;
  * <p>Stateless; as thread-safe as the {@link WeightFile} it reads.
  */
 public final class StrictLoad {
+    /** The prefix {@code nn.DataParallel} and {@code DistributedDataParallel} put before every name. */
+    private static final String DATA_PARALLEL = "module.";
+
     private StrictLoad() {
+    }
+
+    /** Whether every name starts with {@code prefix} and, without it, is one of the expected names. */
+    private static boolean allUnder(java.util.Set<String> names, Map<String, int[]> expected, String prefix) {
+        for (String n : names) {
+            if (!n.startsWith(prefix) || !expected.containsKey(n.substring(prefix.length()))) {
+                return false;
+            }
+        }
+        return !names.isEmpty();
     }
 
     /** {@link #load(WeightFile, Map, String)} with no prefix stripped. */
@@ -87,8 +100,11 @@ public final class StrictLoad {
             }
         }
         if (!problems.isEmpty()) {
+            String hint = (stripPrefix == null || stripPrefix.isEmpty()) && allUnder(found.keySet(), expected, DATA_PARALLEL)
+                    ? ". Every name starts with '" + DATA_PARALLEL + "' (DistributedDataParallel's prefix) and the rest are the model's:"
+                    + " strip it (--strip-prefix " + DATA_PARALLEL + ")" : "";
             throw new WeightFileException(file.source(), problems.size() + (problems.size() == 1 ? " problem: " : " problems: ")
-                    + String.join("; ", problems));
+                    + String.join("; ", problems) + hint);
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : expected.keySet()) {

@@ -109,7 +109,8 @@ class PthFileTest {
                     loaded.get("proj.weight").data());
             var e = assertThrows(WeightFileException.class, () -> StrictLoad.load(f, expected));
             assertTrue(e.getMessage().startsWith(f.source() + ": 12 problems: missing 'conv.weight' [4,3,3,3]; "), e.getMessage());
-            assertTrue(e.getMessage().endsWith("; unexpected 'module.proj.bias' F32[5]"), e.getMessage());
+            assertTrue(e.getMessage().endsWith("; unexpected 'module.proj.bias' F32[5]. Every name starts with 'module.' "
+                    + "(DistributedDataParallel's prefix) and the rest are the model's: strip it (--strip-prefix module.)"), e.getMessage());
         }
     }
 
