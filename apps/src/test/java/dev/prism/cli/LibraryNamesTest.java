@@ -15,7 +15,7 @@ class LibraryNamesTest {
     void anUnknownModelIsReportedWithTheFlag() {
         CliTest.Result r = BenchCommandTest.run("info", "--model", "diffusion-xl");
         assertEquals(2, r.code());
-        assertEquals("prism: --model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, classifier, found 'diffusion-xl'", r.err().strip());
+        assertEquals("prism: --model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, classifier, wavediff, found 'diffusion-xl'", r.err().strip());
     }
 
     @Test

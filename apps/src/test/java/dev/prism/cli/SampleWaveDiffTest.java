@@ -31,8 +31,18 @@ class SampleWaveDiffTest {
     /** The tiny case's options: the .pth, as an official checkpoint, carries none. */
     static final String TINY = "in=12,size=16,nf=4,mults=1,2,2,res=2,attn=32,nz=8,zdim=16,mlp=2,timesteps=4";
 
+    @TempDir
+    static Path copies;
+
+    /** The diffusion module's test resource as a file (in a full build it sits inside that module's test jar). */
     static Path resource(String name) throws Exception {
-        return Path.of(SampleWaveDiffTest.class.getResource("/wavediff/" + name).toURI());
+        Path file = copies.resolve(name);
+        if (!Files.exists(file)) {
+            try (var in = SampleWaveDiffTest.class.getResourceAsStream("/wavediff/" + name)) {
+                Files.copy(in, file);
+            }
+        }
+        return file;
     }
 
     static CliTest.Result sample(String... extra) {

@@ -117,7 +117,7 @@ class ModelBuildTest {
         assertEquals("groups expected a divisor of width 24, found 5", e.getMessage());
         var unknown = assertThrows(ArgumentException.class, () -> Models.build("diffusion-xl", Map.of(), 1));
         assertEquals("model", unknown.argument());
-        assertEquals("model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, classifier, found 'diffusion-xl'", unknown.getMessage());
+        assertEquals("model expected one of unet, wg-unet, ddpm-unet, deepprism-vae, classifier, wavediff, found 'diffusion-xl'", unknown.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,2"), 1));
         assertEquals("option mults expected 1 or 3 values (levels=3), found 2 in '1,2'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("mults", "1,x,2"), 1));
