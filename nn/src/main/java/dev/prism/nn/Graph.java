@@ -11,7 +11,7 @@ import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Embedding;
 import dev.prism.kernels.Gating;
 import dev.prism.kernels.Gemm;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import dev.prism.kernels.Norm;
 import dev.prism.kernels.PrismConv;
 import dev.prism.kernels.Resample;

@@ -1,5 +1,6 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
 import dev.prism.kernels.Composite.GateWeights;
 import dev.prism.kernels.Composite.PrismAttnBuffers;
 import dev.prism.kernels.Composite.PrismAttnGradBuffers;

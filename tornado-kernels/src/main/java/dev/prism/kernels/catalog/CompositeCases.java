@@ -8,7 +8,7 @@ import dev.prism.kernels.Composite.PrismAttnGradBuffers;
 import dev.prism.kernels.Composite.PrismAttnWeights;
 import dev.prism.kernels.Composite.WgBuffers;
 import dev.prism.kernels.Composite.WgGradBuffers;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import dev.prism.kernels.PrismConv.ChannelPadding;
 
 import java.util.ArrayList;
