@@ -1,5 +1,6 @@
 package dev.prism.nn;
 
+import dev.prism.backend.Launch;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.Activation;
 import dev.prism.kernels.Approx;
@@ -11,7 +12,6 @@ import dev.prism.kernels.Embedding;
 import dev.prism.kernels.Gating;
 import dev.prism.kernels.Gemm;
 import dev.prism.kernels.Haar;
-import dev.prism.kernels.Launch;
 import dev.prism.kernels.Norm;
 import dev.prism.kernels.PrismConv;
 import dev.prism.kernels.Resample;
