@@ -1,7 +1,8 @@
 """Shared helpers of the reference-vector generator.
 
 Every family module writes, per case, one compressed .npz under
-tornado-kernels/src/test/resources/ref/<family>/<case>.npz. Inputs are float32 draws from a seeded
+tornado-kernels/src/test/resources/ref/<family>/<case>.npz, or under nn/src/test/resources/ref/ for the
+families whose tests run through nn's Graph (composite). Inputs are float32 draws from a seeded
 generator; references are computed by the peer (PyTorch 1.13, PyWavelets, SciPy) in float64 from those
 float32 values and stored as float32, so a Java fp32 result is compared with the exact value rounded once.
 """
@@ -10,6 +11,7 @@ import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 REF = os.path.join(ROOT, "tornado-kernels", "src", "test", "resources", "ref")
+REF_NN = os.path.join(ROOT, "nn", "src", "test", "resources", "ref")
 
 
 def rng(case):
@@ -23,7 +25,12 @@ def normal(g, *shape):
 
 
 def save(family, case, **arrays):
-    """Writes ref/<family>/<case>.npz; floats become float32, ints int64."""
+    """Writes tornado-kernels' ref/<family>/<case>.npz; floats become float32, ints int64."""
+    return save_under(REF, family, case, **arrays)
+
+
+def save_under(ref, family, case, **arrays):
+    """Writes <ref>/<family>/<case>.npz; floats become float32, ints int64."""
     out = {}
     for k, v in arrays.items():
         a = np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
@@ -32,7 +39,7 @@ def save(family, case, **arrays):
         elif a.dtype.kind in "iub":
             a = a.astype(np.int64)
         out[k] = np.ascontiguousarray(a)
-    d = os.path.join(REF, family)
+    d = os.path.join(ref, family)
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, case + ".npz")
     np.savez_compressed(path, **out)

@@ -11,6 +11,9 @@ WG: g = sigmoid(FFN(AvgPool(X))) with FFN = Linear(Cin, hidden) -> ReLU -> Linea
 g[N, 4, G] (band-major). WG-Down: out = sum_k g_k * DWT(X)_k. WG-Up: the four channel chunks of X are the
 sub-bands, gated, then IDWT. The Haar transform is the strided-convolution form of haar.py, checked
 against PyWavelets (bands cA, cH, cV, cD).
+
+The Java tests that read these run the operations through nn's Graph (PrismAttnTest, WaveletGatingTest),
+so the files go to nn/src/test/resources/ref/composite/.
 """
 import math
 
@@ -19,7 +22,7 @@ import pywt
 import torch
 import torch.nn.functional as F
 
-from common import rng, normal, save
+from common import REF_NN, rng, normal, save_under
 from families.haar import dwt_torch, haar_filters
 
 CODES = {"zeros": 0, "replicate": 1, "circular": 2}
@@ -167,7 +170,7 @@ def attn_case(n, c, h, w, k, heads, mode, bias):
         short = ("w" if kind == "weight" else "b") + layer          # wq, bq, ...
         arrays[short] = params[name]
         arrays["g" + short] = grad
-    return save("composite", case, **arrays)
+    return save_under(REF_NN, "composite", case, **arrays)
 
 
 def gate_params(g, cin, hidden, gates, bias):
@@ -210,7 +213,7 @@ def generate():
         params = gate_params(g, c, hidden, gates, bias)
         gout = normal(g, n, c, h // 2, w // 2)
         arrays = wg_case(WGDown(c, hidden, gates, bias).double(), x, params, gout, [n, c, h, w, hidden, gates])
-        paths.append(save("composite", case, **arrays))
+        paths.append(save_under(REF_NN, "composite", case, **arrays))
     for (n, c, h, w, hidden, gates, bias) in UP:
         case = f"wgup_n{n}_c{c}_{h}x{w}_hid{hidden}_g{gates}" + ("_bias" if bias else "")
         g = rng("composite" + case)
@@ -219,5 +222,5 @@ def generate():
         gout = normal(g, n, c, 2 * h, 2 * w)
         arrays = wg_case(WGUp(c, hidden, gates, bias).double(), x, params, gout, [n, c, h, w, hidden, gates])
         check_haar(arrays["out"].detach().numpy().astype(np.float32))
-        paths.append(save("composite", case, **arrays))
+        paths.append(save_under(REF_NN, "composite", case, **arrays))
     return paths

@@ -3,6 +3,7 @@ package dev.prism.bench;
 import dev.prism.backend.Backend;
 import dev.prism.backend.Executable;
 import dev.prism.backend.ExecutionStats;
+import dev.prism.backend.Launch;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.catalog.KernelCase;
 
@@ -128,13 +129,13 @@ public final class BenchRunner {
         Plan plan = c.build().apply(seed);
         long warmEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         for (int r = 0; r < 3 || System.nanoTime() < warmEnd; r++) {
-            for (dev.prism.kernels.Launch l : plan.launches()) {
+            for (dev.prism.backend.Launch l : plan.launches()) {
                 backend.run(l);
             }
         }
         java.util.Map<String, Double> total = new java.util.HashMap<>();
         for (int r = 0; r < runs; r++) {
-            for (dev.prism.kernels.Launch l : plan.launches()) {
+            for (dev.prism.backend.Launch l : plan.launches()) {
                 long t = System.nanoTime();
                 backend.run(l);
                 total.merge(l.kernel(), (System.nanoTime() - t) / 1e6 / runs, Double::sum);

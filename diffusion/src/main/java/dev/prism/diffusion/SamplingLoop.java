@@ -4,7 +4,7 @@ import dev.prism.backend.Backend;
 import dev.prism.backend.Executable;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import dev.prism.kernels.Sampler;
 
 import java.util.Arrays;

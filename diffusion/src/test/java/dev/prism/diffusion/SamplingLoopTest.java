@@ -5,7 +5,7 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.Elementwise;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
 import dev.prism.testing.VectorWidths;

@@ -5,7 +5,7 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.ExecutionStats;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import dev.prism.testing.Npz;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

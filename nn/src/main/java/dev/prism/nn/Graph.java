@@ -1,17 +1,17 @@
 package dev.prism.nn;
 
+import dev.prism.backend.Launch;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.Activation;
 import dev.prism.kernels.Approx;
 import dev.prism.kernels.Attention;
-import dev.prism.kernels.Composite;
 import dev.prism.kernels.Concat;
 import dev.prism.kernels.Conv2d;
 import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Embedding;
 import dev.prism.kernels.Gating;
 import dev.prism.kernels.Gemm;
-import dev.prism.kernels.Launch;
+import dev.prism.kernels.Haar;
 import dev.prism.kernels.Norm;
 import dev.prism.kernels.PrismConv;
 import dev.prism.kernels.Resample;
@@ -227,22 +227,48 @@ public final class Graph {
         });
     }
 
+    /** {@code F.silu(x)}, any shape. */
     public Tensor silu(Tensor x) {
-        Tensor y = buffer(x.shape());
-        forward.add(Activation.silu(x.data(), y.data(), x.numel()));
-        return record(y, needs(x), gy -> {
-            Tensor gx = buffer(x.shape());
-            backward.add(Activation.siluBackward(x.data(), gy.data(), gx.data(), x.numel()));
-            accumulate(x, gx);
-        });
+        return pointwise(x, Activation::silu, Activation::siluBackward, false);
     }
 
+    /** {@code F.gelu(x)} (exact, not the tanh approximation), any shape. */
     public Tensor gelu(Tensor x) {
+        return pointwise(x, Activation::gelu, Activation::geluBackward, false);
+    }
+
+    /** {@code F.relu(x)}, any shape: {@link #leakyRelu} with slope 0. */
+    public Tensor relu(Tensor x) {
+        return leakyRelu(x, 0f);
+    }
+
+    /** {@code F.leaky_relu(x, slope)}, any shape; the gradient at 0 is {@code slope·gy}, as PyTorch's. */
+    public Tensor leakyRelu(Tensor x, float slope) {
+        return pointwise(x, (in, out, len) -> Activation.leakyRelu(in, out, len, slope),
+                (in, gy, gx, len) -> Activation.leakyReluBackward(in, gy, gx, len, slope), false);
+    }
+
+    /** {@code torch.sigmoid(x)}, any shape; the backward reads the output, {@code gx = gy·y·(1 − y)}. */
+    public Tensor sigmoid(Tensor x) {
+        return pointwise(x, Activation::sigmoid, Activation::sigmoidBackward, true);
+    }
+
+    /** An element-wise kernel {@code out = f(in)} over {@code len} elements. */
+    private interface Pointwise {
+        Launch launch(float[] in, float[] out, int len);
+    }
+
+    /** Its backward, {@code gx = gy·f'(…)} from the forward input or output {@code saved}. */
+    private interface PointwiseBackward {
+        Launch launch(float[] saved, float[] gy, float[] gx, int len);
+    }
+
+    private Tensor pointwise(Tensor x, Pointwise f, PointwiseBackward df, boolean backwardReadsOutput) {
         Tensor y = buffer(x.shape());
-        forward.add(Activation.gelu(x.data(), y.data(), x.numel()));
+        forward.add(f.launch(x.data(), y.data(), x.numel()));
         return record(y, needs(x), gy -> {
             Tensor gx = buffer(x.shape());
-            backward.add(Activation.geluBackward(x.data(), gy.data(), gx.data(), x.numel()));
+            backward.add(df.launch(backwardReadsOutput ? y.data() : x.data(), gy.data(), gx.data(), x.numel()));
             accumulate(x, gx);
         });
     }
@@ -320,10 +346,20 @@ public final class Graph {
 
     /**
      * Multi-head scaled dot-product attention over the H·W positions of feature maps q, k, v
-     * [N, heads·d, H, W]: {@code softmax(qᵀk/√d) v} per head.
+     * [N, heads·d, H, W]: {@code softmax(qᵀk/√d) v} per head, head h taking channels
+     * {@code [h·d, (h+1)·d)} (DeepPrism eq. (4) for one head). The map itself is the attention's
+     * channel-major {@code [N, heads·d, H·W]}, so nothing is transposed.
      */
     public Tensor attention(Tensor q, Tensor k, Tensor v, int heads) {
+        if (q.rank() != 4 || !k.hasShape(q.shape()) || !v.hasShape(q.shape())) {
+            throw new ModelShapeException("graph '" + name + "': attention of " + q + ", " + k + " and " + v
+                    + ": expected q, k, v of one shape [N, C, H, W]");
+        }
         int n = q.dim(0), c = q.dim(1), positions = q.dim(2) * q.dim(3);
+        if (heads < 1 || c % heads != 0) {
+            throw new ModelShapeException("graph '" + name + "': attention of " + q + ": heads expected a divisor of "
+                    + c + " channels, found " + heads);
+        }
         int d = c / heads;
         Tensor out = buffer(q.shape());
         float[] probs = new float[n * heads * positions * positions];
@@ -340,115 +376,190 @@ public final class Graph {
     }
 
     /**
-     * PrismAttn, DeepPrism eq. (5): q, k, v and the output projection are channel convolutions of size
-     * {@code k} (filters [1,1,k,1,1] as in PyTorch's Conv3d) around single- or multi-head attention.
+     * PrismAttn, DeepPrism eq. (5), as a composition of this graph's ops:
+     * <pre>
+     *   q = Prism(u; wq) + bq,  k = Prism(u; wk) + bk,  v = Prism(u; wv) + bv      // DeepPrism eq. (5)
+     *   out = Prism(attention(q, k, v); wo) + bo                                    // DeepPrism eq. (5)
+     * </pre>
+     * {@code Prism(u; w)} is the channel convolution of DeepPrism eq. (1), {@link #prismConv} with a filter
+     * {@code [1, 1, K, 1, 1]} (PyTorch's {@code Conv3d(1, 1, (K, 1, 1))}), channel padding K/2 in
+     * {@code padding}; {@link #attention} runs over the H·W positions. Its gradients come from those ops'
+     * rules; u feeds three branches, so its gradient is their sum. The key bias's gradient is zero in exact
+     * arithmetic (the softmax cancels a shift common to a query's scores) and rounding noise in fp32.
+     *
+     * <p>The paper's attention block is the residual {@code u + PrismAttn(u)}; the residual is the caller's.
+     *
+     * @param wqkvo the filters of q, k, v and the output, each {@code [1, 1, K, 1, 1]} (or any shape
+     *              ending in {@code K, 1, 1}), K odd
+     * @param bqkvo their scalar biases {@code [1]}, or null for none
      */
     public Tensor prismAttn(Tensor u, Parameter[] wqkvo, Parameter[] bqkvo, int heads, PrismConv.ChannelPadding padding) {
-        int n = u.dim(0), c = u.dim(1), h = u.dim(2), w = u.dim(3);
-        int k = wqkvo[0].numel();
-        float[][] wd = new float[4][];
-        float[][] bd = new float[4][];
-        for (int i = 0; i < 4; i++) {
-            wd[i] = use(wqkvo[i]);
-            bd[i] = bqkvo == null ? null : use(bqkvo[i]);
+        if (wqkvo == null || wqkvo.length != 4 || (bqkvo != null && bqkvo.length != 4)) {
+            throw new ModelShapeException("graph '" + name + "': prismAttn: expected the four filters of q, k, v and the"
+                    + " output, and four biases or none");
         }
-        Composite.PrismAttnWeights weights = new Composite.PrismAttnWeights(wd[0], bd[0], wd[1], bd[1], wd[2], bd[2], wd[3], bd[3]);
-        Composite.PrismAttnBuffers saved = Composite.PrismAttnBuffers.allocate(n, c, h, w, heads);
-        Tensor out = buffer(u.shape());
-        forward.addAll(Composite.prismAttn(u.data(), weights, saved, out.data(), n, c, h, w, k, heads, padding));
-        return record(out, true, gy -> {
-            Tensor gu = buffer(u.shape());
-            Composite.PrismAttnGradBuffers scratch = Composite.PrismAttnGradBuffers.allocate(n, c, h, w, k, heads);
-            Composite.PrismAttnWeights g = Composite.PrismAttnWeights.zeros(k, bqkvo != null);
-            backward.addAll(Composite.prismAttnBackward(u.data(), gy.data(), weights, saved, scratch, gu.data(), g,
-                    n, c, h, w, k, heads, padding));
-            accumulate(u, gu);
-            float[][] gw = {g.wq(), g.wk(), g.wv(), g.wo()};
-            float[][] gb = {g.bq(), g.bk(), g.bv(), g.bo()};
-            for (int i = 0; i < 4; i++) {
-                accumulate(wd[i], Tensor.of(gw[i], wqkvo[i].shape()));
-                if (bqkvo != null) {
-                    accumulate(bd[i], Tensor.of(gb[i], bqkvo[i].shape()));
-                }
+        for (Parameter f : wqkvo) {
+            int[] fs = f.shape();
+            if (fs.length < 3 || fs[fs.length - 2] != 1 || fs[fs.length - 1] != 1) {
+                throw new ModelShapeException("graph '" + name + "': prismAttn filter " + f
+                        + ": expected a channel filter [1, 1, K, 1, 1]");
             }
-        });
+        }
+        Parameter[] b = bqkvo == null ? new Parameter[4] : bqkvo;
+        Tensor q = prismConv(u, wqkvo[0], b[0], padding);
+        Tensor k = prismConv(u, wqkvo[1], b[1], padding);
+        Tensor v = prismConv(u, wqkvo[2], b[2], padding);
+        return prismConv(attention(q, k, v, heads), wqkvo[3], b[3], padding);
     }
 
     /** Nearest-neighbour 2× upsampling. */
     public Tensor upsample2x(Tensor x) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor y = buffer(n, c, 2 * h, 2 * w);
-        forward.add(Resample.upsample2x(x.data(), y.data(), n, c, h, w));
-        return record(y, needs(x), gy -> {
-            Tensor gx = buffer(x.shape());
-            backward.add(Resample.upsample2xBackward(gy.data(), gx.data(), n, c, h, w));
-            accumulate(x, gx);
-        });
+        return linearMap(x, buffer(n, c, 2 * h, 2 * w), Resample::upsample2x, Resample::upsample2xBackward, n, c, h, w);
     }
 
     /** 2×2 average pooling (H, W even). */
     public Tensor avgPool2x(Tensor x) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor y = buffer(n, c, h / 2, w / 2);
-        forward.add(Resample.avgPool2x(x.data(), y.data(), n, c, h, w));
-        return record(y, needs(x), gy -> {
-            Tensor gx = buffer(x.shape());
-            backward.add(Resample.avgPool2xBackward(gy.data(), gx.data(), n, c, h, w));
-            accumulate(x, gx);
-        });
+        return linearMap(x, buffer(n, c, h / 2, w / 2), Resample::avgPool2x, Resample::avgPool2xBackward, n, c, h, w);
     }
 
     /** Global average pooling, {@code x.mean((2, 3))}: x [N,C,H,W] → [N,C]. */
     public Tensor globalAvgPool(Tensor x) {
         int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        Tensor y = buffer(n, c);
-        forward.add(Gating.avgPool(x.data(), y.data(), n, c, h, w));
+        return linearMap(x, buffer(n, c), Gating::avgPool, Gating::avgPoolBackward, n, c, h, w);
+    }
+
+    /**
+     * The orthonormal 2-D Haar transform of x [N, C, H, W] (H, W even): [N, 4C, H/2, W/2], the sub-bands
+     * cA, cH, cV, cD (PyWavelets' {@code dwt2(x, 'haar')} order) as four consecutive chunks of C channels,
+     * {@code torch.cat([cA, cH, cV, cD], 1)}. Its gradient is {@link #haarIdwt} of the output's.
+     */
+    public Tensor haarDwt(Tensor x) {
+        if (x.rank() != 4 || x.dim(2) % 2 != 0 || x.dim(3) % 2 != 0) {
+            throw new ModelShapeException("graph '" + name + "': haarDwt of " + x + ": expected [N, C, H, W] with even H and W");
+        }
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        return linearMap(x, buffer(n, 4 * c, h / 2, w / 2), Haar::dwt2, Haar::dwt2Backward, n, c, h, w);
+    }
+
+    /**
+     * The inverse of {@link #haarDwt}: sub-bands y [N, 4C, h, w] (chunks cA, cH, cV, cD) to the image
+     * [N, C, 2h, 2w], PyWavelets' {@code idwt2(…, 'haar')}. Its gradient is {@link #haarDwt} of the output's.
+     */
+    public Tensor haarIdwt(Tensor y) {
+        if (y.rank() != 4 || y.dim(1) % 4 != 0) {
+            throw new ModelShapeException("graph '" + name + "': haarIdwt of " + y + ": expected [N, 4C, h, w]");
+        }
+        int n = y.dim(0), c = y.dim(1) / 4, h = 2 * y.dim(2), w = 2 * y.dim(3);
+        return linearMap(y, buffer(n, c, h, w), Haar::idwt2, Haar::idwt2Backward, n, c, h, w);
+    }
+
+    /** A kernel {@code out = A(in)} declared with the sizes n, c, h, w (of the image it reads or writes). */
+    private interface Map4 {
+        Launch launch(float[] in, float[] out, int n, int c, int h, int w);
+    }
+
+    /** {@code y = A(x)} for a linear map A whose backward, {@code gx = Aᵀ(gy)}, is another kernel of the same sizes. */
+    private Tensor linearMap(Tensor x, Tensor y, Map4 map, Map4 transpose, int n, int c, int h, int w) {
+        forward.add(map.launch(x.data(), y.data(), n, c, h, w));
         return record(y, needs(x), gy -> {
             Tensor gx = buffer(x.shape());
-            backward.add(Gating.avgPoolBackward(gy.data(), gx.data(), n, c, h, w));
+            backward.add(transpose.launch(gy.data(), gx.data(), n, c, h, w));
             accumulate(x, gx);
         });
     }
 
     /**
-     * WG-Down (Spectral Diffusion §5.1): x [N,C,H,W] → [N,C,H/2,W/2]; the gate network's weights are
-     * {@code w1 [hidden, C], b1 [hidden], w2 [4·gates, hidden], b2 [4·gates]}.
+     * WG-Down's gated band sum (Spectral Diffusion §5.1): {@code out[n, c] = Σ_k g[n, k, c or 0]·bands[n, k·C + c]}
+     * for sub-bands [N, 4C, h, w] as {@link #haarDwt} writes them and gates g [N, 4·G] read as band-major
+     * [N, 4, G], G = 1 (one gate per band, shared by the channels) or C: [N, C, h, w].
+     */
+    public Tensor gatedSum(Tensor bands, Tensor gates) {
+        int g = gateCount("gatedSum", bands, gates);
+        int n = bands.dim(0), c = bands.dim(1) / 4, h = bands.dim(2), w = bands.dim(3);
+        Tensor out = buffer(n, c, h, w);
+        forward.add(Gating.gatedSum(bands.data(), gates.data(), out.data(), n, c, h, w, g));
+        return record(out, needs(bands, gates), gy -> {
+            Tensor gb = buffer(bands.shape()), gg = buffer(gates.shape());
+            backward.addAll(Gating.gatedSumBackward(bands.data(), gates.data(), gy.data(), gb.data(), partials(n, c, g),
+                    gg.data(), n, c, h, w, g));
+            accumulate(bands, gb);
+            accumulate(gates, gg);
+        });
+    }
+
+    /**
+     * WG-Up's band gating (Spectral Diffusion §5.1): x [N, 4C, h, w] read as the four sub-band chunks,
+     * chunk k multiplied by its gate {@code g[n, k, c or 0]}; gates as in {@link #gatedSum}: [N, 4C, h, w].
+     */
+    public Tensor bandGate(Tensor x, Tensor gates) {
+        int g = gateCount("bandGate", x, gates);
+        int n = x.dim(0), c = x.dim(1) / 4, h = x.dim(2), w = x.dim(3);
+        Tensor z = buffer(x.shape());
+        forward.add(Gating.bandGate(x.data(), gates.data(), z.data(), n, c, h, w, g));
+        return record(z, needs(x, gates), gz -> {
+            Tensor gx = buffer(x.shape()), gg = buffer(gates.shape());
+            backward.addAll(Gating.bandGateBackward(x.data(), gates.data(), gz.data(), gx.data(), partials(n, c, g),
+                    gg.data(), n, c, h, w, g));
+            accumulate(x, gx);
+            accumulate(gates, gg);
+        });
+    }
+
+    /** G of gates [N, 4G] for sub-bands [N, 4C, h, w]: 1 or C. */
+    private int gateCount(String op, Tensor bands, Tensor gates) {
+        int c = bands.rank() == 4 ? bands.dim(1) / 4 : 0;
+        int g = gates.rank() == 2 ? gates.dim(1) / 4 : 0;
+        if (c == 0 || bands.dim(1) % 4 != 0 || g == 0 || gates.dim(1) % 4 != 0 || gates.dim(0) != bands.dim(0)
+                || (g != 1 && g != c)) {
+            throw new ModelShapeException("graph '" + name + "': " + op + " of " + bands + " and " + gates
+                    + ": expected sub-bands [N, 4C, h, w] and gates [N, 4] or [N, 4C]");
+        }
+        return g;
+    }
+
+    /** Scratch of a gate gradient summed over C channels per gate ({@link Gating#partialLength}); none when G = C. */
+    private static float[] partials(int n, int c, int gates) {
+        return gates == c ? null : new float[Gating.partialLength(n, c)];
+    }
+
+    /**
+     * WG-Down (Spectral Diffusion §5.1): x [N, C, H, W] → [N, C, H/2, W/2], as a composition of this graph's ops:
+     * <pre>
+     *   g   = sigmoid(FFN(AvgPool(x)))        g [N, 4·G]                 // Spectral Diffusion §5.1
+     *   out = Σ_k g_k ⊙ DWT(x)_k              k = cA, cH, cV, cD           // Spectral Diffusion §5.1
+     * </pre>
+     * FFN is the paper's 2-layer feed-forward network, {@code linear(w1, b1) → relu → linear(w2, b2)}:
+     * {@code w1 [hidden, C], b1 [hidden], w2 [4·gates, hidden], b2 [4·gates]} (biases may be null). x feeds
+     * the pool and the transform, so its gradient is the sum of both paths'.
+     *
+     * @param gates gates per band G: 1 (the paper's "gating score of each wavelet band") or C
      */
     public Tensor wgDown(Tensor x, Parameter w1, Parameter b1, Parameter w2, Parameter b2, int gates) {
-        return waveletGating(x, w1, b1, w2, b2, gates, true);
+        return gatedSum(haarDwt(x), waveletGates("wgDown", x, w1, b1, w2, b2, gates));
     }
 
-    /** WG-Up (Spectral Diffusion §5.1): x [N,4C,h,w] → [N,C,2h,2w]; gate network as in {@link #wgDown}, with input 4C. */
+    /**
+     * WG-Up (Spectral Diffusion §5.1): x [N, 4C, h, w], its four chunks of C channels taken as the sub-bands
+     * cA, cH, cV, cD, each multiplied by its gate, then the inverse transform: [N, C, 2h, 2w].
+     * <pre>
+     *   g   = sigmoid(FFN(AvgPool(x)))                                    // Spectral Diffusion §5.1
+     *   out = IDWT(g_k ⊙ x_k for k = cA, cH, cV, cD)                       // Spectral Diffusion §5.1
+     * </pre>
+     * The gate network as in {@link #wgDown}, with {@code w1 [hidden, 4C]}; G is 1 or C, C the output's channels.
+     */
     public Tensor wgUp(Tensor x, Parameter w1, Parameter b1, Parameter w2, Parameter b2, int gates) {
-        return waveletGating(x, w1, b1, w2, b2, gates, false);
+        return haarIdwt(bandGate(x, waveletGates("wgUp", x, w1, b1, w2, b2, gates)));
     }
 
-    private Tensor waveletGating(Tensor x, Parameter w1, Parameter b1, Parameter w2, Parameter b2, int gates, boolean down) {
-        int n = x.dim(0), h = x.dim(2), w = x.dim(3);
-        int c = down ? x.dim(1) : x.dim(1) / 4;
-        int hidden = w1.shape()[0];
-        Composite.GateWeights weights = new Composite.GateWeights(use(w1), use(b1), use(w2), use(b2));
-        Composite.WgBuffers saved = down ? Composite.WgBuffers.forDown(n, c, h, w, hidden, gates)
-                : Composite.WgBuffers.forUp(n, c, h, w, hidden, gates);
-        Tensor out = down ? buffer(n, c, h / 2, w / 2) : buffer(n, c, 2 * h, 2 * w);
-        forward.addAll(down ? Composite.wgDown(x.data(), weights, saved, out.data(), n, c, h, w, hidden, gates)
-                : Composite.wgUp(x.data(), weights, saved, out.data(), n, c, h, w, hidden, gates));
-        return record(out, true, gy -> {
-            Tensor gx = buffer(x.shape());
-            Composite.WgGradBuffers scratch = down ? Composite.WgGradBuffers.forDown(n, c, h, w, hidden, gates)
-                    : Composite.WgGradBuffers.forUp(n, c, h, w, hidden, gates);
-            Composite.GateWeights g = Composite.GateWeights.zeros(down ? c : 4 * c, hidden, gates, b1 != null);
-            backward.addAll(down ? Composite.wgDownBackward(x.data(), gy.data(), weights, saved, scratch, gx.data(), g,
-                    n, c, h, w, hidden, gates)
-                    : Composite.wgUpBackward(x.data(), gy.data(), weights, saved, scratch, gx.data(), g, n, c, h, w, hidden, gates));
-            accumulate(x, gx);
-            accumulate(weights.w1(), Tensor.of(g.w1(), w1.shape()));
-            accumulate(weights.w2(), Tensor.of(g.w2(), w2.shape()));
-            if (b1 != null) {
-                accumulate(weights.b1(), Tensor.of(g.b1(), b1.shape()));
-                accumulate(weights.b2(), Tensor.of(g.b2(), b2.shape()));
-            }
-        });
+    /** {@code sigmoid(FFN(AvgPool(x)))}, the gates [N, 4·gates] of Spectral Diffusion §5.1. */
+    private Tensor waveletGates(String op, Tensor x, Parameter w1, Parameter b1, Parameter w2, Parameter b2, int gates) {
+        if (w2.shape().length != 2 || w2.shape()[0] != 4 * gates) {
+            throw new ModelShapeException("graph '" + name + "': " + op + " gate weight " + w2 + ": expected [" + 4 * gates
+                    + ", hidden] for " + gates + " gate(s) per band");
+        }
+        return sigmoid(linear(relu(linear(globalAvgPool(x), w1, b1)), w2, b2));
     }
 
     /** The DDPM sinusoidal embedding of timesteps t [N] → [N, dim]; not differentiable (t is data). */

@@ -1,6 +1,5 @@
 package dev.prism.backend;
 
-import dev.prism.kernels.Launch;
 
 /**
  * Runs kernel launches and compiled plans on one device.

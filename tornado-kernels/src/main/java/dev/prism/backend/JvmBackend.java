@@ -1,7 +1,5 @@
 package dev.prism.backend;
 
-import dev.prism.kernels.Lanes;
-import dev.prism.kernels.Launch;
 import dev.prism.kernels.VectorWidth;
 
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -1,6 +1,5 @@
 package dev.prism.backend;
 
-import dev.prism.kernels.Launch;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,6 +1,5 @@
 package dev.prism.backend;
 
-import dev.prism.kernels.Lanes;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;

@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /**
  * Checked launches of the CosConv / ChebConv kernels in {@link ApproxKernels}: coefficients
  * {@code a[Cout, Cin, N, N]}, synthesised convolution weights {@code w[Cout, Cin, K, K]}, basis table

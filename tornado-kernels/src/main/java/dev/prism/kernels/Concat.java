@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /**
  * Checked launches of the channel concatenation in {@link ConcatKernels}: {@code a[N, Ca, H, W]} and
  * {@code b[N, Cb, H, W]} side by side on the channel axis, {@code y[N, Ca + Cb, H, W]}.

@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /** Checked launch of the DDPM timestep embedding in {@link EmbeddingKernels}. It has no backward. */
 public final class Embedding {
     private static final Kernel TIMESTEP = Kernel.of("embedding.timestep", "timestepLane");

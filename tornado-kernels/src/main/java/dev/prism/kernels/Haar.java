@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /**
  * Checked launches of the Haar wavelet kernels in {@link HaarKernels}: image {@code x[N,C,H,W]},
  * coefficients {@code y[N,4,C,H/2,W/2]} (bands cA, cH, cV, cD). H and W must be even.

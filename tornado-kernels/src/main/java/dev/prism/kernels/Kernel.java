@@ -1,5 +1,8 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Lanes;
+import dev.prism.backend.Launch;
+
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;

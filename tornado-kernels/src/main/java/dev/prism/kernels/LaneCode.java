@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Lanes;
+
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.CodeBuilder;
 import java.lang.classfile.Label;

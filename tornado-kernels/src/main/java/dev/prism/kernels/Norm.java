@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -527,6 +527,12 @@ public final class PrismConvVector {
      * the plane's top and bottom, skip it as the plain loop does), the left tap not in a row's first
      * column, the right tap not in its last. Every load is masked to the lanes that add, so nothing is
      * read outside {@code x}; the last block stores only the lanes of the group's rows.
+     *
+     * <p>One block at a time, with one accumulator. Written like {@link #rowGroup3}, eight accumulators and
+     * their masks live at once, it took 97 µs per 4×64×8×8 launch inside a whole model at 512 bits (25 µs
+     * for {@link #rowGroup3} at 256): HotSpot's C1 ran out of registers compiling it, so it ran boxed until
+     * C2 took it. With two accumulators C1's tier 2 compiled it but its profiling tier 3 failed, and it
+     * stayed at tier 2, boxed, for good: 1.3 ms per launch. One accumulator: 40 to 65 µs.
      */
     private static void narrowGroup3(float[] x, float[] f, float bias, float[] y, int c, int h, int w,
                                      int kc, int kh, int mode, int p, int i0, int rows) {
@@ -535,110 +541,34 @@ public final class PrismConvVector {
         int pc = kc / 2;
         int ph = kh / 2;
         int len = rows * w;
+        int out = (p * h + i0) * w;
         VectorMask<Float> first = NOT_FIRST[w];
         VectorMask<Float> last = NOT_LAST[w];
-        FloatVector a0 = FloatVector.broadcast(S, bias);
-        FloatVector a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int dc = 0; dc < kc; dc++) {
-            int cs = PrismConvKernels.sourceChannel(ch + dc - pc, c, mode);
-            if (cs < 0) {
-                continue;
-            }
-            int plane = (img * c + cs) * h;
-            for (int dy = 0; dy < kh; dy++) {
-                // output row r reads source row i0 + r + dy - ph, which must lie in [0, h)
-                int lo = Math.max(0, ph - dy - i0) * w;
-                int hi = Math.min(rows, h + ph - dy - i0) * w;
-                if (lo >= hi) {
+        for (int k = 0; k < len; k += V) {
+            FloatVector a = FloatVector.broadcast(S, bias);
+            for (int dc = 0; dc < kc; dc++) {
+                int cs = PrismConvKernels.sourceChannel(ch + dc - pc, c, mode);
+                if (cs < 0) {
                     continue;
                 }
-                int s = (plane + i0 + dy - ph) * w;
-                int tap = (dc * kh + dy) * 3;
-                FloatVector f0 = FloatVector.broadcast(S, f[tap]);
-                FloatVector f1 = FloatVector.broadcast(S, f[tap + 1]);
-                FloatVector f2 = FloatVector.broadcast(S, f[tap + 2]);
-                if (lo < 1 * V && hi > 0 * V) {
-                    VectorMask<Float> m = S.indexInRange(0 * V - lo, hi - lo);
+                int plane = (img * c + cs) * h;
+                for (int dy = 0; dy < kh; dy++) {
+                    // output row r reads source row i0 + r + dy - ph, which must lie in [0, h)
+                    int lo = Math.max(0, ph - dy - i0) * w;
+                    int hi = Math.min(rows, h + ph - dy - i0) * w;
+                    if (lo >= k + V || hi <= k) {
+                        continue;
+                    }
+                    int s = (plane + i0 + dy - ph) * w + k;
+                    int tap = (dc * kh + dy) * 3;
+                    VectorMask<Float> m = S.indexInRange(k - lo, hi - lo);
                     VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a0 = a0.add(f0.mul(FloatVector.fromArray(S, x, s + 0 * V - 1, ml)), ml);
-                    a0 = a0.add(f1.mul(FloatVector.fromArray(S, x, s + 0 * V, m)), m);
-                    a0 = a0.add(f2.mul(FloatVector.fromArray(S, x, s + 0 * V + 1, mr)), mr);
-                }
-                if (lo < 2 * V && hi > 1 * V) {
-                    VectorMask<Float> m = S.indexInRange(1 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a1 = a1.add(f0.mul(FloatVector.fromArray(S, x, s + 1 * V - 1, ml)), ml);
-                    a1 = a1.add(f1.mul(FloatVector.fromArray(S, x, s + 1 * V, m)), m);
-                    a1 = a1.add(f2.mul(FloatVector.fromArray(S, x, s + 1 * V + 1, mr)), mr);
-                }
-                if (lo < 3 * V && hi > 2 * V) {
-                    VectorMask<Float> m = S.indexInRange(2 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a2 = a2.add(f0.mul(FloatVector.fromArray(S, x, s + 2 * V - 1, ml)), ml);
-                    a2 = a2.add(f1.mul(FloatVector.fromArray(S, x, s + 2 * V, m)), m);
-                    a2 = a2.add(f2.mul(FloatVector.fromArray(S, x, s + 2 * V + 1, mr)), mr);
-                }
-                if (lo < 4 * V && hi > 3 * V) {
-                    VectorMask<Float> m = S.indexInRange(3 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a3 = a3.add(f0.mul(FloatVector.fromArray(S, x, s + 3 * V - 1, ml)), ml);
-                    a3 = a3.add(f1.mul(FloatVector.fromArray(S, x, s + 3 * V, m)), m);
-                    a3 = a3.add(f2.mul(FloatVector.fromArray(S, x, s + 3 * V + 1, mr)), mr);
-                }
-                if (lo < 5 * V && hi > 4 * V) {
-                    VectorMask<Float> m = S.indexInRange(4 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a4 = a4.add(f0.mul(FloatVector.fromArray(S, x, s + 4 * V - 1, ml)), ml);
-                    a4 = a4.add(f1.mul(FloatVector.fromArray(S, x, s + 4 * V, m)), m);
-                    a4 = a4.add(f2.mul(FloatVector.fromArray(S, x, s + 4 * V + 1, mr)), mr);
-                }
-                if (lo < 6 * V && hi > 5 * V) {
-                    VectorMask<Float> m = S.indexInRange(5 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a5 = a5.add(f0.mul(FloatVector.fromArray(S, x, s + 5 * V - 1, ml)), ml);
-                    a5 = a5.add(f1.mul(FloatVector.fromArray(S, x, s + 5 * V, m)), m);
-                    a5 = a5.add(f2.mul(FloatVector.fromArray(S, x, s + 5 * V + 1, mr)), mr);
-                }
-                if (lo < 7 * V && hi > 6 * V) {
-                    VectorMask<Float> m = S.indexInRange(6 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a6 = a6.add(f0.mul(FloatVector.fromArray(S, x, s + 6 * V - 1, ml)), ml);
-                    a6 = a6.add(f1.mul(FloatVector.fromArray(S, x, s + 6 * V, m)), m);
-                    a6 = a6.add(f2.mul(FloatVector.fromArray(S, x, s + 6 * V + 1, mr)), mr);
-                }
-                if (lo < 8 * V && hi > 7 * V) {
-                    VectorMask<Float> m = S.indexInRange(7 * V - lo, hi - lo);
-                    VectorMask<Float> ml = m.and(first), mr = m.and(last);
-                    a7 = a7.add(f0.mul(FloatVector.fromArray(S, x, s + 7 * V - 1, ml)), ml);
-                    a7 = a7.add(f1.mul(FloatVector.fromArray(S, x, s + 7 * V, m)), m);
-                    a7 = a7.add(f2.mul(FloatVector.fromArray(S, x, s + 7 * V + 1, mr)), mr);
+                    a = a.add(FloatVector.broadcast(S, f[tap]).mul(FloatVector.fromArray(S, x, s - 1, ml)), ml);
+                    a = a.add(FloatVector.broadcast(S, f[tap + 1]).mul(FloatVector.fromArray(S, x, s, m)), m);
+                    a = a.add(FloatVector.broadcast(S, f[tap + 2]).mul(FloatVector.fromArray(S, x, s + 1, mr)), mr);
                 }
             }
-        }
-        int out = (p * h + i0) * w;
-        if (0 * V < len) {
-            a0.intoArray(y, out + 0 * V, S.indexInRange(0 * V, len));
-        }
-        if (1 * V < len) {
-            a1.intoArray(y, out + 1 * V, S.indexInRange(1 * V, len));
-        }
-        if (2 * V < len) {
-            a2.intoArray(y, out + 2 * V, S.indexInRange(2 * V, len));
-        }
-        if (3 * V < len) {
-            a3.intoArray(y, out + 3 * V, S.indexInRange(3 * V, len));
-        }
-        if (4 * V < len) {
-            a4.intoArray(y, out + 4 * V, S.indexInRange(4 * V, len));
-        }
-        if (5 * V < len) {
-            a5.intoArray(y, out + 5 * V, S.indexInRange(5 * V, len));
-        }
-        if (6 * V < len) {
-            a6.intoArray(y, out + 6 * V, S.indexInRange(6 * V, len));
-        }
-        if (7 * V < len) {
-            a7.intoArray(y, out + 7 * V, S.indexInRange(7 * V, len));
+            a.intoArray(y, out + k, S.indexInRange(k, len));
         }
     }
 

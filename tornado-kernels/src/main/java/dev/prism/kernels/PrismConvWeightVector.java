@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Lanes;
+
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;

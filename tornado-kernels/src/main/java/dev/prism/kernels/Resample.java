@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /**
  * Checked launches of the 2× resampling kernels in {@link ResampleKernels}. Shapes are given as the
  * forward input's {@code [N,C,H,W]}.

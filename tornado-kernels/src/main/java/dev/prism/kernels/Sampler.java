@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /**
  * Checked launch of the sampler update in {@link SamplerKernels}, and the layout of its per-step
  * coefficient array.

@@ -1,7 +1,6 @@
 package dev.prism.backend;
 
 import dev.prism.kernels.KernelRegistry;
-import dev.prism.kernels.Launch;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.KernelCheck;

@@ -1,7 +1,6 @@
 package dev.prism.backend;
 
 import dev.prism.kernels.KernelRegistry;
-import dev.prism.kernels.Launch;
 
 import java.util.Arrays;
 import java.util.Map;

@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 /**
  * Launch factories with the defects {@link KernelDescriptionTest} must find, never called: argument
  * lists that have drifted from their kernel method ({@link DescribedKernels#flat}: {@code x, y, n, s}),

@@ -1,6 +1,7 @@
 package dev.prism.kernels;
 
 import dev.prism.backend.Executable;
+import dev.prism.backend.Launch;
 import dev.prism.backend.Plan;
 import dev.prism.testing.Backends;
 import dev.prism.testing.FiniteDifference;

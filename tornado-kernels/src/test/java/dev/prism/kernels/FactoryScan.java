@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -1,5 +1,6 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
 import dev.prism.kernels.catalog.Size;

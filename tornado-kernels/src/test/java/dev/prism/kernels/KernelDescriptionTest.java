@@ -1,5 +1,7 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -34,7 +36,7 @@ class KernelDescriptionTest {
 
     /** The classes that make launches: the description API itself, and the record. */
     private static final Set<String> LAUNCH_MAKERS = Set.of(
-            "dev.prism.kernels.Kernel", "dev.prism.kernels.LaneCode", "dev.prism.kernels.Launch");
+            "dev.prism.kernels.Kernel", "dev.prism.kernels.LaneCode", "dev.prism.backend.Launch");
 
     private static List<FactoryScan.Scan> main;
 

@@ -1,6 +1,7 @@
 package dev.prism.kernels;
 
 import dev.prism.backend.JvmBackend;
+import dev.prism.backend.Launch;
 import dev.prism.testing.Backends;
 import dev.prism.testing.FiniteDifference;
 import dev.prism.testing.Inputs;

@@ -1,5 +1,6 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
 import dev.prism.kernels.PrismConv.ChannelPadding;
 import dev.prism.testing.Backends;
 import dev.prism.testing.FiniteDifference;

@@ -1,5 +1,6 @@
 package dev.prism.kernels;
 
+import dev.prism.backend.Launch;
 import dev.prism.testing.Backends;
 import dev.prism.testing.FiniteDifference;
 import dev.prism.testing.Inputs;

@@ -1,7 +1,7 @@
 package dev.prism.testing;
 
 import dev.prism.backend.JvmBackend;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 
 /** The backends kernel tests run on: the sequential oracle and the parallel JVM backend. */
 public final class Backends {

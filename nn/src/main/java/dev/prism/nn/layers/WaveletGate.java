@@ -34,7 +34,7 @@ public final class WaveletGate extends Module {
         }
     }
 
-    /** One linear layer of the gate network (weights only; the composite applies them). */
+    /** One linear layer of the gate network (weights only: {@link Graph#wgDown} and {@link Graph#wgUp} apply them). */
     public static final class Layer extends Module {
         final Parameter weight;
         final Parameter bias;

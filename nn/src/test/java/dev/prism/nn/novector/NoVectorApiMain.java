@@ -7,7 +7,7 @@ import dev.prism.backend.Plan;
 import dev.prism.kernels.Activation;
 import dev.prism.kernels.Conv2d;
 import dev.prism.kernels.Gemm;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import dev.prism.kernels.Norm;
 import dev.prism.kernels.PrismConv;
 import dev.prism.nn.Graph;

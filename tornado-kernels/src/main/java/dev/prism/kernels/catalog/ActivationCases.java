@@ -2,7 +2,7 @@ package dev.prism.kernels.catalog;
 
 import dev.prism.backend.Plan;
 import dev.prism.kernels.Activation;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 
 import java.util.ArrayList;
 import java.util.List;

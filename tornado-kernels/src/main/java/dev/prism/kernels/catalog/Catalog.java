@@ -21,7 +21,6 @@ public final class Catalog {
             new GemmCases(),
             new Conv2dCases(),
             new AttentionCases(),
-            new CompositeCases(),
             new SamplerCases(),
             new TrainingCases(),
             new ChainCases());

@@ -1,6 +1,6 @@
 package dev.prism.backend.tornado;
 
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import uk.ac.manchester.tornado.api.TaskGraph;
 
 import java.lang.invoke.CallSite;

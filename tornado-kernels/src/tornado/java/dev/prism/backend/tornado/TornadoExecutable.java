@@ -8,7 +8,7 @@ import dev.prism.backend.KernelScan;
 import dev.prism.backend.ExecutionStats;
 import dev.prism.backend.Plan;
 import dev.prism.backend.TornadoSettings;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;

@@ -6,7 +6,7 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.Plan;
 import dev.prism.backend.TornadoSettings;
 import dev.prism.kernels.ArgumentException;
-import dev.prism.kernels.Launch;
+import dev.prism.backend.Launch;
 import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;

@@ -1,4 +1,6 @@
-package dev.prism.kernels;
+package dev.prism.backend;
+
+import dev.prism.kernels.Parallel;
 
 /**
  * Runs the lanes {@code [from, to)} of a kernel launch through the kernel's per-lane helper.

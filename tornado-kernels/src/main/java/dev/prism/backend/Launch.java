@@ -1,4 +1,7 @@
-package dev.prism.kernels;
+package dev.prism.backend;
+
+import dev.prism.kernels.KernelRegistry;
+import dev.prism.kernels.Parallel;
 
 import java.util.Arrays;
 import java.util.Objects;
