@@ -10,6 +10,10 @@ folder in WAVEDIFF_SRC (or --src). Nothing of it is copied; this script imports 
     WAVEDIFF_SRC=/path/to/WaveDiff /usr/bin/python3 tools/refgen/wavediff.py cifar10 --time --batch 100 --threads 2
 
 Cases
+  tiny-wavelet  the same for class WaveletNCSNpp (wavelet input pyramid, Haar down/up residual blocks with the
+           high bands carried to the up path, frequency bottleneck), attention at 8, T 2; committed, without a .pth.
+  celeba_256  the official CelebA-HQ 256 configuration (WaveletNCSNpp, nf 64, ch_mult 1 2 2 2 4, attention at 16,
+           n_mlp 3, T 2, 31M parameters); written with --out outside the repository.
   tiny     the CIFAR-10 test configuration's structure (class NCSNpp, BigGAN residual blocks with adaptive
            group norm, FIR up/down sampling, residual input pyramid, middle attention, z mapping network),
            small: nf 4, nz 8, z_emb_dim 16, n_mlp 2. Written to diffusion/src/test/resources/wavediff/
@@ -38,8 +42,9 @@ How the official code runs here (PyTorch 1.13 on the CPU):
     stands in for it: pytorch_wavelets' own tests assert its coefficients equal PyWavelets' band for band
     (cA; cH, cV, cD), and for even sizes Haar with zero padding has no boundary terms.
   - The generator runs in float64 on weights and inputs rounded to float32 (as tools/refgen/models.py does):
-    a forward pre-hook casts the float32 timestep embedding to float64, and upfirdn2d gets its FIR kernel in
-    the input's dtype. The official code runs unchanged otherwise.
+    a forward pre-hook casts the float32 timestep embedding to float64, upfirdn2d gets its FIR kernel in
+    the input's dtype, and DWT_2D / IDWT_2D (WaveletNCSNpp) get their float32 Haar matrices as float64. The
+    official code runs unchanged otherwise.
   - The random draws of sample_from_model (torch.randn for z, torch.randn_like for the posterior noise) are
     replaced, for that call, by the recorded float32 values, in the order the official code draws them;
     a draw of another shape fails.
@@ -68,13 +73,22 @@ from weights import encode_safetensors  # noqa: E402
 # The official argument names and the Java option each maps to (Models' "wavediff" options).
 CASES = {
     "cifar10": dict(num_channels=12, current_resolution=16, num_channels_dae=128, ch_mult=[1, 2, 2],
-                    num_res_blocks=2, attn_resolutions=[32], nz=100, z_emb_dim=256, n_mlp=4, num_timesteps=4),
+                    num_res_blocks=2, attn_resolutions=[32], nz=100, z_emb_dim=256, n_mlp=4, num_timesteps=4,
+                    net_type="normal", bands="hv"),
     "tiny": dict(num_channels=12, current_resolution=16, num_channels_dae=4, ch_mult=[1, 2, 2],
-                 num_res_blocks=2, attn_resolutions=[32], nz=8, z_emb_dim=16, n_mlp=2, num_timesteps=4),
+                 num_res_blocks=2, attn_resolutions=[32], nz=8, z_emb_dim=16, n_mlp=2, num_timesteps=4,
+                 net_type="normal", bands="hv"),
+    "celeba_256": dict(num_channels=12, current_resolution=128, num_channels_dae=64, ch_mult=[1, 2, 2, 2, 4],
+                       num_res_blocks=2, attn_resolutions=[16], nz=100, z_emb_dim=256, n_mlp=3, num_timesteps=2,
+                       net_type="wavelet", bands="vh"),
+    "tiny-wavelet": dict(num_channels=12, current_resolution=16, num_channels_dae=4, ch_mult=[1, 2, 2],
+                         num_res_blocks=2, attn_resolutions=[8], nz=8, z_emb_dim=16, n_mlp=2, num_timesteps=2,
+                         net_type="wavelet", bands="vh"),
 }
+COMMITTED = ("tiny", "tiny-wavelet")
 JAVA_OPTIONS = [("in", "num_channels"), ("size", "current_resolution"), ("nf", "num_channels_dae"),
                 ("mults", "ch_mult"), ("res", "num_res_blocks"), ("attn", "attn_resolutions"), ("nz", "nz"),
-                ("zdim", "z_emb_dim"), ("mlp", "n_mlp"), ("timesteps", "num_timesteps")]
+                ("zdim", "z_emb_dim"), ("mlp", "n_mlp"), ("timesteps", "num_timesteps"), ("net", "net_type"), ("bands", "bands")]
 
 
 def official_args(c):
@@ -87,7 +101,7 @@ def official_args(c):
         resamp_with_conv=True, conditional=True, fir=True, fir_kernel=[1, 3, 3, 1], skip_rescale=True,
         resblock_type="biggan", progressive="none", progressive_input="residual", progressive_combine="sum",
         embedding_type="positional", fourier_scale=16.0, not_use_tanh=False, t_emb_dim=256,
-        no_use_fbn=False, no_use_freq=False, no_use_residual=False, use_pytorch_wavelet=True, net_type="normal")
+        no_use_fbn=False, no_use_freq=False, no_use_residual=False, use_pytorch_wavelet=c["bands"] == "hv", net_type=c["net_type"])
 
 
 def einops_equivalent():
@@ -127,6 +141,15 @@ def import_official(src):
         cpp.load = build
     upfirdn = sampling.upfirdn2d
     sampling.upfirdn2d = lambda x, k, **kw: upfirdn(x, k.to(x.dtype), **kw)
+    # DWT_2D / IDWT_2D build their Haar matrices as float32 tensors; the float64 run takes them as float64 (of the
+    # same float32 values).
+    layer = importlib.import_module("DWT_IDWT.DWT_IDWT_layer")
+    for cls in (layer.DWT_2D, layer.IDWT_2D):
+        def get_matrix(self, build=cls.get_matrix):
+            build(self)
+            for name in ("matrix_low_0", "matrix_low_1", "matrix_high_0", "matrix_high_1"):
+                setattr(self, name, getattr(self, name).double())
+        cls.get_matrix = get_matrix
     return gen, diffusion
 
 
@@ -176,8 +199,14 @@ def f32(g, *shape):
     return g.standard_normal(shape).astype(np.float32)
 
 
-def inverse_haar(coeffs):
-    """[N,12,S,S] bands (cA; cH; cV; cD) of 3 colours -> [N,3,2S,2S], as DWTInverse(mode='zero', wave='haar')."""
+def inverse_haar(coeffs, bands):
+    """[N,12,S,S] -> [N,3,2S,2S] as test_wddgan.py inverts: with use_pytorch_wavelet (bands hv: cA; cH; cV; cD of 3
+    colours) DWTInverse(mode='zero', wave='haar'), here PyWavelets' identical idwt2; without it (bands vh) the official
+    IDWT_2D("haar") of (LL, LH, HL, HH) = channels 0:3, 3:6, 6:9, 9:12."""
+    if bands == "vh":
+        from DWT_IDWT.DWT_IDWT_layer import IDWT_2D
+        c = coeffs.double()
+        return IDWT_2D("haar")(c[:, 0:3], c[:, 3:6], c[:, 6:9], c[:, 9:12])
     import pywt
     c = coeffs.numpy()
     out = pywt.idwt2((c[:, 0:3], (c[:, 3:6], c[:, 6:9], c[:, 9:12])), "haar", mode="zero", axes=(-2, -1))
@@ -188,7 +217,7 @@ def build(case, src, seed):
     gen, diffusion = import_official(src)
     c = CASES[case]
     args = official_args(c)
-    model = gen.NCSNpp(args)
+    model = (gen.WaveletNCSNpp if c["net_type"] == "wavelet" else gen.NCSNpp)(args)
     initialise(model, np.random.default_rng(seed))
     return model, args, diffusion
 
@@ -203,7 +232,8 @@ def generate(case, src, out, batch, seed):
     meta = {"model": "wavediff", "options": json.dumps(options), "source": "official WaveDiff NCSNpp, random weights"}
     with open(os.path.join(out, case + ".safetensors"), "wb") as f:
         f.write(encode_safetensors(sd, meta))
-    torch.save({"module." + k: v for k, v in sd.items()}, os.path.join(out, case + ".pth"))
+    if case != "tiny-wavelet":  # the committed .pth check is tiny's; this one stays small
+        torch.save({"module." + k: v for k, v in sd.items()}, os.path.join(out, case + ".pth"))
 
     model = model.double().eval()
     # get_timestep_embedding computes in float32; the first dense layer then takes float64.
@@ -224,7 +254,7 @@ def generate(case, src, out, batch, seed):
     schedule = diffusion.get_time_schedule(args, "cpu")
     with recorded_draws(draws):
         wavelet = diffusion.sample_from_model(coefficients, model, steps, torch.tensor(x_t, dtype=torch.float64), schedule, args)
-    image = torch.clamp(inverse_haar(wavelet * 2), -1, 1)
+    image = torch.clamp(inverse_haar(wavelet * 2, c["bands"]), -1, 1)
     arrays.update(x_T=x_t, z=z, noise=noise, wavelet=wavelet.numpy(), image=image.numpy())
     np.savez_compressed(os.path.join(out, case + ".npz"), **{k: np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in arrays.items()})
     params = sum(p.numel() for p in model.parameters())
@@ -268,7 +298,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("case", choices=sorted(CASES))
     ap.add_argument("--src", default=os.environ.get("WAVEDIFF_SRC"), help="the official code (default: $WAVEDIFF_SRC)")
-    ap.add_argument("--out", help="output folder (default for tiny: diffusion/src/test/resources/wavediff; required otherwise)")
+    ap.add_argument("--out", help="output folder (default for tiny and tiny-wavelet: diffusion/src/test/resources/wavediff; required otherwise)")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--time", action="store_true", help="time the official sampler instead of writing vectors")
@@ -278,6 +308,6 @@ if __name__ == "__main__":
     if a.time:
         time_official(a.case, a.src, a.batch, a.threads, a.repeats, a.seed)
     else:
-        if a.out is None and a.case != "tiny":
+        if a.out is None and a.case not in COMMITTED:
             sys.exit("--out is required for " + a.case + " (its files are large: keep them outside the repository)")
         generate(a.case, a.src, a.out or TINY_OUT, a.batch, a.seed)

@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
-        + "or with WaveDiff's generator (--model wavediff --config cifar10): DDGAN's posterior sampling in Haar wavelet space, "
+        + "or with WaveDiff's generator (--model wavediff --config cifar10 or celeba_256): DDGAN's posterior sampling in Haar wavelet space, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
         + "weights' metadata.",
@@ -131,7 +131,8 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
             out.flush();
             long t0 = System.nanoTime();
             float[] wavelet = loop.sample(s, seed, step -> progress(err, step));
-            float[] images = WaveDiffSampling.toImage(wavelet, batch, colours, denoiser.height());
+            float[] images = WaveDiffSampling.toImage(wavelet, batch, colours, denoiser.height(),
+                    "vh".equals(loaded.built().options().get("bands")));
             double seconds = (System.nanoTime() - t0) / 1e9;
             write(out, text("wavediff", loaded.built(), s, s.schedule(), b), images, colours, side, side, seconds);
         }

@@ -53,15 +53,19 @@ class SampleWaveDiffTest {
         return BenchCommandTest.run(args);
     }
 
-    /** What the library samples for seed 5, as the PNG bytes of each image. */
+    /** What the library samples for seed 5 from the tiny weights, as the PNG bytes of each image. */
     static int[][] libraryImages() throws Exception {
-        WaveDiffGenerator g = Models.build("wavediff", Models.parseOptions(List.of(TINY.split(","))), 0).wavediff();
-        ModelWeights.load(g, resource("tiny.safetensors"), null);
+        return libraryImages("tiny.safetensors", TINY, 4, false);
+    }
+
+    static int[][] libraryImages(String weights, String options, int steps, boolean vh) throws Exception {
+        WaveDiffGenerator g = Models.build("wavediff", Models.parseOptions(List.of(options.split(","))), 0).wavediff();
+        ModelWeights.load(g, resource(weights), null);
         float[] wavelet;
         try (JvmBackend b = JvmBackend.parallel(2); SamplingLoop loop = new SamplingLoop(b, new WaveDiffDenoiser(g), 2)) {
-            wavelet = loop.sample(WaveDiffSampling.sampler(4), 5, step -> { });
+            wavelet = loop.sample(WaveDiffSampling.sampler(steps), 5, step -> { });
         }
-        float[] image = WaveDiffSampling.toImage(wavelet, 2, 3, 16);
+        float[] image = WaveDiffSampling.toImage(wavelet, 2, 3, 16, vh);
         int per = 3 * 32 * 32;
         int[][] out = new int[2][per];
         for (int i = 0; i < 2 * per; i++) {
@@ -116,6 +120,18 @@ class SampleWaveDiffTest {
     }
 
     @Test
+    void theWaveletGeneratorsImagesInvertTheOfficialBandOrder(@TempDir Path dir) throws Exception {
+        int[][] expected = libraryImages("tiny-wavelet.safetensors",
+                "in=12,size=16,nf=4,mults=1,2,2,res=2,attn=8,nz=8,zdim=16,mlp=2,timesteps=2,net=wavelet,bands=vh", 2, true);
+        Path each = Files.createDirectory(dir.resolve("each"));
+        CliTest.Result r = sample("--weights", resource("tiny-wavelet.safetensors").toString(), "--out", dir.resolve("g.png").toString(),
+                "--per-image-dir", each.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("step 2/2  t=0"), r.err());
+        assertImages(expected, each);
+    }
+
+    @Test
     void badSamplingOptionsEndWithOneLineNamingTheOption(@TempDir Path dir) throws Exception {
         String w = resource("tiny.safetensors").toString(), o = dir.resolve("g.png").toString();
         check(sample("--weights", w, "--out", o, "--steps", "3"),
@@ -123,8 +139,8 @@ class SampleWaveDiffTest {
         check(sample("--weights", w, "--out", o, "--sampler", "ddim"),
                 "prism: --sampler for wavediff expected ddgan (its generator is trained for DDGAN's posterior sampling), found 'ddim'");
         check(sample("--weights", w, "--out", o, "--size", "16"), "prism: --size for wavediff expected 32 (twice the model's size option), found '16'");
-        check(sample("--weights", w, "--out", o, "--config", "preset=stl10"), "prism: option preset expected one of cifar10 (the official "
-                + "configurations whose generator is NCSNpp; those with WaveletNCSNpp are not in Prism yet), found 'stl10'");
+        check(sample("--weights", w, "--out", o, "--config", "preset=stl10"), "prism: option preset expected one of cifar10, celeba_256 (the "
+                + "official configurations in Prism; stl10, celeba_512, celeba_1024 and lsun are not yet), found 'stl10'");
         String pth = resource("tiny.pth").toString();
         CliTest.Result r = sample("--model", "wavediff", "--config", TINY, "--weights", pth, "--out", o);
         check(r, null);

@@ -27,18 +27,36 @@ public final class WaveDiffSampling {
         return new Ddpm(NoiseSchedule.vp(timesteps), false, Prediction.SAMPLE);
     }
 
+    /** {@link #toImage(float[], int, int, int, boolean)} for bands in the order cA, cH, cV, cD. */
+    public static float[] toImage(float[] wavelet, int batch, int channels, int size) {
+        return toImage(wavelet, batch, channels, size, false);
+    }
+
     /**
      * The image of the sampled coefficients: {@code clamp(IDWT(2·w), −1, 1)}, computed on the host.
      *
-     * @param wavelet  {@code [N, 4C, S, S]}, bands cA, cH, cV, cD (each C channels), read only
+     * @param wavelet  {@code [N, 4C, S, S]}, bands cA, cH, cV, cD (each C channels), or cA, cV, cH, cD when
+     *                 {@code vh}; read only
      * @param channels C, the image's colours
+     * @param vh       the middle bands in the order of the official DWT_IDWT module (LH = cV, then HL = cH), which
+     *                 the WaveletNCSNpp configurations were trained on; else that of pytorch_wavelets (cH, cV)
      * @return a new {@code [N, C, 2S, 2S]}
      */
-    public static float[] toImage(float[] wavelet, int batch, int channels, int size) {
+    public static float[] toImage(float[] wavelet, int batch, int channels, int size, boolean vh) {
         int len = batch * channels * 4 * size * size;
         if (wavelet.length != len) {
             throw new IllegalArgumentException("wavediff image: argument 'wavelet' expected " + batch + "x" + 4 * channels + "x" + size + "x"
                     + size + " = " + len + " values, found " + wavelet.length);
+        }
+        if (vh) {
+            // swap the two middle bands of each image: PyWavelets' order is what the Haar kernel inverts
+            float[] swapped = wavelet.clone();
+            int band = channels * size * size;
+            for (int n = 0; n < batch; n++) {
+                System.arraycopy(wavelet, (4 * n + 1) * band, swapped, (4 * n + 2) * band, band);
+                System.arraycopy(wavelet, (4 * n + 2) * band, swapped, (4 * n + 1) * band, band);
+            }
+            wavelet = swapped;
         }
         float[] image = new float[len];
         float[] out = new float[len];

@@ -129,6 +129,10 @@ class WaveDiffConformanceTest {
     }
 
     static void sampleMatches(WaveDiffGenerator gen, Npz r, int timesteps) {
+        sampleMatches(gen, r, timesteps, false);
+    }
+
+    static void sampleMatches(WaveDiffGenerator gen, Npz r, int timesteps, boolean vh) {
         int[] xs = r.shape("x_T");
         int batch = xs[0];
         Recorded noise = Recorded.of(r.f("x_T"), r.f("noise"), timesteps);
@@ -138,7 +142,7 @@ class WaveDiffConformanceTest {
             wavelet = loop.sample(WaveDiffSampling.sampler(timesteps), noise, latents, step -> { });
         }
         check("sampled wavelet coefficients", r.f("wavelet"), wavelet);
-        float[] image = WaveDiffSampling.toImage(wavelet, batch, xs[1] / 4, xs[2]);
+        float[] image = WaveDiffSampling.toImage(wavelet, batch, xs[1] / 4, xs[2], vh);
         check("image", r.f("image"), image);
     }
 
@@ -179,17 +183,51 @@ class WaveDiffConformanceTest {
         assertTrue(g.expectedShapes().containsKey("all_modules.14.NIN_3.W"));
     }
 
+    @Test
+    void waveletGeneratorForwardMatchesTheOfficialWaveletNCSNpp() throws Exception {
+        forwardMatches(load(resource("tiny-wavelet.safetensors")), vectors(resource("tiny-wavelet.npz")));
+    }
+
+    @Test
+    void waveletGeneratorTwoStepSampleMatchesTheOfficialSamplerAndItsInverseTransform() throws Exception {
+        WaveDiffGenerator gen = load(resource("tiny-wavelet.safetensors"));
+        assertTrue(gen.config().wavelet());
+        sampleMatches(gen, vectors(resource("tiny-wavelet.npz")), 2, true);
+    }
+
+    @Test
+    void theCelebA256PresetHasTheOfficialParameterCountAndTensors() {
+        WaveDiffGenerator g = Models.build("wavediff", Models.parseOptions(List.of("celeba_256")), 0).wavediff();
+        assertEquals(31_485_452L, g.parameterCount());
+        assertEquals(474, g.parameters().size());
+        assertTrue(g.expectedShapes().containsKey("all_modules.6.weight"), "the wavelet downsample of the input pyramid");
+    }
+
+    /** The CelebA-HQ 256 configuration (WaveletNCSNpp, 31M parameters), from files written outside the repository. */
+    @Test
+    void celeba256ConfigurationMatchesTheOfficialCode() throws Exception {
+        fullConfiguration("WAVEDIFF_CELEBA256", "celeba_256", 31_485_452L, 2, true);
+    }
+
+    /**
+     * A configuration at full size from the folder the environment variable names (tools/refgen/wavediff.py CASE
+     * --out DIR writes it): the parameter count, the .pth, the forward and the sample; skipped when it is unset.
+     */
+    static void fullConfiguration(String variable, String name, long parameters, int timesteps, boolean vh) throws Exception {
+        String dir = System.getenv(variable);
+        assumeTrue(dir != null && !dir.isBlank(), variable + " is not set (tools/refgen/wavediff.py " + name + " --out DIR writes the files)");
+        Path folder = Path.of(dir);
+        WaveDiffGenerator gen = load(folder.resolve(name + ".safetensors"));
+        assertEquals(parameters, gen.parameterCount());
+        pthLoadsToTheSameBits(gen, folder.resolve(name + ".pth"));
+        Npz r = vectors(folder.resolve(name + ".npz"));
+        forwardMatches(gen, r);
+        sampleMatches(gen, r, timesteps, vh);
+    }
+
     /** The CIFAR-10 configuration, from files the generator wrote outside the repository (33M parameters). */
     @Test
     void cifar10ConfigurationMatchesTheOfficialCode() throws Exception {
-        String dir = System.getenv("WAVEDIFF_CIFAR10");
-        assumeTrue(dir != null && !dir.isBlank(), "WAVEDIFF_CIFAR10 is not set (tools/refgen/wavediff.py cifar10 --out DIR writes the files)");
-        Path folder = Path.of(dir);
-        WaveDiffGenerator gen = load(folder.resolve("cifar10.safetensors"));
-        assertEquals(33_370_124L, gen.parameterCount());
-        pthLoadsToTheSameBits(gen, folder.resolve("cifar10.pth"));
-        Npz r = vectors(folder.resolve("cifar10.npz"));
-        forwardMatches(gen, r);
-        sampleMatches(gen, r, 4);
+        fullConfiguration("WAVEDIFF_CIFAR10", "cifar10", 33_370_124L, 4, false);
     }
 }

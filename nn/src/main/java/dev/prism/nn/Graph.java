@@ -643,6 +643,41 @@ public final class Graph {
         });
     }
 
+    /** {@code F.conv2d(x, w, b, stride, padding, groups=groups)}: w [Cout, Cin/groups, K, K] (WaveDiff's grouped convH_0). */
+    public Tensor conv2d(Tensor x, Parameter w, Parameter b, int stride, int padding, int groups) {
+        int[] ws = w.shape();
+        Conv2d.Geometry g = new Conv2d.Geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), ws[0], ws[2], ws[3],
+                stride, stride, padding, padding, 1, 1, groups);
+        return conv2d(x, use(w), w, b, g);
+    }
+
+    /**
+     * {@code torch.split(x, [ca, C − ca], 1)}: the first {@code ca} channels of x [N, C, H, W] and the rest;
+     * the inverse of {@link #concat}, whose kernel it runs forward (its gradient is the concatenation).
+     */
+    public Tensor[] splitChannels(Tensor x, int ca) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        if (x.rank() != 4 || ca < 1 || ca >= c) {
+            throw new ModelShapeException("graph '" + name + "': splitChannels of " + x + " at " + ca + ": expected [N, C, H, W] with 0 < " + ca + " < C");
+        }
+        Tensor a = buffer(n, ca, h, w), b = buffer(n, c - ca, h, w);
+        forward.add(Concat.split(x.data(), a.data(), b.data(), n, ca, c - ca, h, w));
+        if (needs(x)) {
+            // Each half's rule gives x's gradient with zeros (a constant) in the other half's channels.
+            record(a, true, ga -> {
+                Tensor gx = buffer(x.shape());
+                backward.add(Concat.splitBackward(ga.data(), table(new float[b.numel()]), gx.data(), n, ca, c - ca, h, w));
+                accumulate(x, gx);
+            });
+            record(b, true, gb -> {
+                Tensor gx = buffer(x.shape());
+                backward.add(Concat.splitBackward(table(new float[a.numel()]), gb.data(), gx.data(), n, ca, c - ca, h, w));
+                accumulate(x, gx);
+            });
+        }
+        return new Tensor[] {a, b};
+    }
+
     /** {@code torch.tanh(x)}. */
     public Tensor tanh(Tensor x) {
         Tensor y = buffer(x.shape());

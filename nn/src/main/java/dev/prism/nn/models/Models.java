@@ -24,8 +24,9 @@ import java.util.TreeMap;
  *       the third level (8×8 for a 32×32 input) and in the middle: 1,112,801 parameters for one input channel</li>
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
  *   <li>{@code classifier}: {@link Classifier}; options in, width, stages, convs, hidden, classes, groups</li>
- *   <li>{@code wavediff}: {@link WaveDiffGenerator}; options preset (cifar10, whose values are the defaults), in, size,
- *       nf, mults, res, attn (resolutions with attention, or none), nz, zdim, mlp, timesteps (T of the sampler)</li>
+ *   <li>{@code wavediff}: {@link WaveDiffGenerator}; options preset (cifar10, whose values are the defaults, or celeba_256),
+ *       in, size, nf, mults, res, attn (resolutions with attention, or none), nz, zdim, mlp, timesteps (T of the sampler),
+ *       net (normal: NCSNpp, wavelet: WaveletNCSNpp), bands (the coefficients' order: hv or vh)</li>
  * </ul>
  * Every option has a default (listed by {@link #defaults}; groups defaults to 32, the classifier's to 8, or
  * to the largest divisor of the width below that); an unknown model or option, or a bad value, is an IllegalArgumentException
@@ -62,7 +63,7 @@ public final class Models {
     public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier", "wavediff");
 
     /** The presets of {@code wavediff}: the official configurations whose generator class is NCSNpp. */
-    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10");
+    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "celeba_256");
 
     /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
     public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
@@ -107,6 +108,8 @@ public final class Models {
                 d.put("zdim", "256");
                 d.put("mlp", "4");
                 d.put("timesteps", "4");
+                d.put("net", "normal");
+                d.put("bands", "hv");
             }
             case "classifier" -> {
                 d.put("in", "1");
@@ -136,6 +139,9 @@ public final class Models {
      */
     public static Built build(String model, Map<String, String> options, long seed) {
         Map<String, String> o = defaults(model);
+        if (model.equals("wavediff") && options.containsKey("preset")) {
+            o.putAll(wavediffPreset(options.get("preset").trim()));
+        }
         for (var e : options.entrySet()) {
             if (!o.containsKey(e.getKey())) {
                 throw new IllegalArgumentException("model '" + model + "': unknown option '" + e.getKey() + "'; options: "
@@ -157,7 +163,7 @@ public final class Models {
             case "wavediff" -> {
                 if (!WAVEDIFF_PRESETS.contains(o.get("preset"))) {
                     throw new IllegalArgumentException("option preset expected one of " + String.join(", ", WAVEDIFF_PRESETS)
-                            + " (the official configurations whose generator is NCSNpp; those with WaveletNCSNpp are not in Prism yet), found '"
+                            + " (the official configurations in Prism; stl10, celeba_512, celeba_1024 and lsun are not yet), found '"
                             + o.get("preset") + "'");
                 }
                 int size = integer(o, "size");
@@ -166,9 +172,17 @@ public final class Models {
                 if (t < 1) {
                     throw new IllegalArgumentException("option timesteps expected >= 1, found " + t);
                 }
+                String net = o.get("net");
+                if (!net.equals("normal") && !net.equals("wavelet")) {
+                    throw new IllegalArgumentException("option net expected normal (NCSNpp) or wavelet (WaveletNCSNpp), found '" + net + "'");
+                }
+                if (!o.get("bands").equals("hv") && !o.get("bands").equals("vh")) {
+                    throw new IllegalArgumentException("option bands expected hv (cA, cH, cV, cD: pytorch_wavelets) or vh (cA, cV, cH, cD: "
+                            + "the official DWT_IDWT module), found '" + o.get("bands") + "'");
+                }
                 yield new WaveDiffGenerator(new WaveDiffGenerator.Config(integer(o, "in"), size, integer(o, "nf"), mults,
                         integer(o, "res"), o.get("attn").equalsIgnoreCase("none") ? new int[0] : integers("attn", o.get("attn")),
-                        integer(o, "nz"), integer(o, "zdim"), integer(o, "mlp")));
+                        integer(o, "nz"), integer(o, "zdim"), integer(o, "mlp"), net.equals("wavelet")));
             }
             case "classifier" -> {
                 int width = integer(o, "width");
@@ -269,6 +283,27 @@ public final class Models {
             }
         }
         return m;
+    }
+
+    /**
+     * The options of a WaveDiff preset, from the official run.sh test lines: cifar10 (class NCSNpp, the defaults)
+     * and celeba_256 (class WaveletNCSNpp; its sampler inverts the official DWT_IDWT module, bands cA, cV, cH, cD).
+     * An unknown name gives no options (the build then names the presets there are).
+     */
+    private static Map<String, String> wavediffPreset(String preset) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("preset", preset);
+        if (preset.equals("celeba_256")) {
+            p.put("size", "128");
+            p.put("nf", "64");
+            p.put("mults", "1,2,2,2,4");
+            p.put("attn", "16");
+            p.put("mlp", "3");
+            p.put("timesteps", "2");
+            p.put("net", "wavelet");
+            p.put("bands", "vh");
+        }
+        return p;
     }
 
     /** A comma-separated list of integers ({@code 1,2,2}). */

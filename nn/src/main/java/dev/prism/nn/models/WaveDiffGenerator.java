@@ -62,8 +62,11 @@ public final class WaveDiffGenerator extends Module {
      * @param nz          latent size
      * @param zdim        width of the mapping network ({@code z_emb_dim})
      * @param mlp         hidden layers of the mapping network after its first ({@code n_mlp})
+     * @param wavelet     the official {@code WaveletNCSNpp} ({@code net_type wavelet}): Haar instead of FIR
+     *                    resampling in the blocks, the wavelet input pyramid and the frequency bottleneck
      */
-    public record Config(int channels, int size, int nf, int[] mults, int resBlocks, int[] attention, int nz, int zdim, int mlp) {
+    public record Config(int channels, int size, int nf, int[] mults, int resBlocks, int[] attention, int nz, int zdim, int mlp,
+                         boolean wavelet) {
         public Config {
             positive("in", channels);
             positive("size", size);
@@ -122,18 +125,20 @@ public final class WaveDiffGenerator extends Module {
         @Override
         public boolean equals(Object o) {
             return o instanceof Config c && channels == c.channels && size == c.size && nf == c.nf && Arrays.equals(mults, c.mults)
-                    && resBlocks == c.resBlocks && Arrays.equals(attention, c.attention) && nz == c.nz && zdim == c.zdim && mlp == c.mlp;
+                    && resBlocks == c.resBlocks && Arrays.equals(attention, c.attention) && nz == c.nz && zdim == c.zdim && mlp == c.mlp
+                    && wavelet == c.wavelet;
         }
 
         @Override
         public int hashCode() {
-            return Arrays.hashCode(new int[] {channels, size, nf, Arrays.hashCode(mults), resBlocks, Arrays.hashCode(attention), nz, zdim, mlp});
+            return Arrays.hashCode(new int[] {channels, size, nf, Arrays.hashCode(mults), resBlocks, Arrays.hashCode(attention), nz, zdim, mlp,
+                    wavelet ? 1 : 0});
         }
 
         @Override
         public String toString() {
             return "Config[in=" + channels + ", size=" + size + ", nf=" + nf + ", mults=" + Arrays.toString(mults) + ", res=" + resBlocks
-                    + ", attn=" + Arrays.toString(attention) + ", nz=" + nz + ", zdim=" + zdim + ", mlp=" + mlp + "]";
+                    + ", attn=" + Arrays.toString(attention) + ", nz=" + nz + ", zdim=" + zdim + ", mlp=" + mlp + ", wavelet=" + wavelet + "]";
         }
     }
 
@@ -190,49 +195,104 @@ public final class WaveDiffGenerator extends Module {
         }
     }
 
-    /** NCSN++'s {@code ResnetBlockBigGANpp_Adagn}: children GroupNorm_0, Conv_0, Dense_0, GroupNorm_1, Conv_1, Conv_2 (1×1, where needed). */
+    /**
+     * NCSN++'s {@code ResnetBlockBigGANpp_Adagn} (FIR resampling) or WaveDiff's
+     * {@code WaveletResnetBlockBigGANpp_Adagn} (Haar resampling, a frequency-aware block): children
+     * GroupNorm_0, Conv_0, Dense_0, GroupNorm_1, Conv_1, Conv_2 (1×1, where needed) and, in a wavelet up
+     * block, convH_0 (3×3, 3 groups, on the high bands of the matching down block).
+     */
     public static final class Block extends Module {
         private final int in;
         private final int out;
         private final boolean up;
         private final boolean down;
+        private final boolean wavelet;
         private final AdaptiveGroupNorm norm0;
         private final Conv conv0;
         private final Linear dense0;
         private final AdaptiveGroupNorm norm1;
         private final Conv conv1;
         private final Conv conv2;
+        private final Grouped convH;
 
-        Block(int in, int out, int tembDim, int zdim, boolean up, boolean down) {
+        /** A grouped 3×3 convolution's {@code weight [out, in/groups, 3, 3]} and {@code bias [out]}. */
+        public static final class Grouped extends Module {
+            final Parameter weight;
+            final Parameter bias;
+            final int groups;
+
+            Grouped(int in, int out, int groups) {
+                this.groups = groups;
+                weight = parameter("weight", out, in / groups, 3, 3);
+                bias = parameter("bias", out);
+            }
+        }
+
+        /** @param hiIn a wavelet up block's width of the high bands it takes (the matching down block's), else 0 */
+        Block(int in, int out, int tembDim, int zdim, boolean up, boolean down, boolean wavelet, int hiIn) {
             this.in = in;
             this.out = out;
             this.up = up;
             this.down = down;
+            this.wavelet = wavelet;
             norm0 = child("GroupNorm_0", new AdaptiveGroupNorm(in, zdim));
             conv0 = child("Conv_0", Conv.standard(in, out, 3));
             dense0 = child("Dense_0", new Linear(tembDim, out));
             norm1 = child("GroupNorm_1", new AdaptiveGroupNorm(out, zdim));
             conv1 = child("Conv_1", Conv.standard(out, out, 3));
             conv2 = in != out || up || down ? child("Conv_2", Conv.standard(in, out, 1)) : null;
+            convH = wavelet && up ? child("convH_0", new Grouped(3 * hiIn, 3 * out, 3)) : null;
         }
 
         /** @param tembAct {@code silu(temb)}, shared by every block */
         Tensor forward(Graph g, Tensor x, Tensor tembAct, Tensor zemb) {
+            return forward(g, x, tembAct, zemb, null)[0];
+        }
+
+        /**
+         * @param skipHigh a wavelet up block's high bands {@code [N, 3·hiIn, h, w]} (cV, cH, cD of the matching down
+         *                 block, in the official order LH, HL, HH), else null
+         * @return the output, and for a wavelet down block its high bands {@code [N, 3·out, h/2, w/2]} (LH, HL, HH)
+         */
+        Tensor[] forward(Graph g, Tensor x, Tensor tembAct, Tensor zemb, Tensor skipHigh) {
             requireChannels(x, in);
             Tensor h = norm0.forward(g, x, zemb, true);
-            if (up) {
-                h = up(g, h);
-                x = up(g, x);
-            } else if (down) {
-                h = down(g, h);
-                x = down(g, x);
+            Tensor high = null;
+            if (!wavelet) {
+                if (up) {
+                    h = up(g, h);
+                    x = up(g, x);
+                } else if (down) {
+                    h = down(g, h);
+                    x = down(g, x);
+                }
+                h = conv0.forward(g, h);
+                if (conv2 != null) {
+                    x = conv2.forward(g, x);
+                }
+            } else {
+                h = conv0.forward(g, h);
+                if (conv2 != null) {
+                    x = conv2.forward(g, x);
+                }
+                if (up) {
+                    // skipH = convH_0(cat(LH, HL, HH) / 2) · 2, then the inverse transform of (2h; those bands), and of (2x; the same)
+                    Tensor s = g.scale(g.conv2d(g.scale(skipHigh, 0.5f), convH.weight, convH.bias, 1, 1, convH.groups), 2f);
+                    Tensor[] lh = g.splitChannels(s, out);
+                    Tensor[] hlHh = g.splitChannels(lh[1], out);
+                    h = inverse(g, g.scale(h, 2f), lh[0], hlHh[0], hlHh[1]);
+                    x = inverse(g, g.scale(x, 2f), lh[0], hlHh[0], hlHh[1]);
+                } else if (down) {
+                    Tensor[] hb = officialBands(g, h);
+                    Tensor[] xb = officialBands(g, x);
+                    high = g.concat(g.concat(hb[1], hb[2]), hb[3]);
+                    h = g.scale(hb[0], 0.5f);
+                    x = g.scale(xb[0], 0.5f);
+                }
             }
-            h = g.addPlanes(conv0.forward(g, h), dense0.forward(g, tembAct));
+            h = g.addPlanes(h, dense0.forward(g, tembAct));
             h = conv1.forward(g, norm1.forward(g, h, zemb, true));
-            if (conv2 != null) {
-                x = conv2.forward(g, x);
-            }
-            return g.scale(g.add(x, h), RESCALE);
+            return new Tensor[] {g.scale(g.add(x, h), RESCALE), high};
         }
 
         /** {@code upsample_2d(x, [1,3,3,1], factor=2)}: pads (2, 1) around the zero-inserted input. */
@@ -244,6 +304,23 @@ public final class WaveDiffGenerator extends Module {
         private static Tensor down(Graph g, Tensor x) {
             return g.upfirdn(x, FIR.clone(), 1, 2, 1, 1);
         }
+    }
+
+    /**
+     * The official {@code DWT_2D("haar")} of x: LL, LH, HL, HH, which are PyWavelets' cA, cV, cH, cD (the
+     * official module names a band by its filter along H first: LH is low along H, high along W).
+     */
+    static Tensor[] officialBands(Graph g, Tensor x) {
+        int c = x.dim(1);
+        Tensor[] a = g.splitChannels(g.haarDwt(x), c);        // cA | cH, cV, cD
+        Tensor[] h = g.splitChannels(a[1], c);                 // cH | cV, cD
+        Tensor[] vd = g.splitChannels(h[1], c);                // cV | cD
+        return new Tensor[] {a[0], vd[0], h[0], vd[1]};
+    }
+
+    /** The official {@code IDWT_2D("haar")}(LL, LH, HL, HH): the image whose {@link #officialBands} they are. */
+    static Tensor inverse(Graph g, Tensor ll, Tensor lh, Tensor hl, Tensor hh) {
+        return g.haarIdwt(g.concat(g.concat(g.concat(ll, hl), lh), hh));
     }
 
     /**
@@ -272,6 +349,27 @@ public final class WaveDiffGenerator extends Module {
         Tensor forward(Graph g, Tensor x) {
             requireChannels(x, conv.weight.shape()[1]);
             return g.conv2d(g.upfirdn(x, FIR.clone(), 1, 1, 2, 2), conv.weight, conv.bias, 2, 0);
+        }
+    }
+
+    /**
+     * WaveDiff's wavelet downsample layer of the input pyramid ({@code WaveletDownsample}): {@code weight [out, 4·in, 3, 3]},
+     * {@code bias [out]}; {@code conv3x3(cat(LL, LH, HL, HH) / 2) + bias} of the official DWT.
+     */
+    public static final class WaveletDown extends Module {
+        private final Parameter weight;
+        private final Parameter bias;
+
+        WaveletDown(int in, int out) {
+            weight = parameter("weight", out, 4 * in, 3, 3);
+            bias = parameter("bias", out);
+        }
+
+        Tensor forward(Graph g, Tensor x) {
+            requireChannels(x, weight.shape()[1] / 4);
+            Tensor[] b = officialBands(g, x);
+            Tensor cat = g.concat(g.concat(g.concat(b[0], b[1]), b[2]), b[3]);
+            return g.conv2d(g.scale(cat, 0.5f), weight, bias, 1, 1);
         }
     }
 
@@ -338,14 +436,16 @@ public final class WaveDiffGenerator extends Module {
         temb0 = all.add(m++, new Linear(nf, t));
         temb1 = all.add(m++, new Linear(t, t));
         convIn = all.add(m++, Conv.standard(c.channels(), nf, 3));
+        boolean wl = c.wavelet();
         Deque<Integer> hs = new ArrayDeque<>();
+        Deque<Integer> high = new ArrayDeque<>();
         hs.push(nf);
         int in = nf, pyramid = c.channels();
         for (int l = 0; l < levels; l++) {
             int res = c.size() >> l;
             for (int b = 0; b < c.resBlocks(); b++) {
                 int out = nf * mults[l];
-                downPath.add(all.add(m++, new Block(in, out, t, zdim, false, false)));
+                downPath.add(all.add(m++, new Block(in, out, t, zdim, false, false, wl, 0)));
                 in = out;
                 if (c.attentionAt(res)) {
                     downPath.add(all.add(m++, new Attention(in)));
@@ -353,27 +453,28 @@ public final class WaveDiffGenerator extends Module {
                 hs.push(in);
             }
             if (l != levels - 1) {
-                downPath.add(all.add(m++, new Block(in, in, t, zdim, false, true)));
-                downPath.add(all.add(m++, new FirConvDown(pyramid, in)));
+                high.push(in);
+                downPath.add(all.add(m++, new Block(in, in, t, zdim, false, true, wl, 0)));
+                downPath.add(all.add(m++, wl ? new WaveletDown(pyramid, in) : new FirConvDown(pyramid, in)));
                 pyramid = in;
                 hs.push(in);
             }
         }
-        mid1 = all.add(m++, new Block(in, in, t, zdim, false, false));
+        mid1 = all.add(m++, new Block(in, in, t, zdim, false, false, wl, 0));
         midAttn = all.add(m++, new Attention(in));
-        mid2 = all.add(m++, new Block(in, in, t, zdim, false, false));
+        mid2 = all.add(m++, new Block(in, in, t, zdim, false, false, wl, 0));
         for (int l = levels - 1; l >= 0; l--) {
             int res = c.size() >> l;
             for (int b = 0; b < c.resBlocks() + 1; b++) {
                 int out = nf * mults[l];
-                upPath.add(all.add(m++, new Block(in + hs.pop(), out, t, zdim, false, false)));
+                upPath.add(all.add(m++, new Block(in + hs.pop(), out, t, zdim, false, false, wl, 0)));
                 in = out;
             }
             if (c.attentionAt(res)) {
                 upPath.add(all.add(m++, new Attention(in)));
             }
             if (l != 0) {
-                upPath.add(all.add(m++, new Block(in, in, t, zdim, true, false)));
+                upPath.add(all.add(m++, new Block(in, in, t, zdim, true, false, wl, wl ? high.pop() : 0)));
             }
         }
         normOut = all.add(m++, new GroupNorm(groups(in), in, 1e-6f));
@@ -417,32 +518,52 @@ public final class WaveDiffGenerator extends Module {
         Tensor tembAct = g.silu(temb);
 
         Deque<Tensor> hs = new ArrayDeque<>();
+        Deque<Tensor> skipHigh = new ArrayDeque<>();
         Tensor h = convIn.forward(g, x);
         hs.push(h);
         Tensor pyramid = x;
         for (Module m : downPath) {
             if (m instanceof Block b) {
-                h = b.forward(g, hs.peek(), tembAct, zemb);
+                Tensor[] r = b.forward(g, hs.peek(), tembAct, zemb, null);
+                h = r[0];
                 if (!b.down) {
                     hs.push(h);
+                } else if (r[1] != null) {
+                    skipHigh.push(r[1]);
                 }
             } else if (m instanceof Attention a) {
                 h = a.forward(g, hs.pop());
                 hs.push(h);
             } else {
-                pyramid = g.scale(g.add(((FirConvDown) m).forward(g, pyramid), h), RESCALE);
+                Tensor p = m instanceof WaveletDown wd ? wd.forward(g, pyramid) : ((FirConvDown) m).forward(g, pyramid);
+                pyramid = g.scale(g.add(p, h), RESCALE);
                 h = pyramid;
                 hs.push(h);
             }
         }
-        h = mid2.forward(g, midAttn.forward(g, mid1.forward(g, hs.peek(), tembAct, zemb)), tembAct, zemb);
+        if (config.wavelet()) {
+            // The frequency bottleneck: the middle blocks on the low band at half the size, the high bands kept.
+            h = bottleneck(g, mid1, hs.peek(), tembAct, zemb);
+            h = midAttn.forward(g, h);
+            h = bottleneck(g, mid2, mid2.forward(g, h, tembAct, zemb), tembAct, zemb);
+        } else {
+            h = mid2.forward(g, midAttn.forward(g, mid1.forward(g, hs.peek(), tembAct, zemb)), tembAct, zemb);
+        }
         for (Module m : upPath) {
             if (m instanceof Block b) {
-                h = b.forward(g, b.up ? h : g.concat(h, hs.pop()), tembAct, zemb);
+                h = b.up ? b.forward(g, h, tembAct, zemb, b.wavelet ? skipHigh.pop() : null)[0]
+                        : b.forward(g, g.concat(h, hs.pop()), tembAct, zemb);
             } else {
                 h = ((Attention) m).forward(g, h);
             }
         }
         return g.tanh(convOut.forward(g, normOut.forward(g, h, true)));
+    }
+
+    /** WaveDiff's frequency bottleneck block: {@code IDWT(2·block(LL/2); LH, HL, HH)} of {@code DWT(x)}. */
+    private static Tensor bottleneck(Graph g, Block block, Tensor x, Tensor tembAct, Tensor zemb) {
+        Tensor[] b = officialBands(g, x);
+        Tensor low = block.forward(g, g.scale(b[0], 0.5f), tembAct, zemb);
+        return inverse(g, g.scale(low, 2f), b[1], b[2], b[3]);
     }
 }
