@@ -86,6 +86,7 @@ CASES = {
                          net_type="wavelet", bands="vh"),
 }
 COMMITTED = ("tiny", "tiny-wavelet")
+HAAR_DTYPE = [torch.float64]  # the dtype DWT_2D / IDWT_2D matrices are cast to: float32 when timing
 JAVA_OPTIONS = [("in", "num_channels"), ("size", "current_resolution"), ("nf", "num_channels_dae"),
                 ("mults", "ch_mult"), ("res", "num_res_blocks"), ("attn", "attn_resolutions"), ("nz", "nz"),
                 ("zdim", "z_emb_dim"), ("mlp", "n_mlp"), ("timesteps", "num_timesteps"), ("net", "net_type"), ("bands", "bands")]
@@ -148,7 +149,7 @@ def import_official(src):
         def get_matrix(self, build=cls.get_matrix):
             build(self)
             for name in ("matrix_low_0", "matrix_low_1", "matrix_high_0", "matrix_high_1"):
-                setattr(self, name, getattr(self, name).double())
+                setattr(self, name, getattr(self, name).to(HAAR_DTYPE[0]))
         cls.get_matrix = get_matrix
     return gen, diffusion
 
@@ -264,6 +265,7 @@ def generate(case, src, out, batch, seed):
 def time_official(case, src, batch, threads, repeats, seed):
     """Seconds per batch of the official sampler in float32 (sample_from_model, x2, inverse Haar in torch, clamp)."""
     torch.set_num_threads(threads)
+    HAAR_DTYPE[0] = torch.float32
     c = CASES[case]
     model, args, diffusion = build(case, src, seed)
     model.eval()
