@@ -103,7 +103,28 @@ def ema():
     return save(FAMILY, "ema", ema=e, w=w, decay=np.array([d, 1 - d], dtype=np.float32), out=ref)
 
 
+def gaussian(case, batch, size):
+    """The VAE's two terms on a diagonal Gaussian, as LDM's DiagonalGaussianDistribution computes them with
+    its log-variance clamped to [-30, 20]: the reparameterised sample z = mean + exp(lv/2)*eps and the KL
+    divergence from N(0, I) summed per sample and averaged over the batch; their gradients by autograd
+    (upstream gz for z, gy for the KL). Two log-variances lie outside the clamp's range."""
+    g = rng(case)
+    mean, logvar, eps = normal(g, batch, size), normal(g, batch, size) * np.float32(2), normal(g, batch, size)
+    logvar.reshape(-1)[3] = np.float32(-35.5)
+    logvar.reshape(-1)[7] = np.float32(23.25)
+    m, lv = t64(mean).requires_grad_(True), t64(logvar).requires_grad_(True)
+    clamped = torch.clamp(lv, -30.0, 20.0)
+    z = m + torch.exp(0.5 * clamped) * t64(eps)
+    kl = 0.5 * torch.sum(m ** 2 + torch.exp(clamped) - 1.0 - clamped) / batch
+    gz, gy = normal(g, batch, size), np.float32(0.7)
+    gm_z, glv_z = torch.autograd.grad(z, [m, lv], t64(gz), retain_graph=True)
+    gm_kl, glv_kl = torch.autograd.grad(kl * float(gy), [m, lv])
+    return save(FAMILY, case, mean=mean, logvar=logvar, eps=eps, z=z.detach(), kl=kl.detach().reshape(1), gz=gz,
+                gy=np.array([gy]), z_glogvar=glv_z, z_gmean=gm_z, kl_gmean=gm_kl, kl_glogvar=glv_kl)
+
+
 def generate():
     return [qsample(), mse("mse_small", 70), mse("mse_long", 5 * 256 + 17),
             cross_entropy("xent_small", 7, 3, 1.0), cross_entropy("xent_wide", 33, 10, 30.0), clip("clip_active", 1.0),
-            clip("clip_inactive", 1e9), adamw("adamw", 1.0), adamw("adamw_clipped", 0.37), ema()]
+            clip("clip_inactive", 1e9), adamw("adamw", 1.0), adamw("adamw_clipped", 0.37), ema(),
+            gaussian("gaussian_small", 2, 3 * 5 * 5), gaussian("gaussian_long", 3, 4 * 7 * 11)]

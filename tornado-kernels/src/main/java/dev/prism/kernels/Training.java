@@ -19,6 +19,10 @@ public final class Training {
     private static final Kernel SQUARED_ERROR_BACKWARD = Kernel.of("training.squaredErrorBackward", "squaredErrorBackwardLane");
     private static final Kernel CROSS_ENTROPY = Kernel.of("training.crossEntropy", "crossEntropyLane");
     private static final Kernel CROSS_ENTROPY_BACKWARD = Kernel.of("training.crossEntropyBackward", "crossEntropyBackwardLane");
+    private static final Kernel GAUSSIAN_SAMPLE = Kernel.of("training.gaussianSample", "gaussianSampleLane");
+    private static final Kernel GAUSSIAN_SAMPLE_BACKWARD = Kernel.of("training.gaussianSampleBackward", "gaussianSampleBackwardLane");
+    private static final Kernel KL_NORMAL = Kernel.of("training.klNormal", "klNormalLane");
+    private static final Kernel KL_NORMAL_BACKWARD = Kernel.of("training.klNormalBackward", "klNormalBackwardLane");
     private static final Kernel SUM_SQUARES = Kernel.of("training.sumSquares", "sumSquaresLane");
     private static final Kernel CLIP_FACTOR = Kernel.of("training.clipFactor", "clipFactorLane");
     private static final Kernel ADAMW = Kernel.of("training.adamw", "adamwLane");
@@ -108,6 +112,60 @@ public final class Training {
                 .distinct("logits", logits, "grad", grad).distinct("labels", labels, "grad", grad).distinct("gy", gy, "grad", grad);
         return CROSS_ENTROPY_BACKWARD.with(logits, labels, gy, grad, rows, classes).writes(3).grid(rows)
                 .launch(8L * len, 8L * len + 4L * rows);
+    }
+
+    /**
+     * The reparameterised sample {@code z = mean + exp(½·clamp(logvar, −30, 20))·eps} of a diagonal Gaussian
+     * (see {@link TrainingKernels#gaussianSample}), {@code len} elements of any layout. Writes {@code z}.
+     */
+    public static Launch gaussianSample(float[] mean, float[] logvar, float[] eps, float[] z, int len) {
+        Check k = Check.of("training.gaussianSample").positive("len", len);
+        k.length("mean", mean, len).length("logvar", logvar, len).length("eps", eps, len).length("z", z, len)
+                .distinct("mean", mean, "z", z).distinct("logvar", logvar, "z", z).distinct("eps", eps, "z", z);
+        return GAUSSIAN_SAMPLE.with(mean, logvar, eps, z, len).writes(3).grid(len).launch(5L * len, 16L * len);
+    }
+
+    /**
+     * Backward of {@link #gaussianSample} with respect to {@code logvar}, for the upstream gradient
+     * {@code gz}: {@code glogvar = gz·eps·½·exp(½·lv)} inside the clamp's range, 0 outside (the mean's
+     * gradient is {@code gz}). Writes {@code glogvar}.
+     */
+    public static Launch gaussianSampleBackward(float[] logvar, float[] eps, float[] gz, float[] glogvar, int len) {
+        Check k = Check.of("training.gaussianSampleBackward").positive("len", len);
+        k.length("logvar", logvar, len).length("eps", eps, len).length("gz", gz, len).length("glogvar", glogvar, len)
+                .distinct("logvar", logvar, "glogvar", glogvar).distinct("eps", eps, "glogvar", glogvar).distinct("gz", gz, "glogvar", glogvar);
+        return GAUSSIAN_SAMPLE_BACKWARD.with(logvar, eps, gz, glogvar, len).writes(3).grid(len).launch(5L * len, 16L * len);
+    }
+
+    /**
+     * {@code loss[0] = scale·Σ_i ½·(mean² + exp(lv) − 1 − lv)}: the KL divergence of N(mean, exp(logvar))
+     * from N(0, 1) summed over {@code len} elements ({@link TrainingKernels#klNormal}; scale 1/batch gives
+     * the mean over the batch of each sample's KL), as blocked partial sums into {@code partials} (at least
+     * {@link #blocks}{@code (len)} floats) and their sum. Writes {@code partials} and {@code loss[0]}.
+     */
+    public static List<Launch> klNormal(float[] mean, float[] logvar, float[] partials, float[] loss, int len, float scale) {
+        Check k = Check.of("training.klNormal").positive("len", len);
+        int blocks = blocks(len);
+        k.length("mean", mean, len).length("logvar", logvar, len).atLeast("partials", partials, blocks).atLeast("loss", loss, 1)
+                .distinct("mean", mean, "partials", partials).distinct("logvar", logvar, "partials", partials)
+                .distinct("partials", partials, "loss", loss);
+        return List.of(
+                KL_NORMAL.with(mean, logvar, partials, len, BLOCK).writes(2).grid(blocks).launch(6L * len, 8L * len + 4L * blocks),
+                sum(partials, loss, blocks, 0, scale));
+    }
+
+    /**
+     * Backward of {@link #klNormal} for the upstream gradient {@code gy[0]}: {@code gmean = gy[0]·scale·mean},
+     * {@code glogvar = gy[0]·scale·½·(exp(lv) − 1)} inside the clamp's range, 0 outside. Writes {@code gmean}
+     * and {@code glogvar}.
+     */
+    public static Launch klNormalBackward(float[] mean, float[] logvar, float[] gy, float[] gmean, float[] glogvar, int len, float scale) {
+        Check k = Check.of("training.klNormalBackward").positive("len", len).finite("scale", scale);
+        k.length("mean", mean, len).length("logvar", logvar, len).atLeast("gy", gy, 1).length("gmean", gmean, len)
+                .length("glogvar", glogvar, len).distinct("gmean", gmean, "glogvar", glogvar)
+                .distinct("mean", mean, "gmean", gmean).distinct("logvar", logvar, "glogvar", glogvar)
+                .distinct("gy", gy, "gmean", gmean).distinct("gy", gy, "glogvar", glogvar);
+        return KL_NORMAL_BACKWARD.with(mean, logvar, gy, gmean, glogvar, len, scale).writes(3, 4).grid(len).launch(6L * len, 20L * len);
     }
 
     /**

@@ -109,6 +109,90 @@ public final class TrainingKernels {
         grad[i] = gy[0] * (2f * (pred[i] - target[i]) / len);
     }
 
+    /** The range LDM's {@code DiagonalGaussianDistribution} clamps a log-variance to before using it. */
+    public static final float LOGVAR_MIN = -30f;
+    /** The upper end of that range. */
+    public static final float LOGVAR_MAX = 20f;
+
+    /**
+     * A sample of the diagonal Gaussian N(mean, exp(logvar)) by reparameterisation (Kingma and Welling
+     * 2014, as LDM's {@code DiagonalGaussianDistribution.sample}): {@code z[i] = mean[i] +
+     * exp(½·lv)·eps[i]} with {@code lv = clamp(logvar[i], LOGVAR_MIN, LOGVAR_MAX)} and {@code eps} standard
+     * normal noise drawn by the host. Any layout, {@code len} elements; writes {@code z}. One work-item
+     * per element.
+     */
+    public static void gaussianSample(float[] mean, float[] logvar, float[] eps, float[] z, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            gaussianSampleLane(mean, logvar, eps, z, len, i);
+        }
+    }
+
+    public static void gaussianSampleLane(float[] mean, float[] logvar, float[] eps, float[] z, int len, int i) {
+        double lv = Math.min(Math.max(logvar[i], LOGVAR_MIN), LOGVAR_MAX);
+        z[i] = (float) (mean[i] + Math.exp(0.5 * lv) * eps[i]);
+    }
+
+    /**
+     * Backward of {@link #gaussianSample} with respect to the log-variance (the mean's gradient is
+     * {@code gz} itself): {@code glogvar[i] = gz[i]·eps[i]·½·exp(½·lv)} where {@code logvar[i]} lies in
+     * [LOGVAR_MIN, LOGVAR_MAX], 0 outside (the clamp's gradient, as {@code torch.clamp}'s). Writes
+     * {@code glogvar}. One work-item per element.
+     */
+    public static void gaussianSampleBackward(float[] logvar, float[] eps, float[] gz, float[] glogvar, int len) {
+        for (@Parallel int i = 0; i < len; i++) {
+            gaussianSampleBackwardLane(logvar, eps, gz, glogvar, len, i);
+        }
+    }
+
+    public static void gaussianSampleBackwardLane(float[] logvar, float[] eps, float[] gz, float[] glogvar, int len, int i) {
+        float lv = logvar[i];
+        glogvar[i] = lv >= LOGVAR_MIN && lv <= LOGVAR_MAX ? (float) (gz[i] * eps[i] * 0.5 * Math.exp(0.5 * lv)) : 0f;
+    }
+
+    /**
+     * Partial sums of the KL divergence of N(mean, exp(logvar)) from N(0, 1), element by element (LDM's
+     * {@code DiagonalGaussianDistribution.kl()}, DeepPrism eq. 8 with σ₂ = 1):
+     * {@code partials[b] = Σ_{i ∈ block b} ½·(mean[i]² + exp(lv) − 1 − lv)}, lv the clamped log-variance as in
+     * {@link #gaussianSample}, over blocks of {@code block} elements (the last may be shorter); writes
+     * {@code partials}. One work-item per block.
+     */
+    public static void klNormal(float[] mean, float[] logvar, float[] partials, int len, int block) {
+        for (@Parallel int b = 0; b < (len + block - 1) / block; b++) {
+            klNormalLane(mean, logvar, partials, len, block, b);
+        }
+    }
+
+    public static void klNormalLane(float[] mean, float[] logvar, float[] partials, int len, int block, int b) {
+        int end = Math.min(len, (b + 1) * block);
+        double s = 0;
+        for (int i = b * block; i < end; i++) {
+            double lv = Math.min(Math.max(logvar[i], LOGVAR_MIN), LOGVAR_MAX);
+            double m = mean[i];
+            s += 0.5 * (m * m + Math.exp(lv) - 1.0 - lv);
+        }
+        partials[b] = (float) s;
+    }
+
+    /**
+     * Backward of {@code scale·Σ_i kl_i} ({@link #klNormal} summed and scaled) for the upstream gradient
+     * {@code gy[0]}: {@code gmean[i] = gy[0]·scale·mean[i]}, {@code glogvar[i] = gy[0]·scale·½·(exp(lv) − 1)}
+     * where {@code logvar[i]} lies in [LOGVAR_MIN, LOGVAR_MAX], 0 outside. Writes {@code gmean} and
+     * {@code glogvar}. One work-item per element.
+     */
+    public static void klNormalBackward(float[] mean, float[] logvar, float[] gy, float[] gmean, float[] glogvar, int len, float scale) {
+        for (@Parallel int i = 0; i < len; i++) {
+            klNormalBackwardLane(mean, logvar, gy, gmean, glogvar, len, scale, i);
+        }
+    }
+
+    public static void klNormalBackwardLane(float[] mean, float[] logvar, float[] gy, float[] gmean, float[] glogvar, int len, float scale,
+                                            int i) {
+        float g = gy[0] * scale;
+        float lv = logvar[i];
+        gmean[i] = g * mean[i];
+        glogvar[i] = lv >= LOGVAR_MIN && lv <= LOGVAR_MAX ? (float) (g * 0.5 * (Math.exp(lv) - 1.0)) : 0f;
+    }
+
     /**
      * The softmax cross-entropy of each row of {@code logits[rows, classes]} (row-major) against its class
      * {@code y_r = labels[r]}, as in {@code F.cross_entropy(logits, labels, reduction='none')}:

@@ -85,6 +85,70 @@ class TrainingTest {
     }
 
     @Test
+    void gaussianSampleAndKlAndTheirGradientsMatchPyTorchInsideAndOutsideTheClamp() {
+        for (String c : List.of("gaussian_small", "gaussian_long")) {
+            Npz r = Npz.resource("training/" + c);
+            float[] mean = r.f("mean"), logvar = r.f("logvar"), eps = r.f("eps");
+            int n = mean.length, batch = r.shape("mean")[0];
+            float[] z = Inputs.poisoned(n);
+            Backends.seq(Training.gaussianSample(mean, logvar, eps, z, n));
+            assertClose(c + " z", r.f("z"), z);
+            float[] glv = Inputs.poisoned(n);
+            Backends.seq(Training.gaussianSampleBackward(logvar, eps, r.f("gz"), glv, n));
+            assertClose(c + " z: logvar grad", r.f("z_glogvar"), glv);
+            assertEquals(0f, glv[3], c + ": no gradient below the clamp");
+            assertEquals(0f, glv[7], c + ": no gradient above the clamp");
+            assertArrayEquals(r.f("gz"), r.f("z_gmean"), c + ": the mean's gradient of z is gz itself");
+
+            float[] partials = Inputs.poisoned(Training.blocks(n)), kl = Inputs.poisoned(1);
+            seq(Training.klNormal(mean, logvar, partials, kl, n, 1f / batch));
+            assertClose(c + " kl", r.f("kl"), kl);
+            float[] gm = Inputs.poisoned(n), gl = Inputs.poisoned(n);
+            Backends.seq(Training.klNormalBackward(mean, logvar, r.f("gy"), gm, gl, n, 1f / batch));
+            assertClose(c + " kl: mean grad", r.f("kl_gmean"), gm);
+            assertClose(c + " kl: logvar grad", r.f("kl_glogvar"), gl);
+            float[] par = Inputs.poisoned(n);
+            Backends.par(Training.gaussianSample(mean, logvar, eps, par, n));
+            assertArrayEquals(z, par, c + ": the parallel backend gives the same bits");
+        }
+    }
+
+    @Test
+    void klAndSampleBackwardsAreTheDerivativesOfTheirForwards() {
+        // The KL is one float whose rounding (6e-8 of its value) the finite differences divide by their
+        // step (1e-2); FiniteDifference allows 1e-6 of the value, so the value must stay small against its
+        // derivative: a mean and log-variance of size 0.2 keep the KL near 0.02 per element, the slopes near 0.2.
+        int n = 24, batch = 3;
+        float[] mean = small(Inputs.gaussian(n, 31)), logvar = small(Inputs.gaussian(n, 32)), eps = Inputs.gaussian(n, 33);
+        float[] gy = {1.3f}, gm = Inputs.poisoned(n), gl = Inputs.poisoned(n);
+        Backends.seq(Training.klNormalBackward(mean, logvar, gy, gm, gl, n, 1f / batch));
+        FiniteDifference.check("klNormal (mean)", m -> {
+            float[] loss = new float[1];
+            seq(Training.klNormal(m, logvar, new float[Training.blocks(n)], loss, n, 1f / batch));
+            return loss;
+        }, mean, gy, gm, 4, n);
+        FiniteDifference.check("klNormal (logvar)", lv -> {
+            float[] loss = new float[1];
+            seq(Training.klNormal(mean, lv, new float[Training.blocks(n)], loss, n, 1f / batch));
+            return loss;
+        }, logvar, gy, gl, 4, n);
+        float[] gz = Inputs.gaussian(n, 34), glv = Inputs.poisoned(n);
+        Backends.seq(Training.gaussianSampleBackward(logvar, eps, gz, glv, n));
+        FiniteDifference.check("gaussianSample (logvar)", lv -> {
+            float[] z = new float[n];
+            Backends.seq(Training.gaussianSample(mean, lv, eps, z, n));
+            return z;
+        }, logvar, gz, glv, 4, n);
+    }
+
+    private static float[] small(float[] a) {
+        for (int i = 0; i < a.length; i++) {
+            a[i] *= 0.2f;
+        }
+        return a;
+    }
+
+    @Test
     void aLabelOutsideTheClassesMakesItsRowNaN() {
         int rows = 3, classes = 4;
         float[] z = Inputs.gaussian(rows * classes, 22);

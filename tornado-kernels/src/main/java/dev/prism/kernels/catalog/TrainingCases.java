@@ -25,6 +25,8 @@ final class TrainingCases implements CaseProvider {
         // The classifier's loss: a batch of logits over 10 classes (Fashion-MNIST).
         int rows = small ? 7 : 256, classes = small ? 3 : 10;
         String lshape = rows + "x" + classes;
+        int latent = batch * 3 * (small ? 2 * 3 : 8 * 8);
+        String lat = batch + "x3x" + (small ? "2x3" : "8x8");
         return List.of(
                 new KernelCase("training.qSample", shape, seed -> {
                     Rand r = new Rand(seed);
@@ -57,6 +59,33 @@ final class TrainingCases implements CaseProvider {
                     float[] g = Rand.poisoned(rows * classes);
                     return Plan.builder("training.crossEntropy.backward").add(Training.crossEntropyBackward(z, y, gy, g, rows, classes))
                             .inputs(z, y, gy).outputs(g).build();
+                }),
+                // The VAE's latent: batch × 3 channels at a quarter of the image side.
+                new KernelCase("training.gaussianSample", lat, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] m = r.gaussian(latent), lv = r.gaussian(latent), e = r.gaussian(latent), z = Rand.poisoned(latent);
+                    return Plan.builder("training.gaussianSample").add(Training.gaussianSample(m, lv, e, z, latent))
+                            .inputs(m, lv, e).outputs(z).build();
+                }),
+                new KernelCase("training.gaussianSample.backward", lat, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] lv = r.gaussian(latent), e = r.gaussian(latent), gz = r.gaussian(latent), g = Rand.poisoned(latent);
+                    return Plan.builder("training.gaussianSample.backward").add(Training.gaussianSampleBackward(lv, e, gz, g, latent))
+                            .inputs(lv, e, gz).outputs(g).build();
+                }),
+                new KernelCase("training.klNormal", lat, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] m = r.gaussian(latent), lv = r.gaussian(latent), partials = Rand.poisoned(Training.blocks(latent));
+                    float[] loss = Rand.poisoned(1);
+                    return Plan.builder("training.klNormal").addAll(Training.klNormal(m, lv, partials, loss, latent, 1f / batch))
+                            .inputs(m, lv).outputs(loss).build();
+                }),
+                new KernelCase("training.klNormal.backward", lat, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] m = r.gaussian(latent), lv = r.gaussian(latent), gy = {0.7f};
+                    float[] gm = Rand.poisoned(latent), gl = Rand.poisoned(latent);
+                    return Plan.builder("training.klNormal.backward").add(Training.klNormalBackward(m, lv, gy, gm, gl, latent, 1f / batch))
+                            .inputs(m, lv, gy).outputs(gm, gl).build();
                 }),
                 new KernelCase("training.clipFactor", pshape, seed -> {
                     Rand r = new Rand(seed);
