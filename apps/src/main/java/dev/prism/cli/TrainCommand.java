@@ -16,6 +16,12 @@ import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
 import dev.prism.diffusion.train.Trainer;
+import dev.prism.diffusion.train.VaeTrainer;
+import dev.prism.backend.Executable;
+import dev.prism.backend.Plan;
+import dev.prism.nn.Graph;
+import dev.prism.nn.Tensor;
+import dev.prism.nn.models.DeepPrismVae;
 import dev.prism.io.PngImages;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.AtomicWrite;
@@ -51,7 +57,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
-        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; or, with --model classifier, the classifier of "
+        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; with --model deepprism-vae, the DeepPrism autoencoder "
+        + "with its reconstruction + KL objective (log.csv gains the two terms; the grids show images and their reconstructions); or, with --model classifier, the classifier of "
         + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
         + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
         + "--checkpoint-every steps, ema.safetensors (the EMA weights, for prism sample), log.csv (step, loss, learning "
@@ -76,7 +83,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--resume", paramLabel = "RUN", description = "Continue the run in this directory from its checkpoint.")
     Path resume;
 
-    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME", description = "unet, wg-unet, ddpm-unet or classifier (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME",
+            description = "unet, wg-unet, ddpm-unet, deepprism-vae or classifier (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (see prism info --model).")
@@ -128,6 +136,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
     int timesteps;
 
+    @Option(names = "--kl-weight", defaultValue = "1e-6", paramLabel = "W",
+            description = "deepprism-vae: the weight of the KL term against half the reconstruction's mean squared error "
+            + "(DeepPrism's lambda_2; default: ${DEFAULT-VALUE}).")
+    double klWeight;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial weights, the data order and the noise (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -135,7 +148,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     long checkpointEvery;
 
     @Option(names = "--sample-every", defaultValue = "1000", paramLabel = "K",
-            description = "Steps between sample grids (the classifier: test-set accuracies), 0 for none (default: ${DEFAULT-VALUE}).")
+            description = "Steps between sample grids (deepprism-vae: grids of images and their reconstructions; the classifier: "
+            + "test-set accuracies), 0 for none (default: ${DEFAULT-VALUE}).")
     long sampleEvery;
 
     @Option(names = "--sample-count", defaultValue = "16", description = "Images per sample grid (default: ${DEFAULT-VALUE}).")
@@ -152,16 +166,20 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         Path dir = run.dir;
         Models.Built built = Models.build(run.model, run.options, run.seed);
         boolean classifier = built.module() instanceof Classifier;
-        if (!classifier && !(built.module() instanceof dev.prism.nn.models.UNet)) {
+        boolean vae = built.module() instanceof DeepPrismVae;
+        if (!classifier && !vae && !(built.module() instanceof dev.prism.nn.models.UNet)) {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
-                    + ") or classifier, found '" + run.model + "'");
+                    + "), deepprism-vae or classifier, found '" + run.model + "'");
         }
-        if (classifier) {
-            for (String option : List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")) {
-                if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-                    throw new IllegalArgumentException(option + " applies to denoising models, not to --model classifier");
-                }
+        List<String> notHere = classifier ? List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")
+                : vae ? List.of("--schedule", "--timesteps", "--sample-steps") : List.of();
+        for (String option : notHere) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                throw new IllegalArgumentException(option + " applies to denoising models, not to --model " + run.model);
             }
+        }
+        if (!vae && spec.commandLine().getParseResult().hasMatchedOption("--kl-weight")) {
+            throw new IllegalArgumentException("--kl-weight applies to --model deepprism-vae, not to --model " + run.model);
         }
         DataSet set = openData(run.data, run.channels, run.size);
         if (classifier && !set.hasLabels()) {
@@ -169,7 +187,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     + "Fashion-MNIST IDX files), found a folder of unlabelled images");
         }
         Batches order = new Batches(set, run.batch, run.seed, true);
-        NoiseSchedule sched = classifier ? null : schedule(run.schedule, run.timesteps);
+        NoiseSchedule sched = classifier || vae ? null : schedule(run.schedule, run.timesteps);
         TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, 0.9, 0.999, 1e-8, run.weightDecay),
                 new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema);
         long first = run.completed + 1;
@@ -177,6 +195,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
              BatchLoader loader = BatchLoader.background(order, first, 2);
              Trainer trainer = classifier
                      ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
+                     : vae ? new VaeTrainer(b, (DeepPrismVae) built.module(), images(set, loader),
+                             new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings))
                      : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
@@ -186,7 +206,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     run.model, built.module().parameterCount(), set.getClass().getSimpleName(), set.size(), set.channels(),
                     set.height(), set.width(), run.batch, first, run.steps, dir);
             out.flush();
-            Log log = new Log(dir.resolve("log.csv"), run.completed);
+            Log log = new Log(dir.resolve("log.csv"), run.completed, trainer.termNames());
             Progress progress = new Progress(err, first, run.steps);
             long t0 = System.nanoTime();
             double accuracy = Double.NaN;
@@ -197,7 +217,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                             + " (lower --lr, or keep --clip); the last checkpoint is in " + dir);
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                log.row(s, loss, trainer.training().learningRate(), trainer.training().gradNorm(), seconds);
+                log.row(s, loss, trainer.training().learningRate(), trainer.training().gradNorm(), seconds, trainer);
                 progress.update(s, loss, seconds);
                 boolean last = s == run.steps;
                 if (s % run.checkpointEvery == 0 || last) {
@@ -217,14 +237,16 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                             accuracy = testAccuracy(b, emaModel, run);
                             meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", accuracy));
                         }
-                    } else {
+                    } else if (!vae) {
                         meta.put("schedule", sched.name());
                         meta.put("timesteps", String.valueOf(sched.timesteps()));
                     }
                     // the EMA weights and the grid first, the checkpoint last: a checkpoint at step s means that
                     // everything of step s is on disk, and a kill before it redoes them on resume
                     ModelWeights.save(emaModel.module(), dir.resolve("ema.safetensors"), meta, true);
-                    if (extras && !classifier) {
+                    if (extras && vae) {
+                        reconstructionGrid(b, (DeepPrismVae) emaModel.module(), set, run, s);
+                    } else if (extras && !classifier) {
                         sampleGrid(b, emaModel, sched, run, s);
                     }
                     Checkpoint.write(dir.resolve("checkpoint.safetensors"), run.model, built.options(), state, trainer.states());
@@ -266,6 +288,43 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             PngImages.writeGrid(samples.resolve(String.format(Locale.ROOT, "step-%07d.png", step)), images, n, d.channels(), size, size,
                     Math.min(8, n), PngImages.DEFAULT_MARGIN, text);
         }
+    }
+
+    /**
+     * samples/step-N.png of an autoencoder: the first {@code --sample-count} images of the training data in
+     * rows of up to 8, each row followed by a row of their reconstructions G(E(x)) (decoded from the latent's
+     * mean) by the EMA weights.
+     */
+    private void reconstructionGrid(Backend b, DeepPrismVae ema, DataSet set, Run run, long step) throws IOException {
+        Path samples = run.dir.resolve("samples");
+        Files.createDirectories(samples);
+        int n = Math.max(1, Math.min(sampleCount, set.size()));
+        int c = set.channels(), h = set.height(), w = set.width(), len = set.imageLength();
+        float[] x = new float[n * len];
+        for (int i = 0; i < n; i++) {
+            set.image(i, x, i * len);
+        }
+        Graph g = new Graph("vae-reconstruct");
+        Tensor y = ema.reconstruct(g, Tensor.of(x, n, c, h, w));
+        try (Executable e = b.compile(g.addForwardTo(Plan.builder("vae-reconstruct")).inputs(x).outputs(y.data()).build())) {
+            e.execute();
+        }
+        int cols = Math.min(8, n);
+        int rows = (n + cols - 1) / cols;
+        float[] grid = new float[2 * rows * cols * len];
+        java.util.Arrays.fill(grid, -1f);
+        for (int i = 0; i < n; i++) {
+            int at = (i / cols * 2 * cols + i % cols) * len;
+            System.arraycopy(x, i * len, grid, at, len);
+            System.arraycopy(y.data(), i * len, grid, at + cols * len, len);
+        }
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("Software", "prism");
+        text.put("model", run.model);
+        text.put("trained_steps", String.valueOf(step));
+        text.put("rows", "training images, then their reconstructions from the latent's mean (EMA weights)");
+        PngImages.writeGrid(samples.resolve(String.format(Locale.ROOT, "step-%07d.png", step)), grid, 2 * rows * cols, c, h, w,
+                cols, PngImages.DEFAULT_MARGIN, text);
     }
 
     /** The accuracy of a classifier on the test split of the run's data (Fashion-MNIST or a folder of its IDX files). */
@@ -370,7 +429,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
 
     /** The options a checkpoint records, which --resume refuses. */
     static final List<String> RUN_SETTINGS = List.of("--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
-            "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--seed",
+            "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--kl-weight", "--seed",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
     /** A run's settings: from the command line for a new run, from the checkpoint's state on resume. */
@@ -392,6 +451,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         double ema;
         String schedule;
         int timesteps;
+        double klWeight;
         long seed;
         long checkpointEvery;
         long sampleEvery;
@@ -429,6 +489,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.ema = c.ema;
             r.schedule = c.schedule;
             r.timesteps = c.timesteps;
+            r.klWeight = c.klWeight;
             r.seed = c.seed;
             r.checkpointEvery = c.checkpointEvery;
             r.sampleEvery = c.sampleEvery;
@@ -477,9 +538,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.weightDecay = real(s, "weight_decay", file);
             r.clip = real(s, "clip", file);
             r.ema = real(s, "ema", file);
-            boolean denoising = !"classifier".equals(head.model());
+            boolean vae = "deepprism-vae".equals(head.model());
+            boolean denoising = !"classifier".equals(head.model()) && !vae;
             r.schedule = denoising ? s.get("schedule") : c.schedule;
             r.timesteps = denoising ? integer(s, "timesteps", file) : c.timesteps;
+            r.klWeight = vae ? real(s, "kl_weight", file) : c.klWeight;
             r.seed = number(s, "seed", file);
             r.checkpointEvery = number(s, "checkpoint_every", file);
             r.sampleEvery = number(s, "sample_every", file);
@@ -522,7 +585,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         /** The checkpoint's state: the trainer's, and what this command needs to resume. */
         Map<String, String> state(Map<String, String> trainer) {
             Map<String, String> m = new LinkedHashMap<>(trainer);
-            if (!"classifier".equals(model)) {
+            if (!"classifier".equals(model) && !"deepprism-vae".equals(model)) {
                 m.put("schedule", schedule);
             }
             m.put("seed", String.valueOf(seed));
@@ -575,7 +638,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         private final Path file;
         private final StringBuilder pending = new StringBuilder();
 
-        Log(Path file, long completed) throws IOException {
+        Log(Path file, long completed, List<String> terms) throws IOException {
             this.file = file;
             List<String> keep = new ArrayList<>();
             if (Files.exists(file)) {
@@ -595,14 +658,18 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 }
             }
             if (keep.isEmpty()) {
-                keep.add("step,loss,lr,grad_norm,seconds");
+                keep.add("step,loss,lr,grad_norm,seconds" + (terms.isEmpty() ? "" : "," + String.join(",", terms)));
             }
             Files.write(file, keep, StandardCharsets.UTF_8);
         }
 
-        void row(long step, float loss, double lr, float gradNorm, double seconds) {
+        void row(long step, float loss, double lr, float gradNorm, double seconds, Trainer trainer) {
             pending.append(step).append(',').append(loss).append(',').append((float) lr).append(',').append(gradNorm).append(',')
-                    .append(String.format(Locale.ROOT, "%.3f", seconds)).append('\n');
+                    .append(String.format(Locale.ROOT, "%.3f", seconds));
+            for (int i = 0; i < trainer.termNames().size(); i++) {
+                pending.append(',').append(trainer.term(i));
+            }
+            pending.append('\n');
             if (pending.length() > 1 << 14) {
                 flush();
             }

@@ -604,6 +604,53 @@ public final class Graph {
     }
 
     /**
+     * A reparameterised sample of the diagonal Gaussian N(mean, exp(logvar)),
+     * {@code z = mean + exp(½·clamp(logvar, −30, 20))·eps}, as LDM's {@code DiagonalGaussianDistribution.sample()}
+     * with the noise {@code eps} (data, drawn by the caller) given; mean, logvar and eps of one shape.
+     * Gradients reach the mean and the log-variance.
+     */
+    public Tensor gaussianSample(Tensor mean, Tensor logvar, Tensor eps) {
+        if (!mean.hasShape(logvar.shape()) || !mean.hasShape(eps.shape())) {
+            throw new ModelShapeException("graph '" + name + "': gaussianSample of " + mean + ", " + logvar + " and " + eps
+                    + ": expected mean, logvar and eps of one shape");
+        }
+        int len = mean.numel();
+        Tensor z = buffer(mean.shape());
+        forward.add(Training.gaussianSample(mean.data(), logvar.data(), eps.data(), z.data(), len));
+        return record(z, needs(mean, logvar), gz -> {
+            accumulate(mean, gz);
+            if (needs(logvar)) {
+                Tensor gl = buffer(logvar.shape());
+                backward.add(Training.gaussianSampleBackward(logvar.data(), eps.data(), gz.data(), gl.data(), len));
+                accumulate(logvar, gl);
+            }
+        });
+    }
+
+    /**
+     * The KL divergence of N(mean, exp(logvar)) from N(0, I), summed over each sample's elements and
+     * averaged over the batch (the first axis), as a tensor of shape [1]: LDM's
+     * {@code posterior.kl().sum() / N}, DeepPrism eq. (8) with σ₂ = 1 (log-variance clamped to [−30, 20]).
+     */
+    public Tensor klNormal(Tensor mean, Tensor logvar) {
+        if (!mean.hasShape(logvar.shape()) || mean.rank() < 2) {
+            throw new ModelShapeException("graph '" + name + "': klNormal of " + mean + " and " + logvar
+                    + ": expected mean and logvar of one shape [N, ...]");
+        }
+        int len = mean.numel();
+        float scale = 1f / mean.dim(0);
+        Tensor loss = buffer(1);
+        float[] partials = new float[Training.blocks(len)];
+        forward.addAll(Training.klNormal(mean.data(), logvar.data(), partials, loss.data(), len, scale));
+        return record(loss, needs(mean, logvar), gy -> {
+            Tensor gm = buffer(mean.shape()), gl = buffer(logvar.shape());
+            backward.add(Training.klNormalBackward(mean.data(), logvar.data(), gy.data(), gm.data(), gl.data(), len, scale));
+            accumulate(mean, gm);
+            accumulate(logvar, gl);
+        });
+    }
+
+    /**
      * The mean softmax cross-entropy of {@code logits [N, K]} against the classes {@code labels [N]}
      * (integers 0 … K−1 held as floats), {@code F.cross_entropy(logits, labels)}, as a tensor of shape
      * [1]; the gradient reaches the logits only. A label outside 0 … K−1 makes the loss NaN.

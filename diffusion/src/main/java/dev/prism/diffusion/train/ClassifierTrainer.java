@@ -3,13 +3,10 @@ package dev.prism.diffusion.train;
 import dev.prism.backend.Backend;
 import dev.prism.backend.Plan;
 import dev.prism.nn.Graph;
-import dev.prism.nn.Module;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.Classifier;
-import dev.prism.nn.train.Checkpoint;
 import dev.prism.nn.train.TrainingStep;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,12 +79,8 @@ public final class ClassifierTrainer implements Trainer {
                     + mc.inChannels() + " channel(s) and a height and width divisible by " + d);
         }
         int n = config.batch();
-        long len = (long) n * c * h * w;
-        if (len > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("batch expected at most " + (Integer.MAX_VALUE - 8) / ((long) c * h * w)
-                    + " images of " + c + "x" + h + "x" + w + ", found " + n);
-        }
-        images = new float[(int) len];
+        int len = Trainer.batchLength(n, c, h, w);
+        images = new float[len];
         labels = new float[n];
         Graph g = new Graph("classifier");
         Classifier.Outputs out = model.forward(g, Tensor.of(images, n, c, h, w));
@@ -133,25 +126,5 @@ public final class ClassifierTrainer implements Trainer {
         m.put("batch", Integer.toString(config.batch()));
         m.putAll(config.settings().state());
         return m;
-    }
-
-    @Override
-    public List<TrainingStep.State> states() {
-        return new ArrayList<>(step.states().values());
-    }
-
-    @Override
-    public void copyEmaInto(Module target) {
-        step.copyEmaInto(target);
-    }
-
-    @Override
-    public void restore(Checkpoint.Contents c) {
-        Checkpoint.restore(c, step);
-    }
-
-    @Override
-    public void close() {
-        step.close();
     }
 }

@@ -3,13 +3,10 @@ package dev.prism.diffusion.train;
 import dev.prism.backend.Backend;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.nn.Graph;
-import dev.prism.nn.Module;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.UNet;
-import dev.prism.nn.train.Checkpoint;
 import dev.prism.nn.train.TrainingStep;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,13 +87,9 @@ public final class DdpmTrainer implements Trainer {
                     + mc.inChannels() + " channel(s) and a height and width divisible by " + mc.divisor());
         }
         int n = config.batch();
-        long len = (long) n * c * h * w;
-        if (len > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("batch expected at most " + (Integer.MAX_VALUE - 8) / ((long) c * h * w)
-                    + " images of " + c + "x" + h + "x" + w + ", found " + n);
-        }
-        x0 = new float[(int) len];
-        eps = new float[(int) len];
+        int len = Trainer.batchLength(n, c, h, w);
+        x0 = new float[len];
+        eps = new float[len];
         t = new float[n];
         coef = new float[2 * n];
         Graph g = new Graph("ddpm");
@@ -133,7 +126,7 @@ public final class DdpmTrainer implements Trainer {
      * (seed, s); and the forward process's coefficients of each t.
      */
     void draw(long s) {
-        SplittableRandom r = new SplittableRandom(mix(config.seed() + s * 0x9E3779B97F4A7C15L));
+        SplittableRandom r = Noise.stream(config.seed(), s);
         NoiseSchedule sch = config.schedule();
         for (int i = 0; i < t.length; i++) {
             int ti = r.nextInt(sch.timesteps());
@@ -142,22 +135,7 @@ public final class DdpmTrainer implements Trainer {
             coef[2 * i] = (float) Math.sqrt(ab);
             coef[2 * i + 1] = (float) Math.sqrt(1 - ab);
         }
-        for (int i = 0; i < eps.length; i += 2) {
-            double u1 = 1.0 - r.nextDouble();
-            double u2 = r.nextDouble();
-            double rad = StrictMath.sqrt(-2 * StrictMath.log(u1));
-            eps[i] = (float) (rad * StrictMath.cos(2 * Math.PI * u2));
-            if (i + 1 < eps.length) {
-                eps[i + 1] = (float) (rad * StrictMath.sin(2 * Math.PI * u2));
-            }
-        }
-    }
-
-    /** SplitMix64's finaliser: a 64-bit hash whose nearby inputs give unrelated outputs. */
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        Noise.gaussian(r, eps);
     }
 
     /** Runs training step {@code s} (from 1): its batch, timesteps and noise, then the plan. Returns the loss. */
@@ -181,30 +159,7 @@ public final class DdpmTrainer implements Trainer {
         return m;
     }
 
-    /** Copies the EMA weights into {@code target}, a module of the same architecture (for sampling). */
-    @Override
-    public void copyEmaInto(Module target) {
-        step.copyEmaInto(target);
-    }
-
-    /** The states of every parameter, in the model's order, with host values ({@link TrainingStep#fetch} first). */
-    @Override
-    public List<TrainingStep.State> states() {
-        return new ArrayList<>(step.states().values());
-    }
-
-    /** Restores weights, moments and EMA from a checkpoint; call before the first {@link #step}. */
-    @Override
-    public void restore(Checkpoint.Contents c) {
-        Checkpoint.restore(c, step);
-    }
-
     public UNet model() {
         return model;
-    }
-
-    @Override
-    public void close() {
-        step.close();
     }
 }

@@ -4,6 +4,7 @@ import dev.prism.nn.Module;
 import dev.prism.nn.train.Checkpoint;
 import dev.prism.nn.train.TrainingStep;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -17,6 +18,16 @@ public interface Trainer extends AutoCloseable {
     /** Runs training step {@code s} (from 1) on its batch and returns the loss. */
     float step(long s);
 
+    /** The names of the loss's terms that {@link #term} reports after each step (none for a single-term loss). */
+    default List<String> termNames() {
+        return List.of();
+    }
+
+    /** Term {@code i} of the last step's loss ({@link #termNames}). */
+    default float term(int i) {
+        return training().term(i);
+    }
+
     /** The compiled step: the learning rate, the gradient norm and the optimiser state of the last step. */
     TrainingStep training();
 
@@ -24,14 +35,36 @@ public interface Trainer extends AutoCloseable {
     Map<String, String> state(long completedSteps);
 
     /** The optimiser state of every parameter, in the model's order (host values after {@link TrainingStep#fetch}). */
-    List<TrainingStep.State> states();
+    default List<TrainingStep.State> states() {
+        return new ArrayList<>(training().states().values());
+    }
 
     /** Copies the EMA weights into {@code target}, a module of the same architecture. */
-    void copyEmaInto(Module target);
+    default void copyEmaInto(Module target) {
+        training().copyEmaInto(target);
+    }
 
     /** Restores weights, moments and EMA from a checkpoint; call before the first {@link #step}. */
-    void restore(Checkpoint.Contents c);
+    default void restore(Checkpoint.Contents c) {
+        Checkpoint.restore(c, training());
+    }
 
     @Override
-    void close();
+    default void close() {
+        training().close();
+    }
+
+    /**
+     * The length of a batch of {@code n} images of {@code c×h×w} as one array.
+     *
+     * @throws IllegalArgumentException if it does not fit a Java array
+     */
+    static int batchLength(int n, int c, int h, int w) {
+        long len = (long) n * c * h * w;
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("batch expected at most " + (Integer.MAX_VALUE - 8) / ((long) c * h * w)
+                    + " images of " + c + "x" + h + "x" + w + ", found " + n);
+        }
+        return (int) len;
+    }
 }

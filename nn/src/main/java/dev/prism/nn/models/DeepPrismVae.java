@@ -175,6 +175,38 @@ public final class DeepPrismVae extends Module {
         return new Moments(((Conv) m.get("conv_mean")).forward(g, h), ((Conv) m.get("conv_logvar")).forward(g, h));
     }
 
+    /** The terms of the autoencoder's objective ({@link #objective}), each a tensor of shape [1] but {@code image}. */
+    public record Objective(Tensor loss, Tensor reconstruction, Tensor kl, Tensor image) {
+    }
+
+    /**
+     * Adds the autoencoder's training objective to {@code g}, DeepPrism eq. (9) without its perceptual and
+     * adversarial terms:
+     * <pre>
+     *   mean, logvar = E(x), E'(x);   z = mean + exp(½·logvar)·eps;   y = G(z)
+     *   reconstruction = Σ (x − y)² / (N·C·H·W)                   (eq. 6, averaged over the batch)
+     *   kl             = Σ ½·(mean² + exp(logvar) − 1 − logvar) / N  (eq. 8 against N(0, I), per image)
+     *   loss           = ½·reconstruction + klWeight·kl              (eq. 9: ½‖u − G(E(u))‖² + λ₂·H)
+     * </pre>
+     * The log-variance is clamped to [−30, 20] where it is used, as in LDM. {@code eps} is standard normal
+     * noise of the latent's shape {@code [N, z, H/4, W/4]}, drawn by the caller.
+     */
+    public Objective objective(Graph g, Tensor x, Tensor eps, float klWeight) {
+        if (!(klWeight >= 0) || !Float.isFinite(klWeight)) {
+            throw new IllegalArgumentException("klWeight expected a finite number >= 0, found " + klWeight);
+        }
+        Moments m = encode(g, x);
+        Tensor y = decode(g, g.gaussianSample(m.mean(), m.logvar(), eps));
+        Tensor rec = g.meanSquaredError(y, x);
+        Tensor kl = g.klNormal(m.mean(), m.logvar());
+        return new Objective(g.add(g.scale(rec, 0.5f), g.scale(kl, klWeight)), rec, kl, y);
+    }
+
+    /** Adds G(E(x)) to {@code g}: the image decoded from the latent's mean, the autoencoder's deterministic reconstruction. */
+    public Tensor reconstruct(Graph g, Tensor x) {
+        return decode(g, encode(g, x).mean());
+    }
+
     /** Adds G(z) to {@code g}: the image decoded from a latent {@code [N, z, h, w]}. */
     public Tensor decode(Graph g, Tensor z) {
         int[] s = z.shape();

@@ -82,6 +82,7 @@ public final class TrainingStep implements AutoCloseable {
     private final Settings settings;
     private final Map<Parameter, State> states = new LinkedHashMap<>();
     private final float[] loss;
+    private final float[][] terms;
     private final float[] clip = new float[2];
     private final float[] hyper = new float[TrainingKernels.HYPER];
     private final float[] decay = new float[2];
@@ -107,10 +108,24 @@ public final class TrainingStep implements AutoCloseable {
      * {@link #compile} prepares it to run.
      */
     public TrainingStep(Graph graph, Tensor loss, List<Parameter> parameters, Settings settings, float[]... inputs) {
+        this(graph, loss, List.of(), parameters, settings, inputs);
+    }
+
+    /**
+     * The same step, built but not compiled, that also brings back {@code terms}: scalars [1] of the graph
+     * (the terms of a loss made of several) that {@link #term} reads after each step.
+     */
+    public TrainingStep(Graph graph, Tensor loss, List<Tensor> terms, List<Parameter> parameters, Settings settings, float[]... inputs) {
         this.settings = Objects.requireNonNull(settings, "settings");
         if (!loss.hasShape(1)) {
             throw new ModelShapeException("training step: the loss expected shape [1], found " + loss);
         }
+        for (Tensor t : terms) {
+            if (!t.hasShape(1)) {
+                throw new ModelShapeException("training step: a loss term expected shape [1], found " + t);
+            }
+        }
+        this.terms = terms.stream().map(Tensor::data).toArray(float[][]::new);
         this.loss = loss.data();
         float[] one = {1f};
         graph.backward(loss, Tensor.of(one, 1));
@@ -165,7 +180,7 @@ public final class TrainingStep implements AutoCloseable {
                 b.constants(s.parameter().value().data());
             }
         }
-        b.constants(one).inputs(hyper, decay).inputs(inputs).outputs(this.loss, clip);
+        b.constants(one).inputs(hyper, decay).inputs(inputs).outputs(this.loss, clip).outputs(this.terms);
         this.plan = b.build();
     }
 
@@ -223,6 +238,11 @@ public final class TrainingStep implements AutoCloseable {
     /** The loss of the last step. */
     public float loss() {
         return loss[0];
+    }
+
+    /** Term {@code i} of the loss (in the order given to the constructor) of the last step. */
+    public float term(int i) {
+        return terms[i][0];
     }
 
     /** The global gradient norm of the last step, before clipping. */
