@@ -211,13 +211,12 @@ public final class Training {
      * @throws IllegalArgumentException naming the first value out of range
      */
     public static float[] adamwHyper(float[] hyper, double lr, double beta1, double beta2, double eps, double weightDecay, long step) {
-        Check k = Check.of("training.adamwHyper").length("hyper", hyper, TrainingKernels.HYPER);
-        k.that(lr >= 0 && Double.isFinite(lr), "lr", "a finite number >= 0", lr)
-                .that(beta1 >= 0 && beta1 < 1, "beta1", "in [0, 1)", beta1)
-                .that(beta2 >= 0 && beta2 < 1, "beta2", "in [0, 1)", beta2)
-                .that(eps > 0 && Double.isFinite(eps), "eps", "a finite number > 0", eps)
-                .that(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay", "a finite number >= 0", weightDecay)
-                .that(step >= 1, "step", ">= 1 (steps count from 1)", step);
+        // checked without allocating when every argument is valid: this runs once per training step
+        boolean valid = hyper != null && hyper.length == TrainingKernels.HYPER && lr >= 0 && Double.isFinite(lr) && beta1 >= 0 && beta1 < 1
+                && beta2 >= 0 && beta2 < 1 && eps > 0 && Double.isFinite(eps) && weightDecay >= 0 && Double.isFinite(weightDecay) && step >= 1;
+        if (!valid) {
+            checkHyper(hyper, lr, beta1, beta2, eps, weightDecay, step);
+        }
         hyper[TrainingKernels.BETA1] = (float) beta1;
         hyper[TrainingKernels.ONE_MINUS_BETA1] = (float) (1 - beta1);
         hyper[TrainingKernels.BETA2] = (float) beta2;
@@ -227,6 +226,17 @@ public final class Training {
         hyper[TrainingKernels.STEP] = (float) (lr / (1 - Math.pow(beta1, step)));
         hyper[TrainingKernels.ROOT2] = (float) Math.sqrt(1 - Math.pow(beta2, step));
         return hyper;
+    }
+
+    /** The argument checks of {@link #adamwHyper}, naming the first bad one. */
+    private static void checkHyper(float[] hyper, double lr, double beta1, double beta2, double eps, double weightDecay, long step) {
+        Check k = Check.of("training.adamwHyper").length("hyper", hyper, TrainingKernels.HYPER);
+        k.that(lr >= 0 && Double.isFinite(lr), "lr", "a finite number >= 0", lr)
+                .that(beta1 >= 0 && beta1 < 1, "beta1", "in [0, 1)", beta1)
+                .that(beta2 >= 0 && beta2 < 1, "beta2", "in [0, 1)", beta2)
+                .that(eps > 0 && Double.isFinite(eps), "eps", "a finite number > 0", eps)
+                .that(weightDecay >= 0 && Double.isFinite(weightDecay), "weightDecay", "a finite number >= 0", weightDecay)
+                .that(step >= 1, "step", ">= 1 (steps count from 1)", step);
     }
 
     /** {@code ema = decay[0]·ema + decay[1]·w}; writes {@code ema}. */

@@ -122,7 +122,7 @@ public final class DdpmTrainer implements Trainer {
 
     /**
      * The timesteps and noise of step {@code s}: {@code t[i]} uniform in {0 … T−1}, then ε standard
-     * normal by Box–Muller in double ({@code StrictMath}), from a generator seeded by a hash of
+     * normal by the polar method in double ({@link Noise#gaussian}), from a generator seeded by a hash of
      * (seed, s); and the forward process's coefficients of each t.
      */
     void draw(long s) {

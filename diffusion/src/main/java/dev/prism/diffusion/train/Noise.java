@@ -12,15 +12,25 @@ final class Noise {
         return new SplittableRandom(mix(seed + s * 0x9E3779B97F4A7C15L));
     }
 
-    /** Fills {@code out} with standard normal values by Box–Muller in double ({@code StrictMath}), pairwise. */
+    /**
+     * Fills {@code out} with standard normal values, pairwise by Marsaglia's polar method: u, v uniform in
+     * (−1, 1) until {@code 0 < s = u² + v² < 1}, then {@code u·√(−2 ln s / s)} and {@code v·√(−2 ln s / s)}, in
+     * double with {@code StrictMath.log} (the same bits on every JVM). Not Box–Muller: its {@code StrictMath.sin}
+     * and {@code cos} allocate an array per call for most angles (fdlibm's argument reduction), and a
+     * training step allocates nothing in steady state.
+     */
     static void gaussian(SplittableRandom r, float[] out) {
         for (int i = 0; i < out.length; i += 2) {
-            double u1 = 1.0 - r.nextDouble();
-            double u2 = r.nextDouble();
-            double rad = StrictMath.sqrt(-2 * StrictMath.log(u1));
-            out[i] = (float) (rad * StrictMath.cos(2 * Math.PI * u2));
+            double u, v, s;
+            do {
+                u = 2 * r.nextDouble() - 1;
+                v = 2 * r.nextDouble() - 1;
+                s = u * u + v * v;
+            } while (s >= 1 || s == 0);
+            double f = Math.sqrt(-2 * StrictMath.log(s) / s);
+            out[i] = (float) (u * f);
             if (i + 1 < out.length) {
-                out[i + 1] = (float) (rad * StrictMath.sin(2 * Math.PI * u2));
+                out[i + 1] = (float) (v * f);
             }
         }
     }
