@@ -3,6 +3,7 @@ package dev.prism.diffusion;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Elementwise;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.UNet;
@@ -45,6 +46,12 @@ public final class UNetDenoiser implements Denoiser {
     @Override
     public int width() {
         return width;
+    }
+
+    /** The UNet's forward graph at this size ({@link UNet#forwardFootprint}) and the unit scale. */
+    @Override
+    public Footprint footprint() {
+        return unet.forwardFootprint(height, width).plus(Footprint.of(new long[] {one.length}, new long[] {0}));
     }
 
     @Override

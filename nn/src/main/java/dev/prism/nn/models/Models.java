@@ -2,7 +2,9 @@ package dev.prism.nn.models;
 
 import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.PrismConv.ChannelPadding;
+import dev.prism.nn.Heap;
 import dev.prism.nn.Module;
+import dev.prism.nn.Parameter;
 import dev.prism.nn.layers.ConvType;
 import dev.prism.nn.layers.GroupNorm;
 
@@ -102,12 +104,44 @@ public final class Models {
     }
 
     /**
-     * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}.
+     * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}; first
+     * checks that its weights fit in the heap ({@link Heap}).
      *
      * @throws IllegalArgumentException for an unknown model (an {@link ArgumentException} naming {@code model}) or
      *                                  option, or a value out of range
+     * @throws Heap.HeapException       naming {@code options} when the weights need more heap than there is
      */
     public static Built build(String model, Map<String, String> options, long seed) {
+        Built b = structure(model, options);
+        checkHeap(b, options);
+        b.module().initialise(seed);
+        return b;
+    }
+
+    /**
+     * Fails unless the weights of {@code built} fit in the heap ({@link Heap#require}), before any is allocated.
+     *
+     * @param given the options the caller chose (the message shows them)
+     * @throws Heap.HeapException naming {@code options}
+     */
+    public static void checkHeap(Built built, Map<String, String> given) {
+        List<Parameter> ps = built.module().parameters();
+        long bytes = 0;
+        for (Parameter p : ps) {
+            bytes = Heap.saturatedAdd(bytes, Heap.floatArrayBytes(p.numel()));
+        }
+        Heap.require("options", new TreeMap<>(given), "model " + built.name() + " with " + built.module().parameterCount()
+                + " parameters", bytes);
+    }
+
+    /**
+     * The model {@code model} with {@code options} over its defaults, its parameters declared but not
+     * allocated (see {@link Parameter#value()}): shapes and counts without their memory, for describing a
+     * model or checking it against the heap.
+     *
+     * @throws IllegalArgumentException as {@link #build}
+     */
+    public static Built structure(String model, Map<String, String> options) {
         Map<String, String> o = defaults(model);
         for (var e : options.entrySet()) {
             if (!o.containsKey(e.getKey())) {
@@ -137,7 +171,6 @@ public final class Models {
                 yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width, 32), padding(o)));
             }
         };
-        m.initialise(seed);
         return new Built(model, o, m);
     }
 
