@@ -44,7 +44,12 @@ import java.util.concurrent.Callable;
         + "between the two Gaussians fitted to them, |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)), with N, seed, sampler and "
         + "steps; then the same distance for N training images (the floor: what a perfect model would score with N samples) "
         + "and for N images of uniform noise in [-1, 1] (the ceiling). Lower is better. Progress goes to stderr.")
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size", "batch", "--batch"));
+    }
+
     /** The classifier shipped with Prism, trained by Prism on Fashion-MNIST at 32×32 (docs/TRAINING.md). */
     static final String BUNDLED_CLASSIFIER = "/dev/prism/models/fmnist-classifier.safetensors";
     /** Keeps the ceiling's noise apart from the samples' seeds drawn from the same --seed ("NOISE"). */
@@ -100,7 +105,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         NoiseSchedule sched = model.schedule();
         DiffusionSampler sampler = model.sampler(sched);
-        DenoiserOptions.Loaded loaded = model.load();
+        DenoiserOptions.Loaded loaded = model.load(Math.min(batch, samples), d -> 0);
         Judge judge = loadClassifier(classifier);
         Classifier c = judge.model();
         int ch = loaded.denoiser().channels(), h = loaded.height(), w = loaded.width();

@@ -277,8 +277,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     static NoiseSchedule schedule(String name, int t) {
-        if (t < 2) {
-            throw new IllegalArgumentException("--timesteps expected >= 2, found " + t);
+        if (t < 2 || t > NoiseSchedule.MAX_TIMESTEPS) {
+            throw new IllegalArgumentException("--timesteps expected 2 to " + NoiseSchedule.MAX_TIMESTEPS + ", found " + t);
         }
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "linear" -> NoiseSchedule.linear(t);

@@ -140,15 +140,15 @@ public final class Heap {
         private final long bytes;
 
         HeapException(String argument, Object found, String what, long bytes) {
-            super(argument, detail(argument, found, what, bytes));
+            super(argument, detail(found, what, bytes, "lower " + argument + " or raise -Xmx"));
             this.found = found;
             this.what = what;
             this.bytes = bytes;
         }
 
-        private static String detail(String name, Object found, String what, long bytes) {
+        private static String detail(Object found, String what, long bytes, String remedy) {
             return found + ": " + what + " needs " + format(bytes) + ", heap is " + format(max()) + " (arrays may take "
-                    + USABLE_PERCENT + " % of it); lower " + name + " or raise -Xmx";
+                    + USABLE_PERCENT + " % of it); " + remedy;
         }
 
         /** The bytes the computation needs. */
@@ -158,7 +158,12 @@ public final class Heap {
 
         @Override
         public String messageAs(String name) {
-            return name + " " + detail(name, found, what, bytes);
+            return messageAs(name, "lower " + name + " or raise -Xmx");
+        }
+
+        /** The message with the parameter called {@code name} and {@code remedy} as the advice that ends it. */
+        public String messageAs(String name, String remedy) {
+            return name + " " + detail(found, what, bytes, remedy);
         }
     }
 }
