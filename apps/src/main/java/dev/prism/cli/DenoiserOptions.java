@@ -7,6 +7,7 @@ import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
+import dev.prism.kernels.ArgumentException;
 import dev.prism.nn.Heap;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.WeightFile;
@@ -216,15 +217,25 @@ public final class DenoiserOptions {
         int[] hw = size(meta);
         UNetDenoiser denoiser = new UNetDenoiser(built.unet(), hw[0], hw[1]);
         built.module().initialise(0);
-        SamplingLoop.checkHeap(denoiser, batch, extraBytesPerImage.applyAsLong(denoiser));
+        try {
+            SamplingLoop.checkHeap(denoiser, batch, extraBytesPerImage.applyAsLong(denoiser));
+        } catch (ArgumentException e) {
+            if (size != null || !e.argument().equals("size")) {
+                throw e;
+            }
+            // the size came from the weights' image_size metadata, not from --size
+            String from = "image_size metadata of " + weightsName();
+            throw new IllegalArgumentException(e instanceof Heap.HeapException h ? h.messageAs(from, "give a smaller --size or raise -Xmx")
+                    : e.messageAs(from), e);
+        }
         ModelWeights.load(built.module(), weights, stripPrefix);
         return new Loaded(name, built, meta, hw[0], hw[1], denoiser);
     }
 
     /** A model option that came from the weights' options metadata, not from --config: the message names the metadata. */
     private IllegalArgumentException fromMetadata(IllegalArgumentException e) {
-        String m = e instanceof Heap.HeapException h ? h.messageAs("options", "raise -Xmx") : e.getMessage();
-        return new IllegalArgumentException("options metadata of " + weightsName() + ": " + m, e);
+        String from = "options metadata of " + weightsName();
+        return new IllegalArgumentException(e instanceof Heap.HeapException h ? h.messageAs(from, "raise -Xmx") : from + ": " + e.getMessage(), e);
     }
 
     private int[] size(Map<String, String> meta) {

@@ -11,6 +11,7 @@ import dev.prism.diffusion.data.FashionMnist;
 import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.eval.FeatureStatistics;
 import dev.prism.diffusion.eval.FrechetDistance;
+import dev.prism.nn.Heap;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.SafetensorsFile;
 import dev.prism.nn.io.WeightFile;
@@ -47,7 +48,7 @@ import java.util.concurrent.Callable;
 final class EvalCommand implements Callable<Integer>, LibraryNames {
     @Override
     public Map<String, String> flags() {
-        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size", "batch", "--batch"));
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size", "batch", "--batch", "samples", "--samples"));
     }
 
     /** The classifier shipped with Prism, trained by Prism on Fashion-MNIST at 32×32 (docs/TRAINING.md). */
@@ -110,6 +111,10 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
         Classifier c = judge.model();
         int ch = loaded.denoiser().channels(), h = loaded.height(), w = loaded.width();
         checkFits(judge, ch, h, w);
+        // The features of all samples are held at once (then reduced to their statistics): checked before any is made.
+        int dim = c.config().hidden(), classes = c.config().classes();
+        Heap.require("samples", samples, "the features of " + samples + " images (" + dim + " features and " + classes + " logits each)",
+                Heap.floatArraysBytes((long) samples * dim, (long) samples * classes));
         DataSet test = TrainCommand.openData(data, ch, h, FashionMnist.Split.TEST);
         DataSet train = TrainCommand.openData(data, ch, h, FashionMnist.Split.TRAIN);
         int b = Math.min(batch, samples);

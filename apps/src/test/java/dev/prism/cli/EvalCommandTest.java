@@ -117,7 +117,7 @@ class EvalCommandTest {
         check(run(base, "--steps", "41"), "prism: --steps expected 1 to T = 40, found 41");
         check(run(base, "--sampler", "ddpm", "--steps", "10"), "prism: --steps for ddpm expected 40 (ancestral sampling visits every "
                 + "timestep; use --sampler ddim for fewer), found 10");
-        check(run(base, "--timesteps", "0"), "prism: --timesteps expected an integer >= 1, found '0'");
+        check(run(base, "--timesteps", "0"), "prism: --timesteps expected an integer from 1 to 1000000, found '0'");
         CliTest.Result longer = run(base, "--timesteps", "60", "--steps", "41");
         assertEquals(0, longer.code(), longer.out() + longer.err());
         assertTrue(longer.out().contains("schedule cosine(T=60, "), longer.out());

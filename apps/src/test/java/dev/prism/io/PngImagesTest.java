@@ -38,32 +38,24 @@ class PngImagesTest {
 
     /** The tEXt entries as javax.imageio's PNG reader reports them, independently of PngImages.readText. */
     static Map<String, String> textChunks(Path png) throws IOException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(png.toFile())) {
-            ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
-            reader.setInput(in);
-            Node root = reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
-            Map<String, String> out = new LinkedHashMap<>();
-            NodeList chunks = ((org.w3c.dom.Element) root).getElementsByTagName("tEXtEntry");
-            for (int i = 0; i < chunks.getLength(); i++) {
-                var a = chunks.item(i).getAttributes();
-                out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem("value").getNodeValue());
-            }
-            reader.dispose();
-            return out;
-        }
+        return chunks(png, "tEXtEntry", "value");
     }
 
     /** The iTXt entries as javax.imageio's PNG reader reports them. */
     static Map<String, String> internationalChunks(Path png) throws IOException {
+        return chunks(png, "iTXtEntry", "text");
+    }
+
+    private static Map<String, String> chunks(Path png, String entry, String valueAttribute) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(png.toFile())) {
             ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
             reader.setInput(in);
             Node root = reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
             Map<String, String> out = new LinkedHashMap<>();
-            NodeList chunks = ((org.w3c.dom.Element) root).getElementsByTagName("iTXtEntry");
+            NodeList chunks = ((org.w3c.dom.Element) root).getElementsByTagName(entry);
             for (int i = 0; i < chunks.getLength(); i++) {
                 var a = chunks.item(i).getAttributes();
-                out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem("text").getNodeValue());
+                out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem(valueAttribute).getNodeValue());
             }
             reader.dispose();
             return out;

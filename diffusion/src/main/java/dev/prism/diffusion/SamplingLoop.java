@@ -5,7 +5,6 @@ import dev.prism.backend.Executable;
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
 import dev.prism.backend.Launch;
-import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Sampler;
 import dev.prism.nn.Footprint;
 import dev.prism.nn.Heap;
@@ -104,23 +103,13 @@ public final class SamplingLoop implements AutoCloseable {
      * heap ({@link Heap}): its own arrays ({@link #ownFootprint}), the model's ({@link Denoiser#footprint}) and
      * {@code extraBytes} more per image (a caller's outputs, such as an encoded grid).
      *
-     * @throws ArgumentException      naming {@code batch}, or {@code size} when one image is already too
+     * @throws dev.prism.kernels.ArgumentException naming {@code batch}, or {@code size} when one image is already too
      *                                large, when an array would exceed the largest Java array
      * @throws Heap.HeapException naming {@code batch}, or {@code size} when one image does not fit either
      */
     public static void checkHeap(Denoiser model, int batch, long extraBytes) {
-        Footprint f = ownFootprint(model).plus(model.footprint());
-        String image = model.channels() + "x" + model.height() + "x" + model.width();
-        boolean oneTooLarge = f.largest(1) > Heap.MAX_ARRAY;
-        String argument = oneTooLarge ? "size" : "batch";
-        Object found = oneTooLarge ? model.height() + "x" + model.width() : batch;
-        Heap.requireArray(argument, found, "the largest array of the sampling plan", f.largest(oneTooLarge ? 1 : batch));
-        long one = Heap.saturatedAdd(f.bytes(1), extraBytes);
-        oneTooLarge = one > Heap.usable();
-        int images = oneTooLarge ? 1 : batch;
-        long bytes = Heap.saturatedAdd(f.bytes(images), extraBytes > 0 && images > Long.MAX_VALUE / extraBytes ? Long.MAX_VALUE : images * extraBytes);
-        Heap.require(oneTooLarge ? "size" : "batch", oneTooLarge ? model.height() + "x" + model.width() : batch,
-                "sampling " + images + (images == 1 ? " image" : " images") + " of " + image, bytes);
+        ownFootprint(model).plus(model.footprint()).requireHeap(batch, extraBytes,
+                "sampling %s of " + model.channels() + "x" + model.height() + "x" + model.width(), model.height() + "x" + model.width());
     }
 
     private void checkModel(List<Launch> launches) {

@@ -28,6 +28,11 @@ import java.util.Set;
  * holds one image of 3d × 3d: at most 9 times (81 times for attention's probabilities) the smallest plan
  * the model can run.
  *
+ * <p>One kind of array is not such a polynomial: per-block partial sums, {@code ceil(len / 256)} long
+ * (a training loss's). At the probes they hold one block, and they are found so: short by at most
+ * {@code len / 256} elements, 0.4 % of the array they sum (TrainerFootprintTest bounds it). A sampling plan
+ * has none (FootprintTest: exact, array by array).
+ *
  * <p>When the plans at the probe shapes do not have the same arrays in the same order (a factory that chose
  * another kernel layout for a size), or an array is neither per image nor independent of the batch, the
  * total alone is extrapolated from plans at batch 1 and 2 and a, b ∈ {1, 2, 3}: the same argument applied to
@@ -101,6 +106,33 @@ public final class Footprint {
             m = Math.max(m, l);
         }
         return m;
+    }
+
+    /**
+     * Fails unless these arrays at {@code batch} images, and {@code extraBytesPerImage} more per image, fit in
+     * the heap ({@link Heap}) and each in a Java array. The parameter blamed is {@code batch}, or {@code size}
+     * when a single image is already too large.
+     *
+     * @param what what needs the memory, as a phrase that takes a count and "image(s)": "sampling %s of 1x8x8"
+     * @param size the image size, as {@code size} is reported ("8x8")
+     * @throws dev.prism.kernels.ArgumentException naming batch or size when an array would exceed a Java array
+     * @throws Heap.HeapException                  naming batch or size when the arrays exceed the heap
+     */
+    public void requireHeap(int batch, long extraBytesPerImage, String what, String size) {
+        requireHeap("batch", batch, extraBytesPerImage, what, size);
+    }
+
+    /** {@link #requireHeap(int, long, String, String)} with the batch's parameter called {@code batchName}. */
+    public void requireHeap(String batchName, int batch, long extraBytesPerImage, String what, String size) {
+        boolean oneTooLarge = largest(1) > Heap.MAX_ARRAY;
+        int count = oneTooLarge ? 1 : batch;
+        Heap.requireArray(oneTooLarge ? "size" : batchName, oneTooLarge ? size : batch,
+                "the largest array for " + what.formatted(count + (count == 1 ? " image" : " images")), largest(count));
+        oneTooLarge = Heap.saturatedAdd(bytes(1), extraBytesPerImage) > Heap.usable();
+        int images = oneTooLarge ? 1 : batch;
+        long extra = extraBytesPerImage > 0 && images > Long.MAX_VALUE / extraBytesPerImage ? Long.MAX_VALUE : images * extraBytesPerImage;
+        Heap.require(oneTooLarge ? "size" : batchName, oneTooLarge ? size : batch,
+                what.formatted(images + (images == 1 ? " image" : " images")), Heap.saturatedAdd(bytes(images), extra));
     }
 
     /** The number of arrays. */

@@ -239,6 +239,9 @@ public final class Models {
 
     /** The option {@code mults}: one multiplier per level, or one for every level, comma-separated. */
     private static int[] mults(String text, int levels) {
+        if (levels < 1 || levels > UNet.MAX_LEVELS) {
+            throw new IllegalArgumentException("levels expected 1 to " + UNet.MAX_LEVELS + ", found " + levels);
+        }
         String[] parts = text.split(",", -1);
         if (parts.length != 1 && parts.length != levels) {
             throw new IllegalArgumentException("option mults expected 1 or " + levels + " values (levels=" + levels + "), found "
