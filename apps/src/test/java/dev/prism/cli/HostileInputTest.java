@@ -103,6 +103,18 @@ class HostileInputTest {
     }
 
     @Test
+    void row4_theIssuesBatchOf100000InA512MiBHeapIsRefusedWithWhatItNeeds() throws Exception {
+        // the line docs/SAMPLING.md quotes
+        Path grid = dir.resolve("grid.png");
+        CliTest.Result r = child("512m", Main.class, "sample", "--weights", SampleCommandTest.weights().toString(), "--size", "8",
+                "--batch", "100000", "--steps", "2", "--out", grid.toString());
+        assertEquals(2, r.code(), r.out());
+        assertEquals("prism: --batch 100000: sampling 100000 images of 1x8x8 needs 6.2 GiB, heap is 512.0 MiB (arrays may take 80 % of it);"
+                + " lower --batch or raise -Xmx", lastLine(r.out()));
+        assertEquals(List.of(), left());
+    }
+
+    @Test
     void row4_inA256MiBHeapTheLargestBatchAcceptedSamplesWithoutRunningOutOfMemoryAndOneMoreIsRefused() throws Exception {
         Path grid = dir.resolve("grid.png");
         CliTest.Result r = child("256m", HeapBoundaryMain.class, SampleCommandTest.weights().toString(), grid.toString());

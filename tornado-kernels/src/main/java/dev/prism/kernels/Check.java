@@ -78,6 +78,11 @@ public final class Check {
     public int size(String name, int... dims) {
         long n = 1;
         for (int d : dims) {
+            if (d < 0) {
+                throw fail(name, "dimensions >= 0", java.util.Arrays.toString(dims));
+            }
+        }
+        for (int d : dims) {
             n *= d;
             if (n > Integer.MAX_VALUE - 8) {
                 java.math.BigInteger p = java.math.BigInteger.ONE;
