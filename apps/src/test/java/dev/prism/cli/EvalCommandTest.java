@@ -165,9 +165,10 @@ class EvalCommandTest {
                 + "classifier trained at that size)");
         check(eval("--data", dir.toString()), "prism: --data expected fashion-mnist or a folder of Fashion-MNIST IDX files "
                 + "(train-images-idx3-ubyte[.gz], train-labels-..., t10k-images-..., t10k-labels-...), found '" + dir + "'");
-        check(eval("--samples", "many"), "prism: Invalid value for option '--samples': 'many' is not an int (see prism eval --help)");
+        check(eval("--samples", "many"), "prism: Invalid value for option '--samples': expected an integer from -2147483648 to 2147483647,"
+                + " found 'many' (see prism eval --help)");
         check(eval("--sampler", "euler"), "prism: --sampler expected ddpm or ddim, found 'euler'");
-        check(eval("--eta", "-1"), "prism: --eta expected >= 0, found -1.0");
+        check(eval("--eta", "-1"), "prism: --eta expected a finite number >= 0, found -1.0");
         check(eval("--schedule", "sigmoid"), "prism: --schedule expected linear, cosine or vp, found 'sigmoid'");
     }
 
