@@ -70,11 +70,18 @@ public final class OutputFiles implements AutoCloseable {
             throw new IllegalArgumentException(what + " " + dir + " is not a directory");
         }
         try {
-            Path probe = Files.createTempFile(dir, ".prism-", ".tmp");
+            // named as AtomicWrite's temporaries, so that removeLeftovers finds it should a kill come between
+            Path probe = Files.createFile(temporary(dir.resolve("prism-probe")));
             Files.delete(probe);
         } catch (IOException | SecurityException e) {
             throw new IllegalArgumentException(what + " " + dir + " is not writable (" + reason(e) + ")");
         }
+    }
+
+    /** A temporary name beside {@code target}: {@code .<name>.<16 hex digits>.tmp}. */
+    private static Path temporary(Path target) {
+        String random = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+        return target.resolveSibling("." + target.getFileName() + "." + random + ".tmp");
     }
 
     /** What is at {@code p}, links followed: null when nothing, else "a regular file", "a directory", "a FIFO", ... */
@@ -128,8 +135,7 @@ public final class OutputFiles implements AutoCloseable {
             throw new IllegalArgumentException(target + ": written twice in one set of outputs");
         }
         hook();
-        String random = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
-        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + random + ".tmp");
+        Path tmp = temporary(abs);
         // Registered before it exists: a signal between creating and registering it would leave it behind.
         STAGED.add(tmp);
         staged.put(abs, tmp);

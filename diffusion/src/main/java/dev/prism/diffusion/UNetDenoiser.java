@@ -17,6 +17,7 @@ public final class UNetDenoiser implements Denoiser {
     private final int height;
     private final int width;
     private final float[] one = {1f};
+    private Footprint footprint;
 
     /**
      * @throws ArgumentException for the argument {@code size} when height or width is not a positive multiple of
@@ -48,10 +49,16 @@ public final class UNetDenoiser implements Denoiser {
         return width;
     }
 
-    /** The UNet's forward graph at this size ({@link UNet#forwardFootprint}) and the unit scale. */
+    /**
+     * The UNet's forward graph at this size ({@link UNet#forwardFootprint}) and the unit scale; found once (a
+     * few small graphs) and kept, as it depends on the shapes only.
+     */
     @Override
-    public Footprint footprint() {
-        return unet.forwardFootprint(height, width).plus(Footprint.of(new long[] {one.length}, new long[] {0}));
+    public synchronized Footprint footprint() {
+        if (footprint == null) {
+            footprint = unet.forwardFootprint(height, width).plus(Footprint.of(new long[] {one.length}, new long[] {0}));
+        }
+        return footprint;
     }
 
     @Override
