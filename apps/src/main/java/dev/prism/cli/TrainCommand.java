@@ -454,6 +454,12 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             if (Files.exists(c.out) && !(Files.isDirectory(c.out) && isEmpty(c.out))) {
                 throw new IllegalArgumentException("--out " + c.out + " exists and is not an empty directory (use --resume to continue a run)");
             }
+            // the run's directory is made once everything is checked and allocated: where it will go is checked now
+            Path existing = c.out.toAbsolutePath();
+            while (!Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            dev.prism.io.OutputFiles.checkDirectory("--out " + c.out + ": directory", existing);
             Run r = new Run();
             r.dir = c.out;
             r.model = c.model;

@@ -232,6 +232,14 @@ class HostileInputTest {
     }
 
     @Test
+    void row9_trainsRunDirectoryIsCheckedBeforeAnyWork() {
+        CliTest.Result r = CliTest.run("train", "--data", "fashion-mnist", "--steps", "1", "--out", "/proc/prism-run/a");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().strip().startsWith("prism: --out /proc/prism-run/a: directory /proc is not writable ("), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
     void row9_aPerImageFileThatCannotBeWrittenLeavesNoGridBehind() throws Exception {
         Path each = Files.createDirectory(dir.resolve("each"));
         Files.createDirectory(each.resolve("sample-001.png"));
