@@ -47,21 +47,26 @@ public final class BenchRunner {
     private final int runs;
     private final long budgetNanos;
 
+    /** The most warm-up or timed executions: --breakdown runs every one of them, whatever the budget. */
+    public static final int MAX_COUNT = 100_000;
+    /** The longest warm-up or budget, in seconds: an hour per case. */
+    public static final int MAX_SECONDS = 3600;
+
     /**
-     * @throws IllegalArgumentException naming the option when a count is out of range
+     * @throws IllegalArgumentException naming the option when a count or a time is out of range (or not a number)
      */
     public BenchRunner(int warmup, double warmupSeconds, int runs, double budgetSeconds) {
-        if (warmup < 0) {
-            throw new IllegalArgumentException("--warmup expected >= 0, found " + warmup);
+        if (warmup < 0 || warmup > MAX_COUNT) {
+            throw new IllegalArgumentException("--warmup expected 0 to " + MAX_COUNT + ", found " + warmup);
         }
-        if (!(warmupSeconds >= 0)) {
-            throw new IllegalArgumentException("--warmup-time expected >= 0 seconds, found " + warmupSeconds);
+        if (!(warmupSeconds >= 0 && warmupSeconds <= MAX_SECONDS)) {
+            throw new IllegalArgumentException("--warmup-time expected 0 to " + MAX_SECONDS + " seconds, found " + warmupSeconds);
         }
-        if (runs < 5) {
-            throw new IllegalArgumentException("--runs expected >= 5 (a median of fewer is noise), found " + runs);
+        if (runs < 5 || runs > MAX_COUNT) {
+            throw new IllegalArgumentException("--runs expected 5 to " + MAX_COUNT + " (a median of fewer than 5 is noise), found " + runs);
         }
-        if (!(budgetSeconds > 0)) {
-            throw new IllegalArgumentException("--budget expected > 0 seconds, found " + budgetSeconds);
+        if (!(budgetSeconds > 0 && budgetSeconds <= MAX_SECONDS)) {
+            throw new IllegalArgumentException("--budget expected more than 0 and at most " + MAX_SECONDS + " seconds, found " + budgetSeconds);
         }
         this.warmup = warmup;
         this.warmupNanos = (long) (warmupSeconds * 1e9);

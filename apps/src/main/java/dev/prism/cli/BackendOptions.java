@@ -67,8 +67,8 @@ public final class BackendOptions {
             }
         }
         int t = threads != null ? threads : config.jvmThreads();
-        if (t < 0) {
-            throw new IllegalArgumentException("--threads expected >= 0, found " + t);
+        if (t < 0 || t > JvmBackend.MAX_THREADS) {
+            throw new IllegalArgumentException("--threads expected 0 to " + JvmBackend.MAX_THREADS + " (0: one per processor), found " + t);
         }
         if (t == 0) {
             t = Runtime.getRuntime().availableProcessors();

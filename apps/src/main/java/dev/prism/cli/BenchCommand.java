@@ -134,8 +134,8 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             default -> throw new IllegalArgumentException("--size expected small or model, found '" + size + "'");
         };
         int t = threads != null ? threads : config.effectiveThreads();
-        if (t < 1) {
-            throw new IllegalArgumentException("--threads expected >= 1, found " + t);
+        if (t < 1 || t > JvmBackend.MAX_THREADS) {
+            throw new IllegalArgumentException("--threads expected 1 to " + JvmBackend.MAX_THREADS + ", found " + t);
         }
         // The catalog, the whole-model forward, and the sampling run (which is not one plan, so it is timed apart).
         List<KernelCase> all = new ArrayList<>(Catalog.all(s));

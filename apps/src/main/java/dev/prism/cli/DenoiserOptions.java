@@ -5,8 +5,11 @@ import dev.prism.diffusion.Ddpm;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
+import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.UNetDenoiser;
 import dev.prism.diffusion.WaveDiffSampling;
+import dev.prism.kernels.ArgumentException;
+import dev.prism.nn.Heap;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.WeightFile;
 import dev.prism.nn.models.Models;
@@ -20,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /**
  * The options of the commands that sample a denoising model (prism sample, prism eval): its weights and
@@ -138,8 +142,9 @@ public final class DenoiserOptions {
         } catch (NumberFormatException e) {
             steps = 0;
         }
-        if (steps < 1) {
-            throw new IllegalArgumentException(source(timesteps, "--timesteps", "timesteps") + " expected an integer >= 1, found '" + t + "'");
+        if (steps < 1 || steps > NoiseSchedule.MAX_TIMESTEPS) {
+            throw new IllegalArgumentException(source(timesteps, "--timesteps", "timesteps") + " expected an integer from 1 to "
+                    + NoiseSchedule.MAX_TIMESTEPS + ", found '" + t + "'");
         }
         // prism train records the schedule's full name, "cosine(T=40, s=0.008, maxBeta=0.999)"; its kind comes first.
         int paren = schedule == null ? name.indexOf('(') : -1;
@@ -174,8 +179,8 @@ public final class DenoiserOptions {
                 if (n < 1 || n > sched.timesteps()) {
                     throw new IllegalArgumentException("--steps expected 1 to T = " + sched.timesteps() + ", found " + n);
                 }
-                if (!(eta >= 0)) {
-                    throw new IllegalArgumentException("--eta expected >= 0, found " + eta);
+                if (!(eta >= 0 && eta < Double.POSITIVE_INFINITY)) {
+                    throw new IllegalArgumentException("--eta expected a finite number >= 0, found " + eta);
                 }
                 yield new Ddim(sched, n, eta, clip, Prediction.EPSILON);
             }
@@ -185,9 +190,11 @@ public final class DenoiserOptions {
 
     /**
      * Builds the model named by --model or the weights' metadata, with the metadata's options under --config,
-     * loads the weights strictly and makes the denoiser at --size (or the image_size metadata).
+     * makes the denoiser at --size (or the image_size metadata), checks that sampling {@code batch} images
+     * with {@code extraBytesPerImage} more per image fits in the heap (the weights first, then the whole
+     * sampling plan: {@link SamplingLoop#checkHeap}), and only then loads the weights strictly.
      */
-    Loaded load() throws IOException {
+    Loaded load(int batch, ToLongFunction<UNetDenoiser> extraBytesPerImage) throws IOException {
         Map<String, String> meta = metadata();
         String name = model != null ? model : meta.get("model");
         if (name == null) {
@@ -199,12 +206,38 @@ public final class DenoiserOptions {
         if (!Models.DENOISERS.contains(name)) {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS) + "), found '" + name + "'");
         }
-        Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
+        Map<String, String> recorded = Models.fromJson(meta.get("options"));
+        Map<String, String> options = new LinkedHashMap<>(recorded);
         options.putAll(Models.parseOptions(config));
-        Models.Built built = Models.build(name, options, 0);
-        ModelWeights.load(built.module(), weights, stripPrefix);
+        Models.Built built;
+        try {
+            built = Models.structure(name, options);
+            Models.checkHeap(built, options);
+        } catch (IllegalArgumentException e) {
+            throw config == null ? fromMetadata(e) : e;
+        }
         int[] hw = size(meta);
-        return new Loaded(name, built, meta, hw[0], hw[1], new UNetDenoiser(built.unet(), hw[0], hw[1]));
+        UNetDenoiser denoiser = new UNetDenoiser(built.unet(), hw[0], hw[1]);
+        built.module().initialise(0);
+        try {
+            SamplingLoop.checkHeap(denoiser, batch, extraBytesPerImage.applyAsLong(denoiser));
+        } catch (ArgumentException e) {
+            if (size != null || !e.argument().equals("size")) {
+                throw e;
+            }
+            // the size came from the weights' image_size metadata, not from --size
+            String from = "image_size metadata of " + weightsName();
+            throw new IllegalArgumentException(e instanceof Heap.HeapException h ? h.messageAs(from, "give a smaller --size or raise -Xmx")
+                    : e.messageAs(from), e);
+        }
+        ModelWeights.load(built.module(), weights, stripPrefix);
+        return new Loaded(name, built, meta, hw[0], hw[1], denoiser);
+    }
+
+    /** A model option that came from the weights' options metadata, not from --config: the message names the metadata. */
+    private IllegalArgumentException fromMetadata(IllegalArgumentException e) {
+        String from = "options metadata of " + weightsName();
+        return new IllegalArgumentException(e instanceof Heap.HeapException h ? h.messageAs(from, "raise -Xmx") : from + ": " + e.getMessage(), e);
     }
 
     /** Whether --model, or else the weights' metadata, names WaveDiff's generator. */

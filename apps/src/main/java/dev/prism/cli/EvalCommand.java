@@ -11,6 +11,7 @@ import dev.prism.diffusion.data.FashionMnist;
 import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.eval.FeatureStatistics;
 import dev.prism.diffusion.eval.FrechetDistance;
+import dev.prism.nn.Heap;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.SafetensorsFile;
 import dev.prism.nn.io.WeightFile;
@@ -44,7 +45,12 @@ import java.util.concurrent.Callable;
         + "between the two Gaussians fitted to them, |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)), with N, seed, sampler and "
         + "steps; then the same distance for N training images (the floor: what a perfect model would score with N samples) "
         + "and for N images of uniform noise in [-1, 1] (the ceiling). Lower is better. Progress goes to stderr.")
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand implements Callable<Integer>, LibraryNames {
+    @Override
+    public Map<String, String> flags() {
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size", "batch", "--batch", "samples", "--samples"));
+    }
+
     /** The classifier shipped with Prism, trained by Prism on Fashion-MNIST at 32×32 (docs/TRAINING.md). */
     static final String BUNDLED_CLASSIFIER = "/dev/prism/models/fmnist-classifier.safetensors";
     /** Keeps the ceiling's noise apart from the samples' seeds drawn from the same --seed ("NOISE"). */
@@ -100,11 +106,15 @@ final class EvalCommand implements Callable<Integer> {
         }
         NoiseSchedule sched = model.schedule();
         DiffusionSampler sampler = model.sampler(sched);
-        DenoiserOptions.Loaded loaded = model.load();
+        DenoiserOptions.Loaded loaded = model.load(Math.min(batch, samples), d -> 0);
         Judge judge = loadClassifier(classifier);
         Classifier c = judge.model();
         int ch = loaded.denoiser().channels(), h = loaded.height(), w = loaded.width();
         checkFits(judge, ch, h, w);
+        // The features of all samples are held at once (then reduced to their statistics): checked before any is made.
+        int dim = c.config().hidden(), classes = c.config().classes();
+        Heap.require("samples", samples, "the features of " + samples + " images (" + dim + " features and " + classes + " logits each)",
+                Heap.floatArraysBytes((long) samples * dim, (long) samples * classes));
         DataSet test = TrainCommand.openData(data, ch, h, FashionMnist.Split.TEST);
         DataSet train = TrainCommand.openData(data, ch, h, FashionMnist.Split.TRAIN);
         int b = Math.min(batch, samples);

@@ -3,8 +3,10 @@ package dev.prism.cli;
 import dev.prism.nn.io.PthFile;
 import dev.prism.nn.io.WeightEntry;
 import dev.prism.nn.io.WeightFile;
+import dev.prism.nn.Heap;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.models.Models;
+import dev.prism.nn.models.UNet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -58,18 +60,25 @@ final class InfoCommand implements Callable<Integer>, LibraryNames {
         if (model != null) {
             Map<String, String> options = Models.parseOptions(config);
             if (width != null) {
+                if (width < 1 || width > UNet.MAX_WIDTH) {
+                    throw new IllegalArgumentException("--width expected 1 to " + UNet.MAX_WIDTH + ", found " + width);
+                }
                 options.put("width", String.valueOf(width));
             }
-            Models.Built built = Models.build(model, options, 0);
+            // The structure alone: shapes and counts, no weight allocated, whatever the width.
+            Models.Built built = Models.structure(model, options);
             out.println("model " + model + " " + built.options());
             out.print(built.module().describe());
             long n = built.module().parameterCount();
+            out.println("fp32 weights: " + Heap.format(built.module().parameterBytes()));
             Double paper = model.equals("deepprism-vae") ? TABLE_3.get(Integer.parseInt(built.options().get("width"))) : null;
             if (paper != null) {
                 out.printf(java.util.Locale.ROOT, "DeepPrism Table 3 gives %.1fK for this width: %+.1f%% (DeepPrismVae's Javadoc derives the count layer by layer)%n",
                         paper / 1e3, 100 * (n / paper - 1));
             }
             if (file != null) {
+                // Loading allocates the weights: checked against the heap first.
+                Models.checkHeap(built, options);
                 ModelWeights.load(built.module(), file, stripPrefix);
                 out.println(file + ": every tensor of the model is present with its shape");
             }

@@ -32,6 +32,13 @@ public final class Main {
         cl.setErr(err);
         // A repeated option takes its last value, as in most command lines.
         cl.setOverwrittenOptionsAllowed(true);
+        // A number that does not parse: the option, the kind and range expected, and what was typed.
+        cl.registerConverter(Integer.class, v -> number(v, "an integer from " + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE, Integer::parseInt));
+        cl.registerConverter(Integer.TYPE, v -> number(v, "an integer from " + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE, Integer::parseInt));
+        cl.registerConverter(Long.class, v -> number(v, "an integer from " + Long.MIN_VALUE + " to " + Long.MAX_VALUE, Long::parseLong));
+        cl.registerConverter(Long.TYPE, v -> number(v, "an integer from " + Long.MIN_VALUE + " to " + Long.MAX_VALUE, Long::parseLong));
+        cl.registerConverter(Double.class, v -> number(v, "a number", Double::parseDouble));
+        cl.registerConverter(Double.TYPE, v -> number(v, "a number", Double::parseDouble));
         // A mistyped option or a missing value: one line that names it, and where the usage is.
         cl.setParameterExceptionHandler((ex, args1) -> {
             CommandLine c = ex.getCommandLine();
@@ -59,6 +66,15 @@ public final class Main {
             throw ex;
         });
         return cl.execute(args);
+    }
+
+    /** {@code parse(value)}, or picocli's conversion failure "expected <what>, found '<value>'". */
+    private static <T> T number(String value, String what, java.util.function.Function<String, T> parse) {
+        try {
+            return parse.apply(value.trim());
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("expected " + what + ", found '" + value + "'");
+        }
     }
 
     /**

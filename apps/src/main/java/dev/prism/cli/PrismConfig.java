@@ -44,8 +44,9 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
         if (!BACKENDS.contains(backend)) {
             throw new IllegalArgumentException(source + ": prism.backend expected one of jvm, jvm-plain, jvm-seq, tornado, found '" + backend + "'");
         }
-        if (jvmThreads < 0) {
-            throw new IllegalArgumentException(source + ": prism.jvm.threads expected >= 0, found " + jvmThreads);
+        if (jvmThreads < 0 || jvmThreads > dev.prism.backend.JvmBackend.MAX_THREADS) {
+            throw new IllegalArgumentException(source + ": prism.jvm.threads expected 0 to " + dev.prism.backend.JvmBackend.MAX_THREADS
+                    + " (0: one per processor), found " + jvmThreads);
         }
     }
 

@@ -8,6 +8,7 @@ import dev.prism.diffusion.SamplingProgress;
 import dev.prism.diffusion.UNetDenoiser;
 import dev.prism.diffusion.WaveDiffDenoiser;
 import dev.prism.diffusion.WaveDiffSampling;
+import dev.prism.io.OutputFiles;
 import dev.prism.io.PngImages;
 import dev.prism.nn.models.Models;
 import picocli.CommandLine.Command;
@@ -40,7 +41,7 @@ import java.util.concurrent.Callable;
 final class SampleCommand implements Callable<Integer>, LibraryNames {
     @Override
     public Map<String, String> flags() {
-        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size", "batch", "--batch"));
     }
 
     /**
@@ -52,6 +53,9 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
             + "(--vector-bits; default: the CPU's widest). jvm-plain and jvm-seq, the plain loops, give bit-identical images. "
             + "Other vector widths, jvm against the plain loops, and TornadoVM devices round differently: their images differ "
             + "from jvm-seq's by a few grey levels (at most 5 of 255 on the tests' UNet, which the tests bound at 8).";
+
+    /** The per-image files are {@code sample-000.png}, {@code sample-001.png}, ... */
+    static final String PER_IMAGE_PREFIX = "sample";
 
     @Spec
     CommandSpec spec;
@@ -95,7 +99,9 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
         }
         NoiseSchedule sched = model.schedule();
         DiffusionSampler s = model.sampler(sched);
-        DenoiserOptions.Loaded loaded = model.load();
+        // The outputs' memory per image: the grid and its encoding, and each per-image file's PNG bytes until all are written.
+        DenoiserOptions.Loaded loaded = model.load(batch, d -> PngImages.gridBytesPerImage(d.channels(), d.height(), d.width(),
+                PngImages.DEFAULT_MARGIN) * (perImageDir == null ? 1 : 2));
         String name = loaded.name();
         Models.Built built = loaded.built();
         int[] hw = {loaded.height(), loaded.width()};
@@ -162,30 +168,31 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
         return text;
     }
 
-    /** Writes the grid and, when asked, one PNG per image. */
+    /** Writes the grid and, when asked, one PNG per image: all of them, or none (OutputFiles). */
     private void write(PrintWriter out, Map<String, String> text, float[] images, int channels, int h, int w, double seconds) throws IOException {
-        PngImages.writeGrid(this.out, images, batch, channels, h, w, Math.min(columns, batch), PngImages.DEFAULT_MARGIN, text);
-        out.printf(Locale.ROOT, "wrote %s (%d images, %.2f s sampling)%n", this.out, batch, seconds);
-        if (perImageDir != null) {
-            var files = PngImages.writeEach(perImageDir, "sample", images, batch, channels, h, w, text);
-            out.println("wrote " + files.size() + " images to " + perImageDir);
+        try (OutputFiles files = new OutputFiles()) {
+            PngImages.stageGrid(files, this.out, images, batch, channels, h, w, Math.min(columns, batch), PngImages.DEFAULT_MARGIN, text);
+            int each = perImageDir == null ? 0
+                    : PngImages.stageEach(files, perImageDir, PER_IMAGE_PREFIX, images, batch, channels, h, w, text).size();
+            files.commit();
+            out.printf(Locale.ROOT, "wrote %s (%d images, %.2f s sampling)%n", this.out, batch, seconds);
+            if (perImageDir != null) {
+                out.println("wrote " + each + " images to " + perImageDir);
+            }
         }
     }
 
-    /** Fails before any work when the outputs cannot be written where asked. */
+    /**
+     * Fails before any work when the outputs cannot be written where asked: --out must be a regular file or a
+     * new path in a directory where a file can be created, and so must every per-image file in --per-image-dir.
+     */
     private void checkOutput() {
-        Path dir = out.toAbsolutePath().getParent();
-        if (Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " is a directory; expected a .png file path");
-        }
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("--out " + out + ": directory " + dir + " does not exist");
-        }
-        if (!Files.isWritable(dir)) {
-            throw new IllegalArgumentException("--out " + out + ": directory " + dir + " is not writable");
-        }
-        if (perImageDir != null && !Files.isDirectory(perImageDir)) {
-            throw new IllegalArgumentException("--per-image-dir " + perImageDir + ": no such directory");
+        OutputFiles.checkTarget("--out", out);
+        if (perImageDir != null) {
+            OutputFiles.checkDirectory("--per-image-dir", perImageDir);
+            for (int i = 0; i < batch; i++) {
+                OutputFiles.checkTarget("--per-image-dir", perImageDir.resolve(PngImages.eachName(PER_IMAGE_PREFIX, i, batch)));
+            }
         }
     }
 

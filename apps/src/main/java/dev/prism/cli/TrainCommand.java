@@ -23,7 +23,9 @@ import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.DeepPrismVae;
 import dev.prism.io.PngImages;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.ModelWeights;
+import dev.prism.nn.Parameter;
 import dev.prism.nn.io.AtomicWrite;
 import dev.prism.nn.models.Classifier;
 import dev.prism.nn.models.Models;
@@ -68,7 +70,11 @@ import java.util.concurrent.Callable;
 final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Override
     public Map<String, String> flags() {
-        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.of("size", "--size"));
+        return LibraryNames.of(LibraryNames.MODEL, LibraryNames.BACKEND, Map.ofEntries(Map.entry("size", "--size"),
+                Map.entry("batch", "--batch"), Map.entry("sampleCount", "--sample-count"), Map.entry("lr", "--lr"),
+                Map.entry("weightDecay", "--weight-decay"), Map.entry("decay", "--lr-decay"), Map.entry("warmup", "--warmup"),
+                Map.entry("total", "--steps"), Map.entry("minRatio", "--min-lr-ratio"), Map.entry("clipNorm", "--clip"),
+                Map.entry("emaDecay", "--ema")));
     }
 
     @Spec
@@ -164,13 +170,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         PrintWriter err = spec.commandLine().getErr();
         Run run = resume != null ? Run.resume(this, resume) : Run.fresh(this);
         Path dir = run.dir;
-        Models.Built built = Models.build(run.model, run.options, run.seed);
-        boolean classifier = built.module() instanceof Classifier;
-        boolean vae = built.module() instanceof DeepPrismVae;
-        if (!classifier && !vae && !(built.module() instanceof dev.prism.nn.models.UNet)) {
-            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
-                    + "), deepprism-vae or classifier, found '" + run.model + "'");
-        }
+        boolean classifier = "classifier".equals(run.model);
+        boolean vae = "deepprism-vae".equals(run.model);
         List<String> notHere = classifier ? List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")
                 : vae ? List.of("--schedule", "--timesteps", "--sample-steps") : List.of();
         for (String option : notHere) {
@@ -181,15 +182,33 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         if (!vae && spec.commandLine().getParseResult().hasMatchedOption("--kl-weight")) {
             throw new IllegalArgumentException("--kl-weight applies to --model deepprism-vae, not to --model " + run.model);
         }
+        if (!classifier) {
+            if (sampleCount < 1) {
+                throw new IllegalArgumentException("--sample-count expected >= 1, found " + sampleCount);
+            }
+            if (sampleSteps < 1) {
+                throw new IllegalArgumentException("--sample-steps expected >= 1 (at most --timesteps are used), found " + sampleSteps);
+            }
+        }
+        // The settings the library checks, before a model is built or an image read.
+        NoiseSchedule sched = classifier || vae ? null : schedule(run.schedule, run.timesteps);
+        TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, 0.9, 0.999, 1e-8, run.weightDecay),
+                new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema);
+        if (vae) {
+            new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings);
+        }
+        Models.Built built = Models.build(run.model, run.options, run.seed);
+        if (!classifier && !vae && !(built.module() instanceof dev.prism.nn.models.UNet)) {
+            throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
+                    + "), deepprism-vae or classifier, found '" + run.model + "'");
+        }
         DataSet set = openData(run.data, run.channels, run.size);
         if (classifier && !set.hasLabels()) {
             throw new IllegalArgumentException("--data " + run.data + ": the classifier needs labelled images (fashion-mnist or a folder of "
                     + "Fashion-MNIST IDX files), found a folder of unlabelled images");
         }
+        checkHeap(built, run, set);
         Batches order = new Batches(set, run.batch, run.seed, true);
-        NoiseSchedule sched = classifier || vae ? null : schedule(run.schedule, run.timesteps);
-        TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, 0.9, 0.999, 1e-8, run.weightDecay),
-                new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema);
         long first = run.completed + 1;
         try (Backend b = backend.open(PrismConfig.load());
              BatchLoader loader = BatchLoader.background(order, first, 2);
@@ -201,6 +220,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
             }
+            // Everything is checked and allocated: the run's directory is made only now.
+            Files.createDirectories(dir);
             out.println("backend: " + b.id() + " — " + b.description());
             out.printf(Locale.ROOT, "training %s (%,d parameters) on %s (%,d images of %dx%dx%d), batch %d, steps %d..%d, run %s%n",
                     run.model, built.module().parameterCount(), set.getClass().getSimpleName(), set.size(), set.channels(),
@@ -269,12 +290,39 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         return 0;
     }
 
+    /**
+     * Fails before the trainer allocates anything unless training fits in the heap: the trainer's plan
+     * ({@link DdpmTrainer#footprint}, {@link ClassifierTrainer#footprint}) at the run's batch, the loaded data
+     * set, the background loader's two batches, the EMA copy written at each checkpoint and, for a denoising
+     * model, the sampling loop of its grids ({@code --sample-count} images, checked on its own first).
+     */
+    private void checkHeap(Models.Built built, Run run, DataSet set) {
+        int c = set.channels(), h = set.height(), w = set.width();
+        String image = c + "x" + h + "x" + w;
+        Footprint f = built.module() instanceof Classifier k ? ClassifierTrainer.footprint(k, c, h, w)
+                : built.module() instanceof DeepPrismVae v ? VaeTrainer.footprint(v, c, h, w) : DdpmTrainer.footprint(built.unet(), c, h, w);
+        long[] weights = built.module().parameters().stream().mapToLong(Parameter::numel).toArray();
+        long pixels = (long) set.size() * c * h * w;   // one byte each
+        long perImage = (long) c * h * w;
+        f = f.plus(Footprint.of(weights, new long[weights.length]))
+                .plus(Footprint.of(new long[] {(pixels + 3) / 4, 0, 0, 0, 0}, new long[] {0, perImage, perImage, 1, 1}));
+        if (!(built.module() instanceof Classifier) && !(built.module() instanceof DeepPrismVae) && run.sampleEvery > 0) {
+            UNetDenoiser d = new UNetDenoiser(built.unet(), h, w);
+            Footprint grids = SamplingLoop.ownFootprint(d).plus(d.footprint());
+            long extra = PngImages.gridBytesPerImage(c, h, w, PngImages.DEFAULT_MARGIN);
+            grids.requireHeap("sampleCount", sampleCount, extra, "sampling grids of %s of " + image, h + "x" + w);
+            long[] at = grids.arrays(sampleCount);
+            f = f.plus(Footprint.of(at, new long[at.length]));
+        }
+        f.requireHeap("batch", run.batch, 0, "training on batches of %s of " + image + " (with " + set.size() + " images in memory)", h + "x" + w);
+    }
+
     private void sampleGrid(Backend b, Models.Built emaModel, NoiseSchedule sched, Run run, long step) throws IOException {
         Path samples = run.dir.resolve("samples");
         int size = run.size;
         long seed = run.seed;
         Files.createDirectories(samples);
-        int n = Math.max(1, sampleCount);
+        int n = sampleCount;
         UNetDenoiser d = new UNetDenoiser(emaModel.unet(), size, size);
         try (SamplingLoop loop = new SamplingLoop(b, d, n)) {
             Ddim ddim = new Ddim(sched, Math.min(sampleSteps, sched.timesteps()), 0.0, true, Prediction.EPSILON);
@@ -336,8 +384,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     static NoiseSchedule schedule(String name, int t) {
-        if (t < 2) {
-            throw new IllegalArgumentException("--timesteps expected >= 2, found " + t);
+        if (t < 2 || t > NoiseSchedule.MAX_TIMESTEPS) {
+            throw new IllegalArgumentException("--timesteps expected 2 to " + NoiseSchedule.MAX_TIMESTEPS + ", found " + t);
         }
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "linear" -> NoiseSchedule.linear(t);
@@ -471,6 +519,12 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             if (Files.exists(c.out) && !(Files.isDirectory(c.out) && isEmpty(c.out))) {
                 throw new IllegalArgumentException("--out " + c.out + " exists and is not an empty directory (use --resume to continue a run)");
             }
+            // the run's directory is made once everything is checked and allocated: where it will go is checked now
+            Path existing = c.out.toAbsolutePath();
+            while (!Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            dev.prism.io.OutputFiles.checkDirectory("--out " + c.out + ": directory", existing);
             Run r = new Run();
             r.dir = c.out;
             r.model = c.model;
@@ -494,7 +548,6 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.checkpointEvery = c.checkpointEvery;
             r.sampleEvery = c.sampleEvery;
             r.check();
-            Files.createDirectories(r.dir);
             return r;
         }
 

@@ -41,15 +41,18 @@ import java.util.Objects;
  * {@code cols·(W + margin) + margin} wide and {@code rows·(H + margin) + margin} high; cells after the
  * last image stay black.
  *
- * <p>Metadata: one {@code tEXt} chunk per entry, in the map's order (PNG keywords: 1 to 79 Latin-1
- * printable characters, no leading, trailing or double spaces; values: Latin-1 without NUL). Files are
- * written atomically ({@link AtomicWrite}: a temporary file in the target directory, renamed over the
- * target; nothing is left behind on error), replacing an existing file.
+ * <p>Metadata: one text chunk per entry, in the map's order: {@code tEXt} when the value is Latin-1 (what
+ * every PNG reader shows), else {@code iTXt} with the value in UTF-8 (a weight file named in any script);
+ * keywords are 1 to 79 Latin-1 printable characters without leading, trailing or double spaces, values hold
+ * no NUL. {@link #readText} reads both kinds. Files are written through {@link OutputFiles}: each under a
+ * temporary name in the target directory, renamed over the target once complete (with {@link AtomicWrite});
+ * nothing is left behind on error or interrupt; an existing regular file is replaced, anything else refused.
  */
 public final class PngImages {
     /** The margin between grid cells, in pixels, as torchvision's default padding. */
     public static final int DEFAULT_MARGIN = 2;
     private static final String FORMAT = "javax_imageio_png_1.0";
+    private static final java.nio.charset.Charset LATIN_1 = StandardCharsets.ISO_8859_1;
 
     private PngImages() {
     }
@@ -60,49 +63,89 @@ public final class PngImages {
      * @param images  {@code x[N,C,H,W]}, values in [−1, 1]
      * @param columns images per grid row, at least 1
      * @param margin  black pixels around each image, at least 0
-     * @param text    key/value pairs stored as tEXt chunks
+     * @param text    key/value pairs stored as text chunks
      * @throws IllegalArgumentException naming the argument for a bad shape, an empty batch, a
      *                                  {@code columns < 1}, a {@code margin < 0}, metadata PNG cannot hold,
-     *                                  or a target whose directory does not exist or cannot be written
+     *                                  a target that is not a regular file or a new path, or whose directory
+     *                                  does not exist or cannot be written
      * @throws IOException              if writing fails (the target is then untouched)
      */
     public static void writeGrid(Path target, float[] images, int n, int c, int h, int w, int columns, int margin,
                                  Map<String, String> text) throws IOException {
+        try (OutputFiles files = new OutputFiles()) {
+            stageGrid(files, target, images, n, c, h, w, columns, margin, text);
+            files.commit();
+        }
+    }
+
+    /** {@link #writeGrid} into {@code files}: written when they are committed, with the others, or not at all. */
+    public static void stageGrid(OutputFiles files, Path target, float[] images, int n, int c, int h, int w, int columns, int margin,
+                                 Map<String, String> text) throws IOException {
         checkTarget("target", target);
-        byte[] png = encode(grid(images, n, c, h, w, columns, margin), text);
-        write(target, png);
+        files.add(target, encode(grid(images, n, c, h, w, columns, margin), text));
     }
 
     /**
-     * Writes each image of the batch to {@code directory/<prefix>-<index>.png}, the index zero-padded to
-     * at least three digits, each atomically; each file's metadata is {@code text} plus an entry
-     * {@code index} with the image's position in the batch (replacing any {@code index} given).
+     * Writes each image of the batch to {@code directory/<prefix>-<index>.png} ({@link #eachName}), all or
+     * none ({@link OutputFiles}); each file's metadata is {@code text} plus an entry {@code index} with the
+     * image's position in the batch (replacing any {@code index} given).
      *
      * @return the files written, in batch order
      * @throws IllegalArgumentException as {@link #writeGrid}, and for a prefix that is empty or holds a
      *                                  path separator
-     * @throws IOException              if writing fails (files written before stay, the failing one is untouched)
+     * @throws IOException              if writing fails (no file is then written)
      */
     public static List<Path> writeEach(Path directory, String prefix, float[] images, int n, int c, int h, int w,
                                        Map<String, String> text) throws IOException {
-        Objects.requireNonNull(directory, "directory");
-        if (prefix == null || prefix.isEmpty() || prefix.contains("/") || prefix.contains("\\")) {
-            throw bad("prefix", "a non-empty file name prefix without path separators", prefix == null ? "null" : "'" + prefix + "'");
+        try (OutputFiles files = new OutputFiles()) {
+            stageEach(files, directory, prefix, images, n, c, h, w, text);
+            return files.commit();
         }
+    }
+
+    /** {@link #writeEach} into {@code files}: written when they are committed, with the others, or not at all. */
+    public static List<Path> stageEach(OutputFiles files, Path directory, String prefix, float[] images, int n, int c, int h, int w,
+                                       Map<String, String> text) throws IOException {
+        Objects.requireNonNull(directory, "directory");
         checkDirectory("directory", directory);
         checkBatch(images, n, c, h, w);
         checkText(text);
-        int digits = Math.max(3, String.valueOf(n - 1).length());
         List<Path> written = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Map<String, String> meta = new LinkedHashMap<>(text);
             meta.remove("index");
             meta.put("index", String.valueOf(i));
-            Path file = directory.resolve(prefix + "-" + String.format("%0" + digits + "d", i) + ".png");
-            write(file, encode(image(images, i, c, h, w), meta));
+            Path file = directory.resolve(eachName(prefix, i, n));
+            files.add(file, encode(image(images, i, c, h, w), meta));
             written.add(file);
         }
         return written;
+    }
+
+    /**
+     * The file name of image {@code index} of {@code n}: {@code <prefix>-<index>.png}, the index zero-padded to
+     * at least three digits.
+     *
+     * @throws IllegalArgumentException for a prefix that is empty or holds a path separator
+     */
+    public static String eachName(String prefix, int index, int n) {
+        if (prefix == null || prefix.isEmpty() || prefix.contains("/") || prefix.contains("\\")) {
+            throw bad("prefix", "a non-empty file name prefix without path separators", prefix == null ? "null" : "'" + prefix + "'");
+        }
+        int digits = Math.max(3, String.valueOf(n - 1).length());
+        return prefix + "-" + String.format(java.util.Locale.ROOT, "%0" + digits + "d", index) + ".png";
+    }
+
+    /**
+     * An upper bound on the heap bytes {@link #writeGrid} takes per image of {@code c × h × w}, beyond the
+     * batch itself: a grid has at most two cells per image (a last row partly empty), each
+     * {@code (h + margin)·(w + margin)} pixels of one byte (grey) or four (RGB), and the encoding holds the
+     * PNG bytes (at most the raw {@code c} bytes per pixel, as the encoder stores rows it cannot compress) up
+     * to three times while its buffer grows and is copied out.
+     */
+    public static long gridBytesPerImage(int c, int h, int w, int margin) {
+        long cell = ((long) h + margin) * ((long) w + margin);
+        return 2 * cell * ((c == 1 ? 1 : 4) + 3L * c);
     }
 
     /** The grid of the batch as an image (see the class comment); TYPE_BYTE_GRAY for C = 1, TYPE_INT_RGB for C = 3. */
@@ -170,7 +213,7 @@ public final class PngImages {
     }
 
     /**
-     * The PNG encoding of {@code img} with {@code text} as tEXt chunks.
+     * The PNG encoding of {@code img} with {@code text} as text chunks (tEXt for Latin-1 values, iTXt otherwise).
      *
      * @throws IllegalArgumentException naming the entry if a key or value cannot be a tEXt chunk
      */
@@ -185,19 +228,36 @@ public final class PngImages {
             ImageWriteParam param = writer.getDefaultWriteParam();
             IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(img), param);
             if (!text.isEmpty()) {
-                IIOMetadataNode entries = new IIOMetadataNode("tEXt");
-                for (Map.Entry<String, String> en : text.entrySet()) {
-                    IIOMetadataNode e = new IIOMetadataNode("tEXtEntry");
-                    e.setAttribute("keyword", en.getKey());
-                    e.setAttribute("value", en.getValue());
-                    entries.appendChild(e);
-                }
+                IIOMetadataNode latin = new IIOMetadataNode("tEXt");
+                IIOMetadataNode unicode = new IIOMetadataNode("iTXt");
                 IIOMetadataNode root = new IIOMetadataNode(FORMAT);
-                root.appendChild(entries);
+                for (Map.Entry<String, String> en : text.entrySet()) {
+                    if (LATIN_1.newEncoder().canEncode(en.getValue())) {
+                        IIOMetadataNode e = new IIOMetadataNode("tEXtEntry");
+                        e.setAttribute("keyword", en.getKey());
+                        e.setAttribute("value", en.getValue());
+                        latin.appendChild(e);
+                    } else {
+                        IIOMetadataNode e = new IIOMetadataNode("iTXtEntry");
+                        e.setAttribute("keyword", en.getKey());
+                        e.setAttribute("compressionFlag", "FALSE");
+                        e.setAttribute("compressionMethod", "0");
+                        e.setAttribute("languageTag", "");
+                        e.setAttribute("translatedKeyword", "");
+                        e.setAttribute("text", en.getValue());
+                        unicode.appendChild(e);
+                    }
+                }
+                if (latin.hasChildNodes()) {
+                    root.appendChild(latin);
+                }
+                if (unicode.hasChildNodes()) {
+                    root.appendChild(unicode);
+                }
                 try {
                     meta.mergeTree(FORMAT, root);
                 } catch (IIOInvalidTreeException ex) {
-                    throw new IllegalStateException("javax.imageio refused the tEXt metadata: " + ex.getMessage(), ex);
+                    throw new IllegalStateException("javax.imageio refused the text metadata: " + ex.getMessage(), ex);
                 }
             }
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -212,7 +272,7 @@ public final class PngImages {
     }
 
     /**
-     * The tEXt entries of a PNG file, in file order, read through javax.imageio.
+     * The text entries of a PNG file ({@code tEXt}, then {@code iTXt}), read through javax.imageio.
      *
      * @throws IOException if the file cannot be read or is not a PNG
      */
@@ -238,12 +298,12 @@ public final class PngImages {
                 Node root = reader.getImageMetadata(0).getAsTree(FORMAT);
                 Map<String, String> out = new LinkedHashMap<>();
                 for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
-                    if (n.getNodeName().equals("tEXt")) {
+                    boolean latin = n.getNodeName().equals("tEXt");
+                    if (latin || n.getNodeName().equals("iTXt")) {
                         NodeList entries = n.getChildNodes();
                         for (int i = 0; i < entries.getLength(); i++) {
-                            Node e = entries.item(i);
-                            out.put(e.getAttributes().getNamedItem("keyword").getNodeValue(),
-                                    e.getAttributes().getNamedItem("value").getNodeValue());
+                            var a = entries.item(i).getAttributes();
+                            out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem(latin ? "value" : "text").getNodeValue());
                         }
                     }
                 }
@@ -252,15 +312,6 @@ public final class PngImages {
                 reader.dispose();
             }
         }
-    }
-
-    private static void write(Path target, byte[] png) throws IOException {
-        AtomicWrite.write(target, true, ch -> {
-            ByteBuffer b = ByteBuffer.wrap(png);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-        });
     }
 
     private static void checkBatch(float[] images, int n, int c, int h, int w) {
@@ -291,8 +342,8 @@ public final class PngImages {
                 throw bad("text", "PNG tEXt keywords of 1 to 79 Latin-1 printable characters without leading, trailing or double spaces",
                         k == null ? "null" : "'" + k + "'");
             }
-            if (v == null || v.indexOf('\0') >= 0 || !StandardCharsets.ISO_8859_1.newEncoder().canEncode(v)) {
-                throw bad("text", "a Latin-1 value without NUL for key '" + k + "'", v == null ? "null" : "'" + v + "'");
+            if (v == null || v.indexOf('\0') >= 0 || !StandardCharsets.UTF_8.newEncoder().canEncode(v)) {
+                throw bad("text", "a value without NUL that UTF-8 can hold for key '" + k + "'", v == null ? "null" : "'" + v + "'");
             }
         }
     }

@@ -69,7 +69,7 @@ class CliTest {
 
         r = run("kernels", "--check", "--threads", "-3");
         assertEquals(2, r.code());
-        assertEquals("prism: --threads expected >= 0, found -3", r.err().strip());
+        assertEquals("prism: --threads expected 0 to 1024 (0: one per processor), found -3", r.err().strip());
     }
 
     @Test

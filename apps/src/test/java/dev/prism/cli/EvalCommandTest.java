@@ -117,7 +117,7 @@ class EvalCommandTest {
         check(run(base, "--steps", "41"), "prism: --steps expected 1 to T = 40, found 41");
         check(run(base, "--sampler", "ddpm", "--steps", "10"), "prism: --steps for ddpm expected 40 (ancestral sampling visits every "
                 + "timestep; use --sampler ddim for fewer), found 10");
-        check(run(base, "--timesteps", "0"), "prism: --timesteps expected an integer >= 1, found '0'");
+        check(run(base, "--timesteps", "0"), "prism: --timesteps expected an integer from 1 to 1000000, found '0'");
         CliTest.Result longer = run(base, "--timesteps", "60", "--steps", "41");
         assertEquals(0, longer.code(), longer.out() + longer.err());
         assertTrue(longer.out().contains("schedule cosine(T=60, "), longer.out());
@@ -165,9 +165,10 @@ class EvalCommandTest {
                 + "classifier trained at that size)");
         check(eval("--data", dir.toString()), "prism: --data expected fashion-mnist or a folder of Fashion-MNIST IDX files "
                 + "(train-images-idx3-ubyte[.gz], train-labels-..., t10k-images-..., t10k-labels-...), found '" + dir + "'");
-        check(eval("--samples", "many"), "prism: Invalid value for option '--samples': 'many' is not an int (see prism eval --help)");
+        check(eval("--samples", "many"), "prism: Invalid value for option '--samples': expected an integer from -2147483648 to 2147483647,"
+                + " found 'many' (see prism eval --help)");
         check(eval("--sampler", "euler"), "prism: --sampler expected ddpm or ddim, found 'euler'");
-        check(eval("--eta", "-1"), "prism: --eta expected >= 0, found -1.0");
+        check(eval("--eta", "-1"), "prism: --eta expected a finite number >= 0, found -1.0");
         check(eval("--schedule", "sigmoid"), "prism: --schedule expected linear, cosine or vp, found 'sigmoid'");
     }
 

@@ -73,7 +73,7 @@ class SampleCommandTest {
                 "prism: --steps for ddpm expected 1000 (ancestral sampling visits every timestep; use --sampler ddim for fewer), found 50");
         check(sample("--out", dir.resolve("no/such/dir/g.png").toString()),
                 "prism: --out " + dir.resolve("no/such/dir/g.png") + ": directory " + dir.resolve("no/such/dir") + " does not exist");
-        check(sample("--out", dir.toString()), "prism: --out " + dir + " is a directory; expected a .png file path");
+        check(sample("--out", dir.toString()), "prism: --out " + dir + ": expected a regular file or a new path, found a directory");
         check(sample("--out", o, "--size", "9"), "prism: --size expected a height and width divisible by 2 (the UNet downsamples 1 times), found 9x9");
         check(sample("--out", o, "--size", "8x"), "prism: --size expected H or HxW with positive integers, found '8x'");
         check(sample("--out", o, "--model", "wg-unet"),
@@ -82,7 +82,7 @@ class SampleCommandTest {
         check(BenchCommandTest.run("sample", "--weights", dir.resolve("missing.safetensors").toString(), "--out", o),
                 "prism: --weights " + dir.resolve("missing.safetensors") + ": no such file");
         check(sample("--out", o, "--per-image-dir", dir.resolve("nope").toString()),
-                "prism: --per-image-dir " + dir.resolve("nope") + ": no such directory");
+                "prism: --per-image-dir " + dir.resolve("nope") + " does not exist");
         try (var files = Files.list(dir)) {
             assertEquals(0, files.count(), "no partial output may be left behind");
         }

@@ -38,19 +38,41 @@ class PngImagesTest {
 
     /** The tEXt entries as javax.imageio's PNG reader reports them, independently of PngImages.readText. */
     static Map<String, String> textChunks(Path png) throws IOException {
+        return chunks(png, "tEXtEntry", "value");
+    }
+
+    /** The iTXt entries as javax.imageio's PNG reader reports them. */
+    static Map<String, String> internationalChunks(Path png) throws IOException {
+        return chunks(png, "iTXtEntry", "text");
+    }
+
+    private static Map<String, String> chunks(Path png, String entry, String valueAttribute) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(png.toFile())) {
             ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
             reader.setInput(in);
             Node root = reader.getImageMetadata(0).getAsTree("javax_imageio_png_1.0");
             Map<String, String> out = new LinkedHashMap<>();
-            NodeList chunks = ((org.w3c.dom.Element) root).getElementsByTagName("tEXtEntry");
+            NodeList chunks = ((org.w3c.dom.Element) root).getElementsByTagName(entry);
             for (int i = 0; i < chunks.getLength(); i++) {
                 var a = chunks.item(i).getAttributes();
-                out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem("value").getNodeValue());
+                out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem(valueAttribute).getNodeValue());
             }
             reader.dispose();
             return out;
         }
+    }
+
+    @Test
+    void valuesBeyondLatin1GoIntoUtf8TextChunksAndReadBack() throws Exception {
+        Path png = dir.resolve("g.png");
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("model", "unet");
+        text.put("weights", "modèle-名前 ✓.safetensors");
+        text.put("seed", "7");
+        PngImages.writeGrid(png, new float[54], 2, 3, 3, 3, 4, 2, text);
+        assertEquals(Map.of("model", "unet", "seed", "7"), textChunks(png), "Latin-1 values stay tEXt");
+        assertEquals(Map.of("weights", "modèle-名前 ✓.safetensors"), internationalChunks(png), "the rest is iTXt, in UTF-8");
+        assertEquals(Map.of("model", "unet", "seed", "7", "weights", "modèle-名前 ✓.safetensors"), PngImages.readText(png));
     }
 
     private List<String> files() throws IOException {
@@ -157,8 +179,8 @@ class PngImagesTest {
         assertEquals("png: argument 'directory' expected an existing, writable directory, found " + file
                 + " (" + file.toAbsolutePath() + " is not a directory)", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> PngImages.writeGrid(png, new float[54], 2, 3, 3, 3, 4, 2,
-                Map.of("weights", "ünïcödé ✓")));
-        assertEquals("png: argument 'text' expected a Latin-1 value without NUL for key 'weights', found 'ünïcödé ✓'", e.getMessage());
+                Map.of("weights", "a\0b")));
+        assertEquals("png: argument 'text' expected a value without NUL that UTF-8 can hold for key 'weights', found 'a\0b'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> PngImages.writeGrid(png, new float[54], 2, 3, 3, 3, 4, 2,
                 Map.of(" seed", "1")));
         assertEquals("png: argument 'text' expected PNG tEXt keywords of 1 to 79 Latin-1 printable characters without leading,"

@@ -1,6 +1,7 @@
 package dev.prism.diffusion;
 
 import dev.prism.backend.Plan;
+import dev.prism.nn.Footprint;
 
 /**
  * A model that a {@link SamplingLoop} evaluates once per step: it adds to a plan the launches that
@@ -49,5 +50,14 @@ public interface Denoiser {
      */
     default void addTo(Plan.Builder plan, int batch, float[] x, float[] t, float[] latent, float[] e) {
         addTo(plan, batch, x, t, e);
+    }
+
+    /**
+     * The arrays {@link #addTo} allocates and the weights and tables it declares, without x, t and e, known
+     * before they are allocated: what the loop checks against the heap first ({@link SamplingLoop#checkHeap}).
+     * The default, for a model that cannot say, is {@link Footprint#NONE}: the loop then checks its own arrays only.
+     */
+    default Footprint footprint() {
+        return Footprint.NONE;
     }
 }

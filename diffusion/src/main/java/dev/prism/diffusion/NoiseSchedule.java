@@ -28,6 +28,11 @@ public record NoiseSchedule(String name, double[] beta, double[] alpha, double[]
     public static final double LINEAR_BETA_END = 0.02;
     /** The number of steps of DDPM and of improved DDPM's experiments. */
     public static final int DEFAULT_TIMESTEPS = 1000;
+    /**
+     * The most steps a factory makes: a schedule holds 24 bytes per step, and published schedules have 1000
+     * to 4000 (DDPM sampling visits every one).
+     */
+    public static final int MAX_TIMESTEPS = 1_000_000;
     /** Improved DDPM's offset {@code s} of the cosine schedule. */
     public static final double COSINE_S = 0.008;
     /** Improved DDPM's bound on β of the cosine schedule. */
@@ -113,8 +118,8 @@ public record NoiseSchedule(String name, double[] beta, double[] alpha, double[]
      */
     public static NoiseSchedule linear(int timesteps, double betaStart, double betaEnd) {
         String where = "noise schedule 'linear'";
-        if (timesteps < 1) {
-            throw bad(where, "timesteps", ">= 1", timesteps);
+        if (timesteps < 1 || timesteps > MAX_TIMESTEPS) {
+            throw bad(where, "timesteps", "1 to " + MAX_TIMESTEPS, timesteps);
         }
         if (!(betaStart > 0 && betaStart < 1)) {
             throw bad(where, "betaStart", "in (0, 1)", betaStart);
@@ -153,8 +158,8 @@ public record NoiseSchedule(String name, double[] beta, double[] alpha, double[]
      */
     public static NoiseSchedule cosine(int timesteps, double s, double maxBeta) {
         String where = "noise schedule 'cosine'";
-        if (timesteps < 1) {
-            throw bad(where, "timesteps", ">= 1", timesteps);
+        if (timesteps < 1 || timesteps > MAX_TIMESTEPS) {
+            throw bad(where, "timesteps", "1 to " + MAX_TIMESTEPS, timesteps);
         }
         if (!(s > 0 && s < Double.POSITIVE_INFINITY)) {
             throw bad(where, "s", "a finite number > 0", s);
@@ -201,8 +206,8 @@ public record NoiseSchedule(String name, double[] beta, double[] alpha, double[]
      */
     public static NoiseSchedule vp(int timesteps, double betaMin, double betaMax, double eps) {
         String where = "noise schedule 'vp'";
-        if (timesteps < 1) {
-            throw bad(where, "timesteps", ">= 1", timesteps);
+        if (timesteps < 1 || timesteps > MAX_TIMESTEPS) {
+            throw bad(where, "timesteps", "1 to " + MAX_TIMESTEPS, timesteps);
         }
         if (!(betaMin > 0 && betaMin < Double.POSITIVE_INFINITY)) {
             throw bad(where, "betaMin", "a finite number > 0", betaMin);

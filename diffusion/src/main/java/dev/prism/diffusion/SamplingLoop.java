@@ -6,6 +6,8 @@ import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Plan;
 import dev.prism.backend.Launch;
 import dev.prism.kernels.Sampler;
+import dev.prism.nn.Footprint;
+import dev.prism.nn.Heap;
 
 import java.util.Arrays;
 import java.util.List;
@@ -54,8 +56,9 @@ public final class SamplingLoop implements AutoCloseable {
     /**
      * Builds the step plan for {@code batch} images and compiles it on {@code backend}.
      *
-     * @throws IllegalArgumentException if {@code batch < 1}, the image is too large for one array, or
-     *                                  the model's launches break the {@link Denoiser} contract
+     * @throws IllegalArgumentException if {@code batch < 1}, the plan's arrays do not fit in the heap or an
+     *                                  array ({@link #checkHeap}), or the model's launches break the
+     *                                  {@link Denoiser} contract
      */
     public SamplingLoop(Backend backend, Denoiser model, int batch) {
         Objects.requireNonNull(backend, "backend");
@@ -69,10 +72,7 @@ public final class SamplingLoop implements AutoCloseable {
                     + ch + "x" + h + "x" + w);
         }
         long n = (long) batch * ch * h * w;
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("sampling loop: argument 'batch' expected at most " + ((Integer.MAX_VALUE - 8) / ((long) ch * h * w))
-                    + " images of " + ch + "x" + h + "x" + w + ", found " + batch);
-        }
+        checkHeap(model, batch, 0);
         int len = (int) n;
         this.batch = batch;
         this.perImage = ch * h * w;
@@ -101,6 +101,30 @@ public final class SamplingLoop implements AutoCloseable {
         checkModel(plan.launches().subList(1, plan.launches().size()));
         this.finalUpdate = Sampler.update(x, e, z, hostCoefficients, result, len);
         this.executable = backend.compile(plan);
+    }
+
+    /**
+     * The arrays a loop of {@code model} holds besides the model's: x, e, z, the result and the copy
+     * {@link #sample} returns (C·H·W per image each), t (one per image) and two sets of update coefficients.
+     */
+    public static Footprint ownFootprint(Denoiser model) {
+        long image = (long) model.channels() * model.height() * model.width();
+        return Footprint.of(new long[] {0, 0, 0, 0, 0, 0, Sampler.COEFFICIENTS, Sampler.COEFFICIENTS},
+                new long[] {image, image, image, image, image, 1, 0, 0});
+    }
+
+    /**
+     * Fails before anything is allocated unless a loop of {@code batch} images of {@code model} fits in the
+     * heap ({@link Heap}): its own arrays ({@link #ownFootprint}), the model's ({@link Denoiser#footprint}) and
+     * {@code extraBytes} more per image (a caller's outputs, such as an encoded grid).
+     *
+     * @throws dev.prism.kernels.ArgumentException naming {@code batch}, or {@code size} when one image is already too
+     *                                large, when an array would exceed the largest Java array
+     * @throws Heap.HeapException naming {@code batch}, or {@code size} when one image does not fit either
+     */
+    public static void checkHeap(Denoiser model, int batch, long extraBytes) {
+        ownFootprint(model).plus(model.footprint()).requireHeap(batch, extraBytes,
+                "sampling %s of " + model.channels() + "x" + model.height() + "x" + model.width(), model.height() + "x" + model.width());
     }
 
     private void checkModel(List<Launch> launches) {

@@ -3,6 +3,7 @@ package dev.prism.diffusion;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Elementwise;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.UNet;
@@ -16,6 +17,7 @@ public final class UNetDenoiser implements Denoiser {
     private final int height;
     private final int width;
     private final float[] one = {1f};
+    private Footprint footprint;
 
     /**
      * @throws ArgumentException for the argument {@code size} when height or width is not a positive multiple of
@@ -45,6 +47,18 @@ public final class UNetDenoiser implements Denoiser {
     @Override
     public int width() {
         return width;
+    }
+
+    /**
+     * The UNet's forward graph at this size ({@link UNet#forwardFootprint}) and the unit scale; found once (a
+     * few small graphs) and kept, as it depends on the shapes only.
+     */
+    @Override
+    public synchronized Footprint footprint() {
+        if (footprint == null) {
+            footprint = unet.forwardFootprint(height, width).plus(Footprint.of(new long[] {one.length}, new long[] {0}));
+        }
+        return footprint;
     }
 
     @Override

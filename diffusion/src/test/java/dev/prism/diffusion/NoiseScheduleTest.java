@@ -89,7 +89,7 @@ class NoiseScheduleTest {
     @Test
     void badParametersAreRejectedByName() {
         var e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.linear(0));
-        assertEquals("noise schedule 'linear': argument 'timesteps' expected >= 1, found 0", e.getMessage());
+        assertEquals("noise schedule 'linear': argument 'timesteps' expected 1 to 1000000, found 0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.linear(10, 0.0, 0.02));
         assertEquals("noise schedule 'linear': argument 'betaStart' expected in (0, 1), found 0.0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.linear(10, 0.1, 0.01));
@@ -103,7 +103,9 @@ class NoiseScheduleTest {
         e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.vp(4, 0.1, 20, 1.0));
         assertEquals("noise schedule 'vp': argument 'eps' expected in (0, 1), found 1.0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.vp(-3));
-        assertEquals("noise schedule 'vp': argument 'timesteps' expected >= 1, found -3", e.getMessage());
+        assertEquals("noise schedule 'vp': argument 'timesteps' expected 1 to 1000000, found -3", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.cosine(Integer.MAX_VALUE));
+        assertEquals("noise schedule 'cosine': argument 'timesteps' expected 1 to 1000000, found 2147483647", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.ofBetas("custom", new double[] {0.1, 1.0}));
         assertEquals("noise schedule 'custom': argument 'beta[1]' expected in (0, 1), found 1.0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new NoiseSchedule("forged", new double[] {0.1}, new double[] {0.9}, new double[] {0.8}));

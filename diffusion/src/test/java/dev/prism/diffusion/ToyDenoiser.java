@@ -41,6 +41,12 @@ final class ToyDenoiser implements Denoiser {
         return w;
     }
 
+    /** emb and v per image, the weights and the scale. */
+    @Override
+    public dev.prism.nn.Footprint footprint() {
+        return dev.prism.nn.Footprint.of(new long[] {0, 0, weight.length, 1}, new long[] {EMB, c, 0, 0});
+    }
+
     @Override
     public void addTo(Plan.Builder plan, int batch, float[] x, float[] t, float[] e) {
         float[] emb = new float[batch * EMB];

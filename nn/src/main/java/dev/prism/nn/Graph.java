@@ -5,6 +5,7 @@ import dev.prism.backend.Plan;
 import dev.prism.kernels.Activation;
 import dev.prism.kernels.Approx;
 import dev.prism.kernels.Attention;
+import dev.prism.kernels.Check;
 import dev.prism.kernels.Concat;
 import dev.prism.kernels.Conv2d;
 import dev.prism.kernels.Elementwise;
@@ -362,7 +363,8 @@ public final class Graph {
         }
         int d = c / heads;
         Tensor out = buffer(q.shape());
-        float[] probs = new float[n * heads * positions * positions];
+        // n·heads·P² can exceed an int where q itself does not: sized (and refused) before it is allocated
+        float[] probs = new float[Check.of("graph '" + name + "': attention").size("probs", n, heads, positions, positions)];
         forward.addAll(Attention.forward(q.data(), k.data(), v.data(), out.data(), probs, n, heads, d, positions));
         return record(out, needs(q, k, v), gy -> {
             Tensor gq = buffer(q.shape()), gk = buffer(k.shape()), gv = buffer(v.shape());

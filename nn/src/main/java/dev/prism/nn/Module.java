@@ -20,9 +20,9 @@ public abstract class Module {
     private final Map<String, Module> children = new LinkedHashMap<>();
     private String path = "";
 
-    /** Declares a parameter of this module, initialised to zeros. */
+    /** Declares a parameter of this module, zeros once allocated (see {@link Parameter#value()}). */
     protected final Parameter parameter(String name, int... shape) {
-        Parameter p = new Parameter(name, Tensor.zeros(shape));
+        Parameter p = new Parameter(name, shape);
         parameters.add(p);
         p.prefix(path);
         return p;
@@ -77,6 +77,11 @@ public abstract class Module {
             n += p.numel();
         }
         return n;
+    }
+
+    /** The bytes of every parameter's fp32 values, whether allocated yet or not. */
+    public final long parameterBytes() {
+        return Math.multiplyExact(parameterCount(), (long) Float.BYTES);
     }
 
     /** The expected shape of every parameter, by name, in state_dict order: what strict loading checks. */

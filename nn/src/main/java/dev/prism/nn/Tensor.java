@@ -96,6 +96,16 @@ public final class Tensor {
         return "Tensor" + Arrays.toString(shape);
     }
 
+    /**
+     * The element count of {@code shape}.
+     *
+     * @throws IllegalArgumentException naming the shape when a dimension is negative or the count exceeds the
+     *                                  largest Java array ({@code Integer.MAX_VALUE − 8} elements)
+     */
+    public static int elements(int... shape) {
+        return numel(checkShape(shape));
+    }
+
     private static int[] checkShape(int[] shape) {
         Objects.requireNonNull(shape, "shape");
         for (int i = 0; i < shape.length; i++) {
@@ -112,9 +122,19 @@ public final class Tensor {
         for (int d : shape) {
             n *= d;
             if (n > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException("tensor shape " + Arrays.toString(shape) + " has more elements than a Java array holds");
+                throw new IllegalArgumentException("tensor shape " + Arrays.toString(shape) + " expected at most "
+                        + (Integer.MAX_VALUE - 8) + " elements (the largest Java array), found " + product(shape));
             }
         }
         return (int) n;
+    }
+
+    /** The product of the dimensions as text, exact even beyond a long. */
+    private static String product(int[] shape) {
+        java.math.BigInteger p = java.math.BigInteger.ONE;
+        for (int d : shape) {
+            p = p.multiply(java.math.BigInteger.valueOf(d));
+        }
+        return p.toString();
     }
 }

@@ -25,7 +25,7 @@ class TensorTest {
         e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(2, -1));
         assertEquals("tensor shape [2, -1]: dimension 1 is negative", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(1 << 16, 1 << 16));
-        assertEquals("tensor shape [65536, 65536] has more elements than a Java array holds", e.getMessage());
+        assertEquals("tensor shape [65536, 65536] expected at most 2147483639 elements (the largest Java array), found 4294967296", e.getMessage());
     }
 
     @Test

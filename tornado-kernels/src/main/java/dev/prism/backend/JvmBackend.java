@@ -58,6 +58,12 @@ public final class JvmBackend implements Backend {
         this.team = threads > 1 ? new Team(threads, "prism-jvm-" + POOLS.incrementAndGet()) : null;
     }
 
+    /**
+     * The most threads a parallel backend takes: each is a platform thread with its own stack and kernel
+     * scratch, and more than a few per processor only adds switching.
+     */
+    public static final int MAX_THREADS = 1024;
+
     /** The reference backend: kernel methods run as written, on the calling thread. */
     public static JvmBackend sequential() {
         return new JvmBackend(1, true, false);
@@ -66,7 +72,7 @@ public final class JvmBackend implements Backend {
     /**
      * A backend that spreads each launch over {@code threads} threads.
      *
-     * @throws IllegalArgumentException if {@code threads < 1}
+     * @throws IllegalArgumentException unless {@code 1 <= threads <=} {@link #MAX_THREADS}
      */
     public static JvmBackend parallel(int threads) {
         return parallel(threads, true);
@@ -77,11 +83,11 @@ public final class JvmBackend implements Backend {
      * hand-vectorised variants when {@code vectorised}, a kernel has one and this JVM has the Vector API
      * module (without it: the plain loops, and {@link #NO_VECTOR_API} once per JVM).
      *
-     * @throws IllegalArgumentException if {@code threads < 1}
+     * @throws IllegalArgumentException unless {@code 1 <= threads <=} {@link #MAX_THREADS}
      */
     public static JvmBackend parallel(int threads, boolean vectorised) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("jvm backend: argument 'threads' expected >= 1, found " + threads);
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException("jvm backend: argument 'threads' expected 1 to " + MAX_THREADS + ", found " + threads);
         }
         if (vectorised && !VECTOR_API && TOLD.compareAndSet(false, true)) {
             System.err.println(NO_VECTOR_API);

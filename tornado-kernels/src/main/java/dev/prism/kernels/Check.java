@@ -72,15 +72,26 @@ public final class Check {
     }
 
     /**
-     * The product of {@code dims} as an int, or a failure naming {@code name} when it exceeds the
-     * largest Java array.
+     * The product of {@code dims} as an int, or a failure naming {@code name}, the dimensions and their
+     * product when it exceeds the largest Java array (the product is computed exactly, never wrapped).
      */
     public int size(String name, int... dims) {
         long n = 1;
         for (int d : dims) {
+            if (d < 0) {
+                throw fail(name, "dimensions >= 0", java.util.Arrays.toString(dims));
+            }
+        }
+        for (int d : dims) {
             n *= d;
             if (n > Integer.MAX_VALUE - 8) {
-                throw fail(name, "at most " + (Integer.MAX_VALUE - 8) + " elements", "more than that");
+                java.math.BigInteger p = java.math.BigInteger.ONE;
+                StringBuilder b = new StringBuilder();
+                for (int e : dims) {
+                    p = p.multiply(java.math.BigInteger.valueOf(e));
+                    b.append(b.isEmpty() ? "" : "·").append(e);
+                }
+                throw fail(name, "at most " + (Integer.MAX_VALUE - 8) + " elements (the largest Java array)", b + " = " + p);
             }
         }
         return (int) n;

@@ -1,5 +1,7 @@
 package dev.prism.diffusion.data;
 
+import dev.prism.nn.Heap;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -103,9 +105,13 @@ public final class FashionMnist extends ByteImageSet {
                     + img.dim(1) + "×" + img.dim(2), null);
         }
         int n = img.dim(0);
-        if ((long) n * size * size > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("Fashion-MNIST: argument 'size' expected at most "
-                    + (int) Math.sqrt((Integer.MAX_VALUE - 8.0) / n) + " for " + n + " images in one array of bytes, found " + size);
+        if ((long) size * size > (Integer.MAX_VALUE - 8L) / Math.max(1, n)) {   // n·size² would overflow a long first
+            throw dev.prism.kernels.ArgumentException.expected("size", "at most " + (int) Math.sqrt((Integer.MAX_VALUE - 8.0) / n)
+                    + " for Fashion-MNIST's " + n + " images in one array of bytes", size);
+        }
+        if (size != RAW_SIZE) {
+            Heap.require("size", size, "Fashion-MNIST's " + n + " images at " + size + "×" + size,
+                    Heap.floatArrayBytes((long) n * size * size / 4 + 1));
         }
         IdxFile lab = IdxFile.read(labelFile, 1, "labels");
         if (lab.dim(0) != n) {

@@ -1,5 +1,7 @@
 package dev.prism.diffusion.data;
 
+import dev.prism.nn.Heap;
+
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -107,12 +109,16 @@ public final class ImageFolder extends ByteImageSet {
         Objects.requireNonNull(unreadable, "unreadable");
         Objects.requireNonNull(warnings, "warnings");
         List<Path> candidates = list(directory);
-        int len = channels * size * size;
-        long bytes = (long) candidates.size() * len;
-        if (bytes > Integer.MAX_VALUE - 8) {
+        // size² first: channels·size² could overflow a long
+        long image = (long) size * size > Integer.MAX_VALUE ? Long.MAX_VALUE / 4 : (long) channels * size * size;
+        long bytes = candidates.size() * image;
+        if (image > Integer.MAX_VALUE - 8 || bytes > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("image folder " + directory + ": expected at most " + (Integer.MAX_VALUE - 8)
                     + " bytes of images, found " + candidates.size() + " images of " + channels + "×" + size + "×" + size);
         }
+        Heap.require("size", size, candidates.size() + " images of " + channels + "×" + size + "×" + size + " in " + directory,
+                Heap.floatArrayBytes(bytes / 4 + 1));
+        int len = (int) image;
         byte[] pixels = new byte[(int) bytes];
         List<Path> loaded = new ArrayList<>();
         String firstSkipped = null;

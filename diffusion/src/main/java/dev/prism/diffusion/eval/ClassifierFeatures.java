@@ -4,6 +4,7 @@ import dev.prism.backend.Backend;
 import dev.prism.backend.Executable;
 import dev.prism.backend.Plan;
 import dev.prism.diffusion.data.DataSet;
+import dev.prism.kernels.Check;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.Classifier;
@@ -74,8 +75,8 @@ public final class ClassifierFeatures implements AutoCloseable {
         }
         int c = model.config().inChannels();
         this.batch = batch;
-        this.imageLength = c * height * width;
-        this.x = new float[Math.multiplyExact(batch, imageLength)];
+        this.x = new float[Check.of("classifier features").size("x", batch, c, height, width)];
+        this.imageLength = x.length / batch;
         Graph g = new Graph("classifier");
         Classifier.Outputs out = model.forward(g, Tensor.of(x, batch, c, height, width));
         this.features = out.features().data();
@@ -101,8 +102,9 @@ public final class ClassifierFeatures implements AutoCloseable {
             throw new IllegalArgumentException("classifier features: argument 'count' expected >= 1, found " + count);
         }
         int dim = model.config().hidden(), classes = model.config().classes();
-        float[] f = new float[Math.multiplyExact(count, dim)];
-        float[] z = new float[Math.multiplyExact(count, classes)];
+        Check k = Check.of("classifier features");
+        float[] f = new float[k.size("features", count, dim)];
+        float[] z = new float[k.size("logits", count, classes)];
         for (int first = 0; first < count; first += batch) {
             int n = Math.min(batch, count - first);
             images.fill(first, n, x);

@@ -2,6 +2,7 @@ package dev.prism.diffusion.train;
 
 import dev.prism.backend.Backend;
 import dev.prism.backend.Plan;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.Classifier;
@@ -72,20 +73,45 @@ public final class ClassifierTrainer implements Trainer {
         this.data = Objects.requireNonNull(data, "data");
         this.config = Objects.requireNonNull(config, "config");
         int c = data.channels(), h = data.height(), w = data.width();
+        checkFits(model, c, h, w);
+        int n = config.batch();
+        long len = (long) n * c * h * w;
+        footprint(model, c, h, w).requireHeap(n, 0, "training on batches of %s of " + c + "x" + h + "x" + w, h + "x" + w);
+        images = new float[(int) len];
+        labels = new float[n];
+        Graph g = new Graph("classifier");
+        Classifier.Outputs out = model.forward(g, Tensor.of(images, n, c, h, w));
+        Tensor loss = g.crossEntropy(out.logits(), Tensor.of(labels, n));
+        step = new TrainingStep(g, loss, model.parameters(), config.settings(), images, labels);
+    }
+
+    /** Fails unless {@code c × h × w} images fit the classifier: its channels, and sides divisible by its divisor. */
+    static void checkFits(Classifier model, int c, int h, int w) {
         Classifier.Config mc = model.config();
         int d = mc.divisor();
         if (c != mc.inChannels() || h % d != 0 || w % d != 0) {
             throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the classifier: expected "
                     + mc.inChannels() + " channel(s) and a height and width divisible by " + d);
         }
-        int n = config.batch();
-        int len = Trainer.batchLength(n, c, h, w);
-        images = new float[len];
-        labels = new float[n];
-        Graph g = new Graph("classifier");
-        Classifier.Outputs out = model.forward(g, Tensor.of(images, n, c, h, w));
-        Tensor loss = g.crossEntropy(out.logits(), Tensor.of(labels, n));
-        step = new TrainingStep(g, loss, model.parameters(), config.settings(), images, labels);
+    }
+
+    /**
+     * Every array of the training plan for images of {@code c × h × w}, at any batch, known before any is
+     * allocated (as {@link DdpmTrainer#footprint}).
+     *
+     * @throws IllegalArgumentException if the images do not fit the classifier
+     */
+    public static Footprint footprint(Classifier model, int c, int h, int w) {
+        checkFits(model, c, h, w);
+        int d = model.config().divisor();
+        Footprint graph = Footprint.extrapolate((n, a, b) -> {
+            Graph g = new Graph("classifier");
+            Tensor x = Tensor.zeros(n, c, d * a, d * b), labels = Tensor.zeros(n);
+            Tensor loss = g.crossEntropy(model.forward(g, x).logits(), labels);
+            g.backward(loss, Tensor.of(new float[] {1f}, 1));
+            return Footprint.arrays(java.util.stream.Stream.concat(g.forwardLaunches().stream(), g.backwardLaunches().stream()).toList());
+        }, h / d, w / d);
+        return graph.plus(TrainingStep.stateFootprint(model.parameters()));
     }
 
     /** The plan of one training step. */

@@ -2,6 +2,7 @@ package dev.prism.diffusion.train;
 
 import dev.prism.backend.Backend;
 import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.UNet;
@@ -81,21 +82,52 @@ public final class DdpmTrainer implements Trainer {
         this.data = Objects.requireNonNull(data, "data");
         this.config = Objects.requireNonNull(config, "config");
         int c = data.channels(), h = data.height(), w = data.width();
-        UNet.Config mc = model.config();
-        if (c != mc.inChannels() || h % mc.divisor() != 0 || w % mc.divisor() != 0) {
-            throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the model: expected "
-                    + mc.inChannels() + " channel(s) and a height and width divisible by " + mc.divisor());
-        }
+        checkFits(model, c, h, w);
         int n = config.batch();
-        int len = Trainer.batchLength(n, c, h, w);
-        x0 = new float[len];
-        eps = new float[len];
+        long len = (long) n * c * h * w;
+        footprint(model, c, h, w).requireHeap(n, 0, "training on batches of %s of " + c + "x" + h + "x" + w, h + "x" + w);
+        x0 = new float[(int) len];
+        eps = new float[(int) len];
         t = new float[n];
         coef = new float[2 * n];
         Graph g = new Graph("ddpm");
         Tensor xt = g.qSample(Tensor.of(x0, n, c, h, w), Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n));
         Tensor loss = g.meanSquaredError(model.forward(g, xt, Tensor.of(t, n)), Tensor.of(eps, n, c, h, w));
         step = new TrainingStep(g, loss, model.parameters(), config.settings(), x0, eps, t, coef);
+    }
+
+    /**
+     * Fails unless {@code c × h × w} images fit the model: its channels, and a height and width divisible by
+     * its divisor.
+     */
+    static void checkFits(UNet model, int c, int h, int w) {
+        UNet.Config mc = model.config();
+        if (c != mc.inChannels() || h % mc.divisor() != 0 || w % mc.divisor() != 0) {
+            throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the model: expected "
+                    + mc.inChannels() + " channel(s) and a height and width divisible by " + mc.divisor());
+        }
+    }
+
+    /**
+     * Every array of the training plan for images of {@code c × h × w}, at any batch, known before any is
+     * allocated: the batch, noise, timesteps and coefficients, the graph's weights, activations and gradients
+     * ({@link Footprint#extrapolate} over small graphs of the same step), and the optimiser's state
+     * ({@link TrainingStep#stateFootprint}).
+     *
+     * @throws IllegalArgumentException if the images do not fit the model
+     */
+    public static Footprint footprint(UNet model, int c, int h, int w) {
+        checkFits(model, c, h, w);
+        int d = model.config().divisor();
+        Footprint graph = Footprint.extrapolate((n, a, b) -> {
+            Graph g = new Graph("ddpm");
+            Tensor x0 = Tensor.zeros(n, c, d * a, d * b), eps = Tensor.zeros(n, c, d * a, d * b);
+            Tensor xt = g.qSample(x0, eps, Tensor.zeros(2 * n));
+            Tensor loss = g.meanSquaredError(model.forward(g, xt, Tensor.zeros(n)), eps);
+            g.backward(loss, Tensor.of(new float[] {1f}, 1));
+            return Footprint.arrays(java.util.stream.Stream.concat(g.forwardLaunches().stream(), g.backwardLaunches().stream()).toList());
+        }, h / d, w / d);
+        return graph.plus(TrainingStep.stateFootprint(model.parameters()));
     }
 
     /** The plan of one training step. */

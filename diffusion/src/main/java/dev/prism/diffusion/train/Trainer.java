@@ -53,18 +53,4 @@ public interface Trainer extends AutoCloseable {
     default void close() {
         training().close();
     }
-
-    /**
-     * The length of a batch of {@code n} images of {@code c×h×w} as one array.
-     *
-     * @throws IllegalArgumentException if it does not fit a Java array
-     */
-    static int batchLength(int n, int c, int h, int w) {
-        long len = (long) n * c * h * w;
-        if (len > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("batch expected at most " + (Integer.MAX_VALUE - 8) / ((long) c * h * w)
-                    + " images of " + c + "x" + h + "x" + w + ", found " + n);
-        }
-        return (int) len;
-    }
 }

@@ -2,6 +2,7 @@ package dev.prism.diffusion.train;
 
 import dev.prism.backend.Backend;
 import dev.prism.backend.Plan;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.DeepPrismVae;
@@ -69,19 +70,42 @@ public final class VaeTrainer implements Trainer {
         this.config = Objects.requireNonNull(config, "config");
         int c = data.channels(), h = data.height(), w = data.width();
         DeepPrismVae.Config mc = model.config();
-        int f = DeepPrismVae.FACTOR;
-        if (c != mc.inChannels() || h % f != 0 || w % f != 0) {
-            throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the autoencoder: expected "
-                    + mc.inChannels() + " channel(s) and a height and width divisible by " + f);
-        }
         int n = config.batch();
-        int len = Trainer.batchLength(n, c, h, w);
-        x = new float[len];
+        footprint(model, c, h, w).requireHeap(n, 0, "training on batches of %s of " + c + "x" + h + "x" + w, h + "x" + w);
+        int f = DeepPrismVae.FACTOR;
+        x = new float[n * c * h * w];
         int z = mc.latent(), lh = h / f, lw = w / f;
         eps = new float[n * z * lh * lw];
         Graph g = new Graph("vae");
         DeepPrismVae.Objective o = model.objective(g, Tensor.of(x, n, c, h, w), Tensor.of(eps, n, z, lh, lw), (float) config.klWeight());
         step = new TrainingStep(g, o.loss(), List.of(o.reconstruction(), o.kl()), model.parameters(), config.settings(), x, eps);
+    }
+
+    /** Fails unless {@code c × h × w} images fit the autoencoder: its channels, and sides divisible by {@link DeepPrismVae#FACTOR}. */
+    static void checkFits(DeepPrismVae model, int c, int h, int w) {
+        int f = DeepPrismVae.FACTOR;
+        if (c != model.config().inChannels() || h % f != 0 || w % f != 0) {
+            throw new IllegalArgumentException("training data: images " + c + "x" + h + "x" + w + " do not fit the autoencoder: expected "
+                    + model.config().inChannels() + " channel(s) and a height and width divisible by " + f);
+        }
+    }
+
+    /**
+     * Every array of the training plan for images of {@code c × h × w}, at any batch, known before any is
+     * allocated (as {@link DdpmTrainer#footprint}).
+     *
+     * @throws IllegalArgumentException if the images do not fit the autoencoder
+     */
+    public static Footprint footprint(DeepPrismVae model, int c, int h, int w) {
+        checkFits(model, c, h, w);
+        int f = DeepPrismVae.FACTOR, z = model.config().latent();
+        Footprint graph = Footprint.extrapolate((n, a, b) -> {
+            Graph g = new Graph("vae");
+            DeepPrismVae.Objective o = model.objective(g, Tensor.zeros(n, c, f * a, f * b), Tensor.zeros(n, z, a, b), 1e-6f);
+            g.backward(o.loss(), Tensor.of(new float[] {1f}, 1));
+            return Footprint.arrays(java.util.stream.Stream.concat(g.forwardLaunches().stream(), g.backwardLaunches().stream()).toList());
+        }, h / f, w / f);
+        return graph.plus(TrainingStep.stateFootprint(model.parameters()));
     }
 
     /** The plan of one training step. */

@@ -311,7 +311,7 @@ class FashionMnistFilesTest {
         writeBoth();
         assertEquals("Fashion-MNIST: argument 'size' expected >= 1, found 0",
                 assertThrows(IllegalArgumentException.class, () -> FashionMnist.load(dir, FashionMnist.Split.TRAIN, 0)).getMessage());
-        assertEquals("Fashion-MNIST: argument 'size' expected at most 26754 for 3 images in one array of bytes, found 26755",
+        assertEquals("size expected at most 26754 for Fashion-MNIST's 3 images in one array of bytes, found 26755",
                 assertThrows(IllegalArgumentException.class, () -> FashionMnist.load(dir, FashionMnist.Split.TRAIN, 26755)).getMessage());
         FashionMnist set = FashionMnist.load(dir, FashionMnist.Split.TRAIN, 32);
         assertEquals("Fashion-MNIST train: argument 'index' expected 0..2, found 3",

@@ -41,6 +41,9 @@ public final class Classifier extends Module {
             positive("width", width);
             positive("stages", stages);
             positive("convs", convs);
+            if (convs > UNet.MAX_RES) {
+                throw new IllegalArgumentException("convs expected 1 to " + UNet.MAX_RES + ", found " + convs);
+            }
             positive("hidden", hidden);
             if (classes < 2) {
                 throw new IllegalArgumentException("classes expected >= 2, found " + classes);

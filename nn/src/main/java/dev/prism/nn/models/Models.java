@@ -2,7 +2,9 @@ package dev.prism.nn.models;
 
 import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.PrismConv.ChannelPadding;
+import dev.prism.nn.Heap;
 import dev.prism.nn.Module;
+import dev.prism.nn.Parameter;
 import dev.prism.nn.layers.ConvType;
 import dev.prism.nn.layers.GroupNorm;
 
@@ -132,12 +134,44 @@ public final class Models {
     }
 
     /**
-     * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}.
+     * Builds {@code model} with {@code options} over its defaults and initialises it from {@code seed}; first
+     * checks that its weights fit in the heap ({@link Heap}).
      *
      * @throws IllegalArgumentException for an unknown model (an {@link ArgumentException} naming {@code model}) or
      *                                  option, or a value out of range
+     * @throws Heap.HeapException       naming {@code options} when the weights need more heap than there is
      */
     public static Built build(String model, Map<String, String> options, long seed) {
+        Built b = structure(model, options);
+        checkHeap(b, options);
+        b.module().initialise(seed);
+        return b;
+    }
+
+    /**
+     * Fails unless the weights of {@code built} fit in the heap ({@link Heap#require}), before any is allocated.
+     *
+     * @param given the options the caller chose (the message shows them)
+     * @throws Heap.HeapException naming {@code options}
+     */
+    public static void checkHeap(Built built, Map<String, String> given) {
+        List<Parameter> ps = built.module().parameters();
+        long bytes = 0;
+        for (Parameter p : ps) {
+            bytes = Heap.saturatedAdd(bytes, Heap.floatArrayBytes(p.numel()));
+        }
+        Heap.require("options", new TreeMap<>(given), "model " + built.name() + " with " + built.module().parameterCount()
+                + " parameters", bytes);
+    }
+
+    /**
+     * The model {@code model} with {@code options} over its defaults, its parameters declared but not
+     * allocated (see {@link Parameter#value()}): shapes and counts without their memory, for describing a
+     * model or checking it against the heap.
+     *
+     * @throws IllegalArgumentException as {@link #build}
+     */
+    public static Built structure(String model, Map<String, String> options) {
         Map<String, String> o = defaults(model);
         if (model.equals("wavediff") && options.containsKey("preset")) {
             o.putAll(wavediffPreset(options.get("preset").trim()));
@@ -194,7 +228,6 @@ public final class Models {
                 yield new DeepPrismVae(new DeepPrismVae.Config(integer(o, "in"), width, integer(o, "z"), groups(o, options, width, 32), padding(o)));
             }
         };
-        m.initialise(seed);
         return new Built(model, o, m);
     }
 
@@ -268,6 +301,9 @@ public final class Models {
 
     /** The option {@code mults}: one multiplier per level, or one for every level, comma-separated. */
     private static int[] mults(String text, int levels) {
+        if (levels < 1 || levels > UNet.MAX_LEVELS) {
+            throw new IllegalArgumentException("levels expected 1 to " + UNet.MAX_LEVELS + ", found " + levels);
+        }
         String[] parts = text.split(",", -1);
         if (parts.length != 1 && parts.length != levels) {
             throw new IllegalArgumentException("option mults expected 1 or " + levels + " values (levels=" + levels + "), found "

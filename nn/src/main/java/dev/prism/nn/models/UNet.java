@@ -1,6 +1,7 @@
 package dev.prism.nn.models;
 
 import dev.prism.kernels.PrismConv.ChannelPadding;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Module;
 import dev.prism.nn.Tensor;
@@ -56,6 +57,15 @@ public final class UNet extends Module {
     /** The skip connections: added (Prism's constant-width design) or concatenated (DDPM). */
     public static final List<String> SKIPS = List.of("add", "concat");
 
+    /** The most resolutions: the size divisor 2^(L−1) is then 32768, larger than any image Prism can hold. */
+    public static final int MAX_LEVELS = 16;
+
+    /** The most residual blocks per level (each block is a few modules; 64 per level is far beyond any published UNet). */
+    public static final int MAX_RES = 64;
+
+    /** The widest level, C·mults[l], as the classifier's widest stage: beyond it a 3×3 convolution's weight exceeds a Java array. */
+    public static final int MAX_WIDTH = 65536;
+
     /**
      * @param inChannels image channels (1 for Fashion-MNIST, 3 for colour)
      * @param width      the base width C (conv_in's output, the time embedding's C)
@@ -82,6 +92,12 @@ public final class UNet extends Module {
             positive("width", width);
             positive("levels", levels);
             positive("res", resBlocks);
+            if (levels > MAX_LEVELS) {
+                throw new IllegalArgumentException("levels expected 1 to " + MAX_LEVELS + ", found " + levels);
+            }
+            if (resBlocks > MAX_RES) {
+                throw new IllegalArgumentException("res expected 1 to " + MAX_RES + ", found " + resBlocks);
+            }
             if (attnFrom < 0) {
                 throw new IllegalArgumentException("attn expected >= 0 (the first level with attention), found " + attnFrom);
             }
@@ -100,6 +116,10 @@ public final class UNet extends Module {
             for (int m : mults) {
                 if (m < 1) {
                     throw new IllegalArgumentException("mults expected values >= 1, found " + Arrays.toString(mults));
+                }
+                if ((long) width * m > MAX_WIDTH) {
+                    throw new IllegalArgumentException("width·mults expected at most " + MAX_WIDTH + " channels at every level, found "
+                            + width + "·" + m + " = " + (long) width * m);
                 }
             }
             // Every width in the model is a multiple of C (C·mults[l], and sums of those where skips are
@@ -326,6 +346,30 @@ public final class UNet extends Module {
 
     public Config config() {
         return config;
+    }
+
+    /**
+     * The arrays that {@link #forward}'s graph holds for images of {@code height × width}, at any batch: the
+     * weights, tables, activations and scratch, but not the input x and t. Found before any of them is
+     * allocated, by {@link Footprint#extrapolate} from this model's graphs at batch 1 and 2 and sizes of 1 to 3
+     * times the divisor (which allocate the weights, if not yet done).
+     *
+     * @throws dev.prism.nn.ModelShapeException naming the input when height or width is not a positive
+     *                                          multiple of the divisor
+     */
+    public Footprint forwardFootprint(int height, int width) {
+        int d = config.divisor();
+        if (height < 1 || width < 1 || height % d != 0 || width % d != 0) {
+            throw shapeError("input", "[N, " + config.inChannels() + ", H, W] with H and W positive multiples of " + d,
+                    new int[] {-1, config.inChannels(), height, width});
+        }
+        return Footprint.extrapolate((n, a, b) -> {
+            Graph g = new Graph("footprint");
+            Tensor x = Tensor.zeros(n, config.inChannels(), d * a, d * b);
+            Tensor t = Tensor.zeros(n);
+            forward(g, x, t);
+            return Footprint.arrays(g.forwardLaunches(), x.data(), t.data());
+        }, height / d, width / d);
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.prism.nn.train;
 
+import dev.prism.kernels.ArgumentException;
+
 /**
  * The settings of the AdamW optimiser (Loshchilov &amp; Hutter, decoupled weight decay), with PyTorch's
  * defaults for β₁, β₂ and ε.
@@ -13,19 +15,19 @@ package dev.prism.nn.train;
 public record AdamW(double lr, double beta1, double beta2, double eps, double weightDecay) {
     public AdamW {
         if (!(lr > 0) || !Double.isFinite(lr)) {
-            throw new IllegalArgumentException("lr expected a finite number > 0, found " + lr);
+            throw new ArgumentException("lr", "expected a finite number > 0, found " + lr);
         }
         if (!(beta1 >= 0 && beta1 < 1)) {
-            throw new IllegalArgumentException("beta1 expected a number in [0, 1), found " + beta1);
+            throw new ArgumentException("beta1", "expected a number in [0, 1), found " + beta1);
         }
         if (!(beta2 >= 0 && beta2 < 1)) {
-            throw new IllegalArgumentException("beta2 expected a number in [0, 1), found " + beta2);
+            throw new ArgumentException("beta2", "expected a number in [0, 1), found " + beta2);
         }
         if (!(eps > 0) || !Double.isFinite(eps)) {
-            throw new IllegalArgumentException("eps expected a finite number > 0, found " + eps);
+            throw new ArgumentException("eps", "expected a finite number > 0, found " + eps);
         }
         if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
-            throw new IllegalArgumentException("weightDecay expected a finite number >= 0, found " + weightDecay);
+            throw new ArgumentException("weightDecay", "expected a finite number >= 0, found " + weightDecay);
         }
     }
 

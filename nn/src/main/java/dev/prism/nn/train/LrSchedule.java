@@ -1,5 +1,7 @@
 package dev.prism.nn.train;
 
+import dev.prism.kernels.ArgumentException;
+
 import java.util.Locale;
 
 /**
@@ -23,17 +25,17 @@ public record LrSchedule(String decay, long warmup, long total, double minRatio)
     public LrSchedule {
         decay = decay.toLowerCase(Locale.ROOT);
         if (!decay.equals("constant") && !decay.equals("linear") && !decay.equals("cosine")) {
-            throw new IllegalArgumentException("decay expected constant, linear or cosine, found '" + decay + "'");
+            throw new ArgumentException("decay", "expected constant, linear or cosine, found '" + decay + "'");
         }
         if (warmup < 0) {
-            throw new IllegalArgumentException("warmup expected >= 0 steps, found " + warmup);
+            throw new ArgumentException("warmup", "expected >= 0 steps, found " + warmup);
         }
         if (!decay.equals("constant") && total <= warmup) {
-            throw new IllegalArgumentException("total expected more steps than the warm-up (" + warmup + ") for a " + decay
+            throw new ArgumentException("total", "expected more steps than the warm-up (" + warmup + ") for a " + decay
                     + " decay, found " + total);
         }
         if (!(minRatio >= 0 && minRatio <= 1)) {
-            throw new IllegalArgumentException("minRatio expected a number in [0, 1], found " + minRatio);
+            throw new ArgumentException("minRatio", "expected a number in [0, 1], found " + minRatio);
         }
     }
 

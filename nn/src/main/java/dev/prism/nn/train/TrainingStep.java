@@ -3,8 +3,10 @@ package dev.prism.nn.train;
 import dev.prism.backend.Backend;
 import dev.prism.backend.Executable;
 import dev.prism.backend.Plan;
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Training;
 import dev.prism.kernels.TrainingKernels;
+import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
 import dev.prism.nn.ModelShapeException;
 import dev.prism.nn.Module;
@@ -50,10 +52,10 @@ public final class TrainingStep implements AutoCloseable {
             Objects.requireNonNull(optimizer, "optimizer");
             Objects.requireNonNull(schedule, "schedule");
             if (!(clipNorm >= 0) || !Double.isFinite(clipNorm)) {
-                throw new IllegalArgumentException("clipNorm expected a finite number >= 0 (0: no clipping), found " + clipNorm);
+                throw new ArgumentException("clipNorm", "expected a finite number >= 0 (0: no clipping), found " + clipNorm);
             }
             if (!(emaDecay >= 0 && emaDecay < 1)) {
-                throw new IllegalArgumentException("emaDecay expected a number in [0, 1), found " + emaDecay);
+                throw new ArgumentException("emaDecay", "expected a number in [0, 1), found " + emaDecay);
             }
         }
 
@@ -182,6 +184,29 @@ public final class TrainingStep implements AutoCloseable {
         }
         b.constants(one).inputs(hyper, decay).inputs(inputs).outputs(this.loss, clip).outputs(this.terms);
         this.plan = b.build();
+    }
+
+    /**
+     * The arrays a step adds to its graph's forward and backward launches, known before any is allocated:
+     * per parameter its two AdamW moments and its EMA copy, the gradient norm's partial sums, and the step's
+     * scalars (as if every parameter received a gradient). With the graph's arrays (its weights, activations
+     * and gradients) and the inputs, this is every array of {@link #plan()}.
+     */
+    public static Footprint stateFootprint(List<Parameter> parameters) {
+        List<Long> fixed = new ArrayList<>();
+        long partials = 0;
+        for (Parameter p : parameters) {
+            for (int i = 0; i < 3; i++) {
+                fixed.add((long) p.numel());
+            }
+            partials += Training.blocks(p.numel());
+        }
+        fixed.add(partials);
+        fixed.add(2L);                          // clip
+        fixed.add((long) TrainingKernels.HYPER); // hyper
+        fixed.add(2L);                          // decay
+        long[] f = fixed.stream().mapToLong(Long::longValue).toArray();
+        return Footprint.of(f, new long[f.length]);
     }
 
     /**
