@@ -86,10 +86,10 @@ public final class DenoiserOptions {
             weights = bundledModel();
             bundled = true;
         }
-        if (!Files.isRegularFile(weights)) {
+        if (!Files.exists(weights)) {
             throw new IllegalArgumentException("--weights " + weights + ": no such file");
         }
-        try (WeightFile wf = WeightFile.open(weights)) {
+        try (WeightFile wf = WeightFiles.open(weights)) {
             metadata = wf.metadata();
         }
     }
@@ -200,7 +200,9 @@ public final class DenoiserOptions {
         Map<String, String> options = new LinkedHashMap<>(Models.fromJson(meta.get("options")));
         options.putAll(Models.parseOptions(config));
         Models.Built built = Models.build(name, options, 0);
-        ModelWeights.load(built.module(), weights, stripPrefix);
+        try (WeightFile wf = WeightFiles.open(weights)) {
+            ModelWeights.load(built.module(), wf, stripPrefix);
+        }
         int[] hw = size(meta);
         return new Loaded(name, built, meta, hw[0], hw[1], new UNetDenoiser(built.unet(), hw[0], hw[1]));
     }

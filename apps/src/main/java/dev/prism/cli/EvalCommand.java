@@ -220,7 +220,7 @@ final class EvalCommand implements Callable<Integer> {
      */
     static Judge loadClassifier(Path file) throws IOException {
         if (file != null) {
-            try (WeightFile wf = WeightFile.open(file)) {
+            try (WeightFile wf = WeightFiles.open(file)) {
                 return classifierOf(wf, "--classifier " + file);
             }
         }
