@@ -151,6 +151,15 @@ final class Formats {
                 + HexFormat.ofDelimiter(" ").formatHex(head, 0, n) + " (\"" + shown + "\")");
     }
 
+    /** True if {@code head} is a safetensors file's start: a header length within the file, then a JSON object. */
+    static boolean safetensors(byte[] head, long size) {
+        if (head.length < 9) {
+            return false;
+        }
+        long n = java.nio.ByteBuffer.wrap(head, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        return n > 0 && n <= size - 8 && maybeSafetensors(head, size);
+    }
+
     /** True if a file starting with {@code head} of {@code size} bytes may be safetensors: its JSON header starts after 8 bytes. */
     static boolean maybeSafetensors(byte[] head, long size) {
         for (int i = 8; i < head.length; i++) {

@@ -289,8 +289,12 @@ public final class PthFile implements WeightFile {
         ZipFile zip;
         try {
             zip = new ZipFile(path.toFile());
-        } catch (ZipException e) {
-            throw new WeightFileException(source, "not a valid zip archive (" + size + " bytes; cut short?): " + e.getMessage(), e);
+        } catch (IOException e) {
+            // The file was just read: what ZipFile fails on is its directory (an end record whose comment runs past
+            // the end of the file fails as a bare EOFException).
+            String why = e instanceof java.io.EOFException ? "the zip directory or its comment runs past the end of the file"
+                    : String.valueOf(e.getMessage());
+            throw new WeightFileException(source, "not a valid zip archive (" + size + " bytes; cut short?): " + why, e);
         }
         try {
             String pkl = findPickle(source, zip);

@@ -255,6 +255,7 @@ public final class TorchPickle {
             case TensorRef t -> "a tensor";
             case Storage s -> "a storage";
             case Restricted.Global g -> "the global " + g.name;
+            case Object x when x.getClass() == Object.class -> "a MARK";
             default -> "a " + o.getClass().getSimpleName();
         };
     }

@@ -50,6 +50,10 @@ public sealed interface WeightFile extends AutoCloseable permits SafetensorsFile
             return PthFile.open(path, limits);
         }
         long size = java.nio.file.Files.size(path);
+        if (Formats.safetensors(head, size)) {
+            // Before the other formats' magic numbers: a header length such as 0x480 starts like a pickle (80 04).
+            return SafetensorsFile.open(path);
+        }
         Formats.rejectKnown(path.toString(), head, size);
         if (size >= 8 && !Formats.maybeSafetensors(head, size)) {
             throw Formats.unknown(path.toString(), head);

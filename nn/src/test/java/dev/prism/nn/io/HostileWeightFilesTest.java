@@ -309,6 +309,21 @@ class HostileWeightFilesTest {
         }
     }
 
+    @Test
+    void aSafetensorsHeaderLengthThatStartsLikeAnotherFormatIsStillSafetensors() throws IOException {
+        // Header lengths 0x280, 0x380, 0x480, 0x580 start with the bytes of a pickle's PROTO 2..5 (80 02 ...).
+        for (int length : new int[] {0x280, 0x380, 0x480, 0x580}) {
+            String json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+            byte[] header = (json + " ".repeat(length - json.length())).getBytes(StandardCharsets.US_ASCII);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + length + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putLong(length).put(header).putFloat(2.5f);
+            Path p = write("h" + length + ".safetensors", b.array());
+            try (WeightFile f = WeightFile.open(p)) {
+                assertArrayEquals(new float[] {2.5f}, f.tensor("w").data());
+            }
+        }
+    }
+
     static byte[] bytes(String latin1) {
         return latin1.getBytes(StandardCharsets.ISO_8859_1);
     }
