@@ -165,6 +165,17 @@ class HostileWeightFilesTest {
     }
 
     @Test
+    void anEndRecordWhoseCommentRunsPastTheFileIsATypedError() throws IOException {
+        // Found by WeightFuzz: ZipFile fails on it with a bare EOFException, not a ZipException.
+        ZipBytes z = oneTensor(12, le(TWELVE));
+        z.comment = "a comment of 32 bytes, cut here:".getBytes(StandardCharsets.US_ASCII);
+        byte[] whole = z.bytes();
+        Path p = write("comment.pth", java.util.Arrays.copyOf(whole, whole.length - 16));
+        assertEquals(p + ": not a valid zip archive (" + (whole.length - 16) + " bytes; cut short?): the zip directory or its"
+                + " comment runs past the end of the file", refused(p).getMessage());
+    }
+
+    @Test
     void aFileCutShorterWhileOpenFailsWithTheTensorAndTheBytes() throws IOException {
         Path pth = dir.resolve("views.pth");
         Files.copy(TestFiles.weights("views.pth"), pth);

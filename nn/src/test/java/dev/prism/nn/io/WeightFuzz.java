@@ -53,9 +53,12 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>The default test run ({@code WeightFuzzTest}) tries a fixed number of inputs per target; a long run:
  * <pre>
- * JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 ./mvnw -B -o -pl tornado-kernels,nn test -Dtest=WeightFuzzTest \
- *     -Dsurefire.failIfNoSpecifiedTests=false -Dprism.fuzz.seconds=600 [-Dprism.fuzz.seed=N] [-Dprism.fuzz.hugeSizes=true]
+ * JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 ./mvnw -B -o -pl tornado-kernels,nn test-compile surefire:test@heap-256m \
+ *     -Dtest=WeightFuzzTest -Dsurefire.failIfNoSpecifiedTests=false -Dprism.fuzz.seconds=600 [-Dprism.fuzz.seed=N] \
+ *     [-Dprism.fuzz.hugeSizes=true]
  * </pre>
+ * ({@code surefire:test@heap-256m} runs only the 256 MiB execution; a crash prints its target and seed, and
+ * {@code -Dprism.fuzz.replay=TARGET:SEED} feeds that input again.)
  */
 public final class WeightFuzz {
     /** What an input is built as and fed to. */
