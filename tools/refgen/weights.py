@@ -18,15 +18,22 @@ Outputs (all small, committed):
     *.safetensors         written by the small writer below (the format is 8 bytes of header length,
                           a JSON header, the data): F32 with metadata, F16/BF16/I64 and empty tensors
     expected/<file>.npz   every float tensor of <file> as float32, row-major, under its name
+    torchscript.pt,       files in formats Prism recognises but does not read, for the messages that name
+    whole_module.pth,     them: a TorchScript archive (torch.jit.save), a whole pickled nn.Module
+    state_dict.pkl,       (torch.save(model)), a state_dict written with pickle.dump, NumPy's .npz and .npy,
+    arrays.npz, array.npy,  and a gzip-compressed torch.save file
+    fp32.pth.gz
   nn/src/test/resources/dev/prism/nn/io/WeightFilesFuzzTestInputs/
     safetensors/*         seed corpus for the safetensors fuzz test (the .safetensors files)
     torchPickle/*         seed corpus for the pickle fuzz test (the data.pkl of each .pth)
 
 Values come from a fixed torch seed; rerunning rewrites identical files, except legacy.pth, whose
 storage keys are memory addresses chosen by torch (its tests read only its first bytes).
-apps/src/test/resources/weights/ gets copies of fp32.pth and views.pth for the CLI tests.
+apps/src/test/resources/weights/ gets copies of fp32.pth, views.pth, legacy.pth and the other formats for the
+CLI tests.
 """
 import collections
+import gzip
 import io
 import json
 import os
@@ -173,6 +180,19 @@ class RunsACommand:
         return (os.system, ("echo prism-weights-test: this command must never run",))
 
 
+def other_formats(model):
+    """Files that are not torch.save zip archives of a state_dict, each as the tool that makes it writes it."""
+    torch.jit.save(torch.jit.script(model), os.path.join(OUT, "torchscript.pt"))
+    torch.save(model, os.path.join(OUT, "whole_module.pth"))
+    with open(os.path.join(OUT, "state_dict.pkl"), "wb") as f:
+        pickle.dump({k: v.numpy() for k, v in model.state_dict().items()}, f, protocol=4)
+    arrays = {k: v.numpy() for k, v in model.state_dict().items()}
+    np.savez(os.path.join(OUT, "arrays.npz"), **arrays)
+    np.save(os.path.join(OUT, "array.npy"), arrays["conv.weight"])
+    with open(os.path.join(OUT, "fp32.pth"), "rb") as f, gzip.GzipFile(os.path.join(OUT, "fp32.pth.gz"), "wb", mtime=0) as g:
+        g.write(f.read())
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(20261123)
@@ -217,6 +237,7 @@ def main():
     torch.save({"w": torch.ones(2), "payload": RunsACommand()}, os.path.join(OUT, "evil_system.pth"))
 
     crafted()
+    other_formats(model)
 
     f32 = collections.OrderedDict([("conv.weight", torch.randn(4, 3, 3, 3)), ("conv.bias", torch.randn(4))])
     write_safetensors("f32.safetensors", f32, metadata={"format": "pt", "source": "tools/refgen/weights.py"})
@@ -232,7 +253,8 @@ def main():
     write_fuzz_seeds()
     apps = os.path.join(ROOT, "apps", "src", "test", "resources", "weights")
     os.makedirs(apps, exist_ok=True)
-    for n in ("fp32.pth", "views.pth"):
+    for n in ("fp32.pth", "views.pth", "legacy.pth", "torchscript.pt", "whole_module.pth", "state_dict.pkl", "arrays.npz",
+              "array.npy", "fp32.pth.gz"):
         shutil.copyfile(os.path.join(OUT, n), os.path.join(apps, n))
     for n in sorted(os.listdir(OUT)):
         p = os.path.join(OUT, n)

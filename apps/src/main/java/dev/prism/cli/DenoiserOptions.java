@@ -92,10 +92,10 @@ public final class DenoiserOptions {
             weights = bundledModel();
             bundled = true;
         }
-        if (!Files.isRegularFile(weights)) {
+        if (!Files.exists(weights)) {
             throw new IllegalArgumentException("--weights " + weights + ": no such file");
         }
-        try (WeightFile wf = WeightFile.open(weights)) {
+        try (WeightFile wf = WeightFiles.open(weights)) {
             metadata = wf.metadata();
         }
     }
@@ -230,7 +230,9 @@ public final class DenoiserOptions {
             throw new IllegalArgumentException(e instanceof Heap.HeapException h ? h.messageAs(from, "give a smaller --size or raise -Xmx")
                     : e.messageAs(from), e);
         }
-        ModelWeights.load(built.module(), weights, stripPrefix);
+        try (WeightFile wf = WeightFiles.open(weights)) {
+            ModelWeights.load(built.module(), wf, stripPrefix);
+        }
         return new Loaded(name, built, meta, hw[0], hw[1], denoiser);
     }
 
@@ -287,7 +289,9 @@ public final class DenoiserOptions {
         if (size != null && !(size(meta)[0] == image && size(meta)[1] == image)) {
             throw new IllegalArgumentException("--size for wavediff expected " + image + " (twice the model's size option), found '" + size + "'");
         }
-        ModelWeights.load(g, weights, stripPrefix);
+        try (WeightFile wf = WeightFiles.open(weights)) {
+            ModelWeights.load(g, wf, stripPrefix);
+        }
         return new WaveDiffLoaded(built, g, WaveDiffSampling.sampler(t));
     }
 

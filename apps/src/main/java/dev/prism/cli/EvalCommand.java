@@ -230,7 +230,7 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
      */
     static Judge loadClassifier(Path file) throws IOException {
         if (file != null) {
-            try (WeightFile wf = WeightFile.open(file)) {
+            try (WeightFile wf = WeightFiles.open(file)) {
                 return classifierOf(wf, "--classifier " + file);
             }
         }

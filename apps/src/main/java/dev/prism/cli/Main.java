@@ -49,7 +49,8 @@ public final class Main {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {
                 // Bad input: one line that names the option or file, no stack trace (-Dprism.debug=true prints it).
-                cmd.getErr().println("prism: " + message(ex, cmd.getCommand()));
+                // Escaped: the line may quote names from a hostile file.
+                cmd.getErr().println("prism: " + WeightFiles.printable(message(ex, cmd.getCommand())));
                 if (Boolean.getBoolean("prism.debug")) {
                     ex.printStackTrace(cmd.getErr());
                 }

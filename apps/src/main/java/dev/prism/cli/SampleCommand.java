@@ -130,6 +130,10 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
         WaveDiffDenoiser denoiser = new WaveDiffDenoiser(loaded.generator());
         DiffusionSampler s = loaded.sampler();
         int colours = denoiser.channels() / 4, side = 2 * denoiser.height();
+        // The loop's own arrays and the outputs, against the heap, before anything is allocated for sampling
+        // (the generator's activations are not counted: WaveDiffDenoiser has no footprint yet).
+        SamplingLoop.checkHeap(denoiser, batch, PngImages.gridBytesPerImage(colours, side, side, PngImages.DEFAULT_MARGIN)
+                * (perImageDir == null ? 1 : 2));
         try (Backend b = backend.open(PrismConfig.load()); SamplingLoop loop = new SamplingLoop(b, denoiser, batch)) {
             out.println("backend: " + b.id() + " — " + b.description());
             out.println("sampling " + batch + " images of " + colours + "x" + side + "x" + side + " (Haar coefficients "

@@ -32,10 +32,20 @@ final class Table {
     }
 
     void print(PrintWriter out) {
+        print(out, header, right, rows);
+    }
+
+    /**
+     * Prints a table whose rows are read from {@code rows} twice, once for the column widths and once to print
+     * them, so that they need not all be held in memory (a weight file's million tensors).
+     */
+    static void print(PrintWriter out, String[] header, boolean[] right, Iterable<String[]> rows) {
         int[] w = new int[header.length];
         for (int i = 0; i < w.length; i++) {
             w[i] = header[i].length();
-            for (String[] r : rows) {
+        }
+        for (String[] r : rows) {
+            for (int i = 0; i < w.length; i++) {
                 w[i] = Math.max(w[i], r[i].length());
             }
         }

@@ -118,7 +118,8 @@ class WeightsCliTest {
         Files.write(junk, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
         r = CliTest.run("info", junk.toString());
         assertEquals(2, r.code());
-        assertEquals("prism: " + junk + ": header length 578437695752307201 goes beyond the end of the file (1 bytes after the length)",
+        assertEquals("prism: " + junk + ": not a weight file Prism reads: neither safetensors (an 8-byte header length, then a JSON"
+                + " object) nor a torch.save zip archive (\"PK\\3\\4\"); it starts with 01 02 03 04 05 06 07 08 09 (\".........\")",
                 r.err().strip());
 
         Path out = dir.resolve("out.safetensors");

@@ -22,6 +22,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * before writing and again just before the rename; a file created by another process between that
  * second check and the rename would be replaced. Temporary files are named
  * {@code .<target name>.<random>.tmp} and are created with the process's default permissions.
+ *
+ * <p>An interrupted process leaves no temporary file either: while a write is under way its temporary
+ * file is registered with a shutdown hook (installed on the first write), which deletes it when the
+ * JVM shuts down on Ctrl-C (SIGINT), SIGTERM or {@code System.exit} before the rename. If the rename has
+ * happened by then the target is complete; if not, it is untouched. Only SIGKILL and a power cut skip
+ * shutdown hooks; {@link #removeLeftovers} cleans up after those.
  */
 public final class AtomicWrite {
 
@@ -34,7 +40,34 @@ public final class AtomicWrite {
     /** The name of a temporary file {@link #write} makes: {@code .<target name>.<16 hex digits>.tmp}. */
     private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile("\\..+\\.[0-9a-f]{16}\\.tmp");
 
+    /** Temporary files of writes under way, deleted by the shutdown hook. */
+    private static final java.util.Set<Path> PENDING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final java.util.concurrent.atomic.AtomicBoolean HOOKED = new java.util.concurrent.atomic.AtomicBoolean();
+
     private AtomicWrite() {
+    }
+
+    /** Registers {@code tmp} for deletion at shutdown, installing the hook on first use. */
+    private static void track(Path tmp) throws IOException {
+        if (HOOKED.compareAndSet(false, true)) {
+            try {
+                Runtime.getRuntime().addShutdownHook(new Thread(AtomicWrite::removePending, "prism-atomic-write-cleanup"));
+            } catch (IllegalStateException e) {
+                HOOKED.set(false);
+                throw new IOException(tmp.getParent() + ": not writing, the JVM is shutting down", e);
+            }
+        }
+        PENDING.add(tmp);
+    }
+
+    private static void removePending() {
+        for (Path p : PENDING) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException | RuntimeException e) {
+                // At shutdown there is no one left to tell; the name pattern lets removeLeftovers find it later.
+            }
+        }
     }
 
     /**
@@ -84,6 +117,8 @@ public final class AtomicWrite {
         }
         String random = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         Path tmp = dir.resolve("." + abs.getFileName() + "." + random + ".tmp");
+        // Registered before it exists: a signal between creating it and registering it would leave it behind.
+        track(tmp);
         boolean renamed = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -97,8 +132,12 @@ public final class AtomicWrite {
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
             renamed = true;
         } finally {
-            if (!renamed) {
-                Files.deleteIfExists(tmp);
+            try {
+                if (!renamed) {
+                    Files.deleteIfExists(tmp);
+                }
+            } finally {
+                PENDING.remove(tmp);
             }
         }
     }

@@ -38,6 +38,40 @@ final class Floats {
         }
     }
 
+    /** Fails unless tensor {@code tensor} of {@code source}, of type {@code dtype}, converts to fp32. */
+    static void checkFloat(String source, String tensor, DType dtype) {
+        if (!dtype.loadsAsFloat()) {
+            throw new WeightFileException(source, "tensor '" + Printable.name(tensor) + "': dtype " + dtype
+                    + " cannot be loaded as float (expected " + DType.floatNames() + ")");
+        }
+    }
+
+    /**
+     * {@link #checkFloat}, then fails unless its {@code numel} fp32 values fit in one Java array and in the
+     * heap, before anything is allocated: a file can declare any size.
+     */
+    static void checkConvertible(String source, String tensor, DType dtype, long numel) {
+        checkFloat(source, tensor, dtype);
+        checkArray(source, "tensor '" + Printable.name(tensor) + "'", numel);
+    }
+
+    /** Fails unless {@code n} fp32 values ({@code what}) fit in one Java array and in the heap ({@link Runtime#maxMemory()}). */
+    static void checkArray(String source, String what, long n) {
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new WeightFileException(source, what + ": " + n + " elements are more than a Java array holds");
+        }
+        long heap = Runtime.getRuntime().maxMemory();
+        if (4 * n > heap) {
+            throw new WeightFileException(source, what + ": " + n + " elements need " + mib(4 * n)
+                    + " as fp32, more than the whole heap (" + mib(heap) + "); raise -Xmx");
+        }
+    }
+
+    /** {@code "12.5 MiB"}. */
+    static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
     /** {@code [64,3,3,3]}: shapes in messages, as the weight-file errors print them. */
     static String shape(int[] shape) {
         StringBuilder b = new StringBuilder("[");

@@ -84,8 +84,10 @@ public final class SafetensorsFile implements WeightFile {
         private final long begin;
         private final long end;
         private final MemorySegment bytes;
+        private final Backing backing;
 
-        private Entry(String source, Info info, MemorySegment data) {
+        private Entry(String source, Info info, MemorySegment data, Backing backing) {
+            this.backing = backing;
             this.source = source;
             this.name = info.name;
             this.dtype = info.dtype;
@@ -137,20 +139,44 @@ public final class SafetensorsFile implements WeightFile {
 
         @Override
         public Tensor toTensor() {
-            if (!dtype.loadsAsFloat()) {
-                throw new WeightFileException(source, "tensor '" + name + "': dtype " + dtype
-                        + " cannot be loaded as float (expected " + DType.floatNames() + ")");
-            }
-            if (numel > Integer.MAX_VALUE - 8) {
-                throw new WeightFileException(source, "tensor '" + name + "': " + numel
-                        + " elements are more than a Java array holds");
-            }
-            if (!bytes.scope().isAlive()) {
-                throw new IllegalStateException(source + ": closed; tensor '" + name + "' can no longer be read");
-            }
+            Floats.checkConvertible(source, name, dtype, numel);
+            checkOpen();
             float[] data = new float[(int) numel];
-            Floats.toFloats(bytes, dtype, data, 0, data.length);
+            convert(0, data, data.length);
             return Tensor.of(data, shape);
+        }
+
+        /** Converts straight from the mapping, {@code buffer.length} elements at a time. */
+        @Override
+        public void readFloats(float[] buffer, FloatSink sink) throws IOException {
+            WeightEntry.checkBuffer(buffer);
+            Floats.checkFloat(source, name, dtype);
+            checkOpen();
+            for (long i = 0; i < numel; i += buffer.length) {
+                int n = (int) Math.min(buffer.length, numel - i);
+                convert(i, buffer, n);
+                sink.accept(buffer, n);
+            }
+        }
+
+        private void checkOpen() {
+            if (!bytes.scope().isAlive()) {
+                throw new IllegalStateException(source + ": closed; tensor '" + Printable.name(name) + "' can no longer be read");
+            }
+            backing.check(source, name);
+        }
+
+        /** Elements {@code [first, first + n)} into {@code dst[0 .. n)}. */
+        private void convert(long first, float[] dst, int n) {
+            long from = first * dtype.size();
+            try {
+                Floats.toFloats(bytes.asSlice(from, (long) n * dtype.size()), dtype, dst, 0, n);
+            } catch (InternalError e) {
+                // The JVM's answer to SIGBUS: the mapped file was cut shorter after it was opened.
+                throw new WeightFileException(source, "tensor '" + Printable.name(name) + "': bytes [" + (begin + from) + ","
+                        + (begin + from + (long) n * dtype.size()) + ") of the data section could not be read"
+                        + " (the file shrank after it was opened?): " + e.getMessage(), e);
+            }
         }
 
         @Override
@@ -161,14 +187,17 @@ public final class SafetensorsFile implements WeightFile {
 
     private final String source;
     private final Arena arena;
+    private final Backing backing;
     private final long headerLength;
     private final List<Entry> entries;
     private final Map<String, Entry> byName;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(String source, Arena arena, long headerLength, List<Entry> entries, Map<String, String> metadata) {
+    private SafetensorsFile(String source, Arena arena, Backing backing, long headerLength, List<Entry> entries,
+                            Map<String, String> metadata) {
         this.source = source;
         this.arena = arena;
+        this.backing = backing;
         this.headerLength = headerLength;
         this.entries = Collections.unmodifiableList(entries);
         Map<String, Entry> m = new LinkedHashMap<>();
@@ -185,23 +214,56 @@ public final class SafetensorsFile implements WeightFile {
      */
     public static SafetensorsFile open(Path path) throws IOException {
         String source = path.toString();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+        Formats.requireRegularFile(path);
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        Arena arena = null;
+        try {
             long size = ch.size();
             if (size < 8) {
                 throw new WeightFileException(source, "file is " + size
                         + " bytes; a safetensors file starts with an 8-byte header length");
             }
-            Arena arena = Arena.ofShared();
-            try {
-                // The mapping outlives the channel; it lives until the arena closes.
-                MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-                return parse(source, file, arena);
-            } catch (RuntimeException | Error e) {
+            arena = Arena.ofShared();
+            MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            // The channel stays open with the mapping: converting a tensor first asks it whether the file has shrunk.
+            return parse(source, file, arena, new Backing(ch, size));
+        } catch (IOException | RuntimeException | Error e) {
+            if (arena != null) {
                 arena.close();
-                throw e;
+            }
+            try {
+                ch.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The open file behind a mapping. Pages of a mapping beyond the end of a file that was cut shorter after
+     * it was mapped read as zeros (within the last page) or fault (SIGBUS, which the JVM turns into an
+     * InternalError), so each conversion first compares the file's size with what was mapped.
+     */
+    private record Backing(FileChannel channel, long size) {
+        void check(String source, String tensor) {
+            if (channel == null) {
+                return;
+            }
+            long now;
+            try {
+                now = channel.size();
+            } catch (IOException e) {
+                throw new WeightFileException(source, "tensor '" + Printable.name(tensor) + "': the file cannot be read: " + e.getMessage(), e);
+            }
+            if (now < size) {
+                throw new WeightFileException(source, "tensor '" + Printable.name(tensor) + "': the file is now " + now
+                        + " bytes, it was " + size + " when it was opened (cut short while in use?)");
             }
         }
     }
+
+    private static final Backing IN_MEMORY = new Backing(null, 0);
 
     /**
      * Reads a safetensors file held in {@code file} (e.g. a resource read into memory). The caller keeps
@@ -211,10 +273,10 @@ public final class SafetensorsFile implements WeightFile {
      * @throws WeightFileException if the bytes break the format; the message starts with {@code source}
      */
     public static SafetensorsFile of(String source, MemorySegment file) {
-        return parse(source, file.asReadOnly(), null);
+        return parse(source, file.asReadOnly(), null, IN_MEMORY);
     }
 
-    private static SafetensorsFile parse(String source, MemorySegment file, Arena arena) {
+    private static SafetensorsFile parse(String source, MemorySegment file, Arena arena, Backing backing) {
         long size = file.byteSize();
         if (size < 8) {
             throw new WeightFileException(source, "file is " + size + " bytes; a safetensors file starts with an 8-byte header length");
@@ -233,9 +295,9 @@ public final class SafetensorsFile implements WeightFile {
         checkLayout(source, h.entries, data.byteSize());
         List<Entry> entries = new ArrayList<>(h.entries.size());
         for (Info i : h.entries) {
-            entries.add(new Entry(source, i, data));
+            entries.add(new Entry(source, i, data, backing));
         }
-        return new SafetensorsFile(source, arena, n, entries, h.metadata);
+        return new SafetensorsFile(source, arena, backing, n, entries, h.metadata);
     }
 
     /** A header entry, validated on its own; its place in the data section is checked by {@link #checkLayout}. */
@@ -267,7 +329,7 @@ public final class SafetensorsFile implements WeightFile {
                     continue;
                 }
                 if (seen.containsKey(key)) {
-                    throw new WeightFileException(source, "header: duplicate tensor name '" + key + "'");
+                    throw new WeightFileException(source, "header: duplicate tensor name '" + Printable.name(key) + "'");
                 }
                 Info e = parseEntry(source, key, p);
                 seen.put(key, e);
@@ -302,10 +364,10 @@ public final class SafetensorsFile implements WeightFile {
             String key = p.currentName();
             JsonToken v = p.nextToken();
             if (v != JsonToken.VALUE_STRING) {
-                throw new WeightFileException(source, "header: " + METADATA_KEY + " '" + key + "' must be a string, found " + describe(v));
+                throw new WeightFileException(source, "header: " + METADATA_KEY + " '" + Printable.name(key) + "' must be a string, found " + describe(v));
             }
             if (into.put(key, p.getText()) != null) {
-                throw new WeightFileException(source, "header: duplicate " + METADATA_KEY + " key '" + key + "'");
+                throw new WeightFileException(source, "header: duplicate " + METADATA_KEY + " key '" + Printable.name(key) + "'");
             }
         }
         if (t != JsonToken.END_OBJECT) {
@@ -314,7 +376,7 @@ public final class SafetensorsFile implements WeightFile {
     }
 
     private static Info parseEntry(String source, String name, JsonParser p) throws IOException {
-        String where = "tensor '" + name + "'";
+        String where = "tensor '" + Printable.name(name) + "'";
         if (p.currentToken() != JsonToken.START_OBJECT) {
             throw new WeightFileException(source, where + ": expected an object with dtype, shape and data_offsets, found " + describe(p.currentToken()));
         }
@@ -347,7 +409,7 @@ public final class SafetensorsFile implements WeightFile {
                     }
                     offsets = longs(source, where + ": data_offsets", p);
                 }
-                default -> throw new WeightFileException(source, where + ": unexpected key '" + key
+                default -> throw new WeightFileException(source, where + ": unexpected key '" + Printable.name(key)
                         + "' (expected dtype, shape, data_offsets)");
             }
         }
@@ -359,7 +421,7 @@ public final class SafetensorsFile implements WeightFile {
         }
         String dn = dtypeName;
         DType dtype = DType.byName(dn).orElseThrow(() -> new WeightFileException(source,
-                where + ": unknown dtype '" + dn + "' (known: " + DType.allNames() + ")"));
+                where + ": unknown dtype '" + Printable.name(dn) + "' (known: " + DType.allNames() + ")"));
         int[] dims = new int[shape.length];
         long numel = 1;
         for (int i = 0; i < shape.length; i++) {
@@ -433,7 +495,7 @@ public final class SafetensorsFile implements WeightFile {
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
             case VALUE_TRUE, VALUE_FALSE -> "a boolean";
             case VALUE_NULL -> "null";
-            default -> String.valueOf(t.asString() != null ? "'" + t.asString() + "'" : t);
+            default -> String.valueOf(t.asString() != null ? "'" + Printable.name(t.asString()) + "'" : t);
         };
     }
 
@@ -441,7 +503,7 @@ public final class SafetensorsFile implements WeightFile {
     private static void checkLayout(String source, List<Info> entries, long dataBytes) {
         for (Info e : entries) {
             if (e.end > dataBytes) {
-                throw new WeightFileException(source, "tensor '" + e.name + "': data_offsets [" + e.begin + "," + e.end
+                throw new WeightFileException(source, "tensor '" + Printable.name(e.name) + "': data_offsets [" + e.begin + "," + e.end
                         + "] go beyond the data section (" + dataBytes + " bytes)");
             }
         }
@@ -451,8 +513,8 @@ public final class SafetensorsFile implements WeightFile {
         Info last = null; // the tensor that ends at 'covered', once one has bytes
         for (Info e : sorted) {
             if (e.begin < covered) {
-                throw new WeightFileException(source, "tensors '" + last.name + "' [" + last.begin + "," + last.end + ") and '"
-                        + e.name + "' [" + e.begin + "," + e.end + ") overlap");
+                throw new WeightFileException(source, "tensors '" + Printable.name(last.name) + "' [" + last.begin + "," + last.end + ") and '"
+                        + Printable.name(e.name) + "' [" + e.begin + "," + e.end + ") overlap");
             }
             if (e.begin > covered) {
                 throw new WeightFileException(source, "bytes [" + covered + "," + e.begin
@@ -519,6 +581,13 @@ public final class SafetensorsFile implements WeightFile {
     public void close() {
         if (arena != null && arena.scope().isAlive()) {
             arena.close();
+        }
+        if (backing.channel() != null) {
+            try {
+                backing.channel().close();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(source + ": closing the file", e);
+            }
         }
     }
 

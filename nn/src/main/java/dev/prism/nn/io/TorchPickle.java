@@ -59,6 +59,17 @@ import java.util.Set;
  * inside their storage, strides must be non-negative, and a storage key must always come with the same
  * dtype and size.
  *
+ * <h2>Limits</h2>
+ * A pickle is a program: a few bytes can build structures whose size has nothing to do with the
+ * file's (a list appended to itself a million times, dicts shared under every key of their parent,
+ * names built from long keys at every level). {@link PickleLimits} bounds the objects, the dict
+ * nesting, the memo and the bytes materialised; each is counted as the pickle runs and a file that
+ * passes one fails with a {@link WeightFileException} naming the limit, before the structure grows
+ * further. Opcodes whose cost grows faster than their input are bounded or replaced: text integers
+ * and floats longer than {@value #MAX_DIGITS} characters (Python's own {@code int} conversion limit)
+ * are refused, and APPENDS extends its list in place (Pyrolite copies the list on every APPENDS,
+ * quadratic in a list's length). {@link Parsed#usage()} says how much of each limit a file used.
+ *
  * <h2>The result</h2>
  * The top-level object must be a dict. Tensors are collected under their keys; nested dicts (a
  * checkpoint's {@code {"model": state_dict, "epoch": 3}}) are flattened with dots
@@ -95,10 +106,8 @@ public final class TorchPickle {
         ALLOWED_GLOBALS = Collections.unmodifiableSet(s);
     }
 
-    /** Nesting of dicts accepted at the top level (a checkpoint holding a state_dict is depth 2). */
-    static final int MAX_DEPTH = 32;
-    /** Values visited while collecting tensors: a bound on what shared sub-dicts can multiply into. */
-    static final int MAX_VALUES = 1 << 20;
+    /** The longest text integer or float accepted (Python's sys.int_info.default_max_str_digits). */
+    static final int MAX_DIGITS = 4300;
 
     /** A storage named by a persistent id: the archive entry {@code data/<key>} holds {@code numel} elements. */
     public record Storage(String key, DType dtype, long numel) {
@@ -142,28 +151,54 @@ public final class TorchPickle {
      *
      * @param tensors tensors by (flattened) name, in pickle order
      * @param ignored names of values that are not tensors (e.g. a checkpoint's {@code epoch})
+     * @param usage   how much of each {@link PickleLimits} reading it took
      */
-    public record Parsed(Map<String, TensorRef> tensors, List<String> ignored) {
+    public record Parsed(Map<String, TensorRef> tensors, List<String> ignored, Usage usage) {
+    }
+
+    /**
+     * What reading a pickle cost, in the units of {@link PickleLimits}: objects pushed and values
+     * visited, the deepest dict nesting, the largest memo, the bytes materialised.
+     */
+    public record Usage(long objects, int depth, long memo, long bytes) {
     }
 
     private TorchPickle() {
     }
 
+    /** {@link #parse(String, byte[], PickleLimits)} under {@link PickleLimits#DEFAULT}. */
+    public static Parsed parse(String source, byte[] pickle) {
+        return parse(source, pickle, PickleLimits.DEFAULT);
+    }
+
     /**
-     * Unpickles {@code pickle} under the allow-list and collects its tensors.
+     * Unpickles {@code pickle} under the allow-list and {@code limits} and collects its tensors.
      *
      * @param source the file, for messages
      * @throws WeightFileException for a disallowed global, malformed or truncated bytes, a view outside its
-     *                             storage, a top-level object that is not a dict; never another exception
-     *                             for any input
+     *                             storage, a top-level object that is not a dict, a limit exceeded; never
+     *                             another exception for any input
      */
-    public static Parsed parse(String source, byte[] pickle) {
-        Restricted u = new Restricted(source, pickle);
+    public static Parsed parse(String source, byte[] pickle, PickleLimits limits) {
+        return parse(source, pickle, limits, 0);
+    }
+
+    /** {@link #parse(String, byte[], PickleLimits)} with {@code materialised} bytes already counted (the zip directory). */
+    static Parsed parse(String source, byte[] pickle, PickleLimits limits, long materialised) {
+        if (materialised + pickle.length > limits.bytes()) {
+            throw new WeightFileException(source, "data.pkl is " + pickle.length + " bytes"
+                    + (materialised > 0 ? " (after " + materialised + " of the zip directory)" : "")
+                    + ", above the pickle limit bytes=" + limits.bytes() + LIMIT_HINT);
+        }
+        Restricted u = new Restricted(source, pickle, limits, materialised);
         Object top;
         try {
             top = u.load(u.in);
         } catch (WeightFileException e) {
             throw e;
+        } catch (StackOverflowError e) {
+            // Nothing here recurses on the pickle's structure; should Pyrolite ever do so, the input is at fault.
+            throw u.error("malformed pickle: nested too deeply to read", null);
         } catch (IOException | RuntimeException e) {
             // Pyrolite reports malformed input with whatever exception its code meets first
             // (PickleException, IOException, ClassCastException, IndexOutOfBoundsException, ...).
@@ -174,10 +209,27 @@ public final class TorchPickle {
             throw new WeightFileException(source, "pickle holds " + describe(top)
                     + " at the top level; expected a dict of tensors (a state_dict)");
         }
-        Collector c = new Collector(source);
-        c.collect("", map, 0, Collections.newSetFromMap(new IdentityHashMap<>()));
-        return new Parsed(Collections.unmodifiableMap(c.tensors), Collections.unmodifiableList(c.ignored));
+        u.walking = true;
+        Collector c = new Collector(source, u);
+        c.collect("", map, 1, Collections.newSetFromMap(new IdentityHashMap<>()));
+        return new Parsed(Collections.unmodifiableMap(c.tensors), Collections.unmodifiableList(c.ignored),
+                new Usage(u.objects, c.deepest, u.memoPeak, u.bytes));
     }
+
+    /**
+     * What a refused global suggests about the file: {@code torch.save(model)} pickles the module's class and
+     * its submodules' ({@code torch.nn.modules.conv.Conv2d}); a state_dict names none of them.
+     */
+    static String moduleHint(String global) {
+        if (global.startsWith("torch.nn.modules.") || global.startsWith("torch.nn.parallel.")) {
+            return "; this file holds a whole pickled nn.Module (torch.save(model)), not a state_dict:"
+                    + " save model.state_dict() instead";
+        }
+        return "";
+    }
+
+    /** The end of every limit message: what to do about it. */
+    static final String LIMIT_HINT = "; a state_dict needs far less (raise the limit only for a file you trust)";
 
     private static String firstLine(String s) {
         int nl = s.indexOf('\n');
@@ -203,6 +255,7 @@ public final class TorchPickle {
             case TensorRef t -> "a tensor";
             case Storage s -> "a storage";
             case Restricted.Global g -> "the global " + g.name;
+            case Object x when x.getClass() == Object.class -> "a MARK";
             default -> "a " + o.getClass().getSimpleName();
         };
     }
@@ -221,6 +274,16 @@ public final class TorchPickle {
             return count - pos;
         }
 
+        /** The length of the text line {@code skip} bytes after the read position, its newline excluded, not consumed. */
+        int lineLength(int skip) {
+            int i = Math.min(count, pos + skip);
+            int start = i;
+            while (i < count && buf[i] != '\n') {
+                i++;
+            }
+            return i - start;
+        }
+
         /** The {@code n}-byte little-endian length at the read position, not consumed. */
         long peekLength(int n) {
             if (remaining() < n) {
@@ -235,15 +298,72 @@ public final class TorchPickle {
         }
     }
 
-    /** Pyrolite's unpickler with every route to a class replaced by the allow-list. */
+    /** Pyrolite's unpickler with every route to a class replaced by the allow-list, and its work counted against limits. */
     private static final class Restricted extends Unpickler {
         final String source;
         final Input in;
+        final PickleLimits limits;
         private final Map<String, Storage> storages = new HashMap<>();
+        long objects;
+        long bytes;
+        long memoPeak;
+        /** True once the pickle has been read and its dicts are walked: errors then have no byte position. */
+        boolean walking;
 
-        Restricted(String source, byte[] pickle) {
+        Restricted(String source, byte[] pickle, PickleLimits limits, long materialised) {
             this.source = source;
             this.in = new Input(pickle);
+            this.limits = limits;
+            this.bytes = materialised + pickle.length;
+        }
+
+        /** Counts one value against the objects limit (values pushed here, values visited by the collector). */
+        void countObject() {
+            if (++objects > limits.objects()) {
+                throw error("more than " + limits.objects() + " values, the pickle limit objects=" + limits.objects() + LIMIT_HINT);
+            }
+        }
+
+        /** Counts {@code n} materialised bytes against the bytes limit. */
+        void countBytes(long n) {
+            bytes += n;
+            if (bytes > limits.bytes()) {
+                throw error("more than " + limits.bytes() + " bytes materialised, the pickle limit bytes=" + limits.bytes() + LIMIT_HINT);
+            }
+        }
+
+        /** Opcodes that put no value on the stack: they consume, store or annotate. */
+        private static boolean pushesNothing(short key) {
+            return switch (key) {
+                case Opcodes.POP, Opcodes.POP_MARK, Opcodes.APPEND, Opcodes.APPENDS, Opcodes.SETITEM, Opcodes.SETITEMS,
+                     Opcodes.ADDITEMS, Opcodes.BUILD, Opcodes.PUT, Opcodes.BINPUT, Opcodes.LONG_BINPUT, Opcodes.MEMOIZE,
+                     Opcodes.PROTO, Opcodes.FRAME, Opcodes.STOP, Opcodes.READONLY_BUFFER -> true;
+                default -> false;
+            };
+        }
+
+        /** Counts what {@code key} is about to materialise, from its argument's length, before it is read. */
+        private void account(short key) {
+            if (!pushesNothing(key)) {
+                countObject();
+            }
+            switch (key) {
+                case Opcodes.GLOBAL, Opcodes.INST -> countBytes(in.lineLength(0) + in.lineLength(in.lineLength(0) + 1));
+                case Opcodes.STRING, Opcodes.UNICODE, Opcodes.GET, Opcodes.PUT, Opcodes.PERSID -> countBytes(in.lineLength(0));
+                case Opcodes.INT, Opcodes.LONG, Opcodes.FLOAT -> {
+                    int n = in.lineLength(0);
+                    if (n > MAX_DIGITS) {
+                        throw error("a text number of " + n + " characters; at most " + MAX_DIGITS + " are read (as Python's int() does)");
+                    }
+                    countBytes(n);
+                }
+                case Opcodes.SHORT_BINUNICODE, Opcodes.SHORT_BINSTRING, Opcodes.SHORT_BINBYTES, Opcodes.LONG1 ->
+                        countBytes(Math.max(0, in.peekLength(1)));
+                case Opcodes.BINSTRING, Opcodes.BINBYTES, Opcodes.BINUNICODE, Opcodes.LONG4 -> countBytes(checkLength(key, 4));
+                case Opcodes.BINUNICODE8, Opcodes.BINBYTES8, Opcodes.BYTEARRAY8 -> countBytes(checkLength(key, 8));
+                default -> {
+                }
+            }
         }
 
         WeightFileException error(String problem) {
@@ -251,12 +371,13 @@ public final class TorchPickle {
         }
 
         WeightFileException error(String problem, Throwable cause) {
-            return new WeightFileException(source, "data.pkl byte " + in.position() + ": " + problem, cause);
+            return new WeightFileException(source, (walking ? "data.pkl: " : "data.pkl byte " + in.position() + ": ") + problem, cause);
         }
 
         @Override
         protected Object dispatch(short key) throws IOException {
             int at = in.position() - 1;
+            account(key);
             switch (key) {
                 case Opcodes.GLOBAL -> {
                     String module = PickleUtils.readline(input);
@@ -302,6 +423,24 @@ public final class TorchPickle {
                     List<Object> items = stack.pop_all_since_marker();
                     putAll(dictOnStack(), items);
                 }
+                case Opcodes.APPENDS -> {
+                    // Pyrolite's APPENDS trims the list after each extension, so the next one copies it whole.
+                    List<Object> items = stack.pop_all_since_marker();
+                    if (!(stack.peek() instanceof ArrayList<?>)) {
+                        throw error("APPENDS on " + describe(stack.peek()) + ", not a list");
+                    }
+                    @SuppressWarnings("unchecked")
+                    List<Object> list = (List<Object>) stack.peek();
+                    list.addAll(items);
+                }
+                case Opcodes.PUT, Opcodes.BINPUT, Opcodes.LONG_BINPUT, Opcodes.MEMOIZE -> {
+                    Object r = super.dispatch(key);
+                    memoPeak = Math.max(memoPeak, memo.size());
+                    if (memo.size() > limits.memo()) {
+                        throw error("more than " + limits.memo() + " memo entries, the pickle limit memo=" + limits.memo() + LIMIT_HINT);
+                    }
+                    return r;
+                }
                 case Opcodes.EMPTY_SET -> stack.add(new HashSet<>());
                 case Opcodes.ADDITEMS -> {
                     List<Object> items = stack.pop_all_since_marker();
@@ -322,14 +461,6 @@ public final class TorchPickle {
                     stack.add(set);
                 }
                 case Opcodes.PERSID -> throw error("text persistent ids (PERSID) are not what torch.save writes");
-                case Opcodes.BINSTRING, Opcodes.BINBYTES, Opcodes.BINUNICODE, Opcodes.LONG4 -> {
-                    checkLength(key, 4);
-                    return super.dispatch(key);
-                }
-                case Opcodes.BINUNICODE8, Opcodes.BINBYTES8, Opcodes.BYTEARRAY8 -> {
-                    checkLength(key, 8);
-                    return super.dispatch(key);
-                }
                 default -> {
                     return super.dispatch(key);
                 }
@@ -364,20 +495,22 @@ public final class TorchPickle {
             return k;
         }
 
-        private void checkLength(short key, int bytes) {
+        /** The length that the {@code bytes}-byte prefix at the read position announces, checked against what remains. */
+        private long checkLength(short key, int bytes) {
             long n = in.peekLength(bytes);
             if (n < 0 || n > in.remaining() - bytes) {
                 throw error("opcode 0x" + Integer.toHexString(key) + " announces " + n + " bytes, but "
                         + Math.max(0, in.remaining() - bytes) + " remain");
             }
+            return n;
         }
 
         private Global global(String module, String name, int at) {
             String full = module + "." + name;
             if (!ALLOWED_GLOBALS.contains(full)) {
-                throw new WeightFileException(source, "data.pkl byte " + at + ": global '" + full
+                throw new WeightFileException(source, "data.pkl byte " + at + ": global '" + Printable.name(full)
                         + "' is not allowed: Prism loads only tensors (allowed: " + ORDERED_DICT + ", "
-                        + REBUILD_TENSOR_V2 + ", " + REBUILD_PARAMETER + " and torch.*Storage dtypes)");
+                        + REBUILD_TENSOR_V2 + ", " + REBUILD_PARAMETER + " and torch.*Storage dtypes)" + moduleHint(full));
             }
             return new Global(full);
         }
@@ -394,12 +527,12 @@ public final class TorchPickle {
                 throw error("persistent id: storage key and location must be strings, found "
                         + describe(t[2]) + " and " + describe(t[3]));
             }
-            long numel = nonNegative("storage '" + key + "' size", t[4]);
+            long numel = nonNegative("storage '" + Printable.name(key) + "' size", t[4]);
             DType dtype = STORAGES.get(g.name);
             Storage s = new Storage(key, dtype, numel);
             Storage before = storages.putIfAbsent(key, s);
             if (before != null && !before.equals(s)) {
-                throw error("storage '" + key + "' is " + before.dtype() + " × " + before.numel()
+                throw error("storage '" + Printable.name(key) + "' is " + before.dtype() + " × " + before.numel()
                         + " in one place and " + dtype + " × " + numel + " in another");
             }
             return before != null ? before : s;
@@ -501,35 +634,45 @@ public final class TorchPickle {
     private static final class PyOrderedDict extends LinkedHashMap<Object, Object> {
     }
 
-    /** Walks the unpickled dicts and collects tensors by dotted name, with bounds on depth and work. */
+    /**
+     * Walks the unpickled dicts and collects tensors by dotted name. Every value visited counts against the
+     * objects limit and every name built against the bytes limit, so dicts shared under many keys cannot
+     * multiply into more work than the limits allow.
+     */
     private static final class Collector {
         final String source;
+        final Restricted counts;
         final Map<String, TensorRef> tensors = new LinkedHashMap<>();
         final List<String> ignored = new ArrayList<>();
-        int visited;
+        int deepest;
 
-        Collector(String source) {
+        Collector(String source, Restricted counts) {
             this.source = source;
+            this.counts = counts;
         }
 
-        /** Collects {@code map}, found under {@code name} ("" at the top), into dotted names. */
+        /** Collects {@code map}, found under {@code name} ("" at the top), nested {@code depth} dicts deep, into dotted names. */
         void collect(String name, Map<?, ?> map, int depth, Set<Object> path) {
-            if (depth > MAX_DEPTH) {
-                throw new WeightFileException(source, "dicts nested deeper than " + MAX_DEPTH + " levels at '" + name + "'");
+            int limit = counts.limits.depth();
+            if (depth > limit) {
+                throw new WeightFileException(source, "dicts nested deeper than " + limit + " levels at '" + Printable.name(name)
+                        + "', the pickle limit depth=" + limit + LIMIT_HINT);
             }
+            deepest = Math.max(deepest, depth);
             if (!path.add(map)) {
-                throw new WeightFileException(source, "the dict at '" + name + "' contains itself");
+                throw new WeightFileException(source, "the dict at '" + Printable.name(name) + "' contains itself");
             }
             String prefix = name.isEmpty() ? "" : name + ".";
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                if (++visited > MAX_VALUES) {
-                    throw new WeightFileException(source, "more than " + MAX_VALUES + " values; not a state_dict");
-                }
+                counts.countObject();
                 Object k = e.getKey();
                 if (!(k instanceof String || k instanceof Integer || k instanceof Long)) {
-                    ignored.add(prefix + "<" + describe(k) + " key>");
+                    String n = prefix + "<" + describe(k) + " key>";
+                    counts.countBytes(n.length());
+                    ignored.add(n);
                     continue;
                 }
+                counts.countBytes(prefix.length() + (k instanceof String s ? s.length() : 20));
                 String child = prefix + k;
                 switch (e.getValue()) {
                     case TensorRef t -> add(child, t);
@@ -545,14 +688,14 @@ public final class TorchPickle {
             try {
                 last = t.lastElement();
             } catch (ArithmeticException e) {
-                throw new WeightFileException(source, "tensor '" + name + "': view " + view(t) + " overflows 64 bits");
+                throw new WeightFileException(source, "tensor '" + Printable.name(name) + "': view " + view(t) + " overflows 64 bits");
             }
             if (last >= t.storage().numel()) {
-                throw new WeightFileException(source, "tensor '" + name + "': view " + view(t) + " reaches element "
-                        + last + " of storage '" + t.storage().key() + "', which has " + t.storage().numel() + " elements");
+                throw new WeightFileException(source, "tensor '" + Printable.name(name) + "': view " + view(t) + " reaches element "
+                        + last + " of storage '" + Printable.name(t.storage().key()) + "', which has " + t.storage().numel() + " elements");
             }
             if (tensors.putIfAbsent(name, t) != null) {
-                throw new WeightFileException(source, "tensor name '" + name + "' occurs twice after flattening nested dicts");
+                throw new WeightFileException(source, "tensor name '" + Printable.name(name) + "' occurs twice after flattening nested dicts");
             }
         }
 

@@ -3,8 +3,6 @@ package dev.prism.nn.io;
 import dev.prism.nn.Tensor;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -26,23 +24,40 @@ import java.util.Map;
  */
 public sealed interface WeightFile extends AutoCloseable permits SafetensorsFile, PthFile {
 
+    /** {@link #open(Path, PickleLimits)} under {@link PickleLimits#DEFAULT}. */
+    static WeightFile open(Path path) throws IOException {
+        return open(path, PickleLimits.DEFAULT);
+    }
+
     /**
      * Opens {@code path} as safetensors or as a PyTorch zip archive, whichever its first bytes say
-     * (a zip starts with {@code PK\3\4}; PyTorch's legacy non-zip format, a bare pickle, is rejected
-     * with a message saying how to re-save it).
+     * (a zip starts with {@code PK\3\4}; a safetensors file has its JSON header after 8 bytes). A path that
+     * is not a regular file (a directory, a FIFO, a device) is refused before it is opened. Formats Prism
+     * recognises but does not read are named in the error: PyTorch's legacy non-zip format (with how to
+     * re-save it), a bare pickle, TorchScript, NumPy, GGUF, HDF5, compressed files, a Git LFS pointer, a web
+     * page.
      *
-     * @throws WeightFileException if the file breaks its format
-     * @throws IOException         if it cannot be read
+     * @param limits bounds on a PyTorch file's pickle ({@link PthFile}); safetensors files are bounded by
+     *               {@link SafetensorsFile#MAX_HEADER_BYTES}
+     * @throws WeightFileException if the path is not a regular file, or the file is in another format, breaks
+     *                             its format, or cannot be read once open
+     * @throws IOException         if it cannot be opened (it does not exist, permission is denied)
      */
-    static WeightFile open(Path path) throws IOException {
-        byte[] head;
-        try (InputStream in = Files.newInputStream(path)) {
-            head = in.readNBytes(4);
+    static WeightFile open(Path path, PickleLimits limits) throws IOException {
+        Formats.requireRegularFile(path);
+        byte[] head = Formats.head(path);
+        if (Formats.zip(head)) {
+            return PthFile.open(path, limits);
         }
-        if (PthFile.looksLikeZip(head)) {
-            return PthFile.open(path);
+        long size = java.nio.file.Files.size(path);
+        if (Formats.safetensors(head, size)) {
+            // Before the other formats' magic numbers: a header length such as 0x480 starts like a pickle (80 04).
+            return SafetensorsFile.open(path);
         }
-        PthFile.rejectLegacy(path.toString(), head);
+        Formats.rejectKnown(path.toString(), head, size);
+        if (size >= 8 && !Formats.maybeSafetensors(head, size)) {
+            throw Formats.unknown(path.toString(), head);
+        }
         return SafetensorsFile.open(path);
     }
 

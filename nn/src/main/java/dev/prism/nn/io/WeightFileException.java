@@ -10,6 +10,9 @@ import java.util.Objects;
  *
  * <p>The message always starts with the file, then says what was expected and what was found:
  * {@code "model.safetensors: tensor 'conv.weight': dtype F32 and shape [4,3] need 48 bytes, data_offsets span 40"}.
+ * The message is {@link Printable#escape escaped}: names taken from a hostile file cannot send a
+ * terminal control sequences when the message is printed ({@link #file()} and {@link #problem()} are
+ * the text as given).
  *
  * <p>It is an {@link IllegalArgumentException} because a bad file is bad input, like a bad option value:
  * callers that do not care need no {@code catch}, and the command line maps it to exit code 2 with
@@ -29,7 +32,8 @@ public final class WeightFileException extends IllegalArgumentException {
     }
 
     public WeightFileException(String file, String problem, Throwable cause) {
-        super(Objects.requireNonNull(file, "file") + ": " + Objects.requireNonNull(problem, "problem"), cause);
+        super(Printable.escape(Objects.requireNonNull(file, "file")) + ": "
+                + Printable.escape(Objects.requireNonNull(problem, "problem")), cause);
         this.file = file;
         this.problem = problem;
     }
@@ -46,6 +50,6 @@ public final class WeightFileException extends IllegalArgumentException {
 
     /** The error of a look-up by a name the file does not have. */
     static WeightFileException noSuchTensor(String source, String name, int tensors) {
-        return new WeightFileException(source, "no tensor named '" + name + "' (the file has " + tensors + " tensors)");
+        return new WeightFileException(source, "no tensor named '" + Printable.name(name) + "' (the file has " + tensors + " tensors)");
     }
 }

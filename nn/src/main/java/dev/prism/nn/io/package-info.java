@@ -25,10 +25,15 @@
  * {@link dev.prism.nn.io.AtomicWrite}: a temporary file in the same directory, flushed, then renamed,
  * so a failure never leaves a partial file or loses the previous one.
  *
- * <h2>Errors</h2>
+ * <h2>Errors and untrusted files</h2>
  * Every problem with a file's contents is a {@link dev.prism.nn.io.WeightFileException} (an
  * {@link java.lang.IllegalArgumentException}) whose message starts with the file and says what was
- * expected and what was found. File-system failures stay {@link java.io.IOException}s.
+ * expected and what was found, with names from the file escaped for a terminal ({@link dev.prism.nn.io.Printable}).
+ * A path that is not a regular file is refused before it is opened; failing to open a file is an
+ * {@link java.io.IOException}; once a file is open, failing to read it is a {@code WeightFileException} naming the
+ * place. Reading a {@code .pth} pickle is bounded by {@link dev.prism.nn.io.PickleLimits}, and
+ * {@link dev.prism.nn.io.WeightEntry#readFloats} converts a tensor piece by piece, so that
+ * {@link dev.prism.nn.io.SafetensorsWriter#writeEntries} copies a file larger than the heap.
  *
  * <h2>Lifetime and threads</h2>
  * Whoever opens a weight file closes it. Open files are immutable and may be read from many threads;

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -144,7 +143,7 @@ class PthFileTest {
                 "crafted_view_beyond_storage.pth",
                 "tensor 'w': view offset 5, shape [2,4], stride [4,1] reaches element 12 of storage '0', which has 12 elements",
                 "crafted_missing_storage.pth", "storage '0' has no archive entry 'crafted_missing_storage/data/0'",
-                "crafted_short_storage.pth", "storage '0' (F32 × 12) needs 48 bytes, archive entry 'crafted_short_storage/data/0' has 40",
+                "crafted_short_storage.pth", "storage '0' (F32 × 12) needs 48 bytes, archive entry 'crafted_short_storage/data/0' declares 40",
                 "crafted_complex_storage.pth", "global 'torch.ComplexFloatStorage' is not allowed");
         for (var c : cases.entrySet()) {
             Path p = TestFiles.weights(c.getKey());
@@ -156,27 +155,19 @@ class PthFileTest {
     @Test
     void legacyAndNonZipFilesAreRejectedWithAReason() throws IOException {
         Path legacy = TestFiles.weights("legacy.pth");
+        String resave = legacy + ": this is a legacy torch.save file (the format PyTorch wrote before 1.6, and later only with"
+                + " _use_new_zipfile_serialization=False); Prism reads the zip format torch.save has written by default since"
+                + " PyTorch 1.6: re-save it with torch.save(torch.load(path), new_path, _use_new_zipfile_serialization=True)";
         var e = assertThrows(WeightFileException.class, () -> WeightFile.open(legacy));
-        assertTrue(e.getMessage().contains("PyTorch's legacy format (a bare pickle"), e.getMessage());
+        assertEquals(resave, e.getMessage());
         e = assertThrows(WeightFileException.class, () -> PthFile.open(legacy));
-        assertTrue(e.getMessage().contains("PyTorch's legacy format"), e.getMessage());
+        assertEquals(resave, e.getMessage());
 
         Path text = dir.resolve("notes.pth");
         Files.writeString(text, "hello");
         e = assertThrows(WeightFileException.class, () -> PthFile.open(text));
         assertEquals(text + ": not a zip archive: expected the bytes 50 4b 03 04 ('PK\\3\\4') that start a torch.save file,"
                 + " found 68 65 6c 6c", e.getMessage());
-    }
-
-    @Test
-    void truncatedArchivesAreRejected() throws IOException {
-        byte[] whole = Files.readAllBytes(TestFiles.weights("views.pth"));
-        Path p = dir.resolve("cut.pth");
-        for (int n : new int[] {4, 30, 100, whole.length / 2, whole.length - 22, whole.length - 1}) {
-            Files.write(p, Arrays.copyOf(whole, n));
-            var e = assertThrows(WeightFileException.class, () -> WeightFile.open(p).close(), "cut at " + n);
-            assertEquals(p.toString(), e.file());
-        }
     }
 
     @Test

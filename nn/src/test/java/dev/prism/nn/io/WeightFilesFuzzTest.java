@@ -23,10 +23,14 @@ import java.lang.foreign.MemorySegment;
  *
  * <h2>Fuzzing for longer</h2>
  * <pre>
- * JAZZER_FUZZ=1 JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 ./mvnw -pl tornado-kernels,nn test \
+ * JAZZER_FUZZ=1 JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64 ./mvnw -B -o -pl tornado-kernels,nn test-compile surefire:test@heap-256m \
  *     -Dtest='WeightFilesFuzzTest#torchPickle' -Dsurefire.failIfNoSpecifiedTests=false \
+ *     -Djunit.jupiter.execution.timeout.mode=disabled \
  *     -Djazzer.max_duration=10m -Djazzer.instrumentation_includes='dev.prism.**:net.razorvine.**'
  * </pre>
+ * {@code junit.jupiter.execution.timeout.mode=disabled}: JUnit would otherwise apply {@code @Timeout} to the
+ * whole fuzzing run, which is one invocation, and stop it after 10 seconds. The class runs in the nn module's
+ * {@code heap-256m} execution, which {@code surefire:test@heap-256m} runs alone.
  * One method at a time ({@code #safetensors} or {@code #torchPickle}). {@code jazzer.max_duration}
  * bounds the run (default: {@code maxDuration}, five minutes). {@code instrumentation_includes} adds
  * coverage feedback from the library doing the parsing ({@code com.fasterxml.**} for safetensors,
