@@ -142,7 +142,12 @@ public final class WeightFuzz {
 
     /** Generates the input of {@code target} for {@code seed} and feeds it; returns its outcome, "CRASH ..." for a crash. */
     public String check(Target target, long seed) {
-        Future<String> f = worker.submit(() -> feed(target, generate(target, seed)));
+        return outcome(() -> feed(target, generate(target, seed)));
+    }
+
+    /** Runs {@code feed} on the worker under the per-input time limit; its outcome, "CRASH ..." for a crash. */
+    String outcome(java.util.concurrent.Callable<String> feed) {
+        Future<String> f = worker.submit(feed);
         try {
             return f.get(perInput.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
