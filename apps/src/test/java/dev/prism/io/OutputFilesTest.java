@@ -76,7 +76,7 @@ class OutputFilesTest {
     void anInterruptedProcessLeavesNoTemporaryFile() throws Exception {
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), OutputFilesChild.class.getName(), dir.toString())
-                .redirectErrorStream(true).start();
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();   // stderr: e.g. "Picked up JAVA_TOOL_OPTIONS"
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             assertEquals("staged", r.readLine());
             assertEquals(3, names().size(), "three temporary files before the interrupt: " + names());
