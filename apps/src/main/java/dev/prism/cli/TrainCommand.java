@@ -89,6 +89,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--resume", paramLabel = "RUN", description = "Continue the run in this directory from its checkpoint.")
     Path resume;
 
+    @Option(names = "--init", paramLabel = "WEIGHTS",
+            description = "Start a new run from these weights (fine-tuning, e.g. a model from prism fit-kernels); the model and its options "
+            + "come from the file's metadata, so --model and --config are not given.")
+    Path init;
+
     @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME",
             description = "unet, wg-unet, ddpm-unet, deepprism-vae or classifier (default: ${DEFAULT-VALUE}).")
     String model;
@@ -198,6 +203,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings);
         }
         Models.Built built = Models.build(run.model, run.options, run.seed);
+        if (run.checkpoint == null && run.init != null) {
+            ModelWeights.load(built.module(), run.init, null);
+        }
         if (!classifier && !vae && !(built.module() instanceof dev.prism.nn.models.UNet)) {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
                     + "), deepprism-vae or classifier, found '" + run.model + "'");
@@ -476,7 +484,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     /** The options a checkpoint records, which --resume refuses. */
-    static final List<String> RUN_SETTINGS = List.of("--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
+    static final List<String> RUN_SETTINGS = List.of("--init", "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--kl-weight", "--seed",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
@@ -504,6 +512,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         long checkpointEvery;
         long sampleEvery;
         long completed;
+        Path init;
         Checkpoint.Contents checkpoint;
 
         static Run fresh(TrainCommand c) throws IOException {
@@ -529,6 +538,10 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.dir = c.out;
             r.model = c.model;
             r.options = new LinkedHashMap<>(Models.parseOptions(c.config));
+            if (c.init != null) {
+                r.init = c.init;
+                r.model = initModel(c, r.options);
+            }
             r.data = c.data;
             r.channels = c.channels;
             r.size = c.size;
@@ -549,6 +562,31 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.sampleEvery = c.sampleEvery;
             r.check();
             return r;
+        }
+
+        /**
+         * The model named by the metadata of {@code --init}'s weights; fills {@code options} from it. Only the header is read
+         * here; the weights are loaded into the built model.
+         */
+        private static String initModel(TrainCommand c, Map<String, String> options) throws IOException {
+            for (String name : List.of("--model", "--config")) {
+                if (c.spec.commandLine().getParseResult().hasMatchedOption(name)) {
+                    throw new IllegalArgumentException(name + ": with --init the model and its options come from the weights' metadata");
+                }
+            }
+            if (!Files.isRegularFile(c.init)) {
+                throw new IllegalArgumentException("--init " + c.init + ": no such file");
+            }
+            Map<String, String> meta;
+            try (dev.prism.nn.io.WeightFile wf = WeightFiles.open(c.init)) {
+                meta = wf.metadata();
+            }
+            String model = meta.get("model");
+            if (model == null) {
+                throw new IllegalArgumentException("--init " + c.init + ": the file does not say which model it holds (no 'model' metadata)");
+            }
+            options.putAll(Models.fromJson(meta.get("options")));
+            return model;
         }
 
         static Run resume(TrainCommand c, Path dir) throws IOException {
@@ -642,6 +680,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 m.put("schedule", schedule);
             }
             m.put("seed", String.valueOf(seed));
+            if (init != null) {
+                m.put("init", init.toString());
+            }
             m.put("data", data);
             m.put("channels", String.valueOf(channels));
             m.put("size", String.valueOf(size));
