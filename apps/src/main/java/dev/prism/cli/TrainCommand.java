@@ -15,6 +15,7 @@ import dev.prism.diffusion.data.ImageFolder;
 import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.diffusion.train.DistillTrainer;
 import dev.prism.diffusion.train.Trainer;
 import dev.prism.diffusion.train.VaeTrainer;
 import dev.prism.backend.Executable;
@@ -93,6 +94,19 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             description = "Start a new run from these weights (fine-tuning, e.g. a model from prism fit-kernels); the model and its options "
             + "come from the file's metadata, so --model and --config are not given.")
     Path init;
+
+    // Spectrum-aware distillation: prism distill's options (documented there), hidden here.
+    @Option(names = "--teacher", paramLabel = "WEIGHTS", hidden = true)
+    Path teacher;
+
+    @Option(names = "--lambda-spatial", defaultValue = "1", hidden = true)
+    double lambdaSpatial;
+
+    @Option(names = "--lambda-freq", defaultValue = "1", hidden = true)
+    double lambdaFreq;
+
+    @Option(names = "--freq-alpha", defaultValue = "1", hidden = true)
+    double freqAlpha;
 
     @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME",
             description = "unet, wg-unet, ddpm-unet, deepprism-vae or classifier (default: ${DEFAULT-VALUE}).")
@@ -202,6 +216,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         if (vae) {
             new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings);
         }
+        if (run.teacher != null && (classifier || vae)) {
+            throw new IllegalArgumentException("--teacher: distillation trains a denoising model, not --model " + run.model);
+        }
         Models.Built built = Models.build(run.model, run.options, run.seed);
         if (run.checkpoint == null && run.init != null) {
             ModelWeights.load(built.module(), run.init, null);
@@ -224,6 +241,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                      ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
                      : vae ? new VaeTrainer(b, (DeepPrismVae) built.module(), images(set, loader),
                              new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings))
+                     : run.teacher != null ? new DistillTrainer(b, built.unet(), DistillCommand.teacher(run.teacher).unet(), images(set, loader),
+                             new DistillTrainer.Config(run.batch, run.seed, sched, settings, run.lambdaSpatial, run.lambdaFreq, run.freqAlpha))
                      : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
@@ -484,7 +503,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     /** The options a checkpoint records, which --resume refuses. */
-    static final List<String> RUN_SETTINGS = List.of("--init", "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
+    static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha", "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--kl-weight", "--seed",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
@@ -513,6 +532,10 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         long sampleEvery;
         long completed;
         Path init;
+        Path teacher;
+        double lambdaSpatial;
+        double lambdaFreq;
+        double freqAlpha;
         Checkpoint.Contents checkpoint;
 
         static Run fresh(TrainCommand c) throws IOException {
@@ -542,6 +565,10 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 r.init = c.init;
                 r.model = initModel(c, r.options);
             }
+            r.teacher = c.teacher;
+            r.lambdaSpatial = c.lambdaSpatial;
+            r.lambdaFreq = c.lambdaFreq;
+            r.freqAlpha = c.freqAlpha;
             r.data = c.data;
             r.channels = c.channels;
             r.size = c.size;
@@ -638,6 +665,12 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.checkpointEvery = number(s, "checkpoint_every", file);
             r.sampleEvery = number(s, "sample_every", file);
             r.completed = number(s, "step", file);
+            if (s.containsKey("teacher")) {
+                r.teacher = Path.of(s.get("teacher"));
+                r.lambdaSpatial = real(s, "lambda_spatial", file);
+                r.lambdaFreq = real(s, "lambda_freq", file);
+                r.freqAlpha = real(s, "freq_alpha", file);
+            }
             r.check();
             if (r.completed >= r.steps) {
                 throw new IllegalArgumentException("--resume " + dir + ": the run is complete at step " + r.completed
@@ -682,6 +715,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             m.put("seed", String.valueOf(seed));
             if (init != null) {
                 m.put("init", init.toString());
+            }
+            if (teacher != null) {
+                m.put("teacher", teacher.toString());
             }
             m.put("data", data);
             m.put("channels", String.valueOf(channels));
