@@ -503,7 +503,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     /** The options a checkpoint records, which --resume refuses. */
-    static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha", "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
+    static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha",
+            "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--kl-weight", "--seed",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
