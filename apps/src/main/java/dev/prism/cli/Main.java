@@ -12,7 +12,7 @@ import java.io.PrintWriter;
 @Command(name = "prism", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Small, fast, frequency-aware diffusion image generators; kernels in plain Java loops.",
         subcommands = {DevicesCommand.class, KernelsCommand.class, BenchCommand.class, SampleCommand.class, TrainCommand.class, EvalCommand.class, InfoCommand.class,
-                ConvertCommand.class,
+                ConvertCommand.class, FitKernelsCommand.class, DistillCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -15,6 +15,7 @@ import dev.prism.diffusion.data.ImageFolder;
 import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
+import dev.prism.diffusion.train.DistillTrainer;
 import dev.prism.diffusion.train.Trainer;
 import dev.prism.diffusion.train.VaeTrainer;
 import dev.prism.backend.Executable;
@@ -88,6 +89,24 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
 
     @Option(names = "--resume", paramLabel = "RUN", description = "Continue the run in this directory from its checkpoint.")
     Path resume;
+
+    @Option(names = "--init", paramLabel = "WEIGHTS",
+            description = "Start a new run from these weights (fine-tuning, e.g. a model from prism fit-kernels); the model and its options "
+            + "come from the file's metadata, so --model and --config are not given.")
+    Path init;
+
+    // Spectrum-aware distillation: prism distill's options (documented there), hidden here.
+    @Option(names = "--teacher", paramLabel = "WEIGHTS", hidden = true)
+    Path teacher;
+
+    @Option(names = "--lambda-spatial", defaultValue = "1", hidden = true)
+    double lambdaSpatial;
+
+    @Option(names = "--lambda-freq", defaultValue = "1", hidden = true)
+    double lambdaFreq;
+
+    @Option(names = "--freq-alpha", defaultValue = "1", hidden = true)
+    double freqAlpha;
 
     @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME",
             description = "unet, wg-unet, ddpm-unet, deepprism-vae or classifier (default: ${DEFAULT-VALUE}).")
@@ -197,7 +216,13 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         if (vae) {
             new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings);
         }
+        if (run.teacher != null && (classifier || vae)) {
+            throw new IllegalArgumentException("--teacher: distillation trains a denoising model, not --model " + run.model);
+        }
         Models.Built built = Models.build(run.model, run.options, run.seed);
+        if (run.checkpoint == null && run.init != null) {
+            ModelWeights.load(built.module(), run.init, null);
+        }
         if (!classifier && !vae && !(built.module() instanceof dev.prism.nn.models.UNet)) {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
                     + "), deepprism-vae or classifier, found '" + run.model + "'");
@@ -216,6 +241,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                      ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
                      : vae ? new VaeTrainer(b, (DeepPrismVae) built.module(), images(set, loader),
                              new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings))
+                     : run.teacher != null ? new DistillTrainer(b, built.unet(), DistillCommand.teacher(run.teacher).unet(), images(set, loader),
+                             new DistillTrainer.Config(run.batch, run.seed, sched, settings, run.lambdaSpatial, run.lambdaFreq, run.freqAlpha))
                      : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
@@ -476,7 +503,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     /** The options a checkpoint records, which --resume refuses. */
-    static final List<String> RUN_SETTINGS = List.of("--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
+    static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha",
+            "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--kl-weight", "--seed",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
@@ -504,6 +532,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         long checkpointEvery;
         long sampleEvery;
         long completed;
+        Path init;
+        Path teacher;
+        double lambdaSpatial;
+        double lambdaFreq;
+        double freqAlpha;
         Checkpoint.Contents checkpoint;
 
         static Run fresh(TrainCommand c) throws IOException {
@@ -529,6 +562,14 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.dir = c.out;
             r.model = c.model;
             r.options = new LinkedHashMap<>(Models.parseOptions(c.config));
+            if (c.init != null) {
+                r.init = c.init;
+                r.model = initModel(c, r.options);
+            }
+            r.teacher = c.teacher;
+            r.lambdaSpatial = c.lambdaSpatial;
+            r.lambdaFreq = c.lambdaFreq;
+            r.freqAlpha = c.freqAlpha;
             r.data = c.data;
             r.channels = c.channels;
             r.size = c.size;
@@ -549,6 +590,31 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.sampleEvery = c.sampleEvery;
             r.check();
             return r;
+        }
+
+        /**
+         * The model named by the metadata of {@code --init}'s weights; fills {@code options} from it. Only the header is read
+         * here; the weights are loaded into the built model.
+         */
+        private static String initModel(TrainCommand c, Map<String, String> options) throws IOException {
+            for (String name : List.of("--model", "--config")) {
+                if (c.spec.commandLine().getParseResult().hasMatchedOption(name)) {
+                    throw new IllegalArgumentException(name + ": with --init the model and its options come from the weights' metadata");
+                }
+            }
+            if (!Files.isRegularFile(c.init)) {
+                throw new IllegalArgumentException("--init " + c.init + ": no such file");
+            }
+            Map<String, String> meta;
+            try (dev.prism.nn.io.WeightFile wf = WeightFiles.open(c.init)) {
+                meta = wf.metadata();
+            }
+            String model = meta.get("model");
+            if (model == null) {
+                throw new IllegalArgumentException("--init " + c.init + ": the file does not say which model it holds (no 'model' metadata)");
+            }
+            options.putAll(Models.fromJson(meta.get("options")));
+            return model;
         }
 
         static Run resume(TrainCommand c, Path dir) throws IOException {
@@ -600,6 +666,12 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.checkpointEvery = number(s, "checkpoint_every", file);
             r.sampleEvery = number(s, "sample_every", file);
             r.completed = number(s, "step", file);
+            if (s.containsKey("teacher")) {
+                r.teacher = Path.of(s.get("teacher"));
+                r.lambdaSpatial = real(s, "lambda_spatial", file);
+                r.lambdaFreq = real(s, "lambda_freq", file);
+                r.freqAlpha = real(s, "freq_alpha", file);
+            }
             r.check();
             if (r.completed >= r.steps) {
                 throw new IllegalArgumentException("--resume " + dir + ": the run is complete at step " + r.completed
@@ -642,6 +714,12 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 m.put("schedule", schedule);
             }
             m.put("seed", String.valueOf(seed));
+            if (init != null) {
+                m.put("init", init.toString());
+            }
+            if (teacher != null) {
+                m.put("teacher", teacher.toString());
+            }
             m.put("data", data);
             m.put("channels", String.valueOf(channels));
             m.put("size", String.valueOf(size));

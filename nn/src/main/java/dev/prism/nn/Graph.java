@@ -8,6 +8,7 @@ import dev.prism.kernels.Attention;
 import dev.prism.kernels.Check;
 import dev.prism.kernels.Concat;
 import dev.prism.kernels.Conv2d;
+import dev.prism.kernels.Dft;
 import dev.prism.kernels.Elementwise;
 import dev.prism.kernels.Embedding;
 import dev.prism.kernels.Gating;
@@ -734,6 +735,44 @@ public final class Graph {
         return record(y, needs(x), gy -> {
             Tensor gx = buffer(x.shape());
             backward.add(Activation.tanhBackward(y.data(), gy.data(), gx.data(), x.numel()));
+            accumulate(x, gx);
+        });
+    }
+
+    /**
+     * The unnormalised 2-D DFT of x [N, C, H, W] over its last two axes, {@code torch.view_as_real(torch.fft.fft2(x))}:
+     * [N, C, H, W, 2], real and imaginary parts interleaved ({@link Dft}). Its gradient is the adjoint transform's
+     * real part ({@link Dft#fft2Backward}).
+     */
+    public Tensor fft2(Tensor x) {
+        if (x.rank() != 4) {
+            throw new ModelShapeException("graph '" + name + "': fft2 of " + x + ": expected [N, C, H, W]");
+        }
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        float[] th = table(Dft.twiddleTable(h));
+        float[] tw = h == w ? th : table(Dft.twiddleTable(w));
+        Tensor y = buffer(n, c, h, w, 2);
+        forward.addAll(Dft.fft2(x.data(), th, tw, buffer(n, c, h, w, 2).data(), y.data(), n, c, h, w));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.addAll(Dft.fft2Backward(gy.data(), th, tw, buffer(n, c, h, w, 2).data(), gx.data(), n, c, h, w));
+            accumulate(x, gx);
+        });
+    }
+
+    /**
+     * {@code x ⊙ m}, element by element, for a weight {@code m} of x's shape that is data (written by the caller
+     * between steps, not differentiated); the gradient of x is {@code gy ⊙ m}.
+     */
+    public Tensor multiply(Tensor x, Tensor m) {
+        if (!x.hasShape(m.shape())) {
+            throw new ModelShapeException("graph '" + name + "': multiply of " + x + " and " + m + ": expected equal shapes");
+        }
+        Tensor y = buffer(x.shape());
+        forward.add(Elementwise.mul(x.data(), m.data(), y.data(), x.numel()));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            backward.add(Elementwise.mul(gy.data(), m.data(), gx.data(), x.numel()));
             accumulate(x, gx);
         });
     }

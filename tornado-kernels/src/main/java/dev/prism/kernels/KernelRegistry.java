@@ -19,6 +19,7 @@ public final class KernelRegistry {
             Map.entry("concat", ConcatKernels.class),
             Map.entry("conv2d", Conv2dKernels.class),
             Map.entry("dct", DctKernels.class),
+            Map.entry("dft", DftKernels.class),
             Map.entry("elementwise", ElementwiseKernels.class),
             Map.entry("embedding", EmbeddingKernels.class),
             Map.entry("gating", GatingKernels.class),

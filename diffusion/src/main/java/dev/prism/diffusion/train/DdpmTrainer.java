@@ -158,8 +158,12 @@ public final class DdpmTrainer implements Trainer {
      * (seed, s); and the forward process's coefficients of each t.
      */
     void draw(long s) {
-        SplittableRandom r = Noise.stream(config.seed(), s);
-        NoiseSchedule sch = config.schedule();
+        draw(config.seed(), config.schedule(), s, t, coef, eps);
+    }
+
+    /** {@link #draw(long)} into given arrays: {@code t [N]}, {@code coef [2N]}, {@code eps}. */
+    static void draw(long seed, NoiseSchedule sch, long s, float[] t, float[] coef, float[] eps) {
+        SplittableRandom r = Noise.stream(seed, s);
         for (int i = 0; i < t.length; i++) {
             int ti = r.nextInt(sch.timesteps());
             t[i] = ti;
@@ -181,13 +185,18 @@ public final class DdpmTrainer implements Trainer {
     /** The run's state for a checkpoint: the step and what makes the next steps the same. */
     @Override
     public Map<String, String> state(long completedSteps) {
+        return state(completedSteps, config.seed(), config.batch(), config.schedule(), config.settings());
+    }
+
+    /** The state of a run that draws its steps as DDPM training does. */
+    static Map<String, String> state(long completedSteps, long seed, int batch, NoiseSchedule schedule, TrainingStep.Settings settings) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("step", Long.toString(completedSteps));
-        m.put("seed", Long.toString(config.seed()));
-        m.put("batch", Integer.toString(config.batch()));
-        m.put("noise_schedule", config.schedule().name());
-        m.put("timesteps", Integer.toString(config.schedule().timesteps()));
-        m.putAll(config.settings().state());
+        m.put("seed", Long.toString(seed));
+        m.put("batch", Integer.toString(batch));
+        m.put("noise_schedule", schedule.name());
+        m.put("timesteps", Integer.toString(schedule.timesteps()));
+        m.putAll(settings.state());
         return m;
     }
 

@@ -3,7 +3,9 @@ package dev.prism.nn.models;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Module;
 import dev.prism.nn.Tensor;
+import dev.prism.kernels.PrismConv.ChannelPadding;
 import dev.prism.nn.layers.Conv;
+import dev.prism.nn.layers.ConvType;
 import dev.prism.nn.layers.GroupNorm;
 import dev.prism.nn.layers.Linear;
 
@@ -23,6 +25,10 @@ import dev.prism.nn.layers.Linear;
  * {@code hidden.weight [hidden, C_{S−1}]}, {@code hidden.bias}, {@code out.weight [classes, hidden]},
  * {@code out.bias}. Input {@code [N, Cin, H, W]} with H and W divisible by 2^S. The PyTorch twin is
  * {@code Classifier} in {@code tools/refgen/models.py}.
+ *
+ * <p>With convolutions of type CosConv or ChebConv (ApproxConv, what {@code prism fit-kernels} makes of a trained
+ * classifier) each stage's 3×3 convolutions hold {@code stages.s.conv.i.coeff [C_s, C_in, N_s, N_s]} in place of
+ * the weight, N_s the order of stage s (one per stage, as the per-block orders of ApproxConv's Tables 1–3).
  */
 public final class Classifier extends Module {
 
@@ -83,13 +89,13 @@ public final class Classifier extends Module {
         private final Conv[] convs;
         private final GroupNorm[] norms;
 
-        Stage(int cin, int cout, int depth, int groups) {
+        Stage(int cin, int cout, int depth, int groups, ConvType conv, int order) {
             convs = new Conv[depth];
             norms = new GroupNorm[depth];
             UNet.Holder c = child("conv", new UNet.Holder());
             UNet.Holder n = child("norm", new UNet.Holder());
             for (int i = 0; i < depth; i++) {
-                convs[i] = c.add(String.valueOf(i), Conv.standard(i == 0 ? cin : cout, cout, 3));
+                convs[i] = c.add(String.valueOf(i), new Conv(conv, i == 0 ? cin : cout, cout, 3, order, ChannelPadding.ZEROS));
                 norms[i] = n.add(String.valueOf(i), new GroupNorm(groups, cout, 1e-5f));
             }
         }
@@ -108,13 +114,31 @@ public final class Classifier extends Module {
     private final Linear hidden;
     private final Linear out;
 
+    /** The classifier with standard convolutions. */
     public Classifier(Config config) {
+        this(config, ConvType.STANDARD, new int[] {1});
+    }
+
+    /**
+     * @param conv   the stages' convolution: STANDARD, COSCONV or CHEBCONV
+     * @param orders the CosConv / ChebConv order of each stage (one value: every stage); ignored for STANDARD
+     * @throws IllegalArgumentException for a type that keeps the width, or orders of the wrong count
+     */
+    public Classifier(Config config, ConvType conv, int[] orders) {
+        if (conv.keepsWidth()) {
+            throw new IllegalArgumentException("classifier convolution expected standard, cosconv or chebconv, found " + conv.key());
+        }
+        if (orders.length != 1 && orders.length != config.stages()) {
+            throw new IllegalArgumentException("classifier order expected 1 or " + config.stages() + " values (one per stage), found "
+                    + orders.length);
+        }
         this.config = config;
         UNet.Holder holder = child("stages", new UNet.Holder());
         stages = new Stage[config.stages()];
         for (int s = 0; s < stages.length; s++) {
             int cin = s == 0 ? config.inChannels() : config.channels(s - 1);
-            stages[s] = holder.add(String.valueOf(s), new Stage(cin, config.channels(s), config.convs(), config.groups()));
+            stages[s] = holder.add(String.valueOf(s), new Stage(cin, config.channels(s), config.convs(), config.groups(), conv,
+                    orders[orders.length == 1 ? 0 : s]));
         }
         hidden = child("hidden", new Linear(config.channels(stages.length - 1), config.hidden()));
         out = child("out", new Linear(config.hidden(), config.classes()));

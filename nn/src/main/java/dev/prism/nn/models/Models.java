@@ -121,6 +121,8 @@ public final class Models {
                 d.put("hidden", "128");
                 d.put("classes", "10");
                 d.put("groups", "8");
+                d.put("conv", "standard");
+                d.put("order", "2");
             }
             default -> {
                 d.put("in", "3");
@@ -189,10 +191,10 @@ public final class Models {
                 int levels = integer(o, "levels");
                 boolean wg = model.equals("wg-unet");
                 yield new UNet(new UNet.Config(integer(o, "in"), width, levels, integer(o, "res"),
-                        integer(o, "attn"), ConvType.parse("conv", o.get("conv")), integer(o, "order"),
+                        integer(o, "attn"), ConvType.parse("conv", o.get("conv")), perLevel("order", o.get("order"), levels),
                         o.get("attention"), integer(o, "heads"), groups(o, options, width, 32), wg,
                         wg ? integer(o, "gates") : 1, wg ? integer(o, "gate_hidden") : 16, padding(o),
-                        mults(o.get("mults"), levels), o.get("skip").toLowerCase(Locale.ROOT)));
+                        perLevel("mults", o.get("mults"), levels), o.get("skip").toLowerCase(Locale.ROOT)));
             }
             case "wavediff" -> {
                 if (!WAVEDIFF_PRESETS.contains(o.get("preset"))) {
@@ -220,8 +222,15 @@ public final class Models {
             }
             case "classifier" -> {
                 int width = integer(o, "width");
-                yield new Classifier(new Classifier.Config(integer(o, "in"), width, integer(o, "stages"), integer(o, "convs"),
-                        integer(o, "hidden"), integer(o, "classes"), groups(o, options, width, 8)));
+                int stages = integer(o, "stages");
+                ConvType conv = ConvType.parse("conv", o.get("conv"));
+                if (conv.keepsWidth()) {
+                    throw new IllegalArgumentException("classifier option conv expected standard, cosconv or chebconv (its convolutions "
+                            + "change the width), found '" + o.get("conv") + "'");
+                }
+                yield new Classifier(new Classifier.Config(integer(o, "in"), width, stages, integer(o, "convs"),
+                        integer(o, "hidden"), integer(o, "classes"), groups(o, options, width, 8)), conv,
+                        perLevel("order", o.get("order"), Math.min(Math.max(stages, 1), 16)));
             }
             default -> {
                 int width = integer(o, "width");
@@ -299,14 +308,17 @@ public final class Models {
         return model;
     }
 
-    /** The option {@code mults}: one multiplier per level, or one for every level, comma-separated. */
-    private static int[] mults(String text, int levels) {
+    /**
+     * An option with one integer per level (or per classifier stage), or one for every level, comma-separated:
+     * {@code mults}, {@code order}.
+     */
+    private static int[] perLevel(String option, String text, int levels) {
         if (levels < 1 || levels > UNet.MAX_LEVELS) {
             throw new IllegalArgumentException("levels expected 1 to " + UNet.MAX_LEVELS + ", found " + levels);
         }
         String[] parts = text.split(",", -1);
         if (parts.length != 1 && parts.length != levels) {
-            throw new IllegalArgumentException("option mults expected 1 or " + levels + " values (levels=" + levels + "), found "
+            throw new IllegalArgumentException("option " + option + " expected 1 or " + levels + " values (levels=" + levels + "), found "
                     + parts.length + " in '" + text + "'");
         }
         int[] m = new int[Math.max(levels, 0)];
@@ -315,7 +327,7 @@ public final class Models {
             try {
                 m[l] = Integer.parseInt(p);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("option mults expected integers, found '" + p + "' in '" + text + "'");
+                throw new IllegalArgumentException("option " + option + " expected integers, found '" + p + "' in '" + text + "'");
             }
         }
         return m;

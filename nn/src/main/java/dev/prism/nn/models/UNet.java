@@ -73,7 +73,9 @@ public final class UNet extends Module {
      * @param resBlocks  residual blocks per level on the down path (and the up path with skip=add; R + 1 with concat)
      * @param attnFrom   levels ≥ this one get attention after each residual block (levels counted from 0 at full size)
      * @param conv       the hidden convolutions' type
-     * @param order      series coefficients per axis for CosConv / ChebConv
+     * @param orders     series coefficients per axis for CosConv / ChebConv, one per level (ApproxConv's
+     *                   per-block orders, Tables 1–3): level l's residual blocks on both paths and its down-
+     *                   and upsampling use orders[l], the middle uses the last level's
      * @param attention  {@code standard} (1×1 convolutions) or {@code prism} (PrismAttn)
      * @param heads      attention heads (a divisor of every width with attention)
      * @param groups     group-norm groups (a divisor of every normalised width)
@@ -84,7 +86,7 @@ public final class UNet extends Module {
      * @param mults      the width multiplier of each level, {@code levels} values ≥ 1
      * @param skip       {@code add} or {@code concat}
      */
-    public record Config(int inChannels, int width, int levels, int resBlocks, int attnFrom, ConvType conv, int order,
+    public record Config(int inChannels, int width, int levels, int resBlocks, int attnFrom, ConvType conv, int[] orders,
                          String attention, int heads, int groups, boolean wavelet, int gates, int gateHidden,
                          ChannelPadding padding, int[] mults, String skip) {
         public Config {
@@ -113,6 +115,11 @@ public final class UNet extends Module {
                         + (mults == null ? "none" : Arrays.toString(mults)));
             }
             mults = mults.clone();
+            if (orders == null || orders.length != levels) {
+                throw new IllegalArgumentException("order expected " + levels + " values (one per level), found "
+                        + (orders == null ? "none" : Arrays.toString(orders)));
+            }
+            orders = orders.clone();
             for (int m : mults) {
                 if (m < 1) {
                     throw new IllegalArgumentException("mults expected values >= 1, found " + Arrays.toString(mults));
@@ -139,13 +146,13 @@ public final class UNet extends Module {
         /** The constant-width UNet with added skips, as before the options mults and skip existed. */
         public Config(int inChannels, int width, int levels, int resBlocks, int attnFrom, ConvType conv, int order,
                       String attention, int heads, int groups, boolean wavelet, int gates, int gateHidden, ChannelPadding padding) {
-            this(inChannels, width, levels, resBlocks, attnFrom, conv, order, attention, heads, groups, wavelet, gates, gateHidden,
-                    padding, ones(levels), "add");
+            this(inChannels, width, levels, resBlocks, attnFrom, conv, filled(levels, order), attention, heads, groups, wavelet, gates,
+                    gateHidden, padding, filled(levels, 1), "add");
         }
 
-        private static int[] ones(int levels) {
+        private static int[] filled(int levels, int value) {
             int[] m = new int[Math.max(0, levels)];
-            Arrays.fill(m, 1);
+            Arrays.fill(m, value);
             return m;
         }
 
@@ -158,6 +165,16 @@ public final class UNet extends Module {
         @Override
         public int[] mults() {
             return mults.clone();
+        }
+
+        @Override
+        public int[] orders() {
+            return orders.clone();
+        }
+
+        /** The CosConv / ChebConv order of level l (the middle: the last level's). */
+        public int order(int level) {
+            return orders[level];
         }
 
         /** The input size must be divisible by this. */
@@ -173,7 +190,7 @@ public final class UNet extends Module {
         @Override
         public boolean equals(Object o) {
             return o instanceof Config c && inChannels == c.inChannels && width == c.width && levels == c.levels
-                    && resBlocks == c.resBlocks && attnFrom == c.attnFrom && conv == c.conv && order == c.order
+                    && resBlocks == c.resBlocks && attnFrom == c.attnFrom && conv == c.conv && Arrays.equals(orders, c.orders)
                     && attention.equals(c.attention) && heads == c.heads && groups == c.groups && wavelet == c.wavelet
                     && gates == c.gates && gateHidden == c.gateHidden && padding == c.padding && Arrays.equals(mults, c.mults)
                     && skip.equals(c.skip);
@@ -181,14 +198,14 @@ public final class UNet extends Module {
 
         @Override
         public int hashCode() {
-            return Objects.hash(inChannels, width, levels, resBlocks, attnFrom, conv, order, attention, heads, groups, wavelet,
+            return Objects.hash(inChannels, width, levels, resBlocks, attnFrom, conv, Arrays.hashCode(orders), attention, heads, groups, wavelet,
                     gates, gateHidden, padding, Arrays.hashCode(mults), skip);
         }
 
         @Override
         public String toString() {
             return "Config[in=" + inChannels + ", width=" + width + ", levels=" + levels + ", res=" + resBlocks + ", attn=" + attnFrom
-                    + ", conv=" + conv.key() + ", order=" + order + ", attention=" + attention + ", heads=" + heads + ", groups=" + groups
+                    + ", conv=" + conv.key() + ", order=" + Arrays.toString(orders) + ", attention=" + attention + ", heads=" + heads + ", groups=" + groups
                     + ", wavelet=" + wavelet + ", gates=" + gates + ", gate_hidden=" + gateHidden + ", padding=" + padding
                     + ", mults=" + Arrays.toString(mults) + ", skip=" + skip + "]";
         }
@@ -273,7 +290,7 @@ public final class UNet extends Module {
             Holder resHolder = child("res", new Holder());
             for (int i = 0; i < res.length; i++) {
                 Block b = blocks.get(i);
-                res[i] = resHolder.add(String.valueOf(i), new TimeResBlock(b.in(), b.out(), t, c.groups(), c.conv(), c.order(), c.padding()));
+                res[i] = resHolder.add(String.valueOf(i), new TimeResBlock(b.in(), b.out(), t, c.groups(), c.conv(), c.order(level), c.padding()));
             }
             if (attn.length > 0) {
                 Holder attnHolder = child("attn", new Holder());
@@ -289,8 +306,8 @@ public final class UNet extends Module {
                 resample = child(downPath ? "downsample" : "upsample", downPath ? WaveletGate.down(w, c.gateHidden(), gates)
                         : WaveletGate.up(w, c.gateHidden(), gates));
             } else {
-                resample = child(downPath ? "downsample" : "upsample", downPath ? Resample.down(w, c.conv(), c.order(), c.padding())
-                        : Resample.up(w, c.conv(), c.order(), c.padding()));
+                resample = child(downPath ? "downsample" : "upsample", downPath ? Resample.down(w, c.conv(), c.order(level), c.padding())
+                        : Resample.up(w, c.conv(), c.order(level), c.padding()));
             }
         }
     }
@@ -310,9 +327,10 @@ public final class UNet extends Module {
 
         Mid(Config c, int w) {
             int t = 4 * c.width();
-            res1 = child("res1", new TimeResBlock(w, w, t, c.groups(), c.conv(), c.order(), c.padding()));
+            int order = c.order(c.levels() - 1);
+            res1 = child("res1", new TimeResBlock(w, w, t, c.groups(), c.conv(), order, c.padding()));
             attn = child("attn", attention(c, w));
-            res2 = child("res2", new TimeResBlock(w, w, t, c.groups(), c.conv(), c.order(), c.padding()));
+            res2 = child("res2", new TimeResBlock(w, w, t, c.groups(), c.conv(), order, c.padding()));
         }
     }
 

@@ -10,6 +10,7 @@ public final class Catalog {
             new HaarCases(),
             new PrismConvCases(),
             new DctCases(),
+            new DftCases(),
             new ApproxCases(),
             new GatingCases(),
             new NormCases(),
