@@ -10,7 +10,6 @@ import dev.prism.spark.Manifest;
 import dev.prism.spark.Moments;
 import dev.prism.spark.PartitionFailure;
 import dev.prism.spark.SparkOptions;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.SparkFiles;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -146,7 +145,8 @@ public final class EvalManyCommand implements Callable<Integer>, LibraryNames {
                 for (Moments m : sc.parallelize(work, parts).map(part -> Executor.run(job, part)).collect()) {
                     all = all == null ? m : all.plus(m);
                 }
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                // SparkException, a checked exception that Scala throws without declaring it
                 throw PartitionFailure.unwrap(e);
             }
             sparkSeconds = (System.nanoTime() - t0) / 1e9;
@@ -214,9 +214,8 @@ public final class EvalManyCommand implements Callable<Integer>, LibraryNames {
                     return Moments.of(r.features(), r.count(), r.dim());
                 }
             } catch (Exception | Error e) {
-                SparkEnv env = SparkEnv.get();
-                throw new PartitionFailure(task != null ? task.partitionId() : -1, seeds, current[0].seed(), current[0].file(),
-                        "executor " + (env != null ? env.executorId() : "?"), e);
+                throw PartitionFailure.of(task != null ? task.partitionId() : -1, seeds, current[0].seed(), current[0].file(),
+                        PartitionFailure.executor(), e);
             }
         }
 

@@ -137,6 +137,11 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
         String settings = Manifest.sha256(String.join("\n", text.entrySet().stream().map(Object::toString).toList())
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 16);
         Map<Long, Manifest.Record> existing = Manifest.read(dir);
+        // A run killed by SIGKILL leaves its temporary files (never under a final name): one run per directory at a time.
+        int leftovers = AtomicWrite.removeLeftovers(dir).size() + AtomicWrite.removeLeftovers(dir.resolve(Manifest.PARTS)).size();
+        if (leftovers > 0) {
+            o.println("removed " + leftovers + " temporary files that a killed run left in " + dir);
+        }
 
         List<Manifest.Record> records = new ArrayList<>();
         int parts;
@@ -172,7 +177,8 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
                 for (List<Manifest.Record> r : sc.parallelize(work, parts).map(p -> Executor.run(job, p)).collect()) {
                     records.addAll(r);
                 }
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                // SparkException, a checked exception that Scala throws without declaring it
                 throw PartitionFailure.unwrap(e);
             }
             sparkSeconds = (System.nanoTime() - t0) / 1e9;
@@ -276,7 +282,7 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
             try {
                 return sample(job, part, task, current);
             } catch (Exception | Error e) {
-                throw new PartitionFailure(partition, part.seeds().toString(), current[0], executorName(), e);
+                throw PartitionFailure.of(partition, part.seeds().toString(), current[0], null, PartitionFailure.executor(), e);
             }
         }
 
@@ -405,17 +411,6 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
-        }
-
-        private static String executorName() {
-            SparkEnv env = SparkEnv.get();
-            String host;
-            try {
-                host = java.net.InetAddress.getLocalHost().getHostName();
-            } catch (IOException e) {
-                host = "unknown host";
-            }
-            return "executor " + (env != null ? env.executorId() : "?") + " on " + host;
         }
     }
 }
