@@ -259,6 +259,8 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
         /** The models this JVM has loaded, by {@link Job#modelKey()}: each executor loads a model once. */
         private static final Map<String, Model> MODELS = new ConcurrentHashMap<>();
         private static final AtomicInteger LOADS = new AtomicInteger();
+        /** How many tasks this JVM failed on purpose ({@link #FAIL_FIRST_ATTEMPT_AFTER}). */
+        static final AtomicInteger INJECTED = new AtomicInteger();
 
         private Executor() {
         }
@@ -334,6 +336,7 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
                     for (int k = 0; k < n; k++) {
                         current[0] = chunk[k];
                         if (written == failAfter) {
+                            INJECTED.incrementAndGet();
                             throw new IllegalStateException("failure injected by " + FAIL_FIRST_ATTEMPT_AFTER + "=" + failAfter + " (attempt "
                                     + task.attemptNumber() + ")");
                         }

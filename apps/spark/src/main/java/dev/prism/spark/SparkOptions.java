@@ -10,12 +10,6 @@ import java.util.List;
 
 /** The Spark options of prism sample-many and eval-many: where the work runs, in how many parts. */
 public final class SparkOptions {
-    /**
-     * What a prism executor's JVM needs beyond Spark's own module options: the Vector API module of the jvm backend's
-     * variants (without it they fall back to the plain loops, and the images round differently).
-     */
-    public static final String EXECUTOR_JAVA_OPTIONS = "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED";
-
     @Option(names = "--master", defaultValue = "local[*]", paramLabel = "URL",
             description = "Spark master: local[*] (embedded, all cores; default), local[N], local-cluster[E,C,MB] (E executor processes on this "
                     + "machine), spark://HOST:PORT, k8s://..., yarn.")
@@ -47,7 +41,7 @@ public final class SparkOptions {
     }
 
     /**
-     * Starts Spark: the master, no web UI unless asked for, the executors' JVM options, and, for a
+     * Starts Spark: the master, no web UI unless asked for, and, for a
      * {@code local-cluster} master, the executors' class path (this module's classes; Spark and the library
      * come from {@code SPARK_HOME/jars}).
      */
@@ -61,11 +55,12 @@ public final class SparkOptions {
                 c.set(kv.substring(0, eq), kv.substring(eq + 1));
             }
         }
-        c.setIfMissing("spark.executor.defaultJavaOptions", EXECUTOR_JAVA_OPTIONS);
+        // Spark adds its JDK module options (--add-opens ..., and --add-modules jdk.incubator.vector, which the jvm backend's
+        // variants need) to every executor's command line itself.
         if (master.startsWith("local-cluster")) {
             if (System.getenv("SPARK_HOME") == null) {
-                throw new IllegalArgumentException("--master " + master + " starts executor processes from SPARK_HOME/jars: set SPARK_HOME "
-                        + "(the prism launcher sets it to apps/spark/target/spark-home)");
+                throw new IllegalArgumentException("--master " + master + " starts executor processes with SPARK_HOME/jars on their class path: "
+                        + "set SPARK_HOME and SPARK_SCALA_VERSION=2.13 (the prism launcher sets them, SPARK_HOME to apps/spark/target/spark-home)");
             }
             c.setIfMissing("spark.executor.extraClassPath", ownClassPath());
         }

@@ -128,9 +128,11 @@ class SampleManyTest {
     void aTaskThatFailsHalfWayIsRecomputedBySparkIntoTheSameFiles() throws IOException {
         Path dir = tmp.resolve("retried");
         // local[2,2]: two task slots, a task may fail twice; the first attempt of every task fails after one image.
+        int injected = SampleManyCommand.Executor.INJECTED.get();
         Result r = run(List.of("sample-many", "--master", "local[2,2]", "--steps", "3", "--threads", "1"), "--seeds", "10..15",
                 "--partitions", "3", "--batch", "2", "--conf", SampleManyCommand.FAIL_FIRST_ATTEMPT_AFTER + "=1", "--out", dir.toString());
         assertEquals(0, r.code(), r.out() + r.err());
+        assertEquals(3, SampleManyCommand.Executor.INJECTED.get() - injected, "each of the 3 tasks failed once");
         assertEquals(stable(reference), stable(dir));
         assertEquals(names(reference), names(dir));
     }
