@@ -87,7 +87,7 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
     @Option(names = "--count", paramLabel = "N", description = "How many seeds (with --seeds FROM..).")
     Long count;
 
-    @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "Images per sampling batch on an executor (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "64", paramLabel = "B", description = "Images per sampling batch on an executor (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--out", required = true, paramLabel = "DIR|file:URI",
@@ -144,6 +144,7 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
         }
 
         List<Manifest.Record> records = new ArrayList<>();
+        Map<String, double[]> perExecutor = new java.util.TreeMap<>();
         int parts;
         double sparkSeconds;
         try (JavaSparkContext sc = spark.start("prism sample-many")) {
@@ -174,8 +175,9 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
             o.flush();
             long t0 = System.nanoTime();
             try {
-                for (List<Manifest.Record> r : sc.parallelize(work, parts).map(p -> Executor.run(job, p)).collect()) {
-                    records.addAll(r);
+                for (Done d : sc.parallelize(work, parts).map(p -> Executor.run(job, p)).collect()) {
+                    records.addAll(d.records());
+                    perExecutor.merge(d.executor(), new double[] {d.sampled(), d.seconds()}, (a, c) -> new double[] {a[0] + c[0], a[1] + c[1]});
                 }
             } catch (Exception e) {
                 // SparkException, a checked exception that Scala throws without declaring it
@@ -188,6 +190,7 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
         long made = records.size() - kept;
         o.printf(Locale.ROOT, "wrote %d images to %s, kept %d whose files and checksums matched; %.2f s on Spark%s%n", made, dir, kept,
                 sparkSeconds, made > 0 ? String.format(Locale.ROOT, ", %.2f images/s", made / sparkSeconds) : "");
+        perExecutor.forEach((executor, v) -> o.printf(Locale.ROOT, "  %s: sampled %d images in %.2f s of its tasks%n", executor, (int) v[0], v[1]));
         o.printf(Locale.ROOT, "manifest: %s (%d seeds); %.1f s in all%n", dir.resolve(Manifest.FILE), records.size(), (System.nanoTime() - start) / 1e9);
         err.flush();
         return 0;
@@ -250,6 +253,10 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
         }
     }
 
+    /** What a task did: its records, the executor, how many images it sampled and how long the task took. */
+    record Done(List<Manifest.Record> records, String executor, int sampled, double seconds) implements Serializable {
+    }
+
     /** One partition: its seeds and what the output directory held for them when the run began. */
     record Part(Seeds seeds, Map<Long, Manifest.Record> known) implements Serializable {
     }
@@ -277,12 +284,15 @@ public final class SampleManyCommand implements Callable<Integer>, LibraryNames 
             }
         }
 
-        static List<Manifest.Record> run(Job job, Part part) {
+        static Done run(Job job, Part part) {
             TaskContext task = TaskContext.get();
             int partition = task != null ? task.partitionId() : -1;
             long[] current = {part.seeds().first()};
+            long t0 = System.nanoTime();
             try {
-                return sample(job, part, task, current);
+                List<Manifest.Record> records = sample(job, part, task, current);
+                int sampled = (int) records.stream().filter(r -> !r.equals(part.known().get(r.seed()))).count();
+                return new Done(records, PartitionFailure.executor(), sampled, (System.nanoTime() - t0) / 1e9);
             } catch (Exception | Error e) {
                 throw PartitionFailure.of(partition, part.seeds().toString(), current[0], null, PartitionFailure.executor(), e);
             }
