@@ -262,7 +262,7 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
      * Fails unless the classifier takes the samples (their channels, and the size it was trained at if
      * recorded) and the real images match them (grey, square).
      */
-    private static void checkFits(Judge judge, int channels, int h, int w) {
+    static void checkFits(Judge judge, int channels, int h, int w) {
         Classifier c = judge.model();
         if (c.config().inChannels() != channels) {
             throw new IllegalArgumentException(judge.what() + " takes " + c.config().inChannels() + "-channel images; the model makes "

@@ -25,9 +25,15 @@ public final class Main {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs the command line with the given streams; returns the exit code. */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    /**
+     * Runs the command line with the given streams; returns the exit code. {@code more} are subcommands beside the
+     * built-in ones: the commands of an optional module (apps/spark), whose launcher passes them.
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, Object... more) {
         CommandLine cl = new CommandLine(new Main());
+        for (Object command : more) {
+            cl.addSubcommand(command);
+        }
         cl.setOut(out);
         cl.setErr(err);
         // A repeated option takes its last value, as in most command lines.
