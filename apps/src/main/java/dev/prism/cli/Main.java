@@ -34,6 +34,13 @@ public final class Main {
         for (Object command : more) {
             cl.addSubcommand(command);
         }
+        if (!cl.getSubcommands().containsKey("sample-many")) {
+            // The Spark commands live in an optional module whose class path only the launcher assembles.
+            cl.getCommandSpec().usageMessage().footer("",
+                    "On Apache Spark (module apps/spark; the ./prism launcher starts them with Spark's class path):",
+                    "  sample-many  One image per seed for many seeds, and a manifest (docs/SPARK.md).",
+                    "  eval-many    The Frechet distance over a sample-many manifest.");
+        }
         cl.setOut(out);
         cl.setErr(err);
         // A repeated option takes its last value, as in most command lines.

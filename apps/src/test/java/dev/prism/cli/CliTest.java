@@ -46,6 +46,14 @@ class CliTest {
     }
 
     @Test
+    void topLevelHelpNamesTheSparkCommandsThatOnlyTheLauncherAdds() {
+        Result r = run("--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("  sample-many  One image per seed"), r.out());
+        assertTrue(r.out().contains("  eval-many    The Frechet distance"), r.out());
+    }
+
+    @Test
     void kernelCheckPassesOnEveryKernelAtSmallSize() {
         Result r = run("kernels", "--check", "--size", "small", "--threads", "3");
         assertEquals(0, r.code(), r.out() + r.err());
