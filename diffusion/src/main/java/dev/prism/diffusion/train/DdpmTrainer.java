@@ -181,6 +181,11 @@ public final class DdpmTrainer implements Trainer {
     /** The run's state for a checkpoint: the step and what makes the next steps the same. */
     @Override
     public Map<String, String> state(long completedSteps) {
+        return state(config, completedSteps);
+    }
+
+    /** The state of a run of {@code config} after {@code completedSteps}: the step, seed, batch, schedule and settings. */
+    static Map<String, String> state(Config config, long completedSteps) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("step", Long.toString(completedSteps));
         m.put("seed", Long.toString(config.seed()));
