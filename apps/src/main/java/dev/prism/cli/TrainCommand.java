@@ -62,7 +62,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
-        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; with --model deepprism-vae, the DeepPrism autoencoder "
+        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images (with --process dvdp --stages 32,16,8, for the "
+        + "dimensionality-varying process over the DCT, docs/DVDP.md); with --model deepprism-vae, the DeepPrism autoencoder "
         + "with its reconstruction + KL objective (log.csv gains the two terms; the grids show images and their reconstructions); or, with --model classifier, the classifier of "
         + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
         + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
