@@ -10,6 +10,7 @@ import dev.prism.backend.TornadoSupport;
 import dev.prism.bench.BenchRunner;
 import dev.prism.bench.Ceilings;
 import dev.prism.bench.ModelCases;
+import dev.prism.bench.MachineLoad;
 import dev.prism.bench.Peer;
 import dev.prism.kernels.VectorWidth;
 import dev.prism.kernels.catalog.Catalog;
@@ -170,6 +171,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                     + VectorWidth.preferredBits() + (VectorWidth.emulated() ? "; wider runs emulated, many times slower" : "") + ")");
         }
 
+        MachineLoad load = MachineLoad.start();
         Peer peerResult = null;
         if (peer) {
             Path home = Path.of(System.getProperty("prism.home", "."));
@@ -207,6 +209,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             }
         }
 
+        MachineLoad.Result loadResult = load == null ? null : load.stop();
         Table table = new Table("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms", "peer ms", "x peer", "of limit")
                 .right(3, 4, 5, 6, 7, 8, 9);
         for (BenchRunner.Result r : results) {
@@ -221,8 +224,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                 + " median ms includes transfers.");
         out.println("of limit = bytes moved / copy bandwidth (mem) or flops / FMA peak (fma), whichever bounds the kernel"
                 + " (its flops per byte against the ridge point).");
+        out.println(loadResult == null ? "machine load: not measured (no /proc on this system)" : loadResult.describe());
         if (json != null) {
-            writeJson(json, results, peerResult, descriptions, t, s, ceilings);
+            writeJson(json, results, peerResult, descriptions, t, s, ceilings, loadResult);
             out.println("wrote " + json);
         }
         return 0;
@@ -271,7 +275,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
     }
 
     private void writeJson(Path file, List<BenchRunner.Result> results, Peer peerResult, Map<String, String> descriptions,
-                           int threads, Size s, Ceilings ceilings) throws IOException {
+                           int threads, Size s, Ceilings ceilings, MachineLoad.Result load) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("--json " + file + ": directory " + parent + " does not exist");
@@ -290,6 +294,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                 if (ceilings != null) {
                     g.writeNumberField("copy_bandwidth_bytes_per_s", ceilings.bandwidth());
                     g.writeNumberField("fma_peak_flops_per_s", ceilings.fmaPeak());
+                }
+                if (load != null) {
+                    g.writeNumberField("other_processes_share_of_one_processor", load.share());
                 }
                 g.writeEndObject();
                 g.writeStringField("git", Machine.gitRevision(Path.of(System.getProperty("prism.home", "."))));

@@ -41,6 +41,9 @@ class BenchCommandTest {
         int bits = VectorWidth.bits();
         assertTrue(j.contains("\"vector_bits\" : " + bits), j);
         assertTrue(r.out().contains("vector width: " + bits + " bits"), r.out());
+        // Linux (where the tests run) has /proc: the run says how much of a processor other processes took.
+        assertEquals(1, r.out().lines().filter(l -> l.matches("(warning: )?machine load: other processes used \\d+% of one processor during this run.*")).count(), r.out());
+        assertTrue(j.contains("\"other_processes_share_of_one_processor\""), j);
         assertEquals(1, r.out().lines().filter(l -> l.startsWith("backend jvm: JVM, ") && l.contains(", " + bits + "-bit vectors")).count(), r.out());
         assertEquals(6, j.split("\"kernel\" :").length - 1, j);
         try (var files = Files.list(dir)) {
