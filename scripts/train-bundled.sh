@@ -22,21 +22,4 @@ ARGS=(--model ddpm-unet --config width=16 --data fashion-mnist --size 32
       --weight-decay 0 --clip 1.0 --ema 0.999 --schedule linear --timesteps 1000 --seed 0
       --checkpoint-every 100 --sample-every 500 --sample-count 16 --sample-steps 50)
 
-"$HERE/prism" --version > /dev/null   # builds when missing or stale
-APP="$RUN.app"
-rm -rf "$APP.new"
-mkdir -p "$APP.new/lib"
-cp "$HERE/apps/target/prism-apps.jar" "$APP.new/"
-cp "$HERE"/apps/target/lib/*.jar "$APP.new/lib/"
-rm -rf "$APP"
-mv "$APP.new" "$APP"
-
-JDK_JAVA="$("$HERE/prism" --version --show-command | awk '{print $1}')"
-JAVA=("$JDK_JAVA" -Dprism.home="$HERE" --add-modules jdk.incubator.vector -cp "$APP/prism-apps.jar:$APP/lib/*" dev.prism.cli.Main)
-
-if [[ -f "$RUN/checkpoint.json" ]]; then
-  echo "train-bundled: resuming $RUN from its checkpoint ($(date -u +%FT%TZ))"
-  exec "${JAVA[@]}" train --resume "$RUN"
-fi
-echo "train-bundled: starting $RUN ($(date -u +%FT%TZ))"
-exec "${JAVA[@]}" train "${ARGS[@]}" --out "$RUN"
+exec "$HERE/scripts/train-copied.sh" train-bundled "$RUN" "${ARGS[@]}"

@@ -1,6 +1,9 @@
 package dev.prism.cli;
 
+import dev.prism.backend.Backend;
 import dev.prism.diffusion.Ddim;
+import dev.prism.diffusion.Dvdp;
+import dev.prism.diffusion.DvdpSampling;
 import dev.prism.diffusion.Ddpm;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
@@ -75,6 +78,10 @@ public final class DenoiserOptions {
 
     @Option(names = "--no-clip", description = "Do not clip the predicted clean image to [-1, 1].")
     boolean noClip;
+
+    @Option(names = "--process", paramLabel = "ddpm|dvdp", description = "The diffusion process the model was trained with: ddpm (fixed "
+            + "dimension) or dvdp (dimensionality-varying, docs/DVDP.md); default: the weights' process metadata, else ddpm.")
+    String process;
 
     @Option(names = "--size", paramLabel = "H[xW]", description = "Image size (default: the weights' image_size metadata, else 32).")
     String size;
@@ -234,6 +241,27 @@ public final class DenoiserOptions {
             ModelWeights.load(built.module(), wf, stripPrefix);
         }
         return new Loaded(name, built, meta, hw[0], hw[1], denoiser);
+    }
+
+    /**
+     * The DVDP process the weights were trained with (their process, stages and switches metadata), or null for the
+     * fixed-dimension process; --process may only restate it.
+     *
+     * @throws IllegalArgumentException naming --process or the metadata entry
+     */
+    Dvdp dvdp(Loaded loaded, NoiseSchedule sched) {
+        Dvdp p = DenoiserSampling.process(process, loaded.metadata(), weightsName(), sched, loaded.denoiser().channels(), loaded.height());
+        if (p != null && loaded.width() != loaded.height()) {
+            throw new IllegalArgumentException("--process dvdp expected square images, found " + loaded.height() + "x" + loaded.width());
+        }
+        return p;
+    }
+
+    /** The sampling loop(s) of {@code loaded} for {@code batch} images, with the process it was trained with ({@link #dvdp}). */
+    DenoiserSampling open(Backend b, Loaded loaded, NoiseSchedule sched, int batch) {
+        Dvdp p = dvdp(loaded, sched);
+        return p == null ? DenoiserSampling.of(new SamplingLoop(b, loaded.denoiser(), batch))
+                : DenoiserSampling.of(new DvdpSampling(b, loaded.built().unet(), p, batch));
     }
 
     /** A model option that came from the weights' options metadata, not from --config: the message names the metadata. */

@@ -3,8 +3,7 @@ package dev.prism.cli;
 import dev.prism.backend.Backend;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
-import dev.prism.diffusion.SamplingLoop;
-import dev.prism.diffusion.SeededNoise;
+import dev.prism.diffusion.Dvdp;
 import dev.prism.diffusion.data.Batches;
 import dev.prism.diffusion.data.DataSet;
 import dev.prism.diffusion.data.FashionMnist;
@@ -107,6 +106,7 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
         NoiseSchedule sched = model.schedule();
         DiffusionSampler sampler = model.sampler(sched);
         DenoiserOptions.Loaded loaded = model.load(Math.min(batch, samples), d -> 0);
+        Dvdp process = model.dvdp(loaded, sched);
         Judge judge = loadClassifier(classifier);
         Classifier c = judge.model();
         int ch = loaded.denoiser().channels(), h = loaded.height(), w = loaded.width();
@@ -130,14 +130,14 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
                     new Progress(err, "features of the test set", test.size())::batch).statistics();
 
             long t1 = System.nanoTime();
-            try (SamplingLoop loop = new SamplingLoop(be, loaded.denoiser(), b)) {
+            try (DenoiserSampling loop = model.open(be, loaded, sched, b)) {
                 int per = ch * h * w;
                 // Sample j draws its noise from the j-th split of the seed's generator, as image j of one batch of
                 // prism sample --seed S would, whatever --batch is (the extractor asks for the images in order).
                 SplittableRandom root = new SplittableRandom(seed);
                 Progress sampling = new Progress(err, "samples", samples);
                 ClassifierFeatures.Images generated = (first, count, dst) -> {
-                    float[] images = loop.sample(sampler, new SeededNoise(root, b, per),
+                    float[] images = loop.sample(sampler, root,
                             step -> sampling.step(first, count, step.index() + 1, step.steps()));
                     System.arraycopy(images, 0, dst, 0, count * per);
                 };
@@ -164,7 +164,8 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
 
                 out.printf(Locale.ROOT, "reference: the %d test images of %s at %dx%d%n", test.size(), data, h, w);
                 out.printf(Locale.ROOT, "FD %10.2f  samples: N %d, seed %d, sampler %s, steps %d (%.1f s)%n", fd, samples, seed,
-                        sampler.describe(), sampler.steps(), (t2 - t1) / 1e9);
+                        sampler.describe() + (process == null ? "" : " under " + process.describe()), sampler.steps(), (t2 - t1) / 1e9);
+                out.println("sampling " + loop.cost(sampler));
                 out.printf(Locale.ROOT, "FD %10.2f  floor: N %d training images (seed %d)%n", floor, samples, seed);
                 out.printf(Locale.ROOT, "FD %10.2f  ceiling: N %d images of uniform noise in [-1, 1] (seed %d)%n", ceiling, samples, seed);
                 out.printf(Locale.ROOT, "%.1f s in all%n", (System.nanoTime() - start) / 1e9);

@@ -2,6 +2,7 @@ package dev.prism.cli;
 
 import dev.prism.backend.Backend;
 import dev.prism.diffusion.DiffusionSampler;
+import dev.prism.diffusion.Dvdp;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.SamplingLoop;
 import dev.prism.diffusion.SamplingProgress;
@@ -28,6 +29,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
@@ -107,15 +109,20 @@ final class SampleCommand implements Callable<Integer>, LibraryNames {
         int[] hw = {loaded.height(), loaded.width()};
         UNetDenoiser denoiser = loaded.denoiser();
 
-        try (Backend b = backend.open(PrismConfig.load()); SamplingLoop loop = new SamplingLoop(b, denoiser, batch)) {
+        Dvdp process = model.dvdp(loaded, sched);
+        try (Backend b = backend.open(PrismConfig.load()); DenoiserSampling loop = model.open(b, loaded, sched, batch)) {
             out.println("backend: " + b.id() + " — " + b.description());
             out.println("sampling " + batch + " images of " + denoiser.channels() + "x" + hw[0] + "x" + hw[1] + " with " + s.describe()
-                    + ", seed " + seed);
+                    + (process == null ? "" : " under " + process.describe()) + ", seed " + seed);
+            out.println(loop.cost(s));
             out.flush();
             long t0 = System.nanoTime();
-            float[] images = loop.sample(s, seed, step -> progress(err, step));
+            float[] images = loop.sample(s, new SplittableRandom(seed), step -> progress(err, step));
             double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, String> text = text(name, built, s, sched, b);
+            if (process != null) {
+                text.put("process", process.describe());
+            }
             write(out, text, images, denoiser.channels(), hw[0], hw[1], seconds);
         }
         return 0;

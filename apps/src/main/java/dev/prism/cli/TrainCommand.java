@@ -2,6 +2,8 @@ package dev.prism.cli;
 
 import dev.prism.backend.Backend;
 import dev.prism.diffusion.Ddim;
+import dev.prism.diffusion.Dvdp;
+import dev.prism.diffusion.DvdpSampling;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.Prediction;
 import dev.prism.diffusion.SamplingLoop;
@@ -16,6 +18,7 @@ import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
 import dev.prism.diffusion.train.DistillTrainer;
+import dev.prism.diffusion.train.DvdpTrainer;
 import dev.prism.diffusion.train.Trainer;
 import dev.prism.diffusion.train.VaeTrainer;
 import dev.prism.backend.Executable;
@@ -60,7 +63,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
-        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images; with --model deepprism-vae, the DeepPrism autoencoder "
+        + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images (with --process dvdp --stages 32,16,8, for the "
+        + "dimensionality-varying process over the DCT, docs/DVDP.md); with --model deepprism-vae, the DeepPrism autoencoder "
         + "with its reconstruction + KL objective (log.csv gains the two terms; the grids show images and their reconstructions); or, with --model classifier, the classifier of "
         + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
         + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
@@ -161,6 +165,19 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--timesteps", defaultValue = "1000", paramLabel = "T", description = "Diffusion steps T (default: ${DEFAULT-VALUE}).")
     int timesteps;
 
+    @Option(names = "--process", defaultValue = "ddpm", paramLabel = "ddpm|dvdp",
+            description = "Diffusion process of a denoising model: ddpm (fixed dimension) or dvdp (dimensionality-varying over the DCT, "
+            + "docs/DVDP.md; default: ${DEFAULT-VALUE}).")
+    String process;
+
+    @Option(names = "--stages", paramLabel = "K,K,...", description = "dvdp: the sides of its stages, the image size first (e.g. 32,16,8).")
+    String stages;
+
+    @Option(names = "--switch-kl", defaultValue = "0.1", paramLabel = "NATS",
+            description = "dvdp: a stage starts at the first step where re-inserting its dropped coefficients as noise adds at most this "
+            + "divergence (default: ${DEFAULT-VALUE}).")
+    double switchKl;
+
     @Option(names = "--kl-weight", defaultValue = "1e-6", paramLabel = "W",
             description = "deepprism-vae: the weight of the KL term against half the reconstruction's mean squared error "
             + "(DeepPrism's lambda_2; default: ${DEFAULT-VALUE}).")
@@ -227,7 +244,15 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
                     + "), deepprism-vae or classifier, found '" + run.model + "'");
         }
+        boolean dvdp = run.process.equals("dvdp");
+        if (dvdp && (classifier || vae)) {
+            throw new IllegalArgumentException("--process dvdp applies to denoising models, not to --model " + run.model);
+        }
+        if (dvdp && run.teacher != null) {
+            throw new IllegalArgumentException("--process dvdp: distillation (prism distill) trains the fixed-dimension process only");
+        }
         DataSet set = openData(run.data, run.channels, run.size);
+        Dvdp process = dvdp ? run.dvdp(sched, set, built) : null;
         if (classifier && !set.hasLabels()) {
             throw new IllegalArgumentException("--data " + run.data + ": the classifier needs labelled images (fashion-mnist or a folder of "
                     + "Fashion-MNIST IDX files), found a folder of unlabelled images");
@@ -243,6 +268,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                              new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings))
                      : run.teacher != null ? new DistillTrainer(b, built.unet(), DistillCommand.teacher(run.teacher).unet(), images(set, loader),
                              new DistillTrainer.Config(run.batch, run.seed, sched, settings, run.lambdaSpatial, run.lambdaFreq, run.freqAlpha))
+                     : dvdp ? new DvdpTrainer(b, built.unet(), images(set, loader), process, new DdpmTrainer.Config(run.batch, run.seed, sched, settings))
                      : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
@@ -253,6 +279,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             out.printf(Locale.ROOT, "training %s (%,d parameters) on %s (%,d images of %dx%dx%d), batch %d, steps %d..%d, run %s%n",
                     run.model, built.module().parameterCount(), set.getClass().getSimpleName(), set.size(), set.channels(),
                     set.height(), set.width(), run.batch, first, run.steps, dir);
+            if (trainer instanceof DvdpTrainer d) {
+                out.println("process: " + process.describe() + ", images per stage of a batch: " + Dvdp.join(d.counts()));
+            }
             out.flush();
             Log log = new Log(dir.resolve("log.csv"), run.completed, trainer.termNames());
             Progress progress = new Progress(err, first, run.steps);
@@ -288,6 +317,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     } else if (!vae) {
                         meta.put("schedule", sched.name());
                         meta.put("timesteps", String.valueOf(sched.timesteps()));
+                        if (process != null) {
+                            meta.put("process", "dvdp");
+                            meta.put("stages", Dvdp.join(process.stages()));
+                            meta.put("switches", Dvdp.join(process.switches()));
+                        }
                     }
                     // the EMA weights and the grid first, the checkpoint last: a checkpoint at step s means that
                     // everything of step s is on disk, and a kill before it redoes them on resume
@@ -295,7 +329,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     if (extras && vae) {
                         reconstructionGrid(b, (DeepPrismVae) emaModel.module(), set, run, s);
                     } else if (extras && !classifier) {
-                        sampleGrid(b, emaModel, sched, run, s);
+                        sampleGrid(b, emaModel, sched, process, run, s);
                     }
                     Checkpoint.write(dir.resolve("checkpoint.safetensors"), run.model, built.options(), state, trainer.states());
                     progress.note("checkpoint at step " + s);
@@ -344,16 +378,17 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         f.requireHeap("batch", run.batch, 0, "training on batches of %s of " + image + " (with " + set.size() + " images in memory)", h + "x" + w);
     }
 
-    private void sampleGrid(Backend b, Models.Built emaModel, NoiseSchedule sched, Run run, long step) throws IOException {
+    private void sampleGrid(Backend b, Models.Built emaModel, NoiseSchedule sched, Dvdp process, Run run, long step) throws IOException {
         Path samples = run.dir.resolve("samples");
         int size = run.size;
         long seed = run.seed;
         Files.createDirectories(samples);
         int n = sampleCount;
         UNetDenoiser d = new UNetDenoiser(emaModel.unet(), size, size);
-        try (SamplingLoop loop = new SamplingLoop(b, d, n)) {
+        try (DenoiserSampling loop = process == null ? DenoiserSampling.of(new SamplingLoop(b, d, n))
+                : DenoiserSampling.of(new DvdpSampling(b, emaModel.unet(), process, n))) {
             Ddim ddim = new Ddim(sched, Math.min(sampleSteps, sched.timesteps()), 0.0, true, Prediction.EPSILON);
-            float[] images = loop.sample(ddim, seed, SamplingProgress.NONE);
+            float[] images = loop.sample(ddim, new java.util.SplittableRandom(seed), SamplingProgress.NONE);
             Map<String, String> text = new LinkedHashMap<>();
             text.put("Software", "prism");
             text.put("model", emaModel.name());
@@ -505,7 +540,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     /** The options a checkpoint records, which --resume refuses. */
     static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha",
             "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
-            "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--kl-weight", "--seed",
+            "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--process", "--stages",
+            "--switch-kl", "--kl-weight", "--seed",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
     /** A run's settings: from the command line for a new run, from the checkpoint's state on resume. */
@@ -528,6 +564,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         String schedule;
         int timesteps;
         double klWeight;
+        String process;
+        int[] stages;
+        double switchKl;
+        /** dvdp: the switch steps a checkpoint records (null for a new run: found from the data). */
+        int[] switches;
         long seed;
         long checkpointEvery;
         long sampleEvery;
@@ -585,6 +626,32 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.schedule = c.schedule;
             r.timesteps = c.timesteps;
             r.klWeight = c.klWeight;
+            r.process = c.process.toLowerCase(Locale.ROOT);
+            if (!r.process.equals("ddpm") && !r.process.equals("dvdp")) {
+                throw new IllegalArgumentException("--process expected ddpm or dvdp, found '" + c.process + "'");
+            }
+            if (r.process.equals("dvdp") != (c.stages != null)) {
+                throw new IllegalArgumentException(c.stages != null ? "--stages applies to --process dvdp"
+                        : "--process dvdp needs --stages (the sides of its stages, the image size first, e.g. 32,16,8)");
+            }
+            if (c.stages != null) {
+                r.stages = Dvdp.parse("--stages", c.stages);
+                if (r.stages.length == 0 || r.stages[0] != c.size) {
+                    throw new IllegalArgumentException("--stages expected the image size (--size " + c.size + ") first, found '" + c.stages + "'");
+                }
+                try {
+                    Dvdp.checkStages(r.stages);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--stages expected strictly decreasing sides >= 1, found '" + c.stages + "'", e);
+                }
+            }
+            if (!(c.switchKl > 0) || Double.isInfinite(c.switchKl)) {
+                throw new IllegalArgumentException("--switch-kl expected a finite number > 0, found " + c.switchKl);
+            }
+            if (!r.process.equals("dvdp") && c.spec.commandLine().getParseResult().hasMatchedOption("--switch-kl")) {
+                throw new IllegalArgumentException("--switch-kl applies to --process dvdp");
+            }
+            r.switchKl = c.switchKl;
             r.seed = c.seed;
             r.checkpointEvery = c.checkpointEvery;
             r.sampleEvery = c.sampleEvery;
@@ -662,6 +729,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.schedule = denoising ? s.get("schedule") : c.schedule;
             r.timesteps = denoising ? integer(s, "timesteps", file) : c.timesteps;
             r.klWeight = vae ? real(s, "kl_weight", file) : c.klWeight;
+            r.process = s.getOrDefault("process", "ddpm");
+            if (r.process.equals("dvdp")) {
+                r.stages = Dvdp.parse(file + ": state 'stages'", value(s, "stages", file));
+                r.switches = Dvdp.parse(file + ": state 'switches'", value(s, "switches", file));
+            }
             r.seed = number(s, "seed", file);
             r.checkpointEvery = number(s, "checkpoint_every", file);
             r.sampleEvery = number(s, "sample_every", file);
@@ -705,6 +777,42 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 throw new IllegalArgumentException("--sample-every expected a multiple of --checkpoint-every (" + checkpointEvery
                         + "; grids are drawn from the checkpoint's EMA weights), found " + sampleEvery);
             }
+        }
+
+        /**
+         * The DVDP process of this run: a resumed run's from its checkpoint; a new run's switch steps from the mean
+         * power of each DCT coefficient over the training images ({@link Dvdp#fromPower}, --switch-kl).
+         */
+        Dvdp dvdp(NoiseSchedule sched, DataSet set, Models.Built built) {
+            Dvdp p;
+            if (switches != null) {
+                p = new Dvdp(sched, set.channels(), stages, switches);
+            } else {
+                int per = set.imageLength(), chunk = Math.min(set.size(), 1000);
+                double[] power = new double[per];
+                float[] x = new float[chunk * per];
+                for (int from = 0; from < set.size(); from += chunk) {
+                    int count = Math.min(chunk, set.size() - from);
+                    for (int i = 0; i < count; i++) {
+                        set.image(from + i, x, i * per);
+                    }
+                    double[] part = Dvdp.power(x, count, set.channels(), size);
+                    for (int e = 0; e < per; e++) {
+                        power[e] += part[e] * count / set.size();
+                    }
+                }
+                try {
+                    p = Dvdp.fromPower(sched, set.channels(), stages, power, switchKl);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--stages " + Dvdp.join(stages) + " with --switch-kl " + switchKl + ": " + e.getMessage(), e);
+                }
+            }
+            try {
+                DvdpSampling.checkFits(built.unet(), p);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--stages: " + e.getMessage(), e);
+            }
+            return p;
         }
 
         /** The checkpoint's state: the trainer's, and what this command needs to resume. */

@@ -81,7 +81,18 @@ public record Ddim(NoiseSchedule schedule, int steps, double eta, boolean clip, 
 
     @Override
     public UpdateCoefficients update(int i) {
-        int t = timestep(i), s = target(i);
+        return update(timestep(i), target(i));
+    }
+
+    /**
+     * The coefficients of this sampler's update from {@code t} to any earlier {@code s} ({@code −1}: the clean
+     * image), eq. (12) with σ of eq. (16): what a reverse process that adds its own steps to the sub-sequence
+     * uses ({@link DvdpSampling}).
+     */
+    public UpdateCoefficients update(int t, int s) {
+        if (s >= t || s < -1 || t >= schedule.timesteps()) {
+            throw new IllegalArgumentException("ddim: steps t = " + t + " and s = " + s + " expected -1 <= s < t < " + schedule.timesteps());
+        }
         double ab = schedule.alphaBar(t), abPrev = s < 0 ? 1.0 : schedule.alphaBar(s);
         double var = variance(eta, ab, abPrev);
         // DDIM eq. (12): √ᾱ_s·x̂0 + √(1 − ᾱ_s − σ²)·ε + σ·z.

@@ -9,7 +9,7 @@ package dev.prism.diffusion;
  * {@link #update(int) update i}, which produces {@code x_{target(i)}}; the update of the last step
  * produces the clean image ({@link #target(int)} = −1). Timesteps decrease strictly.
  */
-public sealed interface DiffusionSampler permits Ddpm, Ddim {
+public sealed interface DiffusionSampler permits Ddpm, Ddim, StepList {
 
     /** The schedule the timesteps index. */
     NoiseSchedule schedule();

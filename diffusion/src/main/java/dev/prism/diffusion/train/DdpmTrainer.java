@@ -200,6 +200,11 @@ public final class DdpmTrainer implements Trainer {
         return m;
     }
 
+    /** The state of a run of {@code config} after {@code completedSteps}: the step, seed, batch, schedule and settings. */
+    static Map<String, String> state(Config config, long completedSteps) {
+        return state(completedSteps, config.seed(), config.batch(), config.schedule(), config.settings());
+    }
+
     public UNet model() {
         return model;
     }
