@@ -145,22 +145,9 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
                 double fd = FrechetDistance.between(gen, reference);
 
                 long t2 = System.nanoTime();
-                Batches chosen = new Batches(train, b, seed, false);
-                float[] tmp = new float[chosen.batchLength()];
-                ClassifierFeatures.Images real = (first, count, dst) -> {
-                    chosen.fill(first / b, tmp, null);
-                    System.arraycopy(tmp, 0, dst, 0, count * per);
-                };
-                double floor = FrechetDistance.between(features.extract(real, samples, new Progress(err, "training images", samples)::batch)
-                        .statistics(), reference);
-
-                SplittableRandom noise = new SplittableRandom(seed ^ NOISE_STREAM);
-                ClassifierFeatures.Images uniform = (first, count, dst) -> {
-                    for (int i = 0; i < count * per; i++) {
-                        dst[i] = (float) noise.nextDouble(-1, 1);
-                    }
-                };
-                double ceiling = FrechetDistance.between(features.extract(uniform, samples, null).statistics(), reference);
+                double[] bounds = floorAndCeiling(features, train, samples, b, seed, per, reference, err);
+                double floor = bounds[0];
+                double ceiling = bounds[1];
 
                 out.printf(Locale.ROOT, "reference: the %d test images of %s at %dx%d%n", test.size(), data, h, w);
                 out.printf(Locale.ROOT, "FD %10.2f  samples: N %d, seed %d, sampler %s, steps %d (%.1f s)%n", fd, samples, seed,
@@ -283,5 +270,30 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
             throw new IllegalArgumentException(judge.what() + " takes images whose sides are multiples of " + d + "; the samples are "
                     + h + "x" + w);
         }
+    }
+
+    /**
+     * The floor and ceiling of a distance over {@code samples} images: the distance of that many training images (drawn
+     * by {@code seed}) and of that many images of uniform noise in [-1, 1], each to {@code reference}.
+     */
+    static double[] floorAndCeiling(ClassifierFeatures features, DataSet train, int samples, int b, long seed, int per,
+                                    FeatureStatistics reference, PrintWriter err) {
+        Batches chosen = new Batches(train, b, seed, false);
+        float[] tmp = new float[chosen.batchLength()];
+        ClassifierFeatures.Images real = (first, count, dst) -> {
+            chosen.fill(first / b, tmp, null);
+            System.arraycopy(tmp, 0, dst, 0, count * per);
+        };
+        double floor = FrechetDistance.between(features.extract(real, samples, new Progress(err, "training images", samples)::batch)
+                .statistics(), reference);
+
+        SplittableRandom noise = new SplittableRandom(seed ^ NOISE_STREAM);
+        ClassifierFeatures.Images uniform = (first, count, dst) -> {
+            for (int i = 0; i < count * per; i++) {
+                dst[i] = (float) noise.nextDouble(-1, 1);
+            }
+        };
+        double ceiling = FrechetDistance.between(features.extract(uniform, samples, null).statistics(), reference);
+        return new double[] {floor, ceiling};
     }
 }

@@ -46,7 +46,12 @@ public final class DftKernels {
     /** Row {@code k} of both halves of the table. */
     public static void tableRow(float[] t, int n, int k) {
         int n2 = n * n;
-        for (int j = 0; j < n; j++) {
+        // Column 0 has phase 0 in every row. Written as constants: TornadoVM 5.2 compiles a loop whose first
+        // iteration has a constant phase by folding Math.cos of that constant, which its OpenCL backend cannot
+        // do ("unable to compute op COS"), and refuses the kernel.
+        t[k * n] = 1f;
+        t[n2 + k * n] = 0f;
+        for (int j = 1; j < n; j++) {
             // The phase reduced exactly in integers, so that large k·j lose no precision.
             int m = (int) ((long) k * j % n);
             double a = 2.0 * Math.PI * m / n;

@@ -68,6 +68,10 @@ public final class EvalManyCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--batch", defaultValue = "50", paramLabel = "B", description = "Images per classifier pass (default: ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+            description = "Seed of the floor's training images and the ceiling's noise, as in prism eval (default: ${DEFAULT-VALUE}).")
+    long seed;
+
     @Option(names = "--classifier", paramLabel = "FILE", description = "Classifier weights (model classifier; default: the bundled Fashion-MNIST classifier).")
     Path classifier;
 
@@ -152,8 +156,18 @@ public final class EvalManyCommand implements Callable<Integer>, LibraryNames {
             sparkSeconds = (System.nanoTime() - t0) / 1e9;
         }
         double fd = FrechetDistance.between(all.statistics(), reference);
+        // The floor and ceiling of prism eval for the same N, on the driver (features only: no sampling).
+        int n = Math.toIntExact(all.count());
+        double[] bounds;
+        DataSet train = TrainCommand.openData(data, ch, h, FashionMnist.Split.TRAIN);
+        try (Backend be = backend.open(PrismConfig.load());
+             ClassifierFeatures features = new ClassifierFeatures(be, judge.model(), Math.min(batch, n), h, w)) {
+            bounds = EvalCommand.floorAndCeiling(features, train, n, Math.min(batch, n), seed, ch * h * w, reference, err);
+        }
         out.printf(Locale.ROOT, "reference: the %d test images of %s at %dx%d%n", test.size(), data, h, w);
         out.printf(Locale.ROOT, "FD %10.2f  samples: N %d of %s (features on Spark: %.1f s)%n", fd, all.count(), manifest, sparkSeconds);
+        out.printf(Locale.ROOT, "FD %10.2f  floor: N %d training images (seed %d; on the driver)%n", bounds[0], n, seed);
+        out.printf(Locale.ROOT, "FD %10.2f  ceiling: N %d images of uniform noise in [-1, 1] (seed %d; on the driver)%n", bounds[1], n, seed);
         out.printf(Locale.ROOT, "%.1f s in all%n", (System.nanoTime() - start) / 1e9);
         err.flush();
         return 0;

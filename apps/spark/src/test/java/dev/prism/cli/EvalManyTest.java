@@ -66,6 +66,10 @@ class EvalManyTest {
                 samples.resolve(Manifest.FILE).toString(), "--data", data.toString(), "--partitions", "3", "--batch", "5");
         assertEquals(0, three.code(), three.out() + three.err());
         assertTrue(three.out().contains("12 images of " + samples.resolve(Manifest.FILE) + " in 3 partitions on local[2]"), three.out());
+        // prism eval's floor and ceiling for the same N, computed on the driver
+        assertTrue(Pattern.compile("FD +[0-9.]+ +floor: N 12 training images \\(seed 0; on the driver\\)").matcher(three.out()).find(), three.out());
+        assertTrue(Pattern.compile("FD +[0-9.]+ +ceiling: N 12 images of uniform noise in \\[-1, 1\\] \\(seed 0; on the driver\\)")
+                .matcher(three.out()).find(), three.out());
 
         // The same images, features and distance without Spark.
         EvalCommand.Judge judge = EvalCommand.loadClassifier(null);
