@@ -37,8 +37,8 @@ public final class Main {
         if (!cl.getSubcommands().containsKey("sample-many")) {
             // The Spark commands live in an optional module whose class path only the launcher assembles.
             cl.getCommandSpec().usageMessage().footer("",
-                    "On Apache Spark (module apps/spark; the ./prism launcher starts them with Spark's class path):",
-                    "  sample-many  One image per seed for many seeds, and a manifest (docs/SPARK.md).",
+                    "On Apache Spark (module apps/spark, docs/SPARK.md; ./prism runs them):",
+                    "  sample-many  One image per seed for many seeds, and a manifest.",
                     "  eval-many    The Frechet distance over a sample-many manifest.");
         }
         cl.setOut(out);
