@@ -3,7 +3,6 @@ package dev.prism.diffusion.compress;
 import dev.prism.kernels.Approx;
 import dev.prism.kernels.ApproxKernels;
 import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
 import org.ejml.interfaces.linsol.LinearSolverDense;
 
@@ -90,8 +89,13 @@ public final class KernelFit {
             // ApproxConv §3.4: the DC harmonic starts at the filter's mean, the others at 0.
             start.unsafe_set(0, f, mean / kk);
         }
-        DMatrixRMaj residual = target.copy();
-        CommonOps_DDRM.multAdd(-1.0, a, start, residual);
+        DMatrixRMaj residual = new DMatrixRMaj(kk, pairs);
+        product(a, start, residual);
+        for (int i = 0; i < kk; i++) {
+            for (int f = 0; f < pairs; f++) {
+                residual.unsafe_set(i, f, target.unsafe_get(i, f) - residual.unsafe_get(i, f));
+            }
+        }
         boolean under = n > k;
         LinearSolverDense<DMatrixRMaj> solver = under ? LinearSolverFactory_DDRM.pseudoInverse(true)
                 : LinearSolverFactory_DDRM.leastSquares(kk, nn);
@@ -111,7 +115,7 @@ public final class KernelFit {
             }
         }
         DMatrixRMaj fitted = new DMatrixRMaj(kk, pairs);
-        CommonOps_DDRM.mult(a, rounded, fitted);
+        product(a, rounded, fitted);
         double err = 0, norm = 0;
         for (int i = 0; i < kk; i++) {
             for (int f = 0; f < pairs; f++) {
@@ -159,7 +163,7 @@ public final class KernelFit {
             }
         }
         DMatrixRMaj w = new DMatrixRMaj(k * k, pairs);
-        CommonOps_DDRM.mult(a, c, w);
+        product(a, c, w);
         float[] out = new float[pairs * k * k];
         for (int f = 0; f < pairs; f++) {
             for (int i = 0; i < k * k; i++) {
@@ -167,5 +171,24 @@ public final class KernelFit {
             }
         }
         return out;
+    }
+
+    /**
+     * {@code out = a·b} of rectangular matrices in double, as plain loops: {@code CommonOps_DDRM.mult} has another
+     * return type in the EJML Prism builds with than in EJML 0.38, which a TornadoVM SDK puts on the JVM's path, so
+     * a call compiled against one fails with {@code NoSuchMethodError} on the other (measured: 16 errors in the
+     * fitting tests under {@code -Ptornado}); {@code FrechetDistance.multiply} is plain loops for the same reason.
+     */
+    static void product(DMatrixRMaj a, DMatrixRMaj b, DMatrixRMaj out) {
+        int rows = a.getNumRows(), inner = a.getNumCols(), cols = b.getNumCols();
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                double sum = 0;
+                for (int l = 0; l < inner; l++) {
+                    sum += a.unsafe_get(i, l) * b.unsafe_get(l, j);
+                }
+                out.unsafe_set(i, j, sum);
+            }
+        }
     }
 }

@@ -5,7 +5,6 @@ import dev.prism.kernels.ApproxKernels;
 import dev.prism.testing.Arrays32;
 import dev.prism.testing.Npz;
 import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.SingularOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.junit.jupiter.api.Test;
@@ -79,7 +78,7 @@ class KernelFitTest {
                 mse += r.data[i] * r.data[i];
             }
             DMatrixRMaj g = new DMatrixRMaj(n * n, 1);
-            CommonOps_DDRM.multTransA(a, r, g);
+            transA(a, r, g);
             for (double v : g.data) {
                 assertEquals(0.0, v, 1e-5, basis + " filter " + f + ": Aᵀ·residual");
             }
@@ -111,7 +110,7 @@ class KernelFitTest {
         DMatrixRMaj a = KernelFit.design(basis, n, k);
         // the null space of A is that of the square AᵀA
         DMatrixRMaj ata = new DMatrixRMaj(n * n, n * n);
-        CommonOps_DDRM.multTransA(a, a, ata);
+        transA(a, a, ata);
         var svd = DecompositionFactory_DDRM.svd(n * n, n * n, false, true, false);
         assertTrue(svd.decompose(ata));
         DMatrixRMaj nullSpace = SingularOps_DDRM.nullSpace(svd, null, 1e-9);
@@ -126,7 +125,7 @@ class KernelFitTest {
                 d.data[j] = fit.coefficients()[f * n * n + j] - (j == 0 ? mean / (k * k) : 0);
             }
             DMatrixRMaj along = new DMatrixRMaj(nullSpace.numCols, 1);
-            CommonOps_DDRM.multTransA(nullSpace, d, along);
+            transA(nullSpace, d, along);
             for (double v : along.data) {
                 assertEquals(0.0, v, 1e-5, "filter " + f + ": component of a − a₀ in the null space");
             }
@@ -202,12 +201,23 @@ class KernelFitTest {
             for (int j = 0; j < n * n; j++) {
                 c.data[j] = coefficients[f * n * n + j];
             }
-            CommonOps_DDRM.mult(a, c, what);
+            KernelFit.product(a, c, what);
             for (int i = 0; i < k * k; i++) {
                 double d = (double) w[f * k * k + i] - what.data[i];
                 s += d * d;
             }
         }
         return s / ((double) pairs * k * k);
+    }
+
+    /** {@code out = aᵀ·b} as plain loops (not EJML's multTransA, whose return type differs in the EJML of a TornadoVM SDK). */
+    private static void transA(DMatrixRMaj a, DMatrixRMaj b, DMatrixRMaj out) {
+        DMatrixRMaj at = new DMatrixRMaj(a.getNumCols(), a.getNumRows());
+        for (int i = 0; i < a.getNumRows(); i++) {
+            for (int j = 0; j < a.getNumCols(); j++) {
+                at.unsafe_set(j, i, a.unsafe_get(i, j));
+            }
+        }
+        KernelFit.product(at, b, out);
     }
 }
