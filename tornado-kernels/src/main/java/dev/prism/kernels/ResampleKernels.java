@@ -106,12 +106,20 @@ public final class ResampleKernels {
                 float ki = k[kt - 1 - i];
                 int in = (p * h + r / up) * w;
                 for (int q = 0; q < ow; q++) {
+                    // Only the taps that land on an input column: c = c0 + j in [0, w·up) and a multiple of up, visited
+                    // in ascending j (the order of the sum), without testing the others.
+                    int c0 = q * down - pad;
+                    int j = Math.max(0, -c0);
+                    int rem = (c0 + j) % up;
+                    if (rem != 0) {
+                        j += up - rem;
+                    }
+                    int end = Math.min(kt, w * up - c0);
+                    int col = in + (c0 + j) / up;
                     float s = 0f;
-                    for (int j = 0; j < kt; j++) {
-                        int c = q * down + j - pad;
-                        if (c >= 0 && c < w * up && c % up == 0) {
-                            s += k[kt - 1 - j] * x[in + c / up];
-                        }
+                    for (; j < end; j += up) {
+                        s += k[kt - 1 - j] * x[col];
+                        col++;
                     }
                     y[out + q] += ki * s;
                 }
