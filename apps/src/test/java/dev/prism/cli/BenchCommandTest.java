@@ -113,11 +113,19 @@ class BenchCommandTest {
         // A folder that looks like the official checkout: the preset check comes next, and the tiny options are not a preset.
         Path src = dir.resolve("WaveDiff");
         Files.createDirectories(src.resolve("score_sde"));
-        CliTest.Result r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--backends", "jvm", "--runs", "5",
+        CliTest.Result r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--runs", "5",
                 "--budget", "0.1", "--wavediff-src", src.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("peer: not run: the official code is timed at its presets only (cifar10, celeba_256), found options "
                 + "{mlp=2, nf=4, nz=8, preset=cifar10, zdim=16}\n"), r.out());
+        // Without --backends: jvm and every TornadoVM device (none in the default tests), not the one-thread oracle.
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ")).count(), r.out());
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ") && l.contains(" jvm ")).count(), r.out());
+
+        r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--backends", "jvm", "--runs", "5", "--budget", "0.1",
+                "--wavediff-src", "");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("peer: not run: no checkout of the official WaveDiff code named (--wavediff-src or WAVEDIFF_SRC)\n"), r.out());
     }
 
     @Test

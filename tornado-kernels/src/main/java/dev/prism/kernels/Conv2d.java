@@ -103,7 +103,7 @@ public final class Conv2d {
         }
 
         /**
-         * True where {@link Conv2d#forward} lays the batch side by side: more than one image, output rows at most
+         * True where {@link Conv2d#forwardSideBySide} lays the batch side by side: more than one image, output rows at most
          * {@link #TILED_MAX_WIDTH} wide, stride 1, dilation 1, groups 1, and the output exactly as wide as the input
          * plus its padding allows ({@code OW = W + 2·pw − kw + 1}, so that each image's outputs sit at the same
          * offset as its inputs).
@@ -183,10 +183,20 @@ public final class Conv2d {
      * run as one batched matrix product, the others on {@link Conv2dKernels#forward}.
      */
     public static List<Launch> forward(float[] x, float[] w, float[] bias, float[] y, Geometry g) {
+        return forward("conv2d.forward", x, w, bias, y, g, g != null && g.isPointwise());
+    }
+
+    /**
+     * {@link #forward}, except that where {@link Geometry#tileable} holds the batch runs side by side ({@link #tiled}).
+     * Opt-in: its two scratch arrays hold {@code N·W + (N−1)·pw} columns, neither per image nor independent of the
+     * batch, and whether a layer runs so depends on its size, which {@code Footprint}'s extrapolation of a model's
+     * arrays from small probe plans does not model; WaveDiff's generator, which has no footprint, asks for it.
+     */
+    public static List<Launch> forwardSideBySide(float[] x, float[] w, float[] bias, float[] y, Geometry g) {
         if (g != null && !g.isPointwise() && g.tileable()) {
             return tiled(x, w, bias, y, g);
         }
-        return forward("conv2d.forward", x, w, bias, y, g, g != null && g.isPointwise());
+        return forward(x, w, bias, y, g);
     }
 
     /**

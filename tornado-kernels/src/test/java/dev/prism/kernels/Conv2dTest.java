@@ -127,7 +127,8 @@ class Conv2dTest {
         for (Conv2d.Geometry g : narrow) {
             assertTrue(g.tileable(), g.toString());
             float[] x = Inputs.gaussian(g.xSize(), 11), w = Inputs.gaussian(g.wSize(), 12), b = Inputs.gaussian(g.cout(), 13);
-            List<Launch> tiled = Conv2d.forward(x, w, b, Inputs.poisoned(g.ySize()), g);
+            List<Launch> tiled = Conv2d.forwardSideBySide(x, w, b, Inputs.poisoned(g.ySize()), g);
+            assertEquals("conv2d.forward", Conv2d.forward(x, w, b, Inputs.poisoned(g.ySize()), g).get(0).kernel(), "opt-in only");
             List<Launch> direct = Conv2d.forwardDirect(x, w, b, Inputs.poisoned(g.ySize()), g);
             assertEquals(List.of("conv2d.batchToWidth", "conv2d.forward", "conv2d.widthToBatch", "gemm.addBias"),
                     tiled.stream().map(Launch::kernel).toList(), g.toString());
@@ -136,7 +137,7 @@ class Conv2dTest {
             float[] y = tiled.get(3).outputs()[0];
             assertIdentical("side by side " + g, direct.get(0).outputs()[0], y);
             float[] vector = Inputs.poisoned(g.ySize());
-            for (Launch l : Conv2d.forward(x, w, b, vector, g)) {
+            for (Launch l : Conv2d.forwardSideBySide(x, w, b, vector, g)) {
                 Backends.par(l);
             }
             assertClose("side by side, vector variant " + g, y, vector);
@@ -145,7 +146,7 @@ class Conv2dTest {
         for (Conv2d.Geometry g : List.of(Conv2d.Geometry.of(1, 3, 4, 4, 2, 3, 1, 1, 1, 1), Conv2d.Geometry.of(2, 3, 9, 9, 2, 3, 1, 1, 1, 1),
                 Conv2d.Geometry.of(2, 3, 8, 8, 2, 3, 2, 1, 1, 1))) {
             assertEquals(false, g.tileable(), g.toString());
-            assertEquals("conv2d.forward", Conv2d.forward(new float[g.xSize()], new float[g.wSize()], null, new float[g.ySize()], g)
+            assertEquals("conv2d.forward", Conv2d.forwardSideBySide(new float[g.xSize()], new float[g.wSize()], null, new float[g.ySize()], g)
                     .get(0).kernel());
         }
     }

@@ -517,6 +517,16 @@ public final class WaveDiffGenerator extends Module {
         if (!z.hasShape(s[0], config.nz())) {
             throw shapeError("latent z", "[" + s[0] + ", " + config.nz() + "]", z.shape());
         }
+        // Its 8×8 and 4×4 levels fill whole vectors only with the batch side by side; it has no Footprint to keep exact.
+        boolean before = g.narrowConvolutionsSideBySide(true);
+        try {
+            return layers(g, x, t, z);
+        } finally {
+            g.narrowConvolutionsSideBySide(before);
+        }
+    }
+
+    private Tensor layers(Graph g, Tensor x, Tensor t, Tensor z) {
         Tensor zemb = g.silu(mapping[0].forward(g, g.pixelNorm(z, 1e-8f)));
         for (int i = 1; i < mapping.length; i++) {
             zemb = g.silu(mapping[i].forward(g, zemb));

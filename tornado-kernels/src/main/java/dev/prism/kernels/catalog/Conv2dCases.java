@@ -45,7 +45,7 @@ final class Conv2dCases implements CaseProvider {
                     Rand r = new Rand(seed);
                     float[] x = r.gaussian(narrow.xSize()), wt = r.gaussian(narrow.wSize(), 0.1f), b = r.gaussian(narrow.cout());
                     float[] y = Rand.poisoned(narrow.ySize());
-                    return Plan.builder("conv2d.forward.narrow").addAll(Conv2d.forward(x, wt, b, y, narrow))
+                    return Plan.builder("conv2d.forward.narrow").addAll(Conv2d.forwardSideBySide(x, wt, b, y, narrow))
                             .constants(wt, b).inputs(x).outputs(y).build();
                 }));
         return cases;
