@@ -350,7 +350,8 @@ public final class WaveDiffGenerator extends Module {
          * The stride-2 convolution is computed as a stride-1 convolution whose every other row and column is kept (an
          * upfirdn with the one-tap filter and down 2): the same sums at the kept outputs, about 3× the multiply-adds,
          * but through the JVM backend's vectorised stride-1 path; the plain stride-2 loop took 0.4 s of a 4.9 s
-         * CIFAR-10 forward at batch 100 (2.7 GFLOP/s), this takes a fifth of that (docs/WAVEDIFF.md, Speed).
+         * CIFAR-10 forward at batch 100 (2.7 GFLOP/s), this about a sixth of that in the same per-launch timing
+         * (docs/WAVEDIFF.md, Speed).
          */
         Tensor forward(Graph g, Tensor x) {
             requireChannels(x, conv.weight.shape()[1]);
