@@ -1,6 +1,9 @@
 package dev.prism.bench;
 
+import dev.prism.kernels.VectorWidth;
+
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -21,7 +24,14 @@ import java.util.concurrent.Future;
  * @param threads   threads used for both measurements
  */
 public record Ceilings(double bandwidth, double fmaPeak, int threads) {
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The kernels' own width ({@link VectorWidth#bits()}, so {@code --vector-bits} too), in a holder class that
+     * loads after the width is pinned: the peak is the one the variants can reach, and no second vector class
+     * runs in the JVM beside theirs (that would make C2 box their vectors, see {@code VectorMath.FLOAT}).
+     */
+    private static final class Width {
+        static final VectorSpecies<Float> SPECIES = VectorSpecies.of(float.class, VectorShape.forBitSize(VectorWidth.bits()));
+    }
 
     /** Measures both ceilings with {@code threads} threads: a few hundred milliseconds. */
     public static Ceilings measure(int threads) {
@@ -79,7 +89,7 @@ public record Ceilings(double bandwidth, double fmaPeak, int threads) {
     }
 
     private static double fmaPeak(ExecutorService pool, int threads) {
-        int iterations = 20_000_000 / SPECIES.length();
+        int iterations = 20_000_000 / Width.SPECIES.length();
         double[] seconds = new double[5];
         for (int rep = -2; rep < seconds.length; rep++) {
             long t0 = System.nanoTime();
@@ -90,14 +100,14 @@ public record Ceilings(double bandwidth, double fmaPeak, int threads) {
         }
         Arrays.sort(seconds);
         // 8 chains × lanes × 2 flops per iteration and thread.
-        return 2.0 * 8 * SPECIES.length() * iterations * threads / seconds[seconds.length / 2];
+        return 2.0 * 8 * Width.SPECIES.length() * iterations * threads / seconds[seconds.length / 2];
     }
 
     /** Eight independent FMA chains: enough to keep two FMA pipes with a four-cycle latency busy. */
     private static Float fmaChains(int iterations, int seed) {
-        FloatVector a = FloatVector.broadcast(SPECIES, 0.999999f);
-        FloatVector b = FloatVector.broadcast(SPECIES, 1e-7f * (seed + 1));
-        FloatVector c0 = FloatVector.broadcast(SPECIES, 1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        FloatVector a = FloatVector.broadcast(Width.SPECIES, 0.999999f);
+        FloatVector b = FloatVector.broadcast(Width.SPECIES, 1e-7f * (seed + 1));
+        FloatVector c0 = FloatVector.broadcast(Width.SPECIES, 1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int i = 0; i < iterations; i++) {
             c0 = c0.fma(a, b);
             c1 = c1.fma(a, b);

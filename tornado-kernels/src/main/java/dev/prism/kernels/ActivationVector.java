@@ -153,7 +153,9 @@ public final class ActivationVector {
             s0 = s0.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0));
             s1 = s1.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1));
         }
-        float inv = (float) (1.0 / VectorMath.sumLanes(s0.add(s1)));
+        double[] lanes = VectorMath.lanes();
+        s0.add(s1).intoArray(lanes, 0);
+        float inv = (float) (1.0 / VectorMath.sumLanes(lanes));
         FloatVector vinv = FloatVector.broadcast(F, inv);
         i = base;
         for (; i + V <= end; i += V) {

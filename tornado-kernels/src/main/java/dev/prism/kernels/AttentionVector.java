@@ -3,7 +3,6 @@ package dev.prism.kernels;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -24,9 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class AttentionVector {
     private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
-    /** Half a float vector, which widens into {@link #D}, a double vector of the float vector's size. */
-    private static final VectorSpecies<Float> H = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
 
     /** The lanes of the row maximum, read back one by one: one array per thread, reused. */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
@@ -58,15 +55,17 @@ final class AttentionVector {
             for (int m = cv; m < cols; m++) {
                 probs[base + m] = VectorMath.exp(scale * probs[base + m] - max);
             }
-            // the exponentials summed in double: half vectors widened (exact) into two vectors of partial sums
+            // the exponentials summed in double: each vector's halves widened (exact) into two vectors of partial sums
             DoubleVector lo = DoubleVector.zero(D);
             DoubleVector hi = lo;
             for (int m = 0; m < cv; m += L) {
-                lo = lo.add((DoubleVector) FloatVector.fromArray(H, probs, base + m).convertShape(VectorOperators.F2D, D, 0));
-                hi = hi.add((DoubleVector) FloatVector.fromArray(H, probs, base + m + L / 2)
-                        .convertShape(VectorOperators.F2D, D, 0));
+                FloatVector e = FloatVector.fromArray(F, probs, base + m);
+                lo = lo.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0));
+                hi = hi.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1));
             }
-            double sum = VectorMath.sumLanes(lo.add(hi));
+            double[] sums = VectorMath.lanes();
+            lo.add(hi).intoArray(sums, 0);
+            double sum = VectorMath.sumLanes(sums);
             for (int m = cv; m < cols; m++) {
                 sum += probs[base + m];
             }

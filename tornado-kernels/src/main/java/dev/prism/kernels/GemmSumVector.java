@@ -3,7 +3,7 @@ package dev.prism.kernels;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -24,9 +24,15 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class GemmSumVector {
     private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
-    /** Floats as many as {@link #D} has lanes, which widen into one double vector. */
-    private static final VectorSpecies<Float> F = VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
+    /**
+     * The float species of the same width: each float vector widens into two double vectors (parts 0 and 1).
+     * No narrower species: a second float vector class in one JVM makes C2 box the vectors of other variants
+     * ({@link VectorMath#FLOAT}).
+     */
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = D.length();
+    /** The float lanes {@code [0, L)}: a load whose second half lies past the terms. */
+    private static final VectorMask<Float> FIRST_HALF = F.indexInRange(0, L);
 
     /** The 8 accumulators' lanes: one array per thread, reused. */
     private static final ThreadLocal<double[]> LANES = ThreadLocal.withInitial(() -> new double[8 * L]);
@@ -92,17 +98,57 @@ final class GemmSumVector {
             int b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
             DoubleVector s00 = DoubleVector.zero(D), s01 = s00, s02 = s00, s03 = s00;
             DoubleVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-            for (int p = 0; p < kq; p += L) {
-                DoubleVector x0 = (DoubleVector) FloatVector.fromArray(F, b, b0 + p).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x1 = (DoubleVector) FloatVector.fromArray(F, b, b1 + p).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x2 = (DoubleVector) FloatVector.fromArray(F, b, b2 + p).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x3 = (DoubleVector) FloatVector.fromArray(F, b, b3 + p).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector u = (DoubleVector) FloatVector.fromArray(F, a, ra + p).convertShape(VectorOperators.F2D, D, 0);
+            // 2L terms per step, each float vector's two halves in turn: the same FMAs in the same order as
+            // L terms per step, then a last half step where kq is an odd number of L
+            int p = 0;
+            for (; p + 2 * L <= kq; p += 2 * L) {
+                FloatVector y0 = FloatVector.fromArray(F, b, b0 + p);
+                FloatVector y1 = FloatVector.fromArray(F, b, b1 + p);
+                FloatVector y2 = FloatVector.fromArray(F, b, b2 + p);
+                FloatVector y3 = FloatVector.fromArray(F, b, b3 + p);
+                FloatVector v0 = FloatVector.fromArray(F, a, ra + p);
+                FloatVector v1 = FloatVector.fromArray(F, a, rb + p);
+                DoubleVector x0 = (DoubleVector) y0.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x1 = (DoubleVector) y1.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x2 = (DoubleVector) y2.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x3 = (DoubleVector) y3.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector u = (DoubleVector) v0.convertShape(VectorOperators.F2D, D, 0);
                 s00 = u.fma(x0, s00);
                 s01 = u.fma(x1, s01);
                 s02 = u.fma(x2, s02);
                 s03 = u.fma(x3, s03);
-                u = (DoubleVector) FloatVector.fromArray(F, a, rb + p).convertShape(VectorOperators.F2D, D, 0);
+                u = (DoubleVector) v1.convertShape(VectorOperators.F2D, D, 0);
+                s10 = u.fma(x0, s10);
+                s11 = u.fma(x1, s11);
+                s12 = u.fma(x2, s12);
+                s13 = u.fma(x3, s13);
+                // the part index must be a constant where C2 compiles the conversion: written out twice
+                x0 = (DoubleVector) y0.convertShape(VectorOperators.F2D, D, 1);
+                x1 = (DoubleVector) y1.convertShape(VectorOperators.F2D, D, 1);
+                x2 = (DoubleVector) y2.convertShape(VectorOperators.F2D, D, 1);
+                x3 = (DoubleVector) y3.convertShape(VectorOperators.F2D, D, 1);
+                u = (DoubleVector) v0.convertShape(VectorOperators.F2D, D, 1);
+                s00 = u.fma(x0, s00);
+                s01 = u.fma(x1, s01);
+                s02 = u.fma(x2, s02);
+                s03 = u.fma(x3, s03);
+                u = (DoubleVector) v1.convertShape(VectorOperators.F2D, D, 1);
+                s10 = u.fma(x0, s10);
+                s11 = u.fma(x1, s11);
+                s12 = u.fma(x2, s12);
+                s13 = u.fma(x3, s13);
+            }
+            if (p < kq) {
+                DoubleVector x0 = (DoubleVector) FloatVector.fromArray(F, b, b0 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x1 = (DoubleVector) FloatVector.fromArray(F, b, b1 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x2 = (DoubleVector) FloatVector.fromArray(F, b, b2 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector x3 = (DoubleVector) FloatVector.fromArray(F, b, b3 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector u = (DoubleVector) FloatVector.fromArray(F, a, ra + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
+                s00 = u.fma(x0, s00);
+                s01 = u.fma(x1, s01);
+                s02 = u.fma(x2, s02);
+                s03 = u.fma(x3, s03);
+                u = (DoubleVector) FloatVector.fromArray(F, a, rb + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
                 s10 = u.fma(x0, s10);
                 s11 = u.fma(x1, s11);
                 s12 = u.fma(x2, s12);

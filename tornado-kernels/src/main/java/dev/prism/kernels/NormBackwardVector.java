@@ -73,8 +73,11 @@ final class NormBackwardVector {
                 sd0 = g0.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 0), sd0);
                 sd1 = g1.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 1), sd1);
             }
-            partials[2 * p] = (float) VectorMath.sumLanes(sg0.add(sg1));
-            partials[2 * p + 1] = (float) (VectorMath.sumLanes(sd0.add(sd1)) * r);
+            double[] lanes = VectorMath.lanes();
+            sg0.add(sg1).intoArray(lanes, 0);
+            partials[2 * p] = (float) VectorMath.sumLanes(lanes);
+            sd0.add(sd1).intoArray(lanes, 0);
+            partials[2 * p + 1] = (float) (VectorMath.sumLanes(lanes) * r);
         }
     }
 

@@ -65,7 +65,9 @@ public final class NormVector {
             s2 = s2.add((DoubleVector) b.convertShape(VectorOperators.F2D, D, 0));
             s3 = s3.add((DoubleVector) b.convertShape(VectorOperators.F2D, D, 1));
         }
-        double s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
+        double[] lanes = VectorMath.lanes();
+        s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
+        double s = VectorMath.sumLanes(lanes);
         for (; i < m; i++) {
             s += x[base + i];
         }
@@ -89,7 +91,9 @@ public final class NormVector {
             s2 = d2.fma(d2, s2);
             s3 = d3.fma(d3, s3);
         }
-        double s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
+        double[] lanes = VectorMath.lanes();
+        s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
+        double s = VectorMath.sumLanes(lanes);
         for (; i < m; i++) {
             double d = x[base + i] - mean;
             s += d * d;

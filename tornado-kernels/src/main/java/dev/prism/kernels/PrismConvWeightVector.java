@@ -4,6 +4,7 @@ import dev.prism.backend.Lanes;
 
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -12,16 +13,22 @@ import jdk.incubator.vector.VectorSpecies;
  * convolution's filter-gradient partial sums; the plain loop stays the reference and the TornadoVM input.
  *
  * <p>The same sums in double ({@link Sums}): {@link PrismConvKernels#tapTriple}'s three taps over the columns
- * they all read run as 256-bit double vectors, four columns per vector and two vectors per step, each a
- * double FMA of widened floats (exact products, so the same additions as the loop's multiply-then-add, in
- * another order: eight partial sums per tap instead of one running sum). The remaining columns, the
- * single taps and the bias are the loop's own code. Within a few double ulps of the loop, rounded to float
- * by the reduction kernel: the same float nearly always, and never more than an ulp apart. Fixed widths
- * (128-bit float loads, 256-bit double arithmetic) on every machine, so the order never changes.
+ * they all read run as double vectors of {@link VectorMath#DOUBLE}'s L lanes: each step loads 2L floats
+ * ({@link VectorMath#FLOAT}), widens both halves, and adds each half's products by a double FMA (exact
+ * products, so the same additions as the loop's multiply-then-add, in another order: 2L partial sums per tap
+ * instead of one running sum); a last half step takes L more columns where they remain. The remaining
+ * columns, the single taps and the bias are the loop's own code. Within a few double ulps of the loop,
+ * rounded to float by the reduction kernel: the same float nearly always, and never more than an ulp apart.
+ * The order depends on the shapes and the vector width only: the same bits on every thread count. The
+ * variants' one species, not a fixed narrower one: a second vector class in one JVM makes C2 box the
+ * vectors of the other variants ({@link VectorMath#FLOAT}).
  */
 final class PrismConvWeightVector {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_128;
-    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
+    private static final int L = D.length();
+    /** The float lanes {@code [0, L)}, for the last half step. */
+    private static final VectorMask<Float> FIRST_HALF = F.indexInRange(0, L);
 
     private PrismConvWeightVector() {
     }
@@ -71,15 +78,27 @@ final class PrismConvWeightVector {
             int gr = g + i * w;
             int xr = src + i * w + o;
             int j = lo;
-            for (; j + 8 <= hi; j += 8) {
-                DoubleVector u = (DoubleVector) FloatVector.fromArray(F, gy, gr + j).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector v = (DoubleVector) FloatVector.fromArray(F, gy, gr + j + 4).convertShape(VectorOperators.F2D, D, 0);
-                a0 = u.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j).convertShape(VectorOperators.F2D, D, 0), a0);
-                a1 = u.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 1).convertShape(VectorOperators.F2D, D, 0), a1);
-                a2 = u.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 2).convertShape(VectorOperators.F2D, D, 0), a2);
-                b0 = v.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 4).convertShape(VectorOperators.F2D, D, 0), b0);
-                b1 = v.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 5).convertShape(VectorOperators.F2D, D, 0), b1);
-                b2 = v.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 6).convertShape(VectorOperators.F2D, D, 0), b2);
+            for (; j + 2 * L <= hi; j += 2 * L) {
+                FloatVector g2 = FloatVector.fromArray(F, gy, gr + j);
+                FloatVector x0 = FloatVector.fromArray(F, x, xr + j);
+                FloatVector x1 = FloatVector.fromArray(F, x, xr + j + 1);
+                FloatVector x2 = FloatVector.fromArray(F, x, xr + j + 2);
+                // the part index must be a constant where C2 compiles the conversion: no loop over parts
+                DoubleVector u = (DoubleVector) g2.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector v = (DoubleVector) g2.convertShape(VectorOperators.F2D, D, 1);
+                a0 = u.fma((DoubleVector) x0.convertShape(VectorOperators.F2D, D, 0), a0);
+                a1 = u.fma((DoubleVector) x1.convertShape(VectorOperators.F2D, D, 0), a1);
+                a2 = u.fma((DoubleVector) x2.convertShape(VectorOperators.F2D, D, 0), a2);
+                b0 = v.fma((DoubleVector) x0.convertShape(VectorOperators.F2D, D, 1), b0);
+                b1 = v.fma((DoubleVector) x1.convertShape(VectorOperators.F2D, D, 1), b1);
+                b2 = v.fma((DoubleVector) x2.convertShape(VectorOperators.F2D, D, 1), b2);
+            }
+            if (j + L <= hi) {
+                DoubleVector u = (DoubleVector) FloatVector.fromArray(F, gy, gr + j, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
+                a0 = u.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0), a0);
+                a1 = u.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 1, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0), a1);
+                a2 = u.fma((DoubleVector) FloatVector.fromArray(F, x, xr + j + 2, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0), a2);
+                j += L;
             }
             for (; j < hi; j++) {
                 double gv = gy[gr + j];
@@ -92,8 +111,12 @@ final class PrismConvWeightVector {
             s2 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 2, w, w, o + 2, lo, hi);
         }
         // lanes added in a fixed order (VectorMath.sumLanes): reduceLanes leaves it open
-        Sums.storeSplit(partials, at, s0 + VectorMath.sumLanes(a0.add(b0)));
-        Sums.storeSplit(partials, at + 2, s1 + VectorMath.sumLanes(a1.add(b1)));
-        Sums.storeSplit(partials, at + 4, s2 + VectorMath.sumLanes(a2.add(b2)));
+        double[] lanes = VectorMath.lanes();
+        a0.add(b0).intoArray(lanes, 0);
+        Sums.storeSplit(partials, at, s0 + VectorMath.sumLanes(lanes));
+        a1.add(b1).intoArray(lanes, 0);
+        Sums.storeSplit(partials, at + 2, s1 + VectorMath.sumLanes(lanes));
+        a2.add(b2).intoArray(lanes, 0);
+        Sums.storeSplit(partials, at + 4, s2 + VectorMath.sumLanes(lanes));
     }
 }

@@ -32,7 +32,13 @@ public final class VectorMath {
      * Every variant uses this one species, and no other: {@link #exp(FloatVector)} called with two
      * species in one JVM (a 256-bit SiLU and a 512-bit softmax) sees two vector classes at every call
      * inside it, and C2, no longer sure of the class, boxed the vectors: {@code attention.forward} (512-bit)
-     * took 14.3 ms instead of 2.2 after the 256-bit SiLU had run in the same JVM.
+     * took 14.3 ms instead of 2.2 after the 256-bit SiLU had run in the same JVM. The same holds for any second
+     * vector class, not only a second width of the same variant: with the softmax's double sum loading
+     * half-width float vectors (the only ones in those runs), C2's inlining log showed the receiver profile of
+     * {@code FloatVector.intoArray} holding both float vector classes, and C2, storing an
+     * accumulator it could not type exactly after a loop, compiled the store for both classes and boxed:
+     * the 3×3 prism convolutions then allocated up to 14 MB per launch in some runs. {@code VectorWidthTest}
+     * fails on a species or shape named outside this class.
      */
     static final VectorSpecies<Float> FLOAT = VectorSpecies.of(float.class, VectorShape.forBitSize(VectorWidth.bits()));
     /** The double species of the same width (half as many lanes), for sums widened from {@link #FLOAT}. */
@@ -95,15 +101,29 @@ public final class VectorMath {
         return v > EXP_HI ? Float.POSITIVE_INFINITY : v < EXP_LO ? 0f : y;
     }
 
+    /** One {@link #DOUBLE} vector's lanes, per thread, reused: see {@link #sumLanes(double[])}. */
+    private static final ThreadLocal<double[]> LANES = ThreadLocal.withInitial(() -> new double[DOUBLE.length()]);
+
     /**
-     * The lanes of {@code v} added left to right. {@code reduceLanes(ADD)} leaves the order open, and C2's
-     * tree and the interpreter's loop round differently, so a run's result would change when the JIT
-     * compiles it.
+     * A per-thread array of {@link #DOUBLE}'s length, for {@link #sumLanes(double[])}: the caller stores its
+     * vector there with {@code intoArray(lanes, 0)} in its own code, so no vector is passed to a method. C2
+     * inlines a called method only while the compiled method stays under its node budget, and a vector passed
+     * to a method it did not inline is boxed on the heap: a group-norm launch allocated 60 KB when a former
+     * {@code sumLanes(DoubleVector)} was left out of a large compiled method.
      */
-    public static double sumLanes(DoubleVector v) {
-        double s = v.lane(0);
-        for (int i = 1; i < v.length(); i++) {
-            s += v.lane(i);
+    static double[] lanes() {
+        return LANES.get();
+    }
+
+    /**
+     * The first {@link #DOUBLE}{@code .length()} values of {@code lanes} added left to right. {@code reduceLanes(ADD)}
+     * leaves the order open, and C2's tree and the interpreter's loop round differently, so a run's result
+     * would change when the JIT compiles it.
+     */
+    static double sumLanes(double[] lanes) {
+        double s = lanes[0];
+        for (int i = 1; i < DOUBLE.length(); i++) {
+            s += lanes[i];
         }
         return s;
     }
