@@ -5,9 +5,11 @@ import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.diffusion.data.DataSet;
 import dev.prism.diffusion.data.FashionMnist;
 import dev.prism.diffusion.eval.SpectralError;
+import dev.prism.diffusion.train.FeatureAlignment;
 import dev.prism.nn.ModelWeights;
 import dev.prism.nn.io.WeightFile;
 import dev.prism.nn.models.Models;
+import dev.prism.nn.models.UNet;
 import dev.prism.nn.train.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -33,9 +35,12 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "distill", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = {"Distill a trained denoising model (the teacher, frozen) into a smaller student with Spectral Diffusion's "
-                + "spectrum-aware objective: loss = DDPM loss + lambda-spatial * mean (eps_T - eps_S)^2 + lambda-freq * the mean of "
-                + "w * |DFT(eps_T) - DFT(eps_S)|^2 / (HW), w = |DFT(x0)|^-alpha (floored, normalised to mean 1 per image), so that "
-                + "frequencies where the clean image is weak weigh more. log.csv gains the three terms (ddpm, spatial, freq).",
+                + "spectrum-aware objective: loss = DDPM loss + lambda-spatial * (mean (eps_T - eps_S)^2 + feature term) + lambda-freq * the "
+                + "mean of w * |DFT(eps_T) - DFT(eps_S)|^2 / (HW), w = |DFT(x0)|^-alpha (floored, normalised to mean 1 per image), so that "
+                + "frequencies where the clean image is weak weigh more. The feature term is the mean over the --feature-levels of "
+                + "mean (conv1x1(F_S) - F_T)^2, F the decoder's feature map at that resolution and conv1x1 a trainable 1x1 convolution "
+                + "from the student's channels to the teacher's (started at the identity), kept in the checkpoints but not in the "
+                + "student's ema.safetensors. log.csv gains the terms ddpm, spatial (the outputs' part), freq and, with features, feature.",
                 "Every other option is prism train's (--data, --steps, --out, --batch, --lr, --checkpoint-every, --sample-every, "
                         + "the backend options, ...; see prism train --help), with the same run directory, checkpoints and --resume.",
                 "At the end: the mean squared error of the student's and the teacher's noise predictions on test images, and its part "
@@ -55,7 +60,7 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--student-config", paramLabel = "KEY=VALUE", split = ",", description = "The student's model options (see prism info --model).")
     List<String> studentConfig;
 
-    @Option(names = "--lambda-spatial", defaultValue = "1", paramLabel = "L", description = "Weight of the output matching term (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lambda-spatial", defaultValue = "1", paramLabel = "L", description = "Weight of the spatial term: output and feature matching (default: ${DEFAULT-VALUE}).")
     double lambdaSpatial;
 
     @Option(names = "--lambda-freq", defaultValue = "1", paramLabel = "L",
@@ -63,8 +68,14 @@ final class DistillCommand implements Callable<Integer> {
     double lambdaFreq;
 
     @Option(names = "--freq-alpha", defaultValue = "1", paramLabel = "A",
-            description = "The exponent: the weight is the clean image's spectral magnitude to the power -A (default: ${DEFAULT-VALUE}).")
+            description = "The exponent: the weight is the clean image's spectral magnitude to the power -A (default: ${DEFAULT-VALUE}, "
+                    + "the paper's exponent as a restatement of its section 5.2 gives it; see docs/SMALL-MODELS.md).")
     double freqAlpha;
+
+    @Option(names = "--feature-levels", defaultValue = "all", paramLabel = "LEVELS",
+            description = "The resolution levels whose decoder features are matched through 1x1 convolutions, as part of the spatial "
+                    + "term: all (every level both networks have), none (the outputs only), or a list such as 0,2 (default: ${DEFAULT-VALUE}).")
+    String featureLevels;
 
     @Option(names = "--resume", paramLabel = "RUN", description = "Continue the distillation run in this directory from its checkpoint.")
     Path resume;
@@ -75,6 +86,34 @@ final class DistillCommand implements Callable<Integer> {
 
     @Unmatched
     List<String> trainOptions = new ArrayList<>();
+
+    /**
+     * The levels of {@code --feature-levels} (or of a checkpoint's state, named by {@code name}): {@code all} gives null (every
+     * level both networks have), {@code none} an empty array, otherwise comma-separated increasing levels ≥ 0. Whether
+     * the networks have them is checked when the trainer is built.
+     */
+    static int[] featureLevels(String name, String text) {
+        String v = text.strip();
+        if (v.equals("all")) {
+            return null;
+        }
+        if (v.equals("none")) {
+            return new int[0];
+        }
+        String[] parts = v.split(",", -1);
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].strip());
+            } catch (NumberFormatException e) {
+                out[i] = -1;
+            }
+            if (out[i] < 0 || (i > 0 && out[i] <= out[i - 1])) {
+                throw new IllegalArgumentException(name + " expected all, none or increasing levels >= 0 such as 0,1,2, found '" + text + "'");
+            }
+        }
+        return out;
+    }
 
     /** The teacher in {@code file}: a denoising model built from the file's metadata, with its weights. */
     static Models.Built teacher(Path file) {
@@ -102,7 +141,8 @@ final class DistillCommand implements Callable<Integer> {
         args.add("train");
         Path dir;
         if (resume != null) {
-            for (String o : List.of("--teacher", "--student-model", "--student-config", "--lambda-spatial", "--lambda-freq", "--freq-alpha")) {
+            for (String o : List.of("--teacher", "--student-model", "--student-config", "--lambda-spatial", "--lambda-freq", "--freq-alpha",
+                    "--feature-levels")) {
                 if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
                     throw new IllegalArgumentException(o + ": a resumed run keeps the settings in its checkpoint");
                 }
@@ -116,12 +156,19 @@ final class DistillCommand implements Callable<Integer> {
             }
             Models.Built t = teacher(teacher);
             args.addAll(List.of("--teacher", teacher.toString(), "--model", studentModel, "--lambda-spatial", Double.toString(lambdaSpatial),
-                    "--lambda-freq", Double.toString(lambdaFreq), "--freq-alpha", Double.toString(freqAlpha)));
+                    "--lambda-freq", Double.toString(lambdaFreq), "--freq-alpha", Double.toString(freqAlpha), "--feature-levels", featureLevels));
             if (studentConfig != null && !studentConfig.isEmpty()) {
                 args.add("--config");
                 args.add(String.join(",", studentConfig));
             }
-            long size = Models.structure(studentModel, Models.parseOptions(studentConfig)).module().parameterCount();
+            Models.Built student = Models.structure(studentModel, Models.parseOptions(studentConfig));
+            int[] levels = featureLevels("--feature-levels", featureLevels);
+            int shared = student.module() instanceof UNet su ? FeatureAlignment.shared(su, t.unet()) : Integer.MAX_VALUE;
+            if (levels != null && levels.length > 0 && levels[levels.length - 1] >= shared) {
+                throw new IllegalArgumentException("--feature-levels expected levels below " + shared + " (the student has "
+                        + student.unet().config().levels() + " levels, the teacher " + t.unet().config().levels() + "), found '" + featureLevels + "'");
+            }
+            long size = student.module().parameterCount();
             out.printf(Locale.ROOT, "teacher: %s (%,d parameters) from %s; student: %s (%,d parameters), %.1fx smaller%n", t.name(),
                     t.module().parameterCount(), teacher, studentModel, size, (double) t.module().parameterCount() / size);
             out.flush();

@@ -18,6 +18,7 @@ import dev.prism.diffusion.eval.ClassifierFeatures;
 import dev.prism.diffusion.train.ClassifierTrainer;
 import dev.prism.diffusion.train.DdpmTrainer;
 import dev.prism.diffusion.train.DistillTrainer;
+import dev.prism.diffusion.train.FeatureAlignment;
 import dev.prism.diffusion.train.DvdpTrainer;
 import dev.prism.diffusion.train.Trainer;
 import dev.prism.diffusion.train.VaeTrainer;
@@ -111,6 +112,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
 
     @Option(names = "--freq-alpha", defaultValue = "1", hidden = true)
     double freqAlpha;
+
+    @Option(names = "--feature-levels", defaultValue = "all", hidden = true)
+    String featureLevels;
 
     @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME",
             description = "unet, wg-unet, ddpm-unet, deepprism-vae or classifier (default: ${DEFAULT-VALUE}).")
@@ -267,7 +271,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                      : vae ? new VaeTrainer(b, (DeepPrismVae) built.module(), images(set, loader),
                              new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings))
                      : run.teacher != null ? new DistillTrainer(b, built.unet(), DistillCommand.teacher(run.teacher).unet(), images(set, loader),
-                             new DistillTrainer.Config(run.batch, run.seed, sched, settings, run.lambdaSpatial, run.lambdaFreq, run.freqAlpha))
+                             new DistillTrainer.Config(run.batch, run.seed, sched, settings, run.lambdaSpatial, run.lambdaFreq, run.freqAlpha,
+                             run.featureLevels))
                      : dvdp ? new DvdpTrainer(b, built.unet(), images(set, loader), process, new DdpmTrainer.Config(run.batch, run.seed, sched, settings))
                      : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
             if (run.checkpoint != null) {
@@ -538,7 +543,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     }
 
     /** The options a checkpoint records, which --resume refuses. */
-    static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha",
+    static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha", "--feature-levels",
             "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--process", "--stages",
             "--switch-kl", "--kl-weight", "--seed",
@@ -578,6 +583,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         double lambdaSpatial;
         double lambdaFreq;
         double freqAlpha;
+        /** The matched feature levels; null: every level both networks have. */
+        int[] featureLevels;
         Checkpoint.Contents checkpoint;
 
         static Run fresh(TrainCommand c) throws IOException {
@@ -611,6 +618,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.lambdaSpatial = c.lambdaSpatial;
             r.lambdaFreq = c.lambdaFreq;
             r.freqAlpha = c.freqAlpha;
+            r.featureLevels = DistillCommand.featureLevels("--feature-levels", c.featureLevels);
             r.data = c.data;
             r.channels = c.channels;
             r.size = c.size;
@@ -743,6 +751,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 r.lambdaSpatial = real(s, "lambda_spatial", file);
                 r.lambdaFreq = real(s, "lambda_freq", file);
                 r.freqAlpha = real(s, "freq_alpha", file);
+                // a checkpoint from before feature matching matched the outputs only
+                r.featureLevels = DistillCommand.featureLevels(file + ": state 'feature_levels'", s.getOrDefault("feature_levels", "none"));
             }
             r.check();
             if (r.completed >= r.steps) {
@@ -750,7 +760,12 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                         + "; give --steps N with N > " + r.completed + " to train further");
             }
             Models.Built m = Models.build(r.model, r.options, r.seed);
-            r.checkpoint = Checkpoint.read(file, m.module().expectedShapes());
+            Map<String, int[]> shapes = new LinkedHashMap<>(m.module().expectedShapes());
+            if (r.teacher != null) {
+                // the distillation's alignment convolutions are checkpointed with the student
+                shapes.putAll(new FeatureAlignment(m.unet(), DistillCommand.teacher(r.teacher).unet(), r.featureLevels).expectedShapes());
+            }
+            r.checkpoint = Checkpoint.read(file, shapes);
             return r;
         }
 

@@ -6,13 +6,19 @@ import dev.prism.backend.Plan;
 import dev.prism.diffusion.NoiseSchedule;
 import dev.prism.nn.Footprint;
 import dev.prism.nn.Graph;
+import dev.prism.nn.Module;
+import dev.prism.nn.Parameter;
 import dev.prism.nn.Tensor;
 import dev.prism.nn.models.UNet;
 import dev.prism.nn.train.TrainingStep;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Spectrum-aware knowledge distillation of a frozen teacher UNet into a smaller student (Spectral Diffusion §5.2,
@@ -22,29 +28,49 @@ import java.util.Objects;
  * <pre>
  *   L = L_DDPM + λ_spatial·L_spatial + λ_freq·L_freq
  *   L_DDPM    = mean (ε − ε_S)²                                   DDPM's objective (Spectral Diffusion eq. 3)
- *   L_spatial = mean (ε_T − ε_S)²                                 the L2 output matching of §5.2
+ *   L_spatial = L_out + L_feat                                    §5.2's L2 matching of outputs and features
+ *   L_out     = mean (ε_T − ε_S)²                                 (log.csv: spatial)
+ *   L_feat    = 1/|S| Σ_{l∈S} mean (A_l(F_S^l) − F_T^l)²          (log.csv: feature; 0 terms when S is empty)
  *   L_freq    = 1/(NC·HW) Σ_{n,c} Σ_{u,v} ω[n,c,u,v]·|X_T − X_S|² / (H·W)      §5.2's spectrum-aware term
  *   X_S = DFT₂(ε_S),  X_T = DFT₂(ε_T),  X_0 = DFT₂(x0)             unnormalised 2-D DFTs (torch.fft.fft2)
  *   ω = w / mean_{u,v}(w),   w = (|X_0| + δ)^(−α),   δ = 0.1·mean_{u,v}|X_0|          per image plane
  * </pre>
- * §5.2 weights the difference of the two predictions' spectra by the magnitude of the clean image's spectrum
- * raised to an exponent, so that frequencies where the image has little energy (the rare, high ones) weigh more
- * and the dominant low ones less. The stored paper text has lost the formula's symbols; Prism reads it as
- * {@code |X_0|^(−α)} with α = 1 by default (the inverse magnitude, configurable), and adds two choices of its
- * own, said here because the paper does not: the floor δ, so that a frequency where the clean image is exactly
- * 0 cannot take all the weight, and the normalisation of ω to mean 1 per plane, so that with ω ≡ 1 the term equals
- * L_spatial exactly (Parseval: Σ|X|² = HW·Σ|x|²) and λ_freq compares with λ_spatial. The predictions are the
- * networks' outputs at the image's size, so no interpolation is needed; §5.2's matching of intermediate features
- * (with 1×1 convolutions aligning widths) is not implemented: L_spatial matches the outputs only.
+ * <b>Features</b> ({@link FeatureAlignment}). §5.2 matches "a pair of teacher/student's output features or outputs of the
+ * same scale" with an L2 loss, "a single 1×1 CONV layer" aligning the dimensions. F^l is a UNet's decoder feature at
+ * resolution level l ({@link UNet.Features}: the output of up level l before its upsampling, H/2^l × W/2^l, the map the
+ * rest of the decoder turns into ε), S the matched levels (by default every level both networks have: level l has the
+ * same size in both), A_l the trainable 1×1 convolution from the student's channels at l to the teacher's, started at
+ * the identity. Each pair's squared error is averaged over its N·C_T·h·w elements, the features' over the levels,
+ * and L_feat and L_out weigh one each: the features as a whole count as much as the output, whatever the number
+ * of levels. The paper's symbols are lost in the stored text, so the choice of the decoder's level outputs as the
+ * features and these averages are Prism's. The alignment convolutions are parameters of the run, trained,
+ * EMA-averaged and checkpointed with the student ({@link #training()}), but not copied into it
+ * ({@link #copyEmaInto}): the exported student is a plain student.
  *
- * <p>Two plans per step: the teacher's forward pass (with the three DFTs X_T and X_0 of data that need no
- * gradient), then the student's training step, whose inputs are the teacher's prediction, √ω and √ω·X_T written on
- * the host between them (per step: 2·N·C·H·W values each). With a zero λ a term is still computed and logged.
+ * <p><b>Frequencies.</b> §5.2 weights the difference of the two predictions' spectra by the magnitude of the clean
+ * image's spectrum raised to an exponent, so that frequencies where the image has little energy (the rare, high
+ * ones) weigh more and the dominant low ones less. The stored paper text has lost the formula's symbols; a
+ * restatement of §5.2 (Miglani, Aggarwal, Singh, "Analysing The Spectral Biases in Generative Models", ICLR 2025
+ * blog-post track) gives the weight as {@code |X_0|^a} with a = −1, which is {@code |X_0|^(−α)} with Prism's default
+ * α = 1 (configurable). Prism adds two choices of its own, said here because the paper does not: the floor δ, so
+ * that a frequency where the clean image is exactly 0 cannot take all the weight, and the normalisation of ω to
+ * mean 1 per plane, so that with ω ≡ 1 the term equals L_out exactly (Parseval: Σ|X|² = HW·Σ|x|²) and λ_freq
+ * compares with λ_spatial. L_freq compares the outputs only: the predictions have the image's size, so no
+ * interpolation of x0 is needed.
+ *
+ * <p>Two plans per step: the teacher's forward pass (with the DFTs X_T and X_0 of data that need no gradient), then
+ * the student's training step, whose inputs are the teacher's prediction, √ω and √ω·X_T written on the host between
+ * them (2·N·C·H·W values each), and the teacher's features at the matched levels (Σ_{l∈S} N·C_T^l·(H/2^l)·(W/2^l)
+ * values), which leave the teacher's plan and enter the student's as data; on the JVM backend these are the same
+ * arrays, on a device backend they pass through the host. With a zero λ a term is still computed and logged.
  * Reproducible as {@link DdpmTrainer}: step s's batch, timesteps and noise depend on (seed, s) alone.
  */
 public final class DistillTrainer implements Trainer {
-    /** The loss's terms, as log.csv names them. */
+    /** The loss's terms, as log.csv names them, when L_spatial matches the outputs only. */
     public static final List<String> TERMS = List.of("ddpm", "spatial", "freq");
+
+    /** The loss's terms with feature matching: {@code spatial} is then the output part of L_spatial, {@code feature} the rest. */
+    public static final List<String> TERMS_WITH_FEATURES = List.of("ddpm", "spatial", "freq", "feature");
 
     /** The floor δ of the spectral weight, as a fraction of the plane's mean magnitude. */
     public static final double FLOOR = 0.1;
@@ -57,10 +83,13 @@ public final class DistillTrainer implements Trainer {
      * @param lambdaSpatial λ_spatial ≥ 0
      * @param lambdaFreq    λ_freq ≥ 0
      * @param alpha         α ≥ 0: the weight is the clean spectrum's magnitude to the power −α
+     * @param featureLevels the resolution levels whose decoder features L_spatial matches ({@link FeatureAlignment}),
+     *                      increasing; empty for the outputs only; null for every level both networks have
      */
     public record Config(int batch, long seed, NoiseSchedule schedule, TrainingStep.Settings settings, double lambdaSpatial,
-                         double lambdaFreq, double alpha) {
+                         double lambdaFreq, double alpha, int[] featureLevels) {
         public Config {
+            featureLevels = featureLevels == null ? null : featureLevels.clone();
             if (batch < 1) {
                 throw new IllegalArgumentException("batch expected >= 1, found " + batch);
             }
@@ -75,6 +104,11 @@ public final class DistillTrainer implements Trainer {
             if (!(alpha >= 0 && alpha <= 4)) {
                 throw new IllegalArgumentException("alpha expected a number in [0, 4], found " + alpha);
             }
+        }
+
+        @Override
+        public int[] featureLevels() {
+            return featureLevels == null ? null : featureLevels.clone();
         }
     }
 
@@ -92,6 +126,8 @@ public final class DistillTrainer implements Trainer {
     private final float[] weightedT;
     private final int planes;
     private final int area;
+    private final FeatureAlignment alignment;
+    private final List<String> terms;
     private final Executable teacherPlan;
     private final TrainingStep step;
 
@@ -109,8 +145,11 @@ public final class DistillTrainer implements Trainer {
         DdpmTrainer.checkFits(student, c, h, w);
         DdpmTrainer.checkFits(teacher, c, h, w);
         int n = config.batch();
-        // the student's step as DDPM training would hold it, plus the teacher's forward pass and the spectra
-        DdpmTrainer.footprint(student, c, h, w).plus(teacherFootprint(teacher, c, h, w))
+        int[] levels = config.featureLevels() == null ? FeatureAlignment.allLevels(student, teacher) : config.featureLevels();
+        alignment = new FeatureAlignment(student, teacher, levels);
+        // the student's step as DDPM training would hold it, plus the teacher's forward pass and the spectra, plus the
+        // alignment convolutions (their activations, gradients and optimiser state)
+        DdpmTrainer.footprint(student, c, h, w).plus(teacherFootprint(teacher, c, h, w)).plus(alignmentFootprint(alignment, student, c, h, w))
                 .requireHeap(n, 0, "distilling on batches of %s of " + c + "x" + h + "x" + w, h + "x" + w);
         x0 = new float[n * c * h * w];
         eps = new float[x0.length];
@@ -121,27 +160,70 @@ public final class DistillTrainer implements Trainer {
 
         Graph gt = new Graph("teacher");
         Tensor x0t = Tensor.of(x0, n, c, h, w);
-        Tensor epsT = teacher.forward(gt, gt.qSample(x0t, Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n)), Tensor.of(t, n));
+        UNet.Features ft = teacher.forwardWithFeatures(gt, gt.qSample(x0t, Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n)), Tensor.of(t, n));
+        Tensor epsT = ft.eps();
         Tensor xt0 = gt.fft2(x0t);
         Tensor xtT = gt.fft2(epsT);
         teacherEps = epsT.data();
         spectrumX0 = xt0.data();
         spectrumT = xtT.data();
+        List<Tensor> teacherFeatures = alignment.select(ft);
+        float[][] featureData = teacherFeatures.stream().map(Tensor::data).toArray(float[][]::new);
+        // the teacher's features leave its plan and enter the student's as data (on a device backend: copied through the host)
         teacherPlan = backend.compile(gt.addForwardTo(Plan.builder("distill-teacher")).inputs(x0, eps, t, coef)
-                .outputs(teacherEps, spectrumX0, spectrumT).build());
+                .outputs(teacherEps, spectrumX0, spectrumT).outputs(featureData).build());
 
         sqrtWeight = new float[2 * n * c * h * w];
         weightedT = new float[sqrtWeight.length];
         Graph g = new Graph("distill");
         Tensor xt = g.qSample(x0t, Tensor.of(eps, n, c, h, w), Tensor.of(coef, 2 * n));
-        Tensor epsS = student.forward(g, xt, Tensor.of(t, n));
+        UNet.Features fs = student.forwardWithFeatures(g, xt, Tensor.of(t, n));
+        Tensor epsS = fs.eps();
         Tensor ddpm = g.meanSquaredError(epsS, Tensor.of(eps, n, c, h, w));
         Tensor spatial = g.meanSquaredError(epsS, Tensor.of(teacherEps, n, c, h, w));
         Tensor freq = g.meanSquaredError(g.multiply(g.fft2(epsS), Tensor.of(sqrtWeight, n, c, h, w, 2)), Tensor.of(weightedT, n, c, h, w, 2));
-        Tensor loss = g.add(g.add(ddpm, g.scale(spatial, (float) config.lambdaSpatial())), g.scale(freq, (float) config.lambdaFreq()));
-        step = new TrainingStep(g, loss, List.of(ddpm, spatial, freq), student.parameters(), config.settings(), x0, eps, t, coef, teacherEps,
-                sqrtWeight, weightedT);
+        List<Tensor> termTensors = new ArrayList<>(List.of(ddpm, spatial, freq));
+        Tensor matched = spatial;
+        if (levels.length > 0) {
+            // the teacher's feature arrays, as data of this graph (no gradient reaches them)
+            List<Tensor> targets = teacherFeatures.stream().map(f -> Tensor.of(f.data(), f.shape())).toList();
+            Tensor feature = alignment.loss(g, fs.levels(), targets);
+            termTensors.add(feature);
+            matched = g.add(spatial, feature);
+        }
+        terms = levels.length > 0 ? TERMS_WITH_FEATURES : TERMS;
+        Tensor loss = g.add(g.add(ddpm, g.scale(matched, (float) config.lambdaSpatial())), g.scale(freq, (float) config.lambdaFreq()));
+        List<Parameter> trained = new ArrayList<>(student.parameters());
+        trained.addAll(alignment.parameters());
+        float[][] inputs = Stream.concat(Stream.of(x0, eps, t, coef, teacherEps, sqrtWeight, weightedT),
+                Arrays.stream(featureData)).toArray(float[][]::new);
+        step = new TrainingStep(g, loss, termTensors, trained, config.settings(), inputs);
         step.compile(backend);
+    }
+
+    /** The alignment convolutions' graph (on features shaped as the student's) and their optimiser state, at any batch. */
+    private static Footprint alignmentFootprint(FeatureAlignment alignment, UNet student, int c, int h, int w) {
+        if (alignment.levels().length == 0) {
+            return Footprint.NONE;
+        }
+        int d = student.config().divisor();
+        Footprint graph = Footprint.extrapolate((n, a, b) -> {
+            Graph g = new Graph("align");
+            List<Tensor> fs = new ArrayList<>(), targets = new ArrayList<>();
+            for (int l = 0; l < student.config().levels(); l++) {
+                fs.add(g.requiresGrad(Tensor.zeros(n, student.decoderWidth(l), (d * a) >> l, (d * b) >> l)));
+            }
+            int[] levels = alignment.levels();
+            for (int i = 0; i < levels.length; i++) {
+                targets.add(Tensor.zeros(n, alignment.teacherWidth(i), (d * a) >> levels[i], (d * b) >> levels[i]));
+            }
+            Tensor loss = alignment.loss(g, fs, targets);
+            g.backward(loss, Tensor.of(new float[] {1f}, 1));
+            // the student's features and the teacher's targets are counted with their own plans
+            float[][] excluded = Stream.concat(fs.stream(), targets.stream()).map(Tensor::data).toArray(float[][]::new);
+            return Footprint.arrays(Stream.concat(g.forwardLaunches().stream(), g.backwardLaunches().stream()).toList(), excluded);
+        }, h / d, w / d);
+        return graph.plus(TrainingStep.stateFootprint(alignment.parameters()));
     }
 
     /** The teacher's forward pass and the DFT buffers, at any batch (as {@link DdpmTrainer#footprint}). */
@@ -204,7 +286,18 @@ public final class DistillTrainer implements Trainer {
 
     @Override
     public List<String> termNames() {
-        return TERMS;
+        return terms;
+    }
+
+    /** The feature alignment's parameters are trained and checkpointed but are not the student's: only the student's EMA is copied. */
+    @Override
+    public void copyEmaInto(Module target) {
+        step.copyEmaInto(target, student.parameters());
+    }
+
+    /** The 1×1 convolutions of the feature matching (trained with the student, not part of it). */
+    public FeatureAlignment alignment() {
+        return alignment;
     }
 
     @Override
@@ -218,7 +311,13 @@ public final class DistillTrainer implements Trainer {
         m.put("lambda_spatial", Double.toString(config.lambdaSpatial()));
         m.put("lambda_freq", Double.toString(config.lambdaFreq()));
         m.put("freq_alpha", Double.toString(config.alpha()));
+        m.put("feature_levels", featureLevels(alignment.levels()));
         return m;
+    }
+
+    /** Levels as a checkpoint's state and {@code --feature-levels} write them: {@code 0,1,2}, or {@code none}. */
+    public static String featureLevels(int[] levels) {
+        return levels.length == 0 ? "none" : Arrays.stream(levels).mapToObj(String::valueOf).collect(Collectors.joining(","));
     }
 
     public UNet student() {

@@ -12,14 +12,20 @@ import org.junit.jupiter.api.Test;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Spectrum-aware distillation (Spectral Diffusion §5.2) on tiny UNets. */
 class DistillTrainerTest {
     private static DistillTrainer.Config config(double alpha) {
+        return config(alpha, null);
+    }
+
+    /** λ_spatial = λ_freq = 1; {@code levels} null: every level both networks have. */
+    private static DistillTrainer.Config config(double alpha, int[] levels) {
         return new DistillTrainer.Config(4, 42, NoiseSchedule.linear(100),
-                new TrainingStep.Settings(AdamW.of(2e-3, 0.0), new LrSchedule("constant", 0, 10, 0.1), 1.0, 0.99), 1.0, 1.0, alpha);
+                new TrainingStep.Settings(AdamW.of(2e-3, 0.0), new LrSchedule("constant", 0, 10, 0.1), 1.0, 0.99), 1.0, 1.0, alpha, levels);
     }
 
     private static UNet teacher() {
@@ -38,13 +44,62 @@ class DistillTrainerTest {
     void withUniformWeightsTheFrequencyTermEqualsTheSpatialTerm() {
         try (JvmBackend b = JvmBackend.sequential();
              DistillTrainer t = new DistillTrainer(b, student(), teacher(), new DdpmTrainerTest.Blobs(), config(0))) {
+            assertEquals(DistillTrainer.TERMS_WITH_FEATURES, t.termNames());
             for (long s = 1; s <= 2; s++) {
                 float loss = t.step(s);
-                float ddpm = t.term(0), spatial = t.term(1), freq = t.term(2);
+                float ddpm = t.term(0), spatial = t.term(1), freq = t.term(2), feature = t.term(3);
                 assertTrue(spatial > 1e-4, "the student differs from the teacher: " + spatial);
+                assertTrue(feature > 1e-4, "the student's features differ from the teacher's: " + feature);
                 assertEquals(spatial, freq, 1e-4 * spatial, "step " + s + ": spatial and frequency terms");
-                assertEquals(ddpm + spatial + freq, loss, 1e-5 * loss, "step " + s + ": the loss is the terms' sum at λ = 1");
+                assertEquals(ddpm + spatial + feature + freq, loss, 1e-5 * loss, "step " + s + ": the loss is the terms' sum at λ = 1");
             }
+        }
+    }
+
+    /**
+     * A student equal to its teacher (same architecture, same weights) with the identity alignment start: the feature term,
+     * like the output and frequency terms, is exactly 0 at the first step, and the loss is the DDPM loss alone.
+     */
+    @Test
+    void aStudentEqualToItsTeacherHasNoFeatureTermAtTheStart() {
+        UNet teacher = student();
+        try (JvmBackend b = JvmBackend.sequential();
+             DistillTrainer t = new DistillTrainer(b, student(), teacher, new DdpmTrainerTest.Blobs(), config(1))) {
+            assertArrayEquals(new int[] {0, 1}, t.alignment().levels());
+            float loss = t.step(1);
+            assertEquals(0f, t.term(1), "spatial");
+            assertEquals(0f, t.term(2), "freq");
+            assertEquals(0f, t.term(3), "feature");
+            assertEquals(t.term(0), loss, "the loss is the DDPM loss");
+            t.step(2);
+            assertTrue(t.term(3) > 0, "after a step the student's features have moved: " + t.term(3));
+        }
+    }
+
+    /** With the feature levels "none" the spatial term matches the outputs only, and no alignment is trained. */
+    @Test
+    void withoutFeatureLevelsOnlyTheOutputsAreMatched() {
+        try (JvmBackend b = JvmBackend.sequential();
+             DistillTrainer t = new DistillTrainer(b, student(), teacher(), new DdpmTrainerTest.Blobs(), config(1, new int[0]))) {
+            assertEquals(DistillTrainer.TERMS, t.termNames());
+            assertEquals(0, t.alignment().parameters().size());
+            assertEquals(student().parameters().size(), t.training().states().size());
+            float loss = t.step(1);
+            assertEquals(t.term(0) + t.term(1) + t.term(2), loss, 1e-5 * loss);
+        }
+    }
+
+    /** Only the student's EMA reaches the exported model; the alignment's weights stay in the run's state. */
+    @Test
+    void theExportedStudentHoldsNoAlignmentWeights() {
+        try (JvmBackend b = JvmBackend.sequential();
+             DistillTrainer t = new DistillTrainer(b, student(), teacher(), new DdpmTrainerTest.Blobs(), config(1, new int[] {1}))) {
+            t.step(1);
+            assertEquals(student().parameters().size() + 2, t.training().states().size());
+            assertTrue(t.training().states().keySet().stream().anyMatch(p -> p.name().equals("feature_align.1.weight")));
+            UNet export = student();
+            t.copyEmaInto(export);
+            assertTrue(export.parameters().stream().noneMatch(p -> p.name().startsWith(FeatureAlignment.PREFIX)), export.expectedShapes().keySet().toString());
         }
     }
 

@@ -397,6 +397,35 @@ public final class UNet extends Module {
      *                                          divisible by 2^(L−1), or t is not [N]
      */
     public Tensor forward(Graph g, Tensor x, Tensor t) {
+        return forwardWithFeatures(g, x, t).eps();
+    }
+
+    /**
+     * The prediction and the decoder's feature map at every resolution: {@code levels.get(l)} is the output of up level
+     * l (its last residual block, and attention where the level has it) before its upsampling,
+     * {@code [N, decoderWidth(l), H/2^l, W/2^l]}; level 0's is what {@code norm_out} and {@code conv_out} turn into ε.
+     */
+    public record Features(Tensor eps, List<Tensor> levels) {
+        public Features {
+            levels = List.copyOf(levels);
+        }
+    }
+
+    /** The channels of {@link Features#levels()} at level {@code l} (0 ≤ l < levels). */
+    public int decoderWidth(int level) {
+        if (level < 0 || level >= config.levels()) {
+            throw new IllegalArgumentException("level expected 0 to " + (config.levels() - 1) + ", found " + level);
+        }
+        return config.layout().up().get(level).getLast().out();
+    }
+
+    /**
+     * Adds ε = UNet(x, t) to {@code g}, as {@link #forward}, and returns the decoder's feature maps with it (the same
+     * launches: the features are intermediate tensors of the same graph).
+     *
+     * @throws dev.prism.nn.ModelShapeException as {@link #forward}
+     */
+    public Features forwardWithFeatures(Graph g, Tensor x, Tensor t) {
         int d = config.divisor();
         int[] s = x.shape();
         if (s.length != 4 || s[1] != config.inChannels() || s[2] % d != 0 || s[3] % d != 0) {
@@ -431,6 +460,7 @@ public final class UNet extends Module {
         h = mid.res1.forward(g, h, temb);
         h = attend(g, mid.attn, h);
         h = mid.res2.forward(g, h, temb);
+        Tensor[] features = new Tensor[config.levels()];
         for (int l = config.levels() - 1; l >= 0; l--) {
             Level lv = up[l];
             for (int i = 0; i < lv.res.length; i++) {
@@ -440,11 +470,12 @@ public final class UNet extends Module {
                     h = attend(g, lv.attn[i], h);
                 }
             }
+            features[l] = h;
             if (lv.resample != null) {
                 h = resample(g, lv.resample, h);
             }
         }
-        return convOut.forward(g, normOut.forward(g, h, true));
+        return new Features(convOut.forward(g, normOut.forward(g, h, true)), Arrays.asList(features));
     }
 
     private static Tensor attend(Graph g, Module attn, Tensor h) {

@@ -297,12 +297,27 @@ public final class TrainingStep implements AutoCloseable {
      * @throws IllegalArgumentException if the target lacks a parameter or has it in another shape
      */
     public void copyEmaInto(Module target) {
+        copyEmaInto(target, new ArrayList<>(states.keySet()));
+    }
+
+    /**
+     * Copies the EMA weights of {@code of}, some of this step's parameters, into {@code target} by name (for a run that
+     * trains more than the model it exports, as distillation's alignment layers); fetches them first.
+     *
+     * @throws IllegalArgumentException if one of {@code of} is not trained by this step, or the target lacks it or has it
+     *                                  in another shape
+     */
+    public void copyEmaInto(Module target, List<Parameter> of) {
         fetch();
         Map<String, Parameter> byName = new LinkedHashMap<>();
         for (Parameter p : target.parameters()) {
             byName.put(p.name(), p);
         }
-        for (State s : states.values()) {
+        for (Parameter q : of) {
+            State s = states.get(q);
+            if (s == null) {
+                throw new IllegalArgumentException("EMA copy: parameter '" + q.name() + "' is not one this step trains");
+            }
             Parameter p = byName.get(s.parameter().name());
             if (p == null) {
                 throw new IllegalArgumentException("EMA copy: the target model has no parameter '" + s.parameter().name() + "'");
