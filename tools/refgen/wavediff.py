@@ -292,8 +292,8 @@ def time_official(case, src, batch, threads, repeats, seed):
         if r > 0:
             times.append(time.perf_counter() - start)
     times.sort()
-    print(json.dumps({"case": case, "batch": batch, "threads": threads, "steps": c["num_timesteps"],
-                      "seconds": times, "median": times[len(times) // 2]}))
+    print(json.dumps({"case": case, "batch": batch, "threads": threads, "steps": c["num_timesteps"], "torch": torch.__version__,
+                      "repeats": repeats, "seconds": times, "median": times[len(times) // 2]}))
 
 
 if __name__ == "__main__":

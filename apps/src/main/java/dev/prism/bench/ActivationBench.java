@@ -13,6 +13,8 @@ public class ActivationBench extends CatalogBench {
             "activation.leakyRelu.backward",
             "activation.sigmoid",
             "activation.sigmoid.backward",
+            "activation.tanh",
+            "activation.tanh.backward",
             "activation.softmax",
             "activation.softmax.backward"})
     public String kernel;

@@ -8,7 +8,8 @@ public class Conv2dBench extends CatalogBench {
             "conv2d.forward",
             "conv2d.backward",
             "conv2d.forward.1x1",
-            "conv2d.backward.1x1"})
+            "conv2d.backward.1x1",
+            "conv2d.forward.narrow"})
     public String kernel;
 
     @Override

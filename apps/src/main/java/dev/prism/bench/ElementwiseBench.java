@@ -13,7 +13,11 @@ public class ElementwiseBench extends CatalogBench {
             "elementwise.addBias",
             "elementwise.mul.backward",
             "elementwise.addPlanes.backward",
-            "elementwise.addBias.backward"})
+            "elementwise.addBias.backward",
+            "elementwise.modulatePlanes",
+            "elementwise.modulatePlanes.silu",
+            "elementwise.modulatePlanes.backward",
+            "elementwise.modulatePlanes.silu.backward"})
     public String kernel;
 
     @Override

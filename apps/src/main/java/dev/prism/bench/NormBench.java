@@ -8,7 +8,9 @@ public class NormBench extends CatalogBench {
             "norm.group",
             "norm.group.backward",
             "norm.group.silu",
-            "norm.group.silu.backward"})
+            "norm.group.silu.backward",
+            "norm.pixelNorm",
+            "norm.pixelNorm.backward"})
     public String kernel;
 
     @Override

@@ -64,6 +64,69 @@ public record Peer(String description, Map<String, Double> medians) {
         }
     }
 
+    /**
+     * Times the official WaveDiff sampler in PyTorch: {@code tools/refgen/wavediff.py PRESET --time}, which builds
+     * the official generator from the checkout {@code src} (random weights), and runs {@code sample_from_model},
+     * the ×2, an inverse Haar in torch and the clamp, once untimed and then {@code repeats} times.
+     *
+     * @param script {@code tools/refgen/wavediff.py}
+     * @param src    a checkout of the official code (VinAIResearch/WaveDiff)
+     * @param name   the case name the median is filed under
+     * @return the median under {@code name}, in milliseconds
+     * @throws IllegalArgumentException when the interpreter is missing or the script fails, with its last line
+     */
+    public static Peer officialWaveDiff(Path python, Path script, Path src, String preset, int batch, int threads, int repeats,
+                                        String name) {
+        if (!Files.isExecutable(python)) {
+            throw new IllegalArgumentException("--python " + python + " is not an executable; the peer needs Debian's python3 with"
+                    + " PyTorch (scripts/setup-machine.sh peers)");
+        }
+        List<String> cmd = List.of(python.toString(), script.toString(), preset, "--time", "--src", src.toString(),
+                "--batch", Integer.toString(batch), "--threads", Integer.toString(threads), "--repeats", Integer.toString(repeats));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String last = log.lines().reduce((a, b) -> b).orElse("");
+            if (!p.waitFor(60, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new IllegalArgumentException("the official WaveDiff peer failed (" + String.join(" ", cmd) + "): " + last);
+            }
+            return parseWaveDiff(last, name);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("running the official WaveDiff peer " + python + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the official WaveDiff peer ran", e);
+        }
+    }
+
+    /** Reads the one JSON line of {@code wavediff.py --time}: its median (seconds) and what ran. */
+    static Peer parseWaveDiff(String line, String name) {
+        try (com.fasterxml.jackson.core.JsonParser jp = new com.fasterxml.jackson.core.JsonFactory().createParser(line)) {
+            Map<String, String> fields = new LinkedHashMap<>();
+            if (jp.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("the official WaveDiff peer: expected a JSON line, found '" + line + "'");
+            }
+            while (jp.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String key = jp.currentName();
+                if (jp.nextToken().isStructStart()) {
+                    jp.skipChildren();
+                } else {
+                    fields.put(key, jp.getText());
+                }
+            }
+            String median = fields.get("median");
+            if (median == null) {
+                throw new IllegalArgumentException("the official WaveDiff peer: expected a median in its JSON line, found '" + line + "'");
+            }
+            String description = "PyTorch " + fields.getOrDefault("torch", "?") + ", the official WaveDiff code (" + fields.get("case")
+                    + ", batch " + fields.get("batch") + ", " + fields.get("steps") + " steps) on " + fields.get("threads")
+                    + " threads, median of " + fields.getOrDefault("repeats", "?") + " runs after one untimed";
+            return new Peer(description, Map.of(name, Double.parseDouble(median) * 1e3));
+        } catch (IOException | NumberFormatException e) {
+            throw new IllegalArgumentException("the official WaveDiff peer: expected a JSON line, found '" + line + "'", e);
+        }
+    }
+
     static Peer parse(List<String> lines) {
         String description = "PyTorch";
         Map<String, Double> medians = new LinkedHashMap<>();

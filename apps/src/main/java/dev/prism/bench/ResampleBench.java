@@ -8,7 +8,13 @@ public class ResampleBench extends CatalogBench {
             "resample.upsample2x",
             "resample.upsample2x.backward",
             "resample.avgPool2x",
-            "resample.avgPool2x.backward"})
+            "resample.avgPool2x.backward",
+            "resample.upfirdn.up2",
+            "resample.upfirdn.up2.backward",
+            "resample.upfirdn.down2",
+            "resample.upfirdn.down2.backward",
+            "resample.upfirdn.blur",
+            "resample.upfirdn.blur.backward"})
     public String kernel;
 
     @Override

@@ -12,6 +12,8 @@ import dev.prism.bench.Ceilings;
 import dev.prism.bench.ModelCases;
 import dev.prism.bench.MachineLoad;
 import dev.prism.bench.Peer;
+import dev.prism.bench.WaveDiffCases;
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.VectorWidth;
 import dev.prism.kernels.catalog.Catalog;
 import dev.prism.kernels.catalog.KernelCase;
@@ -124,6 +126,33 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             + "per kernel (after a warm-up of at least 6 s, or --warmup-time if longer).")
     boolean breakdown;
 
+    @Option(names = "--model", paramLabel = "NAME",
+            description = "Time a whole model's sampling run instead of the kernels: wavediff (WaveDiff's generator at --config, random"
+                    + " weights, --steps of DDGAN's posterior sampling and the image, seconds per batch), on jvm and every TornadoVM"
+                    + " device found unless --backends says otherwise, next to the official WaveDiff code in PyTorch on the same"
+                    + " threads when --wavediff-src names it.")
+    String model;
+
+    @Option(names = "--config", paramLabel = "PRESET[,KEY=VALUE...]", split = ",",
+            description = "With --model: cifar10 or celeba_256 (the official configurations), then options over it as prism info"
+                    + " --model wavediff lists them (default: cifar10).")
+    List<String> modelConfig;
+
+    @Option(names = "--batch", paramLabel = "N", description = "With --model: images per sampling run (default: 100).")
+    Integer batch;
+
+    @Option(names = "--steps", paramLabel = "N", description = "With --model: sampling steps; must be the model's T (4 for cifar10,"
+            + " 2 for celeba_256; default: T).")
+    Integer steps;
+
+    @Option(names = "--wavediff-src", paramLabel = "DIR", defaultValue = "${env:WAVEDIFF_SRC}",
+            description = "With --model wavediff: a checkout of the official code (VinAIResearch/WaveDiff) for the PyTorch peer"
+                    + " (default: $WAVEDIFF_SRC); without it the peer is not run, and the output says so.")
+    Path wavediffSrc;
+
+    /** The batch of a model run when --batch is not given: the figure, a batch of 100. */
+    static final int DEFAULT_MODEL_BATCH = 100;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -137,6 +166,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         int t = threads != null ? threads : config.effectiveThreads();
         if (t < 1 || t > JvmBackend.MAX_THREADS) {
             throw new IllegalArgumentException("--threads expected 1 to " + JvmBackend.MAX_THREADS + ", found " + t);
+        }
+        if (model != null || modelConfig != null || batch != null || steps != null) {
+            return modelRun(out, t, modelOptions());
         }
         // The catalog, the whole-model forward, and the sampling run (which is not one plan, so it is timed apart).
         List<KernelCase> all = new ArrayList<>(Catalog.all(s));
@@ -155,21 +187,13 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         if (breakdown) {
             try (JvmBackend jvm = JvmBackend.parallel(t)) {
                 for (KernelCase c : cases) {
-                    var parts = BenchRunner.breakdown(c, jvm, seed, runs, Math.max(warmupTime, BREAKDOWN_WARMUP_SECONDS));
-                    double sum = parts.values().stream().mapToDouble(Double::doubleValue).sum();
-                    out.printf(Locale.ROOT, "%s (%s) on %s: %.3f ms per execution in %d kernels%n", c.name(), c.shape(), jvm.description(), sum, parts.size());
-                    Table tb = new Table("kernel", "ms", "share").right(1, 2);
-                    parts.forEach((k, v) -> tb.add(k, fmt(v), String.format(Locale.ROOT, "%.1f%%", 100 * v / sum)));
-                    tb.print(out);
+                    printBreakdown(out, c, jvm);
                 }
             }
             return 0;
         }
         List<String> ids = backends != null ? backends : defaultBackends();
-        if (VectorWidth.modulePresent()) {
-            out.println("vector width: " + VectorWidth.bits() + " bits for the jvm backend's hand-vectorised kernels (this CPU's widest: "
-                    + VectorWidth.preferredBits() + (VectorWidth.emulated() ? "; wider runs emulated, many times slower" : "") + ")");
-        }
+        printVectorWidth(out);
 
         MachineLoad load = MachineLoad.start();
         Peer peerResult = null;
@@ -232,13 +256,173 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         return 0;
     }
 
-    private List<String> defaultBackends() {
-        List<String> ids = new ArrayList<>(List.of("jvm-seq", "jvm"));
+    private void printVectorWidth(PrintWriter out) {
+        if (VectorWidth.modulePresent()) {
+            out.println("vector width: " + VectorWidth.bits() + " bits for the jvm backend's hand-vectorised kernels (this CPU's widest: "
+                    + VectorWidth.preferredBits() + (VectorWidth.emulated() ? "; wider runs emulated, many times slower" : "") + ")");
+        }
+    }
+
+    private void printBreakdown(PrintWriter out, KernelCase c, JvmBackend jvm) {
+        var parts = BenchRunner.breakdown(c, jvm, seed, runs, Math.max(warmupTime, BREAKDOWN_WARMUP_SECONDS));
+        double sum = parts.values().stream().mapToDouble(Double::doubleValue).sum();
+        out.printf(Locale.ROOT, "%s (%s) on %s: %.3f ms per execution in %d kernels%n", c.name(), c.shape(), jvm.description(), sum, parts.size());
+        Table tb = new Table("kernel", "ms", "share").right(1, 2);
+        parts.forEach((k, v) -> tb.add(k, fmt(v), String.format(Locale.ROOT, "%.1f%%", 100 * v / sum)));
+        tb.print(out);
+        out.flush();
+    }
+
+    /** --config as the model's options, the typed error naming --config. */
+    private Map<String, String> modelOptions() {
+        try {
+            return dev.prism.nn.models.Models.parseOptions(modelConfig);
+        } catch (ArgumentException e) {
+            throw new IllegalArgumentException(e.messageAs("--config"), e);
+        }
+    }
+
+    /**
+     * --model wavediff: a whole sampling run per backend, seconds per batch, next to the official code in PyTorch;
+     * or, with --breakdown, where one forward of the generator spends its time.
+     */
+    private int modelRun(PrintWriter out, int t, Map<String, String> options) throws IOException {
+        if (model == null) {
+            throw new IllegalArgumentException((modelConfig != null ? "--config" : batch != null ? "--batch" : "--steps")
+                    + " applies only with --model; expected --model wavediff too, found none");
+        }
+        if (!model.equals("wavediff")) {
+            throw new IllegalArgumentException("--model expected wavediff (the model bench times whole; the kernel catalog's"
+                    + " model cases: -k model), found '" + model + "'");
+        }
+        if (kernels != null || train) {
+            throw new IllegalArgumentException((train ? "--train" : "--kernel") + " does not apply with --model, which times the"
+                    + " model's sampling run; expected one of them, found both");
+        }
+        WaveDiffCases.Setup s;
+        try {
+            s = WaveDiffCases.setup(options, batch != null ? batch : DEFAULT_MODEL_BATCH, steps);
+        } catch (ArgumentException e) {
+            String flag = switch (e.argument()) {
+                case "batch" -> "--batch";
+                case "steps" -> "--steps";
+                case "options" -> "--config";
+                default -> null;
+            };
+            throw flag == null ? e : new IllegalArgumentException(e.messageAs(flag), e);
+        }
+        if (breakdown) {
+            try (JvmBackend jvm = JvmBackend.parallel(t)) {
+                printBreakdown(out, WaveDiffCases.forward(s), jvm);
+            }
+            return 0;
+        }
+        PrismConfig cfg = PrismConfig.load();
+        List<String> ids = backends != null ? backends : defaultModelBackends();
+        printVectorWidth(out);
+        out.println("model: wavediff " + s.options().get("preset") + (s.officialPreset() == null ? " with " + s.given() : "")
+                + ", batch " + s.batch() + " of " + s.colours() + "x" + s.side() + "x" + s.side() + ", " + s.steps()
+                + " steps of DDGAN's posterior sampling and the image, seeded random weights");
+        out.flush();
+        MachineLoad load = MachineLoad.start();
+        Peer peerResult = officialPeer(out, s, t);
+        BenchRunner runner = new BenchRunner(warmup, warmupTime, runs, budget);
+        List<BenchRunner.Result> results = new ArrayList<>();
+        Map<String, String> descriptions = new LinkedHashMap<>();
+        WaveDiffCases.Memory memory = null;
+        for (String id : ids) {
+            try (Backend b = open(id, t, cfg); WaveDiffCases.SamplingRun run = new WaveDiffCases.SamplingRun(b, s)) {
+                descriptions.put(id, b.description());
+                out.println("backend " + id + ": " + b.description());
+                out.flush();
+                BenchRunner.Result r = runner.time(WaveDiffCases.SAMPLE, s.shape(), id, () -> run.run(seed), run.flops(), run.bytes());
+                results.add(r);
+                memory = run.memory();
+                System.gc();
+                long used = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+                out.printf(Locale.ROOT, "memory on %s, measured: %s of heap in use after a full collection, the run's arrays held"
+                        + " (the JVM's own objects included)%n", id, mb(used));
+                out.flush();
+            }
+        }
+        if (memory != null) {
+            out.printf(Locale.ROOT, "memory for a batch of %d, computed from the plan: %s = %s of weights + %s of activations, scratch and"
+                            + " the loop's arrays (%d arrays) + %s of the result and the image after the last step%n", s.batch(),
+                    mb(memory.total()), mb(memory.weightBytes()), mb(memory.planBytes()), memory.arrays(), mb(memory.afterBytes()));
+        }
+        MachineLoad.Result loadResult = load == null ? null : load.stop();
+        Table table = new Table("model", "shape", "backend", "first s", "median s", "IQR s", "runs", "peer s", "x peer", "images/s")
+                .right(3, 4, 5, 6, 7, 8, 9);
+        for (BenchRunner.Result r : results) {
+            Double pm = peerResult == null ? null : peerResult.medians().get(r.kernel());
+            table.add(r.kernel(), r.shape(), r.backend(), secs(r.firstMillis()), secs(r.medianMillis()), secs(r.p75Millis() - r.p25Millis()),
+                    Integer.toString(r.runs()), pm == null ? "" : secs(pm), pm == null ? "" : String.format(Locale.ROOT, "%.2f", r.medianMillis() / pm),
+                    String.format(Locale.ROOT, "%.1f", s.batch() / (r.medianMillis() / 1e3)));
+        }
+        table.print(out);
+        out.println("seconds per batch: first = the first run (JIT warm-up included), median of the timed runs after one untimed;"
+                + " x peer = Prism / PyTorch (below 1: Prism is faster).");
+        out.println(loadResult == null ? "machine load: not measured (no /proc on this system)" : loadResult.describe());
+        if (json != null) {
+            writeJson(json, results, peerResult, descriptions, t, Size.MODEL, null, loadResult);
+            out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    /**
+     * The official code's time for the same configuration, or one line saying why it is not run: no checkout
+     * named, a folder that is not one, options that are not an official preset's, no interpreter.
+     */
+    private Peer officialPeer(PrintWriter out, WaveDiffCases.Setup s, int t) {
+        String why = null;
+        if (wavediffSrc == null || wavediffSrc.toString().isEmpty()) {
+            why = "no checkout of the official WaveDiff code named (--wavediff-src or WAVEDIFF_SRC)";
+        } else if (!Files.isDirectory(wavediffSrc.resolve("score_sde"))) {
+            why = "--wavediff-src " + wavediffSrc + " expected a checkout of the official WaveDiff code (a folder with score_sde/), found none";
+        } else if (s.officialPreset() == null) {
+            why = "the official code is timed at its presets only (" + String.join(", ", dev.prism.nn.models.Models.WAVEDIFF_PRESETS)
+                    + "), found options " + s.given();
+        } else if (!Files.isExecutable(python)) {
+            why = "--python " + python + " is not an executable";
+        }
+        if (why != null) {
+            out.println("peer: not run: " + why);
+            out.flush();
+            return null;
+        }
+        Path script = Path.of(System.getProperty("prism.home", ".")).resolve("tools/refgen/wavediff.py");
+        out.println("peer: running the official WaveDiff code (" + wavediffSrc + ") in PyTorch on " + t + " threads: tools/refgen/wavediff.py "
+                + s.officialPreset() + " --time --batch " + s.batch() + " ...");
+        out.flush();
+        Peer p = Peer.officialWaveDiff(python, script, wavediffSrc, s.officialPreset(), s.batch(), t, 3, WaveDiffCases.SAMPLE);
+        out.println("peer: " + p.description());
+        out.flush();
+        return p;
+    }
+
+    private static String mb(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MB", bytes / 1e6);
+    }
+
+    private static String secs(double ms) {
+        return Double.isNaN(ms) ? "" : String.format(Locale.ROOT, "%.3f", ms / 1e3);
+    }
+
+    /** The backends a model run times by default: all cores, and every TornadoVM device (jvm-seq is the one-thread oracle). */
+    private static List<String> defaultModelBackends() {
+        List<String> ids = new ArrayList<>(List.of("jvm"));
         if (TornadoSupport.unavailableReason() == null) {
             for (DeviceInfo d : TornadoSupport.devices()) {
                 ids.add(d.id());
             }
         }
+        return ids;
+    }
+
+    private List<String> defaultBackends() {
+        List<String> ids = new ArrayList<>(List.of("jvm-seq"));
+        ids.addAll(defaultModelBackends());
         return ids;
     }
 

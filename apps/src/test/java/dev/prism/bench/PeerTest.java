@@ -23,4 +23,17 @@ class PeerTest {
         assertEquals(1.75, BenchRunner.quantile(v, 0.25));
         assertEquals(4.0, BenchRunner.quantile(v, 1.0));
     }
+
+    @Test
+    void theOfficialWaveDiffTimingLineGivesItsMedianInMillisecondsUnderTheCaseName() {
+        Peer p = Peer.parseWaveDiff("{\"case\": \"cifar10\", \"batch\": 100, \"threads\": 2, \"steps\": 4, \"torch\": \"1.13.0\", "
+                + "\"repeats\": 3, \"seconds\": [9.9, 10.1, 10.4], \"median\": 10.1}", "model.wavediff.sample");
+        assertEquals(10100.0, p.medians().get("model.wavediff.sample"), 1e-9);
+        assertEquals(1, p.medians().size());
+        assertEquals("PyTorch 1.13.0, the official WaveDiff code (cifar10, batch 100, 4 steps) on 2 threads, median of 3 runs after one untimed",
+                p.description());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Peer.parseWaveDiff("Traceback (most recent call last):", "model.wavediff.sample"));
+        assertEquals("the official WaveDiff peer: expected a JSON line, found 'Traceback (most recent call last):'", e.getMessage());
+    }
 }

@@ -84,4 +84,79 @@ class BenchCommandTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("is not an executable"), r.err());
     }
+
+    /** WaveDiff's CIFAR-10 structure at the committed tiny case's sizes: seconds, not minutes. */
+    private static final String TINY = "cifar10,nf=4,nz=8,zdim=16,mlp=2";
+
+    @Test
+    void aWaveDiffModelRunGivesOneRowPerBackendWithItsMemoryAndSaysWhyThePeerDidNotRun(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("wavediff.json");
+        Path notACheckout = Files.createDirectory(dir.resolve("not-wavediff"));
+        CliTest.Result r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "3", "--steps", "4", "--backends", "jvm,jvm-seq",
+                "--threads", "2", "--runs", "5", "--budget", "0.1", "--wavediff-src", notACheckout.toString(), "--json", json.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (String backend : new String[] {"jvm", "jvm-seq"}) {
+            assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ") && l.contains("3x3x32x32 cifar10* T4")
+                    && l.contains(" " + backend + " ")).count(), r.out());
+            assertEquals(1, r.out().lines().filter(l -> l.startsWith("memory on " + backend + ", measured: ")).count(), r.out());
+        }
+        assertEquals(1, r.out().lines().filter(l -> l.equals("peer: not run: --wavediff-src " + notACheckout
+                + " expected a checkout of the official WaveDiff code (a folder with score_sde/), found none")).count(), r.out());
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("memory for a batch of 3, computed from the plan: ")).count(), r.out());
+        String j = Files.readString(json);
+        assertTrue(j.contains("\"kernel\" : \"model.wavediff.sample\""), j);
+        assertEquals(2, j.split("\"kernel\" :").length - 1, j);
+    }
+
+    @Test
+    void theOfficialPeerIsTimedOnlyForAnUnchangedPresetAndTheLineSaysSo(@TempDir Path dir) throws Exception {
+        // A folder that looks like the official checkout: the preset check comes next, and the tiny options are not a preset.
+        Path src = dir.resolve("WaveDiff");
+        Files.createDirectories(src.resolve("score_sde"));
+        CliTest.Result r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--runs", "5",
+                "--budget", "0.1", "--wavediff-src", src.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("peer: not run: the official code is timed at its presets only (cifar10, celeba_256), found options "
+                + "{mlp=2, nf=4, nz=8, preset=cifar10, zdim=16}\n"), r.out());
+        // Without --backends: jvm and every TornadoVM device (none in the default tests), not the one-thread oracle.
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ")).count(), r.out());
+        assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ") && l.contains(" jvm ")).count(), r.out());
+
+        r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--backends", "jvm", "--runs", "5", "--budget", "0.1",
+                "--wavediff-src", "");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("peer: not run: no checkout of the official WaveDiff code named (--wavediff-src or WAVEDIFF_SRC)\n"), r.out());
+    }
+
+    @Test
+    void badModelOptionsEndWithOneLineNamingTheOption() {
+        String[][] cases = {
+                {"--model", "unet"}, {"--batch", "2"}, {"--model", "wavediff", "--config", "stl10"},
+                {"--model", "wavediff", "--config", "preset=stl10"}, {"--model", "wavediff", "--config", "cifar10,nf=many"},
+                {"--model", "wavediff", "--batch", "0"}, {"--model", "wavediff", "--steps", "3"},
+                {"--model", "wavediff", "--config", "celeba_256", "--steps", "4"}, {"--model", "wavediff", "-k", "haar"}};
+        String[] expected = {
+                "--model expected wavediff (the model bench times whole; the kernel catalog's model cases: -k model), found 'unet'",
+                "--batch applies only with --model; expected --model wavediff too, found none",
+                "--config expected key=value, found 'stl10'",
+                "--config option preset expected one of cifar10, celeba_256 (the official configurations in Prism; stl10, celeba_512,"
+                        + " celeba_1024 and lsun are not yet), found 'stl10'",
+                "--config option nf expected an integer, found 'many'",
+                "--batch expected >= 1, found 0",
+                "--steps expected 4 (the timesteps option of preset cifar10: its generator is trained for those steps), found 3",
+                "--steps expected 2 (the timesteps option of preset celeba_256: its generator is trained for those steps), found 4",
+                "--kernel does not apply with --model, which times the model's sampling run; expected one of them, found both"};
+        for (int i = 0; i < cases.length; i++) {
+            String[] args = new String[cases[i].length + 1];
+            args[0] = "bench";
+            System.arraycopy(cases[i], 0, args, 1, cases[i].length);
+            CliTest.Result r = run(args);
+            assertEquals(2, r.code(), String.join(" ", args) + ": " + r.out() + r.err());
+            assertEquals("prism: " + expected[i], r.err().strip(), String.join(" ", args));
+        }
+        CliTest.Result r = run("bench", "--model", "wavediff", "--batch", "2147483647");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().startsWith("prism: --batch expected a value for which every array holds at most"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
 }

@@ -58,6 +58,8 @@ public final class Graph {
     private final Map<float[], Tensor> grads = new IdentityHashMap<>();
     private final Map<float[], Parameter> params = new IdentityHashMap<>();
     private boolean backwardDone;
+    /** Whether {@link #conv2d} runs a batch of narrow planes side by side ({@link Conv2d#forwardSideBySide}). */
+    private boolean sideBySide;
 
     public Graph(String name) {
         this.name = name;
@@ -128,6 +130,19 @@ public final class Graph {
     // ---------------------------------------------------------------- ops
 
     /** {@code F.conv2d(x, w, b, stride, padding)}: x [N,Cin,H,W], w [Cout,Cin,K,K], b [Cout] or null. */
+    /**
+     * From now on, whether the convolutions recorded run a batch of planes at most {@link Conv2d#TILED_MAX_WIDTH} wide
+     * side by side ({@link Conv2d#forwardSideBySide}: the same results, whole vectors on the JVM backend, two scratch
+     * arrays per layer that a model's {@code Footprint} does not model). Off by default.
+     *
+     * @return the setting before this call, to restore it
+     */
+    public boolean narrowConvolutionsSideBySide(boolean on) {
+        boolean before = sideBySide;
+        sideBySide = on;
+        return before;
+    }
+
     public Tensor conv2d(Tensor x, Parameter w, Parameter b, int stride, int padding) {
         int[] ws = w.shape();
         Conv2d.Geometry g = new Conv2d.Geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), ws[0], ws[2], ws[3],
@@ -138,7 +153,8 @@ public final class Graph {
     private Tensor conv2d(Tensor x, float[] wData, Parameter wParam, Parameter b, Conv2d.Geometry g) {
         Tensor y = buffer(g.n(), g.cout(), g.oh(), g.ow());
         float[] bias = use(b);
-        forward.addAll(Conv2d.forward(x.data(), wData, bias, y.data(), g));
+        forward.addAll(sideBySide ? Conv2d.forwardSideBySide(x.data(), wData, bias, y.data(), g)
+                : Conv2d.forward(x.data(), wData, bias, y.data(), g));
         return record(y, needs(x) || wParam != null || b != null || needsGrad.contains(wData), gy -> {
             Tensor gx = needs(x) ? buffer(x.shape()) : null;
             Tensor gw = needsGrad.contains(wData) ? Tensor.zeros(wParam != null ? wParam.shape() : new int[] {wData.length}) : null;

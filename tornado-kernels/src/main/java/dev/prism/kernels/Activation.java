@@ -24,7 +24,7 @@ public final class Activation {
             .vector("ActivationVector", "leakyReluBackwardRange");
     private static final Kernel SIGMOID = Kernel.of("activation.sigmoid", "sigmoidLane").vector("ActivationVector", "sigmoidRange");
     private static final Kernel SIGMOID_BACKWARD = Kernel.of("activation.sigmoidBackward", "sigmoidBackwardLane");
-    private static final Kernel TANH = Kernel.of("activation.tanh", "tanhLane");
+    private static final Kernel TANH = Kernel.of("activation.tanhForward", "tanhForwardLane");
     private static final Kernel TANH_BACKWARD = Kernel.of("activation.tanhBackward", "tanhBackwardLane");
     private static final Kernel SOFTMAX = Kernel.of("activation.softmax", "softmaxRow").vector("ActivationVector", "softmaxRows");
     private static final Kernel SOFTMAX_BACKWARD = Kernel.of("activation.softmaxBackward", "softmaxBackwardRow");

@@ -128,15 +128,19 @@ public final class ActivationKernels {
         gx[i] = sigmoidGradOf(y[i], gy[i]);
     }
 
-    /** {@code y = tanh(x)} ({@code torch.tanh}, the output of WaveDiff's generator); writes {@code y}. */
-    public static void tanh(float[] x, float[] y, int len) {
+    /**
+     * {@code y = tanh(x)} ({@code torch.tanh}, the output of WaveDiff's generator); writes {@code y}. Not called
+     * {@code tanh}: TornadoVM names the OpenCL kernel after the method, and a kernel named like OpenCL C's built-in
+     * {@code tanh} fails to build (clCreateKernel: CL_INVALID_KERNEL_NAME on PoCL, then a crash).
+     */
+    public static void tanhForward(float[] x, float[] y, int len) {
         for (@Parallel int i = 0; i < len; i++) {
-            tanhLane(x, y, len, i);
+            tanhForwardLane(x, y, len, i);
         }
     }
 
-    /** Element {@code i} of {@link #tanh}, evaluated in double and rounded once. */
-    public static void tanhLane(float[] x, float[] y, int len, int i) {
+    /** Element {@code i} of {@link #tanhForward}, evaluated in double and rounded once. */
+    public static void tanhForwardLane(float[] x, float[] y, int len, int i) {
         y[i] = (float) Math.tanh(x[i]);
     }
 

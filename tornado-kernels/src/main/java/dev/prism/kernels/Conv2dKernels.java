@@ -208,6 +208,64 @@ public final class Conv2dKernels {
     }
 
     /**
+     * The batch laid side by side along the width, for a convolution of narrow planes: {@code xt[c, y, j·(W + gap) + x]
+     * = x[j, c, y, x]}, and {@code xt = 0} in the {@code gap} columns between images, so {@code xt[C, H, N·W + (N−1)·gap]}.
+     * With {@code gap} at least the horizontal padding, a stride-1 convolution of {@code xt} with that padding computes
+     * every image's output, each at {@code j·(W + gap)} in its rows, from the same terms ({@link #widthToBatch} takes
+     * them out). Reads {@code x[N, C, H, W]}, writes {@code xt}. One work-item per row {@code (c, y)} of {@code xt}.
+     */
+    public static void batchToWidth(float[] x, float[] xt, int n, int c, int h, int w, int gap) {
+        for (@Parallel int p = 0; p < c; p++) {
+            for (@Parallel int i = 0; i < h; i++) {
+                batchToWidthRow(x, xt, n, c, h, w, gap, p, i);
+            }
+        }
+    }
+
+    /** Row {@code i} of channel {@code p} of {@link #batchToWidth}. */
+    public static void batchToWidthRow(float[] x, float[] xt, int n, int c, int h, int w, int gap, int p, int i) {
+        int width = n * w + (n - 1) * gap;
+        int out = (p * h + i) * width;
+        for (int j = 0; j < n; j++) {
+            int in = ((j * c + p) * h + i) * w;
+            int at = out + j * (w + gap);
+            for (int q = 0; q < w; q++) {
+                xt[at + q] = x[in + q];
+            }
+            if (j + 1 < n) {
+                for (int q = 0; q < gap; q++) {
+                    xt[at + w + q] = 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * The inverse layout of {@link #batchToWidth}: {@code y[j, c, y, x] = yt[c, y, j·stride + x]} for {@code x < W}, from
+     * {@code yt[C, H, width]}. Reads {@code yt}, writes {@code y[N, C, H, W]}. One work-item per row {@code (c, y)} of
+     * {@code yt}.
+     */
+    public static void widthToBatch(float[] yt, float[] y, int n, int c, int h, int w, int width, int stride) {
+        for (@Parallel int p = 0; p < c; p++) {
+            for (@Parallel int i = 0; i < h; i++) {
+                widthToBatchRow(yt, y, n, c, h, w, width, stride, p, i);
+            }
+        }
+    }
+
+    /** Row {@code i} of channel {@code p} of {@link #widthToBatch}. */
+    public static void widthToBatchRow(float[] yt, float[] y, int n, int c, int h, int w, int width, int stride, int p, int i) {
+        int in = (p * h + i) * width;
+        for (int j = 0; j < n; j++) {
+            int out = ((j * c + p) * h + i) * w;
+            int from = in + j * stride;
+            for (int q = 0; q < w; q++) {
+                y[out + q] = yt[from + q];
+            }
+        }
+    }
+
+    /**
      * The weight gradient {@code gw[co,cil,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n, g·Cin/groups + cil, iy, ix]}.
      * Reads {@code x}, {@code gy}; writes {@code gw}. One work-item per filter row {@code (co, cil, ky)},
      * which owns its {@code KW} elements, so the sum over the batch and the positions needs no cross-lane

@@ -93,29 +93,48 @@ public final class ResampleKernels {
         }
     }
 
-    /** Output row {@code o} of plane {@code p} of {@link #upfirdn}. */
+    /**
+     * Output row {@code o} of plane {@code p} of {@link #upfirdn}. Only the taps that land on an input sample are
+     * visited: the filter rows {@code i} with {@code r = o·down + i − pad} in {@code [0, h·up)} and a multiple of up,
+     * found once per row, and for each output column the filter columns likewise, found with one division per
+     * output (a division per tap made the kernel division-bound). Each output adds its row sums in ascending
+     * {@code i} and each row sum its terms in ascending {@code j}, as the definition reads.
+     */
     public static void upfirdnRow(float[] x, float[] k, float[] y, int planes, int h, int w, int oh, int ow,
                                   int up, int down, int pad, int kt, int p, int o) {
         int out = (p * oh + o) * ow;
-        for (int q = 0; q < ow; q++) {
-            y[out + q] = 0f;
+        int r0 = o * down - pad;
+        int i0 = Math.max(0, -r0);
+        int firstRow = (r0 + i0) / up;
+        int rowRem = r0 + i0 - firstRow * up;
+        if (rowRem != 0) {
+            i0 += up - rowRem;
+            firstRow++;
         }
-        for (int i = 0; i < kt; i++) {
-            int r = o * down + i - pad;
-            if (r >= 0 && r < h * up && r % up == 0) {
-                float ki = k[kt - 1 - i];
-                int in = (p * h + r / up) * w;
-                for (int q = 0; q < ow; q++) {
-                    float s = 0f;
-                    for (int j = 0; j < kt; j++) {
-                        int c = q * down + j - pad;
-                        if (c >= 0 && c < w * up && c % up == 0) {
-                            s += k[kt - 1 - j] * x[in + c / up];
-                        }
-                    }
-                    y[out + q] += ki * s;
-                }
+        int iEnd = Math.min(kt, h * up - r0);
+        for (int q = 0; q < ow; q++) {
+            int c0 = q * down - pad;
+            int j0 = Math.max(0, -c0);
+            int firstCol = (c0 + j0) / up;
+            int colRem = c0 + j0 - firstCol * up;
+            if (colRem != 0) {
+                j0 += up - colRem;
+                firstCol++;
             }
+            int jEnd = Math.min(kt, w * up - c0);
+            float acc = 0f;
+            int row = p * h + firstRow;
+            for (int i = i0; i < iEnd; i += up) {
+                int col = row * w + firstCol;
+                float s = 0f;
+                for (int j = j0; j < jEnd; j += up) {
+                    s += k[kt - 1 - j] * x[col];
+                    col++;
+                }
+                acc += k[kt - 1 - i] * s;
+                row++;
+            }
+            y[out + q] = acc;
         }
     }
 }

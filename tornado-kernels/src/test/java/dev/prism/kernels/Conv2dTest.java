@@ -118,6 +118,40 @@ class Conv2dTest {
     }
 
     @Test
+    void aBatchOfNarrowPlanesRunsSideBySideWithTheDirectKernelsBits() {
+        // 3×3 "same", over-padded, valid, a 5-wide kernel, 1-wide planes, and the widest that still runs side by side
+        List<Conv2d.Geometry> narrow = List.of(Conv2d.Geometry.of(3, 5, 4, 4, 6, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(2, 3, 5, 3, 4, 3, 1, 2, 1, 1), Conv2d.Geometry.of(4, 2, 6, 7, 3, 3, 1, 0, 1, 1),
+                Conv2d.Geometry.of(2, 3, 7, 6, 2, 5, 1, 2, 1, 1), Conv2d.Geometry.of(5, 2, 3, 1, 3, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(2, 4, 8, 8, 5, 3, 1, 1, 1, 1));
+        for (Conv2d.Geometry g : narrow) {
+            assertTrue(g.tileable(), g.toString());
+            float[] x = Inputs.gaussian(g.xSize(), 11), w = Inputs.gaussian(g.wSize(), 12), b = Inputs.gaussian(g.cout(), 13);
+            List<Launch> tiled = Conv2d.forwardSideBySide(x, w, b, Inputs.poisoned(g.ySize()), g);
+            assertEquals("conv2d.forward", Conv2d.forward(x, w, b, Inputs.poisoned(g.ySize()), g).get(0).kernel(), "opt-in only");
+            List<Launch> direct = Conv2d.forwardDirect(x, w, b, Inputs.poisoned(g.ySize()), g);
+            assertEquals(List.of("conv2d.batchToWidth", "conv2d.forward", "conv2d.widthToBatch", "gemm.addBias"),
+                    tiled.stream().map(Launch::kernel).toList(), g.toString());
+            seq(tiled);
+            seq(direct);
+            float[] y = tiled.get(3).outputs()[0];
+            assertIdentical("side by side " + g, direct.get(0).outputs()[0], y);
+            float[] vector = Inputs.poisoned(g.ySize());
+            for (Launch l : Conv2d.forwardSideBySide(x, w, b, vector, g)) {
+                Backends.par(l);
+            }
+            assertClose("side by side, vector variant " + g, y, vector);
+        }
+        // one image, wider planes, stride 2: the direct kernel
+        for (Conv2d.Geometry g : List.of(Conv2d.Geometry.of(1, 3, 4, 4, 2, 3, 1, 1, 1, 1), Conv2d.Geometry.of(2, 3, 9, 9, 2, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(2, 3, 8, 8, 2, 3, 2, 1, 1, 1))) {
+            assertEquals(false, g.tileable(), g.toString());
+            assertEquals("conv2d.forward", Conv2d.forwardSideBySide(new float[g.xSize()], new float[g.wSize()], null, new float[g.ySize()], g)
+                    .get(0).kernel());
+        }
+    }
+
+    @Test
     void inputGradientOfStrideOneRunsAsForwardConvolutionOfFlippedWeights() {
         // the models' 3×3 "same" layer, a valid convolution, a non-square dilated kernel, an even kernel
         List<Conv2d.Geometry> routed = List.of(Conv2d.Geometry.of(2, 5, 7, 9, 3, 3, 1, 1, 1, 1),

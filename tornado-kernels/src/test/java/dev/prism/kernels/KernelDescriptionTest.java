@@ -65,6 +65,31 @@ class KernelDescriptionTest {
         return kernels;
     }
 
+    /**
+     * OpenCL C's built-in math and common functions (OpenCL 1.2 §6.12.2, §6.12.4, §6.12.5): TornadoVM names the
+     * OpenCL kernel after its Java method, and a kernel named like one of these fails to build on PoCL
+     * (clCreateKernel: CL_INVALID_KERNEL_NAME, then a crash in the launch), as {@code activation.tanh} did.
+     */
+    private static final Set<String> OPENCL_BUILTINS = Set.of("acos", "acosh", "acospi", "asin", "asinh", "asinpi", "atan", "atan2",
+            "atanh", "atanpi", "atan2pi", "cbrt", "ceil", "copysign", "cos", "cosh", "cospi", "erfc", "erf", "exp", "exp2", "exp10",
+            "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod", "fract", "frexp", "hypot", "ilogb", "ldexp", "lgamma",
+            "log", "log2", "log10", "log1p", "logb", "mad", "maxmag", "minmag", "modf", "nan", "nextafter", "pow", "pown", "powr",
+            "remainder", "remquo", "rint", "rootn", "round", "rsqrt", "sin", "sincos", "sinh", "sinpi", "sqrt", "tan", "tanh", "tanpi",
+            "tgamma", "trunc", "abs", "clamp", "degrees", "max", "min", "mix", "radians", "step", "smoothstep", "sign", "cross", "dot",
+            "distance", "length", "normalize", "select", "bitselect", "shuffle", "shuffle2", "any", "all", "isnan", "isinf",
+            "barrier", "upsample", "rotate", "popcount", "clz", "mul24", "mad24", "hadd", "rhadd", "add_sat", "sub_sat", "abs_diff");
+
+    @Test
+    void noKernelMethodIsNamedLikeAnOpenClBuiltin() throws IOException {
+        List<String> clashes = new ArrayList<>();
+        for (Map.Entry<String, Method> k : kernelMethods().entrySet()) {
+            if (OPENCL_BUILTINS.contains(k.getValue().getName())) {
+                clashes.add(k.getKey() + " (" + k.getValue().getDeclaringClass().getSimpleName() + "." + k.getValue().getName() + ")");
+            }
+        }
+        assertEquals(List.of(), clashes, "kernel methods named like an OpenCL C built-in: rename them");
+    }
+
     @Test
     void everyKernelMethodOfEveryFamilyIsDescribedExactlyOnce() throws IOException {
         Map<String, List<String>> sites = new HashMap<>();

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * SiLU, GELU, leaky ReLU (slope 0.2), sigmoid and softmax, forward and backward. MODEL: the
+ * SiLU, GELU, leaky ReLU (slope 0.2), sigmoid, tanh and softmax, forward and backward. MODEL: the
  * element-wise ones on 1×64×64×64, softmax over rows of 64 of that tensor (4096 rows).
  */
 final class ActivationCases implements CaseProvider {
@@ -35,6 +35,7 @@ final class ActivationCases implements CaseProvider {
                 (x, y, l) -> Activation.leakyRelu(x, y, l, slope),
                 (x, gy, gx, l) -> Activation.leakyReluBackward(x, gy, gx, l, slope));
         elementwise(out, "activation.sigmoid", shape, len, true, Activation::sigmoid, Activation::sigmoidBackward);
+        elementwise(out, "activation.tanh", shape, len, true, Activation::tanh, Activation::tanhBackward);
         out.add(new KernelCase("activation.softmax", rowShape, seed -> {
             float[] x = new Rand(seed).gaussian(rows * n, 3f), y = Rand.poisoned(rows * n);
             return Plan.builder("activation.softmax").add(Activation.softmax(x, y, rows, n)).inputs(x).outputs(y).build();

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * 2-D convolutions: 3×3 padding 1 (direct kernels) and 1×1 (routed to the matrix product), forward and
- * backward. MODEL: 64→64 channels on 1×64×64×64.
+ * backward (MODEL: 64→64 channels on 1×64×64×64), and the forward of a batch of narrow planes, which runs side by
+ * side (MODEL: 16×64×8×8).
  */
 final class Conv2dCases implements CaseProvider {
     @Override
@@ -35,6 +36,18 @@ final class Conv2dCases implements CaseProvider {
                         .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
             }));
         }
+        // A batch of planes at most Conv2d.TILED_MAX_WIDTH wide: laid side by side, convolved as one wide image, and
+        // taken back apart (WaveDiff's 8×8 and 4×4 levels).
+        int nn = small ? 3 : 16, nc = small ? 5 : 64, nh = small ? 4 : 8, nw = small ? 5 : 8, nco = small ? 7 : 64;
+        Conv2d.Geometry narrow = Conv2d.Geometry.of(nn, nc, nh, nw, nco, 3, 1, 1, 1, 1);
+        cases.add(new KernelCase("conv2d.forward.narrow", nn + "x" + nc + "x" + nh + "x" + nw + " -> " + nco + " 3x3 bias side by side",
+                seed -> {
+                    Rand r = new Rand(seed);
+                    float[] x = r.gaussian(narrow.xSize()), wt = r.gaussian(narrow.wSize(), 0.1f), b = r.gaussian(narrow.cout());
+                    float[] y = Rand.poisoned(narrow.ySize());
+                    return Plan.builder("conv2d.forward.narrow").addAll(Conv2d.forwardSideBySide(x, wt, b, y, narrow))
+                            .constants(wt, b).inputs(x).outputs(y).build();
+                }));
         return cases;
     }
 }

@@ -6,8 +6,9 @@ import dev.prism.kernels.Elementwise;
 import java.util.List;
 
 /**
- * Element-wise add, multiply, scale, axpy and the broadcast adds of a per-(n, c) vector and of a bias,
- * with the backward passes that are kernels of their own (scale's and axpy's are {@code scale}).
+ * Element-wise add, multiply, scale, axpy, the broadcast adds of a per-(n, c) vector and of a bias, and the
+ * per-(n, c) modulation of WaveDiff's adaptive group norm (with and without SiLU), with the backward passes that
+ * are kernels of their own (scale's and axpy's are {@code scale}).
  */
 final class ElementwiseCases implements CaseProvider {
     @Override
@@ -66,6 +67,33 @@ final class ElementwiseCases implements CaseProvider {
                     float[] gy = new Rand(seed).gaussian(len), gbias = Rand.poisoned(c);
                     return Plan.builder("elementwise.addBias.backward")
                             .add(Elementwise.addBiasBackward(gy, gbias, n, c, h, w)).inputs(gy).outputs(gbias).build();
-                }));
+                }),
+                modulate(false, false, n, c, h, w, shape), modulate(true, false, n, c, h, w, shape),
+                modulate(false, true, n, c, h, w, shape), modulate(true, true, n, c, h, w, shape));
+    }
+
+    /**
+     * WaveDiff's adaptive group norm modulation {@code y = x·γ[n,c] + β[n,c]} (then SiLU when {@code silu}), or its
+     * backward; the style {@code s[N, 2C]} holds scales around 1 and shifts around 0, as the trained layer does.
+     */
+    private static KernelCase modulate(boolean silu, boolean backward, int n, int c, int h, int w, String shape) {
+        String name = "elementwise.modulatePlanes" + (silu ? ".silu" : "") + (backward ? ".backward" : "");
+        int len = n * c * h * w;
+        return new KernelCase(name, shape, seed -> {
+            Rand r = new Rand(seed);
+            float[] x = r.gaussian(len), s = r.gaussian(2 * n * c, 0.1f);
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < c; j++) {
+                    s[2 * c * i + j] += 1f;
+                }
+            }
+            if (!backward) {
+                float[] y = Rand.poisoned(len);
+                return Plan.builder(name).add(Elementwise.modulatePlanes(x, s, y, n, c, h, w, silu)).inputs(x, s).outputs(y).build();
+            }
+            float[] gy = r.gaussian(len), gx = Rand.poisoned(len), gs = Rand.poisoned(2 * n * c);
+            return Plan.builder(name).add(Elementwise.modulatePlanesBackward(x, s, gy, gx, gs, n, c, h, w, silu))
+                    .inputs(x, s, gy).outputs(gx, gs).build();
+        });
     }
 }

@@ -7,7 +7,7 @@ import dev.prism.kernels.NormKernels;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Group norm, alone and fused with SiLU, forward (statistics + apply) and backward; MODEL: 32 groups. */
+/** Group norm, alone and fused with SiLU, forward (statistics + apply) and backward (MODEL: 32 groups); PixelNorm and its backward. */
 final class NormCases implements CaseProvider {
     @Override
     public List<KernelCase> cases(Size size) {
@@ -41,6 +41,19 @@ final class NormCases implements CaseProvider {
                         .constants(gamma, beta).inputs(x, gy, stats).outputs(gx, gGamma, gBeta).build();
             }));
         }
+        // StyleGAN's PixelNorm of WaveDiff's latent z, over rows of the softmax cases' shape.
+        int rows = small ? 85 : 4096, m = small ? 38 : 64;
+        float pixelEps = 1e-8f;
+        out.add(new KernelCase("norm.pixelNorm", rows + "x" + m, seed -> {
+            float[] x = new Rand(seed).gaussian(rows * m), y = Rand.poisoned(rows * m);
+            return Plan.builder("norm.pixelNorm").add(Norm.pixelNorm(x, y, rows, m, pixelEps)).inputs(x).outputs(y).build();
+        }));
+        out.add(new KernelCase("norm.pixelNorm.backward", rows + "x" + m, seed -> {
+            Rand r = new Rand(seed);
+            float[] x = r.gaussian(rows * m), gy = r.gaussian(rows * m), gx = Rand.poisoned(rows * m);
+            return Plan.builder("norm.pixelNorm.backward").add(Norm.pixelNormBackward(x, gy, gx, rows, m, pixelEps))
+                    .inputs(x, gy).outputs(gx).build();
+        }));
         return out;
     }
 }

@@ -6,8 +6,8 @@ import dev.prism.kernels.Resample;
 import java.util.List;
 
 /**
- * Nearest 2× upsampling and 2×2 average pooling, forward and backward, at one image size: pooling
- * reads it, upsampling writes it (MODEL: pool 64×64 → 32×32, upsample 32×32 → 64×64, C = 64).
+ * Nearest 2× upsampling, 2×2 average pooling and WaveDiff's FIR resampling (upfirdn), forward and backward, at one
+ * image size: pooling and FIR downsampling read it, upsampling writes it (MODEL: 64×64 and 32×32, C = 64).
  */
 final class ResampleCases implements CaseProvider {
     @Override
@@ -37,6 +37,36 @@ final class ResampleCases implements CaseProvider {
                     float[] gy = new Rand(seed).gaussian(little), gx = Rand.poisoned(big);
                     return Plan.builder("resample.avgPool2x.backward").add(Resample.avgPool2xBackward(gy, gx, n, c, h, w))
                             .inputs(gy).outputs(gx).build();
-                }));
+                }),
+                // WaveDiff's NCSN++ FIR resampling with the kernel [1,3,3,1]: 2x up (pads 2, 1), 2x down (pads 1, 1), and the
+                // blur before a stride-2 convolution (pads 2, 2).
+                fir("resample.upfirdn.up2", n, c, h / 2, w / 2, UP_TAPS, 2, 1, 2, 1, false),
+                fir("resample.upfirdn.up2.backward", n, c, h / 2, w / 2, UP_TAPS, 2, 1, 2, 1, true),
+                fir("resample.upfirdn.down2", n, c, h, w, TAPS, 1, 2, 1, 1, false),
+                fir("resample.upfirdn.down2.backward", n, c, h, w, TAPS, 1, 2, 1, 1, true),
+                fir("resample.upfirdn.blur", n, c, h, w, TAPS, 1, 1, 2, 2, false),
+                fir("resample.upfirdn.blur.backward", n, c, h, w, TAPS, 1, 1, 2, 2, true));
+    }
+
+    private static final float[] TAPS = {1f / 8, 3f / 8, 3f / 8, 1f / 8};
+    private static final float[] UP_TAPS = {2f / 8, 6f / 8, 6f / 8, 2f / 8};
+
+    /** An upfirdn of {@code [n,c,h,w]}, or its backward (the adjoint of the upstream gradient of the forward's output). */
+    private static KernelCase fir(String name, int n, int c, int h, int w, float[] taps, int up, int down, int pad0, int pad1,
+                                  boolean backward) {
+        int oh = Resample.upfirdnSize(h, up, down, pad0, pad1, taps.length), ow = Resample.upfirdnSize(w, up, down, pad0, pad1, taps.length);
+        int in = n * c * h * w, out = n * c * oh * ow;
+        String shape = n + "x" + c + "x" + h + "x" + w + " -> " + oh + "x" + ow + " up" + up + " down" + down + " pad" + pad0 + "," + pad1;
+        return new KernelCase(name, shape, seed -> {
+            float[] k = taps.clone();
+            if (!backward) {
+                float[] x = new Rand(seed).gaussian(in), y = Rand.poisoned(out);
+                return Plan.builder(name).add(Resample.upfirdn(x, k, y, n, c, h, w, up, down, pad0, pad1)).constants(k).inputs(x)
+                        .outputs(y).build();
+            }
+            float[] gy = new Rand(seed).gaussian(out), gx = Rand.poisoned(in);
+            return Plan.builder(name).add(Resample.upfirdnBackward(gy, k, gx, n, c, h, w, up, down, pad0, pad1)).constants(k)
+                    .inputs(gy).outputs(gx).build();
+        });
     }
 }
