@@ -7,10 +7,15 @@ import dev.prism.backend.Launch;
 import dev.prism.backend.Plan;
 import dev.prism.kernels.catalog.KernelCase;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /**
  * Times catalog cases on a backend: what {@code prism bench} reports.
@@ -21,6 +26,12 @@ import java.util.Optional;
  * kernel's hot loop only after many iterations), and {@code runs} timed ones, stopped early once
  * {@code budgetNanos} is spent (never before 5 timed runs). Reported: median and interquartile range of the wall time per
  * execution and, where the backend has a profiler, the median device kernel time.
+ *
+ * <p>The JIT: after the warm-up the runner keeps executing until HotSpot has finished no compilation for
+ * {@link #JIT_QUIET_NANOS} (at most {@link #JIT_WAIT_NANOS} longer), because a case timed while C2 is still
+ * compiling its kernels runs code that allocates its vectors on the heap (the Vector API below C2) and can take
+ * twice as long. A case during whose timed executions the JIT still finished compilations is recorded in
+ * {@link #jitDuringTiming()}, which {@code prism bench} prints as a warning.
  */
 public final class BenchRunner {
 
@@ -42,10 +53,21 @@ public final class BenchRunner {
                          long flops, long bytes) {
     }
 
+    /** The JIT counts as done once it has finished no compilation for this long. */
+    static final long JIT_QUIET_NANOS = 500_000_000L;
+    /** The longest the warm-up is extended while the JIT is still compiling. */
+    static final long JIT_WAIT_NANOS = 20_000_000_000L;
+
     private final int warmup;
     private final long warmupNanos;
     private final int runs;
     private final long budgetNanos;
+    /** Milliseconds the JIT has spent compiling so far, or −1 where the JVM does not say. */
+    private final LongSupplier jitClock;
+    private final long jitQuietNanos;
+    private final long jitWaitNanos;
+    /** Case and backend, to the milliseconds of compilation the JIT finished during its timed executions. */
+    private final Map<String, Long> jitDuringTiming = new LinkedHashMap<>();
 
     /** The most warm-up or timed executions: --breakdown runs every one of them, whatever the budget. */
     public static final int MAX_COUNT = 100_000;
@@ -56,6 +78,18 @@ public final class BenchRunner {
      * @throws IllegalArgumentException naming the option when a count or a time is out of range (or not a number)
      */
     public BenchRunner(int warmup, double warmupSeconds, int runs, double budgetSeconds) {
+        this(warmup, warmupSeconds, runs, budgetSeconds, BenchRunner::hotSpotJitMillis, JIT_QUIET_NANOS, JIT_WAIT_NANOS);
+    }
+
+    /**
+     * As above, reading the JIT's compilation time from {@code jitClock}, with the quiet time and the longest
+     * wait given (tests drive a clock of their own).
+     */
+    BenchRunner(int warmup, double warmupSeconds, int runs, double budgetSeconds, LongSupplier jitClock, long jitQuietNanos,
+                long jitWaitNanos) {
+        this.jitClock = jitClock;
+        this.jitQuietNanos = jitQuietNanos;
+        this.jitWaitNanos = jitWaitNanos;
         if (warmup < 0 || warmup > MAX_COUNT) {
             throw new IllegalArgumentException("--warmup expected 0 to " + MAX_COUNT + ", found " + warmup);
         }
@@ -85,8 +119,10 @@ public final class BenchRunner {
             for (int i = 0; i < warmup || System.nanoTime() - warm < warmupNanos; i++) {
                 e.execute();
             }
+            untilJitQuiet(e::execute);
             List<Double> wall = new ArrayList<>();
             List<Double> kernel = new ArrayList<>();
+            long jit0 = jitMillis();
             long start = System.nanoTime();
             while (wall.size() < runs && (wall.size() < 5 || System.nanoTime() - start < budgetNanos)) {
                 long t = System.nanoTime();
@@ -95,9 +131,54 @@ public final class BenchRunner {
                 Optional<ExecutionStats> s = e.lastStats();
                 s.ifPresent(st -> kernel.add(st.kernelNanos() / 1e6));
             }
+            noteJit(c.name(), backend.id(), jit0);
             double[] w = sorted(wall);
             return new Result(c.name(), c.shape(), backend.id(), first, quantile(w, 0.5), quantile(w, 0.25), quantile(w, 0.75),
                     w.length, kernel.isEmpty() ? Double.NaN : quantile(sorted(kernel), 0.5), compile, plan.flops(), plan.bytes());
+        }
+    }
+
+    /**
+     * The cases (as {@code "kernel on backend"}) during whose timed executions the JIT finished compilations,
+     * with the milliseconds it spent on them: their times may include code not yet compiled. Empty where the
+     * JVM does not report compilation time.
+     */
+    public Map<String, Long> jitDuringTiming() {
+        return Map.copyOf(jitDuringTiming);
+    }
+
+    private long jitMillis() {
+        return jitClock.getAsLong();
+    }
+
+    /** Milliseconds this JVM's JIT has spent compiling, or −1 where it does not say. */
+    private static long hotSpotJitMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    }
+
+    /** Runs {@code work} until the JIT has finished no compilation for the quiet time, or for the longest wait. */
+    private void untilJitQuiet(Runnable work) {
+        long last = jitMillis();
+        if (last < 0) {
+            return;
+        }
+        long begin = System.nanoTime();
+        long changed = begin;
+        while (System.nanoTime() - changed < jitQuietNanos && System.nanoTime() - begin < jitWaitNanos) {
+            work.run();
+            long now = jitMillis();
+            if (now != last) {
+                last = now;
+                changed = System.nanoTime();
+            }
+        }
+    }
+
+    private void noteJit(String kernel, String backend, long before) {
+        long spent = jitMillis() - before;
+        if (before >= 0 && spent > 0) {
+            jitDuringTiming.merge(kernel + " on " + backend, spent, Long::sum);
         }
     }
 
@@ -111,13 +192,16 @@ public final class BenchRunner {
         once.run();
         double first = (System.nanoTime() - t0) / 1e6;
         once.run();
+        untilJitQuiet(once);
         List<Double> wall = new ArrayList<>();
+        long jit0 = jitMillis();
         long start = System.nanoTime();
         while (wall.size() < runs && (wall.size() < 3 || System.nanoTime() - start < budgetNanos)) {
             long t = System.nanoTime();
             once.run();
             wall.add((System.nanoTime() - t) / 1e6);
         }
+        noteJit(kernel, backend, jit0);
         double[] w = sorted(wall);
         return new Result(kernel, shape, backend, first, quantile(w, 0.5), quantile(w, 0.25), quantile(w, 0.75), w.length,
                 Double.NaN, Double.NaN, flops, bytes);

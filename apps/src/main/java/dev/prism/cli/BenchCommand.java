@@ -249,8 +249,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         out.println("of limit = bytes moved / copy bandwidth (mem) or flops / FMA peak (fma), whichever bounds the kernel"
                 + " (its flops per byte against the ridge point).");
         out.println(loadResult == null ? "machine load: not measured (no /proc on this system)" : loadResult.describe());
+        printJit(out, runner);
         if (json != null) {
-            writeJson(json, results, peerResult, descriptions, t, s, ceilings, loadResult);
+            writeJson(json, results, peerResult, descriptions, t, s, ceilings, loadResult, runner.jitDuringTiming());
             out.println("wrote " + json);
         }
         return 0;
@@ -363,8 +364,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         out.println("seconds per batch: first = the first run (JIT warm-up included), median of the timed runs after one untimed;"
                 + " x peer = Prism / PyTorch (below 1: Prism is faster).");
         out.println(loadResult == null ? "machine load: not measured (no /proc on this system)" : loadResult.describe());
+        printJit(out, runner);
         if (json != null) {
-            writeJson(json, results, peerResult, descriptions, t, Size.MODEL, null, loadResult);
+            writeJson(json, results, peerResult, descriptions, t, Size.MODEL, null, loadResult, runner.jitDuringTiming());
             out.println("wrote " + json);
         }
         return 0;
@@ -458,8 +460,19 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         return Double.isNaN(ms) ? "" : String.format(Locale.ROOT, ms < 10 ? "%.3f" : "%.1f", ms);
     }
 
+    /** One warning line naming the cases during whose timed runs the JIT was still compiling, if any. */
+    private static void printJit(PrintWriter out, BenchRunner runner) {
+        Map<String, Long> jit = runner.jitDuringTiming();
+        if (!jit.isEmpty()) {
+            StringBuilder cases = new StringBuilder();
+            jit.forEach((k, ms) -> cases.append(cases.isEmpty() ? "" : ", ").append(k).append(" (").append(ms).append(" ms)"));
+            out.println("warning: the JIT was still compiling during the timed runs of " + cases
+                    + "; those times may include code not compiled yet (a longer --warmup-time may help)");
+        }
+    }
+
     private void writeJson(Path file, List<BenchRunner.Result> results, Peer peerResult, Map<String, String> descriptions,
-                           int threads, Size s, Ceilings ceilings, MachineLoad.Result load) throws IOException {
+                           int threads, Size s, Ceilings ceilings, MachineLoad.Result load, Map<String, Long> jit) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("--json " + file + ": directory " + parent + " does not exist");
@@ -498,6 +511,11 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                 if (peerResult != null) {
                     g.writeStringField("peer", peerResult.description());
                 }
+                g.writeObjectFieldStart("jit_ms_during_timing");
+                for (var e : jit.entrySet()) {
+                    g.writeNumberField(e.getKey(), e.getValue());
+                }
+                g.writeEndObject();
                 g.writeArrayFieldStart("results");
                 for (BenchRunner.Result r : results) {
                     g.writeStartObject();
