@@ -144,7 +144,7 @@ public final class BenchRunner {
      * JVM does not report compilation time.
      */
     public Map<String, Long> jitDuringTiming() {
-        return Map.copyOf(jitDuringTiming);
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(jitDuringTiming));
     }
 
     private long jitMillis() {
