@@ -30,8 +30,9 @@ import java.util.function.LongSupplier;
  * <p>The JIT: after the warm-up the runner keeps executing until HotSpot has finished no compilation for
  * {@link #JIT_QUIET_NANOS} (at most {@link #JIT_WAIT_NANOS} longer), because a case timed while C2 is still
  * compiling its kernels runs code that allocates its vectors on the heap (the Vector API below C2) and can take
- * twice as long. A case during whose timed executions the JIT still finished compilations is recorded in
- * {@link #jitDuringTiming()}, which {@code prism bench} prints as a warning.
+ * twice as long. A case during whose timed executions the JIT still finished compilations worth at least
+ * {@link #JIT_SHARE} of their time is recorded in {@link #jitDuringTiming()}, which {@code prism bench} prints as a
+ * warning.
  */
 public final class BenchRunner {
 
@@ -55,6 +56,8 @@ public final class BenchRunner {
 
     /** The JIT counts as done once it has finished no compilation for this long. */
     static final long JIT_QUIET_NANOS = 500_000_000L;
+    /** The share of a case's timed runs that compilation must reach for the case to be named. */
+    static final double JIT_SHARE = 0.05;
     /** The longest the warm-up is extended while the JIT is still compiling. */
     static final long JIT_WAIT_NANOS = 20_000_000_000L;
 
@@ -131,7 +134,7 @@ public final class BenchRunner {
                 Optional<ExecutionStats> s = e.lastStats();
                 s.ifPresent(st -> kernel.add(st.kernelNanos() / 1e6));
             }
-            noteJit(c.name(), backend.id(), jit0);
+            noteJit(c.name(), backend.id(), jit0, wall.stream().mapToDouble(Double::doubleValue).sum());
             double[] w = sorted(wall);
             return new Result(c.name(), c.shape(), backend.id(), first, quantile(w, 0.5), quantile(w, 0.25), quantile(w, 0.75),
                     w.length, kernel.isEmpty() ? Double.NaN : quantile(sorted(kernel), 0.5), compile, plan.flops(), plan.bytes());
@@ -175,9 +178,14 @@ public final class BenchRunner {
         }
     }
 
-    private void noteJit(String kernel, String backend, long before) {
+    /**
+     * Records the case when the JIT's compilation during its timed runs ({@code timedMillis} of them) came to at
+     * least {@link #JIT_SHARE} of their time: a few milliseconds of small compilations elsewhere in the JVM are
+     * normal and do not make a case's times wrong.
+     */
+    private void noteJit(String kernel, String backend, long before, double timedMillis) {
         long spent = jitMillis() - before;
-        if (before >= 0 && spent > 0) {
+        if (before >= 0 && spent > 0 && spent >= JIT_SHARE * timedMillis) {
             jitDuringTiming.merge(kernel + " on " + backend, spent, Long::sum);
         }
     }
@@ -201,7 +209,7 @@ public final class BenchRunner {
             once.run();
             wall.add((System.nanoTime() - t) / 1e6);
         }
-        noteJit(kernel, backend, jit0);
+        noteJit(kernel, backend, jit0, wall.stream().mapToDouble(Double::doubleValue).sum());
         double[] w = sorted(wall);
         return new Result(kernel, shape, backend, first, quantile(w, 0.5), quantile(w, 0.25), quantile(w, 0.75), w.length,
                 Double.NaN, Double.NaN, flops, bytes);

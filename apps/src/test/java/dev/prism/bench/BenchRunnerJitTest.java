@@ -51,6 +51,22 @@ class BenchRunnerJitTest {
     }
 
     @Test
+    void aFewMillisecondsOfCompilationAgainstLongTimedRunsAreNotReported() {
+        // 1 ms of compilation per 30 ms run: 3 % of the timed time, under the 5 % that names a case
+        AtomicLong clock = new AtomicLong();
+        BenchRunner runner = new BenchRunner(0, 0, 5, 0.01, clock::get, QUIET, WAIT);
+        runner.time("sample", "shape", "jvm", () -> {
+            clock.incrementAndGet();
+            try {
+                Thread.sleep(30);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, 1, 1);
+        assertTrue(runner.jitDuringTiming().isEmpty(), runner.jitDuringTiming().toString());
+    }
+
+    @Test
     void aJvmThatDoesNotReportCompilationTimeIsNotWaitedFor() {
         BenchRunner runner = new BenchRunner(0, 0, 5, 0.01, () -> -1, QUIET, WAIT);
         long t0 = System.nanoTime();
