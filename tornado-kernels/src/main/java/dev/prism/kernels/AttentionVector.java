@@ -34,6 +34,7 @@ final class AttentionVector {
     /** Rows {@code [from, to)} of {@link AttentionKernels#softmax}. */
     static void softmaxRows(float[] probs, int rows, int cols, float scale, int from, int to) {
         float[] lanes = LANES.get();
+        double[] sums = VectorMath.lanes();
         int cv = cols - cols % L;
         for (int r = from; r < to; r++) {
             int base = r * cols;
@@ -63,7 +64,6 @@ final class AttentionVector {
                 lo = lo.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 0));
                 hi = hi.add((DoubleVector) e.convertShape(VectorOperators.F2D, D, 1));
             }
-            double[] sums = VectorMath.lanes();
             lo.add(hi).intoArray(sums, 0);
             double sum = VectorMath.sumLanes(sums);
             for (int m = cv; m < cols; m++) {

@@ -43,6 +43,7 @@ final class NormBackwardVector {
     /** Lanes {@code [from, to)} of {@link Norm#groupBackwardPartials} (one lane per plane). */
     static void groupBackwardPartialsLanes(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
                                            float[] partials, int n, int c, int hw, int groups, int silu, int from, int to) {
+        double[] lanes = VectorMath.lanes();
         for (int p = from; p < to; p++) {
             int ch = p % c;
             int q = p / (c / groups);
@@ -73,7 +74,6 @@ final class NormBackwardVector {
                 sd0 = g0.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 0), sd0);
                 sd1 = g1.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 1), sd1);
             }
-            double[] lanes = VectorMath.lanes();
             sg0.add(sg1).intoArray(lanes, 0);
             partials[2 * p] = (float) VectorMath.sumLanes(lanes);
             sd0.add(sd1).intoArray(lanes, 0);

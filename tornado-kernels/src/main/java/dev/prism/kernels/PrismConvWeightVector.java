@@ -40,6 +40,7 @@ final class PrismConvWeightVector {
         int ph = kh / 2;
         int pw = kw / 2;
         int taps = kc * kh * kw;
+        double[] lanes = VectorMath.lanes();
         for (int p = from; p < to; p++) {
             int img = p / c;
             int ch = p - img * c;
@@ -54,7 +55,7 @@ final class PrismConvWeightVector {
                     int out = base + 2 * (dc * kh + dy) * kw;
                     int dx = 0;
                     for (; dx + 3 <= kw; dx += 3) {
-                        tapTriple(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw);
+                        tapTriple(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw, lanes);
                     }
                     for (; dx < kw; dx++) {
                         PrismConvKernels.tapSingle(x, gy, partials, out + 2 * dx, g, src, w, iLo, iHi, dx - pw);
@@ -67,7 +68,7 @@ final class PrismConvWeightVector {
 
     /** {@link PrismConvKernels#tapTriple} with its inner columns in double vectors. */
     private static void tapTriple(float[] x, float[] gy, float[] partials, int at, int g, int src, int w,
-                                  int iLo, int iHi, int o) {
+                                  int iLo, int iHi, int o, double[] lanes) {
         int lo = Math.max(0, -o);
         int hi = Math.max(lo, Math.min(w, w - o - 2));
         DoubleVector a0 = DoubleVector.zero(D), a1 = a0, a2 = a0, b0 = a0, b1 = a0, b2 = a0;
@@ -111,7 +112,6 @@ final class PrismConvWeightVector {
             s2 += Conv2dKernels.edgeColumns(gy, gr, x, xr + 2, w, w, o + 2, lo, hi);
         }
         // lanes added in a fixed order (VectorMath.sumLanes): reduceLanes leaves it open
-        double[] lanes = VectorMath.lanes();
         a0.add(b0).intoArray(lanes, 0);
         Sums.storeSplit(partials, at, s0 + VectorMath.sumLanes(lanes));
         a1.add(b1).intoArray(lanes, 0);
