@@ -9,6 +9,7 @@ import dev.prism.backend.TornadoSettings;
 import dev.prism.backend.TornadoSupport;
 import dev.prism.bench.BenchRunner;
 import dev.prism.bench.Ceilings;
+import dev.prism.bench.Forks;
 import dev.prism.bench.ModelCases;
 import dev.prism.bench.MachineLoad;
 import dev.prism.bench.Peer;
@@ -122,6 +123,17 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             + "cases model.*" + ModelCases.TRAIN + ") instead of the kernels; with -k, add them to the selection.")
     boolean train;
 
+    @Option(names = "--forks", paramLabel = "N", defaultValue = "1",
+            description = "Time the cases in N fresh JVMs, one after another, and report per case the median of their medians with"
+                    + " each JVM's median beside it (default: ${DEFAULT-VALUE}, this JVM). A JVM's JIT can compile one kernel into"
+                    + " code 1.5-4 times slower than another JVM's does (docs/BENCHMARKS.md); with 3 or more, two runs (two"
+                    + " vector widths, say) compare without resting on one compilation.")
+    int forks;
+
+    /** Set by the parent of a --forks run: this JVM is a fork and writes its results to this file. */
+    @Option(names = "--fork-out", hidden = true)
+    Path forkOut;
+
     @Option(names = "--breakdown", description = "Instead of timing, show where each selected plan's time goes on the jvm backend, "
             + "per kernel (after a warm-up of at least 6 s, or --warmup-time if longer).")
     boolean breakdown;
@@ -166,6 +178,13 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         int t = threads != null ? threads : config.effectiveThreads();
         if (t < 1 || t > JvmBackend.MAX_THREADS) {
             throw new IllegalArgumentException("--threads expected 1 to " + JvmBackend.MAX_THREADS + ", found " + t);
+        }
+        if (forks < 1) {
+            throw new IllegalArgumentException("--forks expected 1 or more, found " + forks);
+        }
+        if (forks > 1 && (breakdown || model != null)) {
+            throw new IllegalArgumentException("--forks applies to the timed kernel cases; expected no " + (breakdown ? "--breakdown" : "--model")
+                    + " with it, found both");
         }
         if (model != null || modelConfig != null || batch != null || steps != null) {
             return modelRun(out, t, modelOptions());
@@ -214,7 +233,34 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
 
         List<BenchRunner.Result> results = new ArrayList<>();
         Map<String, String> descriptions = new LinkedHashMap<>();
-        for (String id : ids) {
+        Map<String, Long> jit = runner.jitDuringTiming();
+        Map<String, double[]> forkMedians = null;
+        if (forks > 1) {
+            out.println("forks: timing the cases in " + forks + " fresh JVMs, one after another");
+            out.flush();
+            Path dir = Files.createTempDirectory("prism-bench-forks");
+            try {
+                Forks.Outcome o = Forks.run(forkArgs(ids, t), forks, dir, out);
+                forkMedians = new LinkedHashMap<>();
+                for (Forks.Merged m : o.merged()) {
+                    results.add(m.result());
+                    forkMedians.put(m.result().kernel() + " on " + m.result().backend(), m.forkMedians());
+                }
+                jit = o.jit();
+            } finally {
+                try (var files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+                Files.deleteIfExists(dir);
+            }
+            for (String id : ids) {
+                descriptions.put(id, jvmDescription(id, t));
+                out.println("backend " + id + ": " + descriptions.get(id));
+            }
+        }
+        for (String id : forks > 1 ? List.<String>of() : ids) {
             try (Backend b = open(id, t, config)) {
                 descriptions.put(id, b.description());
                 out.println("backend " + id + ": " + b.description());
@@ -233,25 +279,49 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             }
         }
 
+        if (forkOut != null) {
+            Forks.write(forkOut, results, jit);
+        }
         MachineLoad.Result loadResult = load == null ? null : load.stop();
-        Table table = new Table("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms", "peer ms", "x peer", "of limit")
-                .right(3, 4, 5, 6, 7, 8, 9);
+        List<String> columns = new ArrayList<>(List.of("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms",
+                "peer ms", "x peer", "of limit"));
+        if (forkMedians != null) {
+            columns.add(5, "each JVM ms");
+        }
+        Table table = new Table(columns.toArray(String[]::new));
+        for (int c = 3; c < columns.size(); c++) {
+            table.right(c);
+        }
         for (BenchRunner.Result r : results) {
             Double pm = peerResult == null ? null : peerResult.medians().get(r.kernel());
-            table.add(r.kernel(), r.shape(), r.backend(), fmt(r.firstMillis()), fmt(r.medianMillis()),
+            List<String> row = new ArrayList<>(List.of(r.kernel(), r.shape(), r.backend(), fmt(r.firstMillis()), fmt(r.medianMillis()),
                     fmt(r.p75Millis() - r.p25Millis()), Double.isNaN(r.kernelMillis()) ? "" : fmt(r.kernelMillis()),
                     pm == null ? "" : fmt(pm), pm == null ? "" : String.format(Locale.ROOT, "%.2f", r.medianMillis() / pm),
-                    ceilings == null ? "" : ceilings.fraction(r.flops(), r.bytes(), r.medianMillis() / 1e3).toString());
+                    ceilings == null ? "" : ceilings.fraction(r.flops(), r.bytes(), r.medianMillis() / 1e3).toString()));
+            if (forkMedians != null) {
+                row.add(5, forkList(forkMedians.get(r.kernel() + " on " + r.backend())));
+            }
+            table.add(row.toArray(String[]::new));
         }
         table.print(out);
+        if (forkMedians != null) {
+            out.println("median ms = the median of the " + forks + " JVMs' medians; each JVM ms = each JVM's median, in the order they ran.");
+            forkMedians.forEach((k, v) -> {
+                double lo = java.util.Arrays.stream(v).min().orElse(Double.NaN), hi = java.util.Arrays.stream(v).max().orElse(Double.NaN);
+                if (hi >= Forks.SPREAD * lo) {
+                    out.printf(Locale.ROOT, "spread: %s took %.2f times as long in its slowest JVM as in its fastest (%s ms)%n",
+                            k, hi / lo, forkList(v));
+                }
+            });
+        }
         out.println("x peer = Prism median / PyTorch median (below 1: Prism is faster). device ms = TornadoVM profiler kernel time;"
                 + " median ms includes transfers.");
         out.println("of limit = bytes moved / copy bandwidth (mem) or flops / FMA peak (fma), whichever bounds the kernel"
                 + " (its flops per byte against the ridge point).");
         out.println(loadResult == null ? "machine load: not measured (no /proc on this system)" : loadResult.describe());
-        printJit(out, runner);
+        printJit(out, jit);
         if (json != null) {
-            writeJson(json, results, peerResult, descriptions, t, s, ceilings, loadResult, runner.jitDuringTiming());
+            writeJson(json, results, peerResult, descriptions, t, s, ceilings, loadResult, jit, forkMedians);
             out.println("wrote " + json);
         }
         return 0;
@@ -364,9 +434,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         out.println("seconds per batch: first = the first run (JIT warm-up included), median of the timed runs after one untimed;"
                 + " x peer = Prism / PyTorch (below 1: Prism is faster).");
         out.println(loadResult == null ? "machine load: not measured (no /proc on this system)" : loadResult.describe());
-        printJit(out, runner);
+        printJit(out, runner.jitDuringTiming());
         if (json != null) {
-            writeJson(json, results, peerResult, descriptions, t, Size.MODEL, null, loadResult, runner.jitDuringTiming());
+            writeJson(json, results, peerResult, descriptions, t, Size.MODEL, null, loadResult, runner.jitDuringTiming(), null);
             out.println("wrote " + json);
         }
         return 0;
@@ -456,13 +526,51 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                 r.runs(), r.kernelMillis(), r.compileMillis(), r.flops(), r.bytes());
     }
 
+    private static String forkList(double[] medians) {
+        StringBuilder b = new StringBuilder();
+        for (double v : medians) {
+            b.append(b.isEmpty() ? "" : " · ").append(fmt(v));
+        }
+        return b.toString();
+    }
+
+    /** The options of this run as a fork receives them: the same cases, backends and timing, no peer, no ceilings. */
+    private List<String> forkArgs(List<String> ids, int threads) {
+        List<String> a = new ArrayList<>();
+        if (kernels != null) {
+            a.add("--kernel=" + String.join(",", kernels));
+        }
+        a.addAll(List.of("--size=" + size, "--backends=" + String.join(",", ids), "--threads=" + threads,
+                "--warmup=" + warmup, "--warmup-time=" + warmupTime, "--runs=" + runs, "--budget=" + budget, "--seed=" + seed,
+                "--no-ceilings"));
+        if (vectorBits != null) {
+            a.add("--vector-bits=" + vectorBits);
+        }
+        if (allowBailout) {
+            a.add("--allow-bailout");
+        }
+        if (train) {
+            a.add("--train");
+        }
+        return a;
+    }
+
+    /** A backend's description as a fork reports it, told from this JVM (the same options and machine). */
+    private static String jvmDescription(String id, int threads) {
+        return switch (id) {
+            case "jvm" -> { try (JvmBackend b = JvmBackend.parallel(threads)) { yield b.description(); } }
+            case "jvm-plain" -> { try (JvmBackend b = JvmBackend.parallel(threads, false)) { yield b.description(); } }
+            case "jvm-seq" -> { try (JvmBackend b = JvmBackend.sequential()) { yield b.description(); } }
+            default -> id;
+        };
+    }
+
     private static String fmt(double ms) {
         return Double.isNaN(ms) ? "" : String.format(Locale.ROOT, ms < 10 ? "%.3f" : "%.1f", ms);
     }
 
     /** One warning line naming the cases during whose timed runs the JIT was still compiling, if any. */
-    private static void printJit(PrintWriter out, BenchRunner runner) {
-        Map<String, Long> jit = runner.jitDuringTiming();
+    private static void printJit(PrintWriter out, Map<String, Long> jit) {
         if (!jit.isEmpty()) {
             StringBuilder cases = new StringBuilder();
             jit.forEach((k, ms) -> cases.append(cases.isEmpty() ? "" : ", ").append(k).append(" (").append(ms).append(" ms)"));
@@ -472,7 +580,8 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
     }
 
     private void writeJson(Path file, List<BenchRunner.Result> results, Peer peerResult, Map<String, String> descriptions,
-                           int threads, Size s, Ceilings ceilings, MachineLoad.Result load, Map<String, Long> jit) throws IOException {
+                           int threads, Size s, Ceilings ceilings, MachineLoad.Result load, Map<String, Long> jit,
+                           Map<String, double[]> forkMedians) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("--json " + file + ": directory " + parent + " does not exist");
@@ -503,6 +612,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                     g.writeNumberField("vector_bits_cpu_widest", VectorWidth.preferredBits());
                 }
                 g.writeStringField("size", s.name().toLowerCase(Locale.ROOT));
+                if (forkMedians != null) {
+                    g.writeNumberField("forks", forks);
+                }
                 g.writeObjectFieldStart("backends");
                 for (var e : descriptions.entrySet()) {
                     g.writeStringField(e.getKey(), e.getValue());
@@ -527,6 +639,13 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                     g.writeNumberField("p25_ms", r.p25Millis());
                     g.writeNumberField("p75_ms", r.p75Millis());
                     g.writeNumberField("runs", r.runs());
+                    if (forkMedians != null) {
+                        g.writeArrayFieldStart("jvm_medians_ms");
+                        for (double v : forkMedians.get(r.kernel() + " on " + r.backend())) {
+                            g.writeNumber(v);
+                        }
+                        g.writeEndArray();
+                    }
                     if (!Double.isNaN(r.kernelMillis())) {
                         g.writeNumberField("device_kernel_ms", r.kernelMillis());
                         g.writeNumberField("compile_ms", r.compileMillis());

@@ -52,10 +52,67 @@ class BenchCommandTest {
     }
 
     @Test
+    void forksTimeTheCasesInFreshJvmsAndReportTheMedianOfTheirMediansWithEach(@TempDir Path dir) throws Exception {
+        Path json = dir.resolve("forks.json");
+        long forkDirs = forkDirectories();
+        CliTest.Result r = run("bench", "-k", "haar.dwt2", "--size", "small", "--backends", "jvm-seq,jvm", "--runs", "5",
+                "--warmup", "0", "--warmup-time", "0", "--budget", "0.1", "--no-ceilings", "--forks", "2", "--json", json.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("fork 1 of 2: 2 cases in "), r.out());
+        assertTrue(r.out().contains("fork 2 of 2: 2 cases in "), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.contains("each JVM ms")), r.out());
+        for (String backend : new String[] {"jvm-seq", "jvm"}) {
+            // The row shows the two JVMs' medians: "a · b".
+            assertEquals(1, r.out().lines().filter(l -> l.startsWith("haar.dwt2 ") && l.contains(" " + backend + " ")
+                    && l.matches(".*\\d\\.\\d+ · \\d\\.\\d+.*")).count(), r.out());
+        }
+        String j = Files.readString(json);
+        assertTrue(j.contains("\"forks\" : 2"), j);
+        // Each result lists both JVMs' medians, and its median lies between them (the mean of the two).
+        var m = java.util.regex.Pattern.compile("\"median_ms\" : ([0-9.eE-]+),[^}]*?\"jvm_medians_ms\" : \\[ ([0-9.eE-]+), ([0-9.eE-]+) \\]",
+                java.util.regex.Pattern.DOTALL).matcher(j);
+        int found = 0;
+        while (m.find()) {
+            double med = Double.parseDouble(m.group(1)), a = Double.parseDouble(m.group(2)), b = Double.parseDouble(m.group(3));
+            assertEquals((a + b) / 2, med, 1e-12 * med, j);
+            found++;
+        }
+        assertEquals(2, found, j);
+        assertEquals(forkDirs, forkDirectories(), "the forks' directory is removed after the run");
+    }
+
+    private static long forkDirectories() throws java.io.IOException {
+        try (var files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(f -> f.getFileName().toString().startsWith("prism-bench-forks")).count();
+        }
+    }
+
+    @Test
+    void aForkWritesItsResultsForItsParent(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("fork.tsv");
+        CliTest.Result r = run("bench", "-k", "haar", "--size", "small", "--backends", "jvm-seq", "--runs", "5",
+                "--warmup", "0", "--warmup-time", "0", "--budget", "0.1", "--no-ceilings", "--fork-out", file.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        var fork = dev.prism.bench.Forks.read(file);
+        assertEquals(java.util.List.of("haar.dwt2", "haar.idwt2"), fork.results().stream().map(x -> x.kernel()).toList());
+        for (var x : fork.results()) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(x.kernel() + " ") && l.contains(" jvm-seq ")), r.out());
+            assertTrue(x.medianMillis() > 0 && x.runs() >= 5, x.toString());
+        }
+    }
+
+    @Test
     void badValuesAreRejectedByName(@TempDir Path dir) {
         CliTest.Result r = run("bench", "-k", "haar", "--runs", "2");
         assertEquals(2, r.code());
         assertEquals("prism: --runs expected 5 to 100000 (a median of fewer than 5 is noise), found 2", r.err().strip());
+
+        r = run("bench", "-k", "haar", "--size", "small", "--forks", "0");
+        assertEquals(2, r.code());
+        assertEquals("prism: --forks expected 1 or more, found 0", r.err().strip());
+        r = run("bench", "-k", "haar", "--size", "small", "--forks", "2", "--breakdown");
+        assertEquals(2, r.code());
+        assertEquals("prism: --forks applies to the timed kernel cases; expected no --breakdown with it, found both", r.err().strip());
 
         r = run("bench", "-k", "haar", "--size", "small", "--backends", "gpu:0", "--runs", "5");
         assertEquals(2, r.code());
