@@ -42,12 +42,15 @@ public final class Forks {
         }
     }
 
-    /** What one fork measured: its results in order, and the JIT's compilation time during each case's timed runs. */
-    public record Fork(List<BenchRunner.Result> results, Map<String, Long> jit) {
+    /**
+     * What one fork measured: its results in order, the JIT's compilation time during each case's timed runs,
+     * and each backend's description as the fork opened it.
+     */
+    public record Fork(List<BenchRunner.Result> results, Map<String, Long> jit, Map<String, String> backends) {
     }
 
-    /** Every fork's results merged, and the JIT times summed over the forks. */
-    public record Outcome(List<Merged> merged, Map<String, Long> jit) {
+    /** Every fork's results merged, the JIT times summed over the forks, and the first fork's backend descriptions. */
+    public record Outcome(List<Merged> merged, Map<String, Long> jit, Map<String, String> backends) {
     }
 
     /**
@@ -91,7 +94,7 @@ public final class Forks {
         for (Fork f : forks) {
             f.jit().forEach((k, v) -> jit.merge(k, v, Long::sum));
         }
-        return new Outcome(merge(forks.stream().map(Fork::results).toList()), jit);
+        return new Outcome(merge(forks.stream().map(Fork::results).toList()), jit, forks.get(0).backends());
     }
 
     /** This JVM's executable, its options (a debugger's agent left out: its port is taken) and its class path. */
@@ -159,9 +162,14 @@ public final class Forks {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    /** Writes a fork's results: one tab-separated line per case, then one {@code jit} line per JIT figure. */
-    public static void write(Path file, List<BenchRunner.Result> results, Map<String, Long> jit) throws IOException {
+    /**
+     * Writes a fork's results: one tab-separated line per backend, per case and per JIT figure, each led by
+     * its kind ({@code backend}, {@code result}, {@code jit}).
+     */
+    public static void write(Path file, List<BenchRunner.Result> results, Map<String, Long> jit, Map<String, String> backends)
+            throws IOException {
         StringBuilder b = new StringBuilder();
+        backends.forEach((k, v) -> b.append("backend\t").append(k).append('\t').append(v.replace('\t', ' ').replace('\n', ' ')).append('\n'));
         for (BenchRunner.Result r : results) {
             b.append(String.join("\t", "result", r.kernel(), r.shape(), r.backend(), hex(r.firstMillis()), hex(r.medianMillis()),
                     hex(r.p25Millis()), hex(r.p75Millis()), Integer.toString(r.runs()), hex(r.kernelMillis()),
@@ -177,6 +185,7 @@ public final class Forks {
     public static Fork read(Path file) throws IOException {
         List<BenchRunner.Result> results = new ArrayList<>();
         Map<String, Long> jit = new LinkedHashMap<>();
+        Map<String, String> backends = new LinkedHashMap<>();
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         for (int i = 0; i < lines.size(); i++) {
             String[] f = lines.get(i).split("\t", -1);
@@ -190,13 +199,17 @@ public final class Forks {
                     jit.put(f[1], Long.parseLong(f[2]));
                     continue;
                 }
+                if (f[0].equals("backend") && f.length == 3) {
+                    backends.put(f[1], f[2]);
+                    continue;
+                }
             } catch (NumberFormatException e) {
                 // reported below with the line
             }
-            throw new IOException(file + " line " + (i + 1) + ": expected a 'result' line of 13 fields or a 'jit' line of 3,"
-                    + " found '" + lines.get(i) + "'");
+            throw new IOException(file + " line " + (i + 1) + ": expected a 'result' line of 13 fields, or a 'jit' or 'backend'"
+                    + " line of 3, found '" + lines.get(i) + "'");
         }
-        return new Fork(results, jit);
+        return new Fork(results, jit, backends);
     }
 
     /** A double exactly, as Java's hexadecimal floating-point text (NaN as NaN). */

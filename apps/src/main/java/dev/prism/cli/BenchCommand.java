@@ -241,6 +241,10 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             Path dir = Files.createTempDirectory("prism-bench-forks");
             try {
                 Forks.Outcome o = Forks.run(forkArgs(ids, t), forks, dir, out);
+                for (String id : ids) {
+                    descriptions.put(id, o.backends().getOrDefault(id, id));
+                    out.println("backend " + id + ": " + descriptions.get(id));
+                }
                 forkMedians = new LinkedHashMap<>();
                 for (Forks.Merged m : o.merged()) {
                     results.add(m.result());
@@ -254,10 +258,6 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                     }
                 }
                 Files.deleteIfExists(dir);
-            }
-            for (String id : ids) {
-                descriptions.put(id, jvmDescription(id, t));
-                out.println("backend " + id + ": " + descriptions.get(id));
             }
         }
         for (String id : forks > 1 ? List.<String>of() : ids) {
@@ -280,7 +280,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         }
 
         if (forkOut != null) {
-            Forks.write(forkOut, results, jit);
+            Forks.write(forkOut, results, jit, descriptions);
         }
         MachineLoad.Result loadResult = load == null ? null : load.stop();
         List<String> columns = new ArrayList<>(List.of("kernel", "shape", "backend", "first ms", "median ms", "IQR ms", "device ms",
@@ -553,16 +553,6 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             a.add("--train");
         }
         return a;
-    }
-
-    /** A backend's description as a fork reports it, told from this JVM (the same options and machine). */
-    private static String jvmDescription(String id, int threads) {
-        return switch (id) {
-            case "jvm" -> { try (JvmBackend b = JvmBackend.parallel(threads)) { yield b.description(); } }
-            case "jvm-plain" -> { try (JvmBackend b = JvmBackend.parallel(threads, false)) { yield b.description(); } }
-            case "jvm-seq" -> { try (JvmBackend b = JvmBackend.sequential()) { yield b.description(); } }
-            default -> id;
-        };
     }
 
     private static String fmt(double ms) {

@@ -52,10 +52,11 @@ class ForksTest {
         Path f = dir.resolve("f.tsv");
         List<BenchRunner.Result> rs = List.of(result("haar.dwt2", "jvm", 0.1 / 3, 30),
                 new BenchRunner.Result("x", "4x1x32x32 width 64", "tornado:0", 1.5, 2.5, 2, 3, 5, 0.7, 600, 1L << 40, 7));
-        Forks.write(f, rs, Map.of("x on tornado:0", 12L));
+        Forks.write(f, rs, Map.of("x on tornado:0", 12L), Map.of("tornado:0", "TornadoVM, OpenCL\tdevice 0"));
         Forks.Fork back = Forks.read(f);
         assertEquals(rs, back.results());
         assertEquals(Map.of("x on tornado:0", 12L), back.jit());
+        assertEquals(Map.of("tornado:0", "TornadoVM, OpenCL device 0"), back.backends(), "a tab in a description becomes a space");
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "no temporary file left");
         }
@@ -66,7 +67,8 @@ class ForksTest {
         Path f = dir.resolve("f.tsv");
         Files.writeString(f, "jit\ta\t1\nresult\tonly\tthree\n");
         var e = assertThrows(IOException.class, () -> Forks.read(f));
-        assertEquals(f + " line 2: expected a 'result' line of 13 fields or a 'jit' line of 3, found 'result\tonly\tthree'", e.getMessage());
+        assertEquals(f + " line 2: expected a 'result' line of 13 fields, or a 'jit' or 'backend' line of 3, found 'result\tonly\tthree'",
+                e.getMessage());
     }
 
     @Test

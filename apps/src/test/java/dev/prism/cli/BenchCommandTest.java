@@ -61,6 +61,8 @@ class BenchCommandTest {
         assertTrue(r.out().contains("fork 1 of 2: 2 cases in "), r.out());
         assertTrue(r.out().contains("fork 2 of 2: 2 cases in "), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.contains("each JVM ms")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("backend jvm: JVM, ") && l.contains("-bit vectors")),
+                "the forks' own description of each backend:\n" + r.out());
         for (String backend : new String[] {"jvm-seq", "jvm"}) {
             // The row shows the two JVMs' medians: "a · b".
             assertEquals(1, r.out().lines().filter(l -> l.startsWith("haar.dwt2 ") && l.contains(" " + backend + " ")
