@@ -43,8 +43,35 @@ public final class ActivationVector {
         return one.div(VectorMath.exp(v.neg()).add(one));
     }
 
+    /**
+     * Spans shorter than this take {@link #silu(float)} and {@link #siluGrad(float, float)}, the same
+     * arithmetic one lane at a time (the same bits: {@link VectorMath#exp(float)} is the vector exp's lane).
+     * Such a span is a small MLP's activation (a time or noise embedding), launched a few times per training
+     * step: its vector loop reaches C2 only after hundreds of steps and until then runs in C1, where every
+     * vector is an object. Measured on the training step of {@code ddpm-unet} width 32 at batch 64 (8,192
+     * values per SiLU launch), 885 KB allocated per step after 40 steps, all in its two SiLU launches.
+     */
+    static final int SCALAR_BELOW = 16_384;
+
+    /** {@link #silu(FloatVector)} on one lane. */
+    static float silu(float v) {
+        return v / (VectorMath.exp(-v) + 1f);
+    }
+
+    /** {@link #siluGrad(FloatVector, FloatVector)} on one lane. */
+    static float siluGrad(float v, float gy) {
+        float s = 1f / (VectorMath.exp(-v) + 1f);
+        return gy * (s * (1f + v * (1f - s)));
+    }
+
     /** Elements {@code [from, to)} of {@link ActivationKernels#silu}. */
     public static void siluRange(float[] x, float[] y, int len, int from, int to) {
+        if (to - from < SCALAR_BELOW) {
+            for (int k = from; k < to; k++) {
+                y[k] = silu(x[k]);
+            }
+            return;
+        }
         int i = from;
         for (; i + V <= to; i += V) {
             silu(FloatVector.fromArray(F, x, i)).intoArray(y, i);
@@ -64,6 +91,12 @@ public final class ActivationVector {
 
     /** Elements {@code [from, to)} of {@link ActivationKernels#siluBackward}. */
     public static void siluBackwardRange(float[] x, float[] gy, float[] gx, int len, int from, int to) {
+        if (to - from < SCALAR_BELOW) {
+            for (int k = from; k < to; k++) {
+                gx[k] = siluGrad(x[k], gy[k]);
+            }
+            return;
+        }
         int i = from;
         for (; i + V <= to; i += V) {
             siluGrad(FloatVector.fromArray(F, x, i), FloatVector.fromArray(F, gy, i)).intoArray(gx, i);

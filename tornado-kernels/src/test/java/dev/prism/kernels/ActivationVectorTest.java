@@ -49,7 +49,8 @@ class ActivationVectorTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 47, 63, 65, 100, 129, 1000, 4099})
+    // 49157: spans of 16386 on 3 threads take SiLU's vector loop, spans of 7022 on 7 threads its scalar form
+    @ValueSource(ints = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 47, 63, 65, 100, 129, 1000, 4099, 49157})
     void elementwiseMatchesThePlainLoopOnEveryLength(int len) {
         check("gaussian x3", scaled(Inputs.gaussian(len, 91), 3));
         float[] x = Inputs.gaussian(len, 92);
@@ -59,6 +60,28 @@ class ActivationVectorTest {
             x[i] = i % 2 == 0 ? special[(i / 2) % special.length] : x[i] * 30;
         }
         check("extremes", x);
+    }
+
+    @Test
+    void siluOnShortSpansGivesTheVectorLoopsBits() {
+        int len = ActivationVector.SCALAR_BELOW + 37;
+        float[] x = Inputs.gaussian(len, 96), gy = Inputs.gaussian(len, 97);
+        float[] special = {-1e30f, -200f, -89f, -88.5f, -88f, -20f, 20f, 88f, 89f, 200f, 1e30f,
+                Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 0f, -0f, Float.MIN_VALUE};
+        for (int i = 0; i < len; i++) {
+            x[i] = i % 3 == 0 ? special[(i / 3) % special.length] : x[i] * 30;
+        }
+        float[] whole = Inputs.poisoned(len), pieces = Inputs.poisoned(len);
+        ActivationVector.siluRange(x, whole, len, 0, len);                     // one span: the vector loop
+        for (int k = 0; k < len; k += 1000) {
+            ActivationVector.siluRange(x, pieces, len, k, Math.min(len, k + 1000));   // short spans: one lane at a time
+        }
+        assertIdentical("silu, scalar form against the vector loop", whole, pieces);
+        ActivationVector.siluBackwardRange(x, gy, whole, len, 0, len);
+        for (int k = 0; k < len; k += 1000) {
+            ActivationVector.siluBackwardRange(x, gy, pieces, len, k, Math.min(len, k + 1000));
+        }
+        assertIdentical("silu backward, scalar form against the vector loop", whole, pieces);
     }
 
     @ParameterizedTest
