@@ -133,10 +133,28 @@ class TrainCommandTest {
      */
     @Test
     void killedAtRandomMomentsAndResumedItEqualsTheUninterruptedRun(@TempDir Path dir) throws Exception {
+        killAndResume(dir, (data, out, steps) -> fresh(data, out, steps, "cosine", 1, 0), TrainCommandTest::losses);
+    }
+
+    /** The arguments of a new run of {@code steps} steps on {@code data} into {@code out}, checkpointing every step. */
+    interface FreshRun {
+        List<String> args(Path data, Path out, int steps);
+    }
+
+    /** A run's log rows without their wall-clock column. */
+    interface LogRows {
+        List<String> of(Path run) throws IOException;
+    }
+
+    /**
+     * The SIGKILL test of one objective: a run killed at random moments and resumed until it completes
+     * equals the run that went through, loss for loss ({@code rows}) and weight for weight.
+     */
+    static void killAndResume(Path dir, FreshRun fresh, LogRows rows) throws Exception {
         Path data = images(dir, 4);
         int steps = 60;
         Path through = dir.resolve("through");
-        assertEquals(0, run(fresh(data, through, steps, "cosine", 1, 0)).code());
+        assertEquals(0, run(fresh.args(data, through, steps)).code());
 
         Path killed = dir.resolve("killed");
         SplittableRandom random = new SplittableRandom(11);
@@ -152,7 +170,7 @@ class TrainCommandTest {
                 // killed before its first checkpoint: nothing to resume, the run starts again
                 deleteTree(killed);
             }
-            List<String> args = haveCheckpoint ? List.of("train", "--resume", killed.toString()) : fresh(data, killed, steps, "cosine", 1, 0);
+            List<String> args = haveCheckpoint ? List.of("train", "--resume", killed.toString()) : fresh.args(data, killed, steps);
             Process p = child(args, dir.resolve("child-" + attempt + ".log"));
             boolean last = kills >= 4;
             if (!last) {
@@ -176,7 +194,7 @@ class TrainCommandTest {
         }
         assertTrue(kills >= 1, "no kill landed before the run finished");
         assertEquals(String.valueOf(steps), Checkpoint.header(killed.resolve("checkpoint.safetensors")).state().get("step"));
-        assertEquals(losses(through), losses(killed));
+        assertEquals(rows.of(through), rows.of(killed));
         assertArrayEquals(tensorBytes(through.resolve("checkpoint.safetensors")), tensorBytes(killed.resolve("checkpoint.safetensors")));
         assertArrayEquals(tensorBytes(through.resolve("ema.safetensors")), tensorBytes(killed.resolve("ema.safetensors")));
         try (Stream<Path> left = Files.list(killed)) {

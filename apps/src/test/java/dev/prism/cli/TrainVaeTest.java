@@ -85,6 +85,12 @@ class TrainVaeTest {
         assertArrayEquals(tensorBytes(through.resolve("checkpoint.safetensors")), tensorBytes(resumed.resolve("checkpoint.safetensors")));
     }
 
+    /** The autoencoder's run too: SIGKILL at random moments (mid-checkpoint included), resume, and the same run. */
+    @Test
+    void killedAtRandomMomentsAndResumedItEqualsTheUninterruptedRun(@TempDir Path dir) throws Exception {
+        TrainCommandTest.killAndResume(dir, (data, out, steps) -> fresh(data, out, steps, 1, 0), TrainVaeTest::rows);
+    }
+
     @Test
     void optionsOfOtherObjectivesAreRefusedNamingThem(@TempDir Path dir) throws Exception {
         Path data = images(dir, 9);
