@@ -233,7 +233,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
 
         List<BenchRunner.Result> results = new ArrayList<>();
         Map<String, String> descriptions = new LinkedHashMap<>();
-        Map<String, Long> jit = runner.jitDuringTiming();
+        Map<String, Long> jit = null;
         Map<String, double[]> forkMedians = null;
         if (forks > 1) {
             out.println("forks: timing the cases in " + forks + " fresh JVMs, one after another");
@@ -279,6 +279,9 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
             }
         }
 
+        if (jit == null) {
+            jit = runner.jitDuringTiming();      // a copy: taken after the cases ran
+        }
         if (forkOut != null) {
             Forks.write(forkOut, results, jit, descriptions);
         }
