@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * {@code prism bench --forks N}: the same cases timed in N fresh JVMs, one after another, and per case the
  * median of the JVMs' medians with each JVM's own median beside it. One JVM's JIT can compile a kernel into
  * slower code than another JVM's (a vector kept in memory instead of a register, measured in
- * docs/BENCHMARKS.md), so one JVM's row can be 1.5–4 times its usual time; with N ≥ 3 a comparison
+ * docs/BENCHMARKS.md), so one JVM's row can be 1.3 to 4.6 times its usual time; with N ≥ 3 a comparison
  * between two runs no longer rests on one JVM's compilation, and the spread shows when one differed.
  *
  * <p>A fork is the same JVM (executable, options, class path) running {@code bench} with the options the

@@ -126,7 +126,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--forks", paramLabel = "N", defaultValue = "1",
             description = "Time the cases in N fresh JVMs, one after another, and report per case the median of their medians with"
                     + " each JVM's median beside it (default: ${DEFAULT-VALUE}, this JVM). A JVM's JIT can compile one kernel into"
-                    + " code 1.5-4 times slower than another JVM's does (docs/BENCHMARKS.md); with 3 or more, two runs (two"
+                    + " code 1.3 to 4.6 times slower than another JVM's does (docs/BENCHMARKS.md); with 3 or more, two runs (two"
                     + " vector widths, say) compare without resting on one compilation.")
     int forks;
 
