@@ -16,8 +16,9 @@ public final class Activation {
     private static final Kernel SILU = Kernel.of("activation.silu", "siluLane").vector("ActivationVector", "siluRange");
     private static final Kernel SILU_BACKWARD = Kernel.of("activation.siluBackward", "siluBackwardLane")
             .vector("ActivationVector", "siluBackwardRange");
-    private static final Kernel GELU = Kernel.of("activation.gelu", "geluLane");
-    private static final Kernel GELU_BACKWARD = Kernel.of("activation.geluBackward", "geluBackwardLane");
+    private static final Kernel GELU = Kernel.of("activation.gelu", "geluLane").vector("ActivationVector", "geluRange");
+    private static final Kernel GELU_BACKWARD = Kernel.of("activation.geluBackward", "geluBackwardLane")
+            .vector("ActivationVector", "geluBackwardRange");
     private static final Kernel LEAKY_RELU = Kernel.of("activation.leakyRelu", "leakyReluLane")
             .vector("ActivationVector", "leakyReluRange");
     private static final Kernel LEAKY_RELU_BACKWARD = Kernel.of("activation.leakyReluBackward", "leakyReluBackwardLane")
@@ -27,7 +28,8 @@ public final class Activation {
     private static final Kernel TANH = Kernel.of("activation.tanhForward", "tanhForwardLane");
     private static final Kernel TANH_BACKWARD = Kernel.of("activation.tanhBackward", "tanhBackwardLane");
     private static final Kernel SOFTMAX = Kernel.of("activation.softmax", "softmaxRow").vector("ActivationVector", "softmaxRows");
-    private static final Kernel SOFTMAX_BACKWARD = Kernel.of("activation.softmaxBackward", "softmaxBackwardRow");
+    private static final Kernel SOFTMAX_BACKWARD = Kernel.of("activation.softmaxBackward", "softmaxBackwardRow")
+            .vector("ActivationVector", "softmaxBackwardRows");
 
     private Activation() {
     }

@@ -15,7 +15,11 @@ import jdk.incubator.vector.VectorSpecies;
  * apart, inside the shared tolerance. When {@code exp(−v)} overflows (v &lt; −88.4) the float forms give
  * 0 (or −0) where the plain ones give a tiny value; infinities give the plain values, NaN gives NaN.
  * Softmax: the row maximum is exact, exp in float, the sum in double (in 8 partial sums), the scale in
- * float. GELU keeps its plain loop (its erfc fit needs a double exp, not written here).
+ * float. Softmax's backward: the row's dot product in double (2 partial sums of the widened lanes, then the
+ * scalar tail), {@code (gy − dot)·y} in float with the dot as a float pair. GELU below about −13.2, where
+ * {@code x·Φ(x)} is below float's smallest normal, gives 0 where the plain helper gives a subnormal (PyTorch's
+ * float GELU gives 0 there too). GELU and its backward evaluate the plain helpers' erfc form in float, see
+ * {@link #erfcOfAbs(FloatVector)}.
  *
  * <p>One block per loop iteration: C2 inlines {@link VectorMath#exp(FloatVector)} once per loop body within its node budget, and
  * a vector crossing a call it did not inline is boxed.
@@ -149,6 +153,104 @@ public final class ActivationVector {
         }
     }
 
+    /** {@code 0.5/√2}: {@code t = 1/(1 + |v|·0.5/√2)} is the plain erfc's t at {@code z = |v|/√2}. */
+    private static final float HALF_OVER_SQRT2 = (float) (0.5 / Math.sqrt(2.0));
+    private static final float INV_SQRT_2PI = (float) (1.0 / Math.sqrt(2.0 * Math.PI));
+    /**
+     * |v| is clamped here before the exps: {@code exp(−14²/2)} is far below float's range (0 after
+     * {@link VectorMath#exp(FloatVector)}), so Φ is exactly 0 or 1 beyond it, as it is in float, and v² stays finite.
+     */
+    private static final float GELU_CLAMP = 14f;
+    /** The coefficients of the plain erfc's P(t), lowest power first, rounded to float. */
+    private static final float C0 = -1.2655121182324303f, C1 = 0.99999820360268932f, C2 = 0.37510165393285583f,
+            C3 = 0.08108338803826215f, C4 = -0.060279491326036994f, C5 = -0.31545220359914805f,
+            C6 = 0.62875176351624862f, C7 = -1.9180742231321652f, C8 = 3.490682311299607f,
+            C9 = -3.3425184272696398f, C10 = 1.7429268356827576f, C11 = -0.46412437015332919f,
+            C12 = 0.047416672390035719f;
+
+    /**
+     * {@code erfc(a/√2)} for {@code a = min(|v|, 14)}, in float: {@link ActivationKernels#erfc}'s form
+     * {@code t·exp(P(t) − a²/2)} with P by Horner's rule. The square is carried in two parts ({@code s = a·a}
+     * and its exact rounding error {@code fma(a, a, −s)}), so the exponent's only roundings are two of a number
+     * of magnitude at most 98: for |v| ≤ 4 (exponent above −9) the result is within about 1e-6 relative of
+     * the double form, for |v| ≤ 10 within about 5e-6 (P's float coefficients and Horner's rounding add at
+     * most about 1e-6; exp 2 ulp). Below {@code exp}'s normal range (|v| above about 13.2) it is 0.
+     */
+    private static FloatVector erfcOfAbs(FloatVector a) {
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector t = one.div(a.fma(a.broadcast(HALF_OVER_SQRT2), one));
+        FloatVector p = t.mul(C12).add(C11);
+        p = p.fma(t, t.broadcast(C10));
+        p = p.fma(t, t.broadcast(C9));
+        p = p.fma(t, t.broadcast(C8));
+        p = p.fma(t, t.broadcast(C7));
+        p = p.fma(t, t.broadcast(C6));
+        p = p.fma(t, t.broadcast(C5));
+        p = p.fma(t, t.broadcast(C4));
+        p = p.fma(t, t.broadcast(C3));
+        p = p.fma(t, t.broadcast(C2));
+        p = p.fma(t, t.broadcast(C1));
+        p = p.fma(t, t.broadcast(C0));
+        FloatVector s = a.mul(a);
+        FloatVector minusHalf = FloatVector.broadcast(F, -0.5f);
+        FloatVector h = s.fma(minusHalf, p);
+        h = a.fma(a, s.neg()).fma(minusHalf, h);
+        return t.mul(VectorMath.exp(h));
+    }
+
+    /** Φ(v) from {@code r = erfc(|v|/√2)}: {@code r/2} for v ≤ 0, {@code 1 − r/2} above (NaN stays NaN). */
+    private static FloatVector normalCdf(FloatVector v, FloatVector r) {
+        FloatVector half = r.mul(0.5f);
+        return half.blend(FloatVector.broadcast(F, 1f).sub(half), v.compare(VectorOperators.GT, 0f));
+    }
+
+    /**
+     * {@code v·Φ(v)} in float. A NaN v is returned as it is: the NaN that many operations would pass on
+     * depends on the order C2 gives a commutative operation's operands, and every run must give the same bits.
+     */
+    static FloatVector gelu(FloatVector v) {
+        FloatVector a = v.abs().min(GELU_CLAMP);
+        return v.mul(normalCdf(v, erfcOfAbs(a))).blend(v, v.test(VectorOperators.IS_NAN));
+    }
+
+    /**
+     * {@code gy·(Φ(v) + v·φ(v))} in float, φ(v) = exp(−v²/2)/√(2π) with v² in two parts as in
+     * {@link #erfcOfAbs(FloatVector)}. φ is computed from the clamped |v| and multiplied by v itself, so that
+     * v = ±∞ gives ∞·0 = NaN, as the plain helper does. A NaN v is returned as it is, as in {@link #gelu(FloatVector)}.
+     */
+    static FloatVector geluGrad(FloatVector v, FloatVector gy) {
+        FloatVector a = v.abs().min(GELU_CLAMP);
+        FloatVector cdf = normalCdf(v, erfcOfAbs(a));
+        FloatVector s = a.mul(a);
+        FloatVector h = a.fma(a, s.neg()).fma(FloatVector.broadcast(F, -0.5f), s.mul(-0.5f));
+        FloatVector pdf = VectorMath.exp(h).mul(INV_SQRT_2PI);
+        return gy.mul(v.fma(pdf, cdf)).blend(v, v.test(VectorOperators.IS_NAN));
+    }
+
+    /** Elements {@code [from, to)} of {@link ActivationKernels#gelu}. */
+    public static void geluRange(float[] x, float[] y, int len, int from, int to) {
+        int i = from;
+        for (; i + V <= to; i += V) {
+            gelu(FloatVector.fromArray(F, x, i)).intoArray(y, i);
+        }
+        for (; i < to; i += V) {
+            VectorMask<Float> m = F.indexInRange(i, to);
+            gelu(FloatVector.fromArray(F, x, i, m)).intoArray(y, i, m);
+        }
+    }
+
+    /** Elements {@code [from, to)} of {@link ActivationKernels#geluBackward}. */
+    public static void geluBackwardRange(float[] x, float[] gy, float[] gx, int len, int from, int to) {
+        int i = from;
+        for (; i + V <= to; i += V) {
+            geluGrad(FloatVector.fromArray(F, x, i), FloatVector.fromArray(F, gy, i)).intoArray(gx, i);
+        }
+        for (; i < to; i += V) {
+            VectorMask<Float> m = F.indexInRange(i, to);
+            geluGrad(FloatVector.fromArray(F, x, i, m), FloatVector.fromArray(F, gy, i, m)).intoArray(gx, i, m);
+        }
+    }
+
     /** Rows {@code [from, to)} of {@link ActivationKernels#softmax}. */
     public static void softmaxRows(float[] x, float[] y, int rows, int n, int from, int to) {
         for (int r = from; r < to; r++) {
@@ -196,6 +298,40 @@ public final class ActivationVector {
         }
         for (; i < end; i++) {
             y[i] = y[i] * inv;
+        }
+    }
+
+    /** Rows {@code [from, to)} of {@link ActivationKernels#softmaxBackward}. */
+    public static void softmaxBackwardRows(float[] y, float[] gy, float[] gx, int rows, int n, int from, int to) {
+        double[] lanes = VectorMath.lanes();
+        for (int r = from; r < to; r++) {
+            int base = r * n;
+            int end = base + n;
+            DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
+            int i = base;
+            for (; i + V <= end; i += V) {
+                FloatVector g = FloatVector.fromArray(F, gy, i), p = FloatVector.fromArray(F, y, i);
+                s0 = ((DoubleVector) g.convertShape(VectorOperators.F2D, D, 0))
+                        .fma((DoubleVector) p.convertShape(VectorOperators.F2D, D, 0), s0);
+                s1 = ((DoubleVector) g.convertShape(VectorOperators.F2D, D, 1))
+                        .fma((DoubleVector) p.convertShape(VectorOperators.F2D, D, 1), s1);
+            }
+            s0.add(s1).intoArray(lanes, 0);
+            double dot = VectorMath.sumLanes(lanes);
+            for (; i < end; i++) {
+                dot += (double) gy[i] * y[i];
+            }
+            // dot as a float pair: gy − hi is exact where the two are close (Sterbenz), so the difference keeps
+            // the low bits that a row dominated by one probability cancels down to
+            float hi = (float) dot, lo = (float) (dot - hi);
+            FloatVector dHi = FloatVector.broadcast(F, hi), dLo = FloatVector.broadcast(F, lo);
+            i = base;
+            for (; i + V <= end; i += V) {
+                FloatVector.fromArray(F, gy, i).sub(dHi).sub(dLo).mul(FloatVector.fromArray(F, y, i)).intoArray(gx, i);
+            }
+            for (; i < end; i++) {
+                gx[i] = (gy[i] - hi - lo) * y[i];
+            }
         }
     }
 }

@@ -5,7 +5,10 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The hand-vectorised JVM variant (Vector API) of {@link ElementwiseKernels#modulatePlanes}, the adaptive group
+ * The hand-vectorised JVM variants (Vector API) of {@link ElementwiseKernels#sumPlanes} (the gradients of a bias
+ * and of a per-plane vector: each result a sum in double, of the widened lanes in four partial sums, as group
+ * norm's statistics sum; the plain helper sums in another order, so the two differ in the last bits of a double
+ * before the rounding to float) and of {@link ElementwiseKernels#modulatePlanes}, the adaptive group
  * norm's per-(n, c) scale and shift with optional SiLU in WaveDiff's generator, which the plain loop's row helper
  * ran at about 1.5 GFLOP/s (a scalar double {@code Math.exp} per element): 7% of a CIFAR-10 forward at batch 100.
  * The plain loops stay the reference and the TornadoVM input.
@@ -57,6 +60,17 @@ public final class ElementwiseVector {
                 }
             }
             lane = last;
+        }
+    }
+
+    /** Results {@code [from, to)} of {@link ElementwiseKernels#sumPlanes}. */
+    public static void sumPlanesLanes(float[] g, float[] out, int count, int reps, int hw, int from, int to) {
+        for (int k = from; k < to; k++) {
+            double s = 0;
+            for (int m = 0; m < reps; m++) {
+                s += NormVector.sum(g, (m * count + k) * hw, hw);
+            }
+            out[k] = (float) s;
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.prism.kernels;
 
 import dev.prism.backend.JvmBackend;
 import dev.prism.backend.Launch;
+import dev.prism.testing.Arrays32;
 import dev.prism.testing.Backends;
 import dev.prism.testing.Inputs;
 import dev.prism.testing.Npz;
@@ -10,6 +11,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import dev.prism.testing.Arrays32;
 
 import static dev.prism.testing.Arrays32.assertClose;
 import static dev.prism.testing.Arrays32.assertIdentical;
@@ -60,6 +63,30 @@ class ActivationVectorTest {
             x[i] = i % 2 == 0 ? special[(i / 2) % special.length] : x[i] * 30;
         }
         check("extremes", x);
+    }
+
+    @Test
+    void geluKeepsItsRelativeAccuracyIntoTheNegativeTail() {
+        // x·Φ(x) at x = −10 is −7.6e-23: the shared tolerance's absolute floor would hide any error there, so
+        // each element is held to its own value; the bound is erfcOfAbs's (about 5e-6 for |x| ≤ 10) with room
+        int len = 4001;
+        float[] x = new float[len], gy = new float[len];
+        for (int i = 0; i < len; i++) {
+            x[i] = -10f + 20f * i / (len - 1);
+            gy[i] = 1f;
+        }
+        float[] y = Inputs.poisoned(len), gx = Inputs.poisoned(len);
+        Backends.par(Activation.gelu(x, y, len));
+        Backends.par(Activation.geluBackward(x, gy, gx, len));
+        for (int i = 0; i < len; i++) {
+            double want = ActivationKernels.geluOf(x[i]);
+            assertTrue(Math.abs(y[i] - want) <= 1e-5 * Math.abs(want), "gelu(" + x[i] + "): " + want + ", found " + y[i]);
+            // Φ(x) + x·φ(x) crosses zero near x = −0.75, where it is a difference of two terms near 0.23: the
+            // absolute floor is 1e-5 of those terms
+            double grad = ActivationKernels.geluGradOf(x[i], 1f);
+            assertTrue(Math.abs(gx[i] - grad) <= 1e-5 * Math.abs(grad) + 2.5e-6,
+                    "gelu backward(" + x[i] + "): " + grad + ", found " + gx[i]);
+        }
     }
 
     @Test
@@ -114,8 +141,10 @@ class ActivationVectorTest {
     private static void check(String what, float[] x) {
         unary(what + " silu", x, Activation::silu);
         unary(what + " sigmoid", x, Activation::sigmoid);
+        unary(what + " gelu", x, Activation::gelu);
         float[] gy = Inputs.gaussian(x.length, 95);
         binary(what + " silu backward", x, gy, Activation::siluBackward);
+        binary(what + " gelu backward", x, gy, Activation::geluBackward);
         for (float slope : new float[] {0.2f, 0.01f, -0.5f}) {
             float[] plain = Inputs.poisoned(x.length);
             Backends.seq(Activation.leakyRelu(x, plain, x.length, slope));
@@ -162,6 +191,15 @@ class ActivationVectorTest {
         Backends.seq(Activation.softmax(x, plain, rows, n));
         Backends.par(l);
         compare("softmax " + what, plain, vector);
+        float[] gy = Inputs.gaussian(rows * n, 98), gPlain = Inputs.poisoned(rows * n), gVector = Inputs.poisoned(rows * n);
+        float[] gSeven = Inputs.poisoned(rows * n);
+        Launch b = Activation.softmaxBackward(plain, gy, gVector, rows, n);
+        assertNotNull(b.vector(), "softmax backward carries a vector variant");
+        Backends.seq(Activation.softmaxBackward(plain, gy, gPlain, rows, n));
+        Backends.par(b);
+        SEVEN.run(Activation.softmaxBackward(plain, gy, gSeven, rows, n));
+        assertIdentical("softmax backward " + what + " on 3 and 7 threads", gVector, gSeven);
+        compare("softmax backward " + what, gPlain, gVector);
     }
 
     /** Non-finite values equal (any NaN for a NaN), the rest within the shared tolerance. */
@@ -174,6 +212,7 @@ class ActivationVectorTest {
                 v[i] = 0;
             }
         }
-        assertClose(what, p, v);
+        // below float's smallest normal, the float forms flush to 0 where the double helpers round to a subnormal
+        assertClose(what, p, v, Arrays32.RTOL, Math.max(Arrays32.atolFor(p), Float.MIN_NORMAL));
     }
 }

@@ -48,6 +48,34 @@ class ElementwiseVectorTest {
         check(n + "x" + c + "x" + h + "x" + w, x, s, n, c, h, w);
     }
 
+    @ParameterizedTest
+    @CsvSource({"1,1,1,1", "2,3,4,4", "1,5,1,7", "3,2,5,3", "2,7,8,8", "1,4,16,16", "2,3,9,17", "1,64,64,64", "4,9,4,4"})
+    void planeSumsMatchThePlainLoop(int n, int c, int h, int w) {
+        float[] gy = Inputs.gaussian(n * c * h * w, 73);
+        for (int i = 0; i < gy.length; i++) {
+            gy[i] += 0.5f;   // a mean away from 0, so that the sums do not cancel to their rounding
+        }
+        String what = n + "x" + c + "x" + h + "x" + w;
+        sums(what + " bias", n, c, (in, out) -> Elementwise.addBiasBackward(in, out, n, c, h, w), gy, c);
+        sums(what + " planes", n, c, (in, out) -> Elementwise.addPlanesBackward(in, out, n, c, h, w), gy, n * c);
+    }
+
+    private interface Sum {
+        Launch make(float[] gy, float[] out);
+    }
+
+    private static void sums(String what, int n, int c, Sum op, float[] gy, int count) {
+        float[] plain = Inputs.poisoned(count), vector = Inputs.poisoned(count), seven = Inputs.poisoned(count);
+        Launch l = op.make(gy, vector);
+        assertNotNull(l.vector(), what + " carries a vector variant");
+        Backends.seq(op.make(gy, plain));
+        Backends.par(l);
+        SEVEN.run(op.make(gy, seven));
+        assertIdentical(what + " on 3 and 7 threads", vector, seven);
+        // both sum in double and round once: at most one float ulp apart
+        assertClose(what, plain, vector, 1.2e-7, 0);
+    }
+
     private static void check(String what, float[] x, float[] s, int n, int c, int h, int w) {
         int size = n * c * h * w;
         for (boolean silu : new boolean[] {false, true}) {
