@@ -2,7 +2,7 @@ package dev.prism.kernels;
 
 import dev.prism.backend.Lanes;
 
-import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.prism.kernels.Conv2dKernels.CIN;
@@ -29,48 +29,55 @@ import static dev.prism.kernels.Conv2dKernels.W;
  *
  * <p>The sum: {@code gw[co,ci,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n,ci,oy − ph + ky·dh, ox − pw + kx·dw]}.
  *
- * <p>Layout. A chunk of batch items is widened to double into zero-padded scratch planes of
- * {@code P = (H + 2·ph)·Wp} values with rows of {@code Wp = W + 2·pw}, the items one after the other:
- * {@code x} at {@code (iy + ph)·Wp + ix + pw}, {@code gy} at {@code oy·Wp + ox} (zero for {@code ox >= OW}
- * and {@code oy >= OH}). Tap {@code (ky, kx)} then reads {@code x} at {@code q + ky·dh·Wp + kx·dw} for every
+ * <p>Layout. A chunk of batch items is copied into zero-padded scratch planes of {@code P = (H + 2·ph)·Wp}
+ * floats with rows of {@code Wp = W + 2·pw}, the items one after the other: {@code x} at
+ * {@code (iy + ph)·Wp + ix + pw}, {@code gy} at {@code oy·Wp + ox} (zero for {@code ox >= OW} and
+ * {@code oy >= OH}). Tap {@code (ky, kx)} then reads {@code x} at {@code q + ky·dh·Wp + kx·dw} for every
  * position {@code q} of {@code gy}: the sum over a chunk is one dot product of two flat runs, with no
  * border tests and no row tails, so narrow rows (8, 16 wide) and small planes fill whole vectors.
  * A zero of the padding multiplies an input value; an infinite input therefore gives NaN where the plain
  * loop gives ±∞.
  *
- * <p>Summation: in double like the loop ({@link Sums}), each product exact (two widened floats), each
- * vector lane a running double sum of the positions {@code q ≡ lane} modulo the lane count over all chunks
- * in order, the lanes then added left to right and the total rounded to float once. The same terms as the
- * loop's in another order: within a few double ulps of its sum, so the same float or one ulp apart
- * ({@code ReductionAccuracyTest} bounds both against float64). The order depends on the geometry and
- * {@link VectorMath#DOUBLE}'s width alone: every thread count gives the same bits (each width its own).
+ * <p>Summation ({@code docs/KERNELS.md}, long sums): each vector lane runs a float sum of fused multiply-adds
+ * over at most {@value #RUN} consecutive positions {@code q ≡ lane} (modulo the lane count), which is then
+ * added to that lane's double sum; the double sums continue over all runs and chunks in order, the lanes are
+ * then added left to right and the total rounded to float once. A float run of {@value #RUN} terms may be off by
+ * {@value #RUN}·2⁻²⁴ of its terms' absolute sum, so the result is within that of its terms' absolute sum, plus
+ * the double sums' bound and half an ulp, of the exact value ({@code ReductionAccuracyTest} holds it to that bound
+ * and to PyTorch's own error). Float runs take half the double path's time: twice the lanes per FMA, and half
+ * the scratch to stream. The order depends on the geometry and {@link VectorMath#FLOAT}'s width alone: every
+ * thread count gives the same bits (each width its own).
  *
  * <p>Micro-kernel: {@code CB} output channels × {@value #TB} terms, a term being one (input channel, tap)
  * pair, so that a 3×3 kernel's 9 taps of consecutive input channels fill the blocks without waste; each
  * step loads {@code CB} {@code gy} vectors and {@value #TB} {@code x} vectors and issues {@code CB·}{@value #TB}
- * double FMAs. {@code CB} is 4 with 8 or more double lanes (AVX-512: 24 accumulators of 32 registers) and 2
+ * FMAs. {@code CB} is 4 with 16 or more float lanes (AVX-512: 24 accumulators of 32 registers) and 2
  * below (AVX2 and NEON have 16 registers). A thread's share of the weight elements is cut into blocks of up
  * to {@code CB} output channels whose element ranges are whole; a channel cut by the share's ends runs alone
  * (the block's other rows read its plane again and are dropped). No vector crosses a method call (see
- * docs/KERNELS.md).
+ * docs/KERNELS.md): a run's float sums leave the micro-kernel through a float array.
  *
  * <p>Each thread keeps its scratch in a thread-local, grown on first use and reused: no allocation in
  * steady state.
  */
 final class Conv2dWeightGradVector {
-    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
-    private static final int L = D.length();
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    private static final int L = F.length();
     /** Output channels per micro-kernel block: 4 where the register file holds 24 accumulators. */
-    private static final int CB = L >= 8 ? 4 : 2;
+    private static final int CB = L >= 16 ? 4 : 2;
+    /** Terms per lane of one float run, before it is added to the lane's double sum. */
+    static final int RUN = 32;
     /** (Input channel, tap) terms per micro-kernel block. */
     static final int TB = 6;
     /** Positions per chunk: a chunk's input planes (32 channels) stay in a 256 KB cache. */
     private static final int SEGMENT = 1024;
 
     private static final class Scratch {
-        double[] gy = new double[0];
-        double[] x = new double[0];
+        float[] gy = new float[0];
+        float[] x = new float[0];
         double[] acc = new double[0];
+        /** One micro-kernel call's float sums: {@code CB·TB} vectors. */
+        final float[] run = new float[CB * TB * L];
         int[] blocks = new int[0];
         int[] terms = new int[0];
     }
@@ -154,10 +161,10 @@ final class Conv2dWeightGradVector {
         int nco = coLast - coFirst + 1;
         int nci = ciMax - ciMin + 1;
         if (s.gy.length < nco * gyStride) {
-            s.gy = new double[nco * gyStride];
+            s.gy = new float[nco * gyStride];
         }
         if (s.x.length < nci * xStride) {
-            s.x = new double[nci * xStride];
+            s.x = new float[nci * xStride];
         }
         if (s.acc.length < accLen) {
             s.acc = new double[accLen];
@@ -165,8 +172,9 @@ final class Conv2dWeightGradVector {
         if (s.terms.length < terms) {
             s.terms = new int[terms];
         }
-        double[] gys = s.gy;
-        double[] xs = s.x;
+        float[] gys = s.gy;
+        float[] xs = s.x;
+        float[] run = s.run;
         double[] acc = s.acc;
         int[] off = s.terms;
         java.util.Arrays.fill(gys, 0, nco * gyStride, 0);
@@ -195,7 +203,7 @@ final class Conv2dWeightGradVector {
                     int src = ((n0 + i) * cout + coFirst + c) * oh * ow;
                     int d = dst + i * plane;
                     for (int oy = 0; oy < oh; oy++) {
-                        widen(gy, src + oy * ow, gys, d + oy * wp, ow);
+                        System.arraycopy(gy, src + oy * ow, gys, d + oy * wp, ow);
                     }
                 }
                 // a short last chunk: its rounded end must not see the previous chunk's values
@@ -207,7 +215,7 @@ final class Conv2dWeightGradVector {
                     int src = ((n0 + i) * cin + ciMin + c) * h * wi;
                     int d = dst + i * plane + ph * wp + pw;
                     for (int iy = 0; iy < h; iy++) {
-                        widen(x, src + iy * wi, xs, d + iy * wp, wi);
+                        System.arraycopy(x, src + iy * wi, xs, d + iy * wp, wi);
                     }
                 }
             }
@@ -219,11 +227,17 @@ final class Conv2dWeightGradVector {
                 for (int grp = 0; grp < groups; grp++) {
                     int t = blocks[b + 4] + grp * TB;
                     int a = blocks[b + 5] + grp * CB * TB * L;
-                    if (CB == 4) {
-                        micro4(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, g0 + Math.min(2, nc - 1) * gyStride,
-                                g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, acc, a, 0, end);
-                    } else {
-                        micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, acc, a, 0, end);
+                    for (int q = 0; q < end; q += RUN * L) {
+                        int q1 = Math.min(end, q + RUN * L);
+                        if (CB == 4) {
+                            micro4(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, g0 + Math.min(2, nc - 1) * gyStride,
+                                    g0 + Math.min(3, nc - 1) * gyStride, xs, off, t, run, q, q1);
+                        } else {
+                            micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, run, q, q1);
+                        }
+                        for (int i = 0; i < CB * TB * L; i++) {
+                            acc[a + i] += run[i];
+                        }
                     }
                 }
             }
@@ -251,137 +265,130 @@ final class Conv2dWeightGradVector {
         return (n + L - 1) / L * L;
     }
 
-    /** {@code dst[d + i] = src[s + i]} for {@code i < len}, widened to double. */
-    private static void widen(float[] src, int s, double[] dst, int d, int len) {
-        for (int i = 0; i < len; i++) {
-            dst[d + i] = src[s + i];
-        }
-    }
-
     /**
      * 4 output channels ({@code gy} runs at {@code y0 .. y3}) × the 6 terms {@code off[t .. t+6)}: each
-     * lane's double sum {@code acc[a + (c·6 + j)·L + lane]} continued over positions {@code [q0, q1)}.
+     * lane's float sum over positions {@code [q0, q1)}, from zero, written to {@code acc[(c·6 + j)·L + lane]}.
      * One small method, 24 accumulators in registers.
      */
-    private static void micro4(double[] gys, int y0, int y1, int y2, int y3, double[] xs, int[] off, int t,
-                               double[] acc, int a, int q0, int q1) {
+    private static void micro4(float[] gys, int y0, int y1, int y2, int y3, float[] xs, int[] off, int t,
+                               float[] acc, int q0, int q1) {
         int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
-        DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
-        DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
-        DoubleVector c04 = DoubleVector.fromArray(D, acc, a + 4 * L), c05 = DoubleVector.fromArray(D, acc, a + 5 * L);
-        DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
-        DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
-        DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
-        DoubleVector c20 = DoubleVector.fromArray(D, acc, a + 12 * L), c21 = DoubleVector.fromArray(D, acc, a + 13 * L);
-        DoubleVector c22 = DoubleVector.fromArray(D, acc, a + 14 * L), c23 = DoubleVector.fromArray(D, acc, a + 15 * L);
-        DoubleVector c24 = DoubleVector.fromArray(D, acc, a + 16 * L), c25 = DoubleVector.fromArray(D, acc, a + 17 * L);
-        DoubleVector c30 = DoubleVector.fromArray(D, acc, a + 18 * L), c31 = DoubleVector.fromArray(D, acc, a + 19 * L);
-        DoubleVector c32 = DoubleVector.fromArray(D, acc, a + 20 * L), c33 = DoubleVector.fromArray(D, acc, a + 21 * L);
-        DoubleVector c34 = DoubleVector.fromArray(D, acc, a + 22 * L), c35 = DoubleVector.fromArray(D, acc, a + 23 * L);
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c02 = FloatVector.zero(F), c03 = FloatVector.zero(F);
+        FloatVector c04 = FloatVector.zero(F), c05 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c12 = FloatVector.zero(F), c13 = FloatVector.zero(F);
+        FloatVector c14 = FloatVector.zero(F), c15 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c22 = FloatVector.zero(F), c23 = FloatVector.zero(F);
+        FloatVector c24 = FloatVector.zero(F), c25 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c32 = FloatVector.zero(F), c33 = FloatVector.zero(F);
+        FloatVector c34 = FloatVector.zero(F), c35 = FloatVector.zero(F);
         for (int q = q0; q < q1; q += L) {
-            DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
-            DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
-            DoubleVector g2 = DoubleVector.fromArray(D, gys, y2 + q);
-            DoubleVector g3 = DoubleVector.fromArray(D, gys, y3 + q);
-            DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
+            FloatVector g0 = FloatVector.fromArray(F, gys, y0 + q);
+            FloatVector g1 = FloatVector.fromArray(F, gys, y1 + q);
+            FloatVector g2 = FloatVector.fromArray(F, gys, y2 + q);
+            FloatVector g3 = FloatVector.fromArray(F, gys, y3 + q);
+            FloatVector v = FloatVector.fromArray(F, xs, o0 + q);
             c00 = g0.fma(v, c00);
             c10 = g1.fma(v, c10);
             c20 = g2.fma(v, c20);
             c30 = g3.fma(v, c30);
-            v = DoubleVector.fromArray(D, xs, o1 + q);
+            v = FloatVector.fromArray(F, xs, o1 + q);
             c01 = g0.fma(v, c01);
             c11 = g1.fma(v, c11);
             c21 = g2.fma(v, c21);
             c31 = g3.fma(v, c31);
-            v = DoubleVector.fromArray(D, xs, o2 + q);
+            v = FloatVector.fromArray(F, xs, o2 + q);
             c02 = g0.fma(v, c02);
             c12 = g1.fma(v, c12);
             c22 = g2.fma(v, c22);
             c32 = g3.fma(v, c32);
-            v = DoubleVector.fromArray(D, xs, o3 + q);
+            v = FloatVector.fromArray(F, xs, o3 + q);
             c03 = g0.fma(v, c03);
             c13 = g1.fma(v, c13);
             c23 = g2.fma(v, c23);
             c33 = g3.fma(v, c33);
-            v = DoubleVector.fromArray(D, xs, o4 + q);
+            v = FloatVector.fromArray(F, xs, o4 + q);
             c04 = g0.fma(v, c04);
             c14 = g1.fma(v, c14);
             c24 = g2.fma(v, c24);
             c34 = g3.fma(v, c34);
-            v = DoubleVector.fromArray(D, xs, o5 + q);
+            v = FloatVector.fromArray(F, xs, o5 + q);
             c05 = g0.fma(v, c05);
             c15 = g1.fma(v, c15);
             c25 = g2.fma(v, c25);
             c35 = g3.fma(v, c35);
         }
-        c00.intoArray(acc, a);
-        c01.intoArray(acc, a + L);
-        c02.intoArray(acc, a + 2 * L);
-        c03.intoArray(acc, a + 3 * L);
-        c04.intoArray(acc, a + 4 * L);
-        c05.intoArray(acc, a + 5 * L);
-        c10.intoArray(acc, a + 6 * L);
-        c11.intoArray(acc, a + 7 * L);
-        c12.intoArray(acc, a + 8 * L);
-        c13.intoArray(acc, a + 9 * L);
-        c14.intoArray(acc, a + 10 * L);
-        c15.intoArray(acc, a + 11 * L);
-        c20.intoArray(acc, a + 12 * L);
-        c21.intoArray(acc, a + 13 * L);
-        c22.intoArray(acc, a + 14 * L);
-        c23.intoArray(acc, a + 15 * L);
-        c24.intoArray(acc, a + 16 * L);
-        c25.intoArray(acc, a + 17 * L);
-        c30.intoArray(acc, a + 18 * L);
-        c31.intoArray(acc, a + 19 * L);
-        c32.intoArray(acc, a + 20 * L);
-        c33.intoArray(acc, a + 21 * L);
-        c34.intoArray(acc, a + 22 * L);
-        c35.intoArray(acc, a + 23 * L);
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, L);
+        c02.intoArray(acc, 2 * L);
+        c03.intoArray(acc, 3 * L);
+        c04.intoArray(acc, 4 * L);
+        c05.intoArray(acc, 5 * L);
+        c10.intoArray(acc, 6 * L);
+        c11.intoArray(acc, 7 * L);
+        c12.intoArray(acc, 8 * L);
+        c13.intoArray(acc, 9 * L);
+        c14.intoArray(acc, 10 * L);
+        c15.intoArray(acc, 11 * L);
+        c20.intoArray(acc, 12 * L);
+        c21.intoArray(acc, 13 * L);
+        c22.intoArray(acc, 14 * L);
+        c23.intoArray(acc, 15 * L);
+        c24.intoArray(acc, 16 * L);
+        c25.intoArray(acc, 17 * L);
+        c30.intoArray(acc, 18 * L);
+        c31.intoArray(acc, 19 * L);
+        c32.intoArray(acc, 20 * L);
+        c33.intoArray(acc, 21 * L);
+        c34.intoArray(acc, 22 * L);
+        c35.intoArray(acc, 23 * L);
     }
 
     /** {@link #micro4} for 2 output channels: 12 accumulators, for 16-register machines. */
-    private static void micro2(double[] gys, int y0, int y1, double[] xs, int[] off, int t, double[] acc, int a, int q0, int q1) {
+    private static void micro2(float[] gys, int y0, int y1, float[] xs, int[] off, int t, float[] acc, int q0, int q1) {
         int o0 = off[t], o1 = off[t + 1], o2 = off[t + 2], o3 = off[t + 3], o4 = off[t + 4], o5 = off[t + 5];
-        DoubleVector c00 = DoubleVector.fromArray(D, acc, a), c01 = DoubleVector.fromArray(D, acc, a + L);
-        DoubleVector c02 = DoubleVector.fromArray(D, acc, a + 2 * L), c03 = DoubleVector.fromArray(D, acc, a + 3 * L);
-        DoubleVector c04 = DoubleVector.fromArray(D, acc, a + 4 * L), c05 = DoubleVector.fromArray(D, acc, a + 5 * L);
-        DoubleVector c10 = DoubleVector.fromArray(D, acc, a + 6 * L), c11 = DoubleVector.fromArray(D, acc, a + 7 * L);
-        DoubleVector c12 = DoubleVector.fromArray(D, acc, a + 8 * L), c13 = DoubleVector.fromArray(D, acc, a + 9 * L);
-        DoubleVector c14 = DoubleVector.fromArray(D, acc, a + 10 * L), c15 = DoubleVector.fromArray(D, acc, a + 11 * L);
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c02 = FloatVector.zero(F), c03 = FloatVector.zero(F);
+        FloatVector c04 = FloatVector.zero(F), c05 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c12 = FloatVector.zero(F), c13 = FloatVector.zero(F);
+        FloatVector c14 = FloatVector.zero(F), c15 = FloatVector.zero(F);
         for (int q = q0; q < q1; q += L) {
-            DoubleVector g0 = DoubleVector.fromArray(D, gys, y0 + q);
-            DoubleVector g1 = DoubleVector.fromArray(D, gys, y1 + q);
-            DoubleVector v = DoubleVector.fromArray(D, xs, o0 + q);
+            FloatVector g0 = FloatVector.fromArray(F, gys, y0 + q);
+            FloatVector g1 = FloatVector.fromArray(F, gys, y1 + q);
+            FloatVector v = FloatVector.fromArray(F, xs, o0 + q);
             c00 = g0.fma(v, c00);
             c10 = g1.fma(v, c10);
-            v = DoubleVector.fromArray(D, xs, o1 + q);
+            v = FloatVector.fromArray(F, xs, o1 + q);
             c01 = g0.fma(v, c01);
             c11 = g1.fma(v, c11);
-            v = DoubleVector.fromArray(D, xs, o2 + q);
+            v = FloatVector.fromArray(F, xs, o2 + q);
             c02 = g0.fma(v, c02);
             c12 = g1.fma(v, c12);
-            v = DoubleVector.fromArray(D, xs, o3 + q);
+            v = FloatVector.fromArray(F, xs, o3 + q);
             c03 = g0.fma(v, c03);
             c13 = g1.fma(v, c13);
-            v = DoubleVector.fromArray(D, xs, o4 + q);
+            v = FloatVector.fromArray(F, xs, o4 + q);
             c04 = g0.fma(v, c04);
             c14 = g1.fma(v, c14);
-            v = DoubleVector.fromArray(D, xs, o5 + q);
+            v = FloatVector.fromArray(F, xs, o5 + q);
             c05 = g0.fma(v, c05);
             c15 = g1.fma(v, c15);
         }
-        c00.intoArray(acc, a);
-        c01.intoArray(acc, a + L);
-        c02.intoArray(acc, a + 2 * L);
-        c03.intoArray(acc, a + 3 * L);
-        c04.intoArray(acc, a + 4 * L);
-        c05.intoArray(acc, a + 5 * L);
-        c10.intoArray(acc, a + 6 * L);
-        c11.intoArray(acc, a + 7 * L);
-        c12.intoArray(acc, a + 8 * L);
-        c13.intoArray(acc, a + 9 * L);
-        c14.intoArray(acc, a + 10 * L);
-        c15.intoArray(acc, a + 11 * L);
+        c00.intoArray(acc, 0);
+        c01.intoArray(acc, L);
+        c02.intoArray(acc, 2 * L);
+        c03.intoArray(acc, 3 * L);
+        c04.intoArray(acc, 4 * L);
+        c05.intoArray(acc, 5 * L);
+        c10.intoArray(acc, 6 * L);
+        c11.intoArray(acc, 7 * L);
+        c12.intoArray(acc, 8 * L);
+        c13.intoArray(acc, 9 * L);
+        c14.intoArray(acc, 10 * L);
+        c15.intoArray(acc, 11 * L);
     }
 }

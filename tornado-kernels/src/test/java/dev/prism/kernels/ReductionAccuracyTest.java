@@ -114,6 +114,14 @@ class ReductionAccuracyTest {
             return 2.0 * n * 0x1p-53 * abs;
         }
 
+        /**
+         * What float running sums of at most {@code run} terms each may add, their results then summed in double:
+         * each fused multiply-add rounds once, to within 2⁻²⁴ of a partial sum no larger than its run's Σ|t|.
+         */
+        double floatRunBound(int run) {
+            return run * 0x1p-24 * abs;
+        }
+
         static Exact[] array(int n) {
             Exact[] e = new Exact[n];
             for (int i = 0; i < n; i++) {
@@ -329,7 +337,14 @@ class ReductionAccuracyTest {
         }
         for (int v : new int[] {0, 2}) {
             String which = v == 0 ? " (loops)" : " (vector variants)";
-            assertWithin(name + " gw" + which, out[v][0], values(gw), oneRounding(out[v][0], gw));
+            double[] allowed = oneRounding(out[v][0], gw);
+            if (v == 2 && k > 1) {
+                // Conv2dWeightGradVector: float runs of RUN terms per lane, each run added to a double sum
+                for (int i = 0; i < allowed.length; i++) {
+                    allowed[i] += gw[i].floatRunBound(Conv2dWeightGradVector.RUN);
+                }
+            }
+            assertWithin(name + " gw" + which, out[v][0], values(gw), allowed);
             assertWithin(name + " gb" + which, out[v][1], values(gb), oneRounding(out[v][1], gb));
             assertNoWorseThanTorch(ref, "gw", out[v][0], values(gw));
             assertNoWorseThanTorch(ref, "gb", out[v][1], values(gb));
