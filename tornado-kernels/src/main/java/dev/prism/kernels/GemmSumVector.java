@@ -1,9 +1,6 @@
 package dev.prism.kernels;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,30 +9,30 @@ import jdk.incubator.vector.VectorSpecies;
  * reference and the TornadoVM input. Only {@code op(A) = A}, {@code op(B) = Bᵀ} (both operands contiguous
  * along {@code p}, the weight gradient's shape) is vectorised; other transposes run the plain rows.
  *
- * <p>The same sums in double as the loop ({@link Sums#dot}): floats are loaded and widened to double
- * (exact), and each step is a double FMA, which adds the same exact product the loop's multiply-then-add
- * adds. The partial sums are the lanes of {@link VectorMath#DOUBLE} (the pinned width) instead of the loop's
- * four, then added left to right, followed by the last {@code k mod L} terms: a few double ulps from the
- * loop, rounded to float once, so the same float nearly always and never more than an ulp apart. The
- * order depends only on the shapes and the vector width: the same bits on every thread count.
+ * <p>Summation ({@code docs/KERNELS.md}, long sums), as {@link Conv2dWeightGradVector}'s: each lane of
+ * {@link VectorMath#FLOAT} runs a float sum of fused multiply-adds over at most {@value #RUN} terms, which is
+ * added to that lane's double sum; per batch item the lanes are added left to right, then the last
+ * {@code k mod L} products in double, and the items' sums in order; the total is rounded to float once. Within
+ * {@value #RUN}·2⁻²⁴ of the terms' absolute sum, plus a double sum's bound and half an ulp, of the exact value
+ * ({@code GemmTest}, {@code ReductionAccuracyTest}). The order depends only on the shapes and the vector width:
+ * the same bits on every thread count.
  *
- * <p>Micro-kernel: 2 rows of C × 4 columns, 8 double-vector accumulators. No vector crosses a method
- * call (C2 would box it); the accumulators' lanes leave through a per-thread scratch array.
+ * <p>Micro-kernel: 2 rows of C × 4 columns, 8 float-vector accumulators. No vector crosses a method
+ * call (C2 would box it); a run's sums leave through a per-thread scratch array.
  */
 final class GemmSumVector {
-    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
-    /**
-     * The float species of the same width: each float vector widens into two double vectors (parts 0 and 1).
-     * No narrower species: a second float vector class in one JVM makes C2 box the vectors of other variants
-     * ({@link VectorMath#FLOAT}).
-     */
     private static final VectorSpecies<Float> F = VectorMath.FLOAT;
-    private static final int L = D.length();
-    /** The float lanes {@code [0, L)}: a load whose second half lies past the terms. */
-    private static final VectorMask<Float> FIRST_HALF = F.indexInRange(0, L);
+    private static final int L = F.length();
+    /** Terms per lane of one float run, before it is added to the lane's double sum. */
+    static final int RUN = 32;
 
-    /** The 8 accumulators' lanes: one array per thread, reused. */
-    private static final ThreadLocal<double[]> LANES = ThreadLocal.withInitial(() -> new double[8 * L]);
+    /** Per thread, reused: the 8 accumulators' float runs, then their double sums. */
+    private static final class Scratch {
+        final float[] run = new float[8 * L];
+        final double[] lanes = new double[8 * L];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private GemmSumVector() {
     }
@@ -49,13 +46,13 @@ final class GemmSumVector {
             }
             return;
         }
-        double[] lanes = LANES.get();
+        Scratch scratch = SCRATCH.get();
         int n4 = n - n % 4;
         for (int i = from; i < to; i += 2) {
             // an odd last row is computed as both rows of the pair and stored once
             int i1 = i + 1 < to ? i + 1 : i;
             for (int j = 0; j < n4; j += 4) {
-                block(a, b, c, batch, n, k, strideA, strideB, accumulate, i, i1, j, lanes);
+                block(a, b, c, batch, n, k, strideA, strideB, accumulate, i, i1, j, scratch);
             }
             for (int j = n4; j < n; j++) {
                 c[i * n + j] = (float) column(a, b, c, batch, n, k, strideA, strideB, accumulate, i, j);
@@ -78,7 +75,9 @@ final class GemmSumVector {
 
     /** Rows {@code i0, i1} × columns {@code j .. j+3} of C. */
     private static void block(float[] a, float[] b, float[] c, int batch, int n, int k, int strideA, int strideB,
-                              int accumulate, int i0, int i1, int j, double[] lanes) {
+                              int accumulate, int i0, int i1, int j, Scratch scratch) {
+        float[] run = scratch.run;
+        double[] lanes = scratch.lanes;
         int kq = k - k % L;
         double t00 = 0, t01 = 0, t02 = 0, t03 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0;
         if (accumulate != 0) {
@@ -96,74 +95,41 @@ final class GemmSumVector {
             int rb = bi * strideA + i1 * k;
             int b0 = bi * strideB + j * k;
             int b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-            DoubleVector s00 = DoubleVector.zero(D), s01 = s00, s02 = s00, s03 = s00;
-            DoubleVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-            // 2L terms per step, each float vector's two halves in turn: the same FMAs in the same order as
-            // L terms per step, then a last half step where kq is an odd number of L
-            int p = 0;
-            for (; p + 2 * L <= kq; p += 2 * L) {
-                FloatVector y0 = FloatVector.fromArray(F, b, b0 + p);
-                FloatVector y1 = FloatVector.fromArray(F, b, b1 + p);
-                FloatVector y2 = FloatVector.fromArray(F, b, b2 + p);
-                FloatVector y3 = FloatVector.fromArray(F, b, b3 + p);
-                FloatVector v0 = FloatVector.fromArray(F, a, ra + p);
-                FloatVector v1 = FloatVector.fromArray(F, a, rb + p);
-                DoubleVector x0 = (DoubleVector) y0.convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x1 = (DoubleVector) y1.convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x2 = (DoubleVector) y2.convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x3 = (DoubleVector) y3.convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector u = (DoubleVector) v0.convertShape(VectorOperators.F2D, D, 0);
-                s00 = u.fma(x0, s00);
-                s01 = u.fma(x1, s01);
-                s02 = u.fma(x2, s02);
-                s03 = u.fma(x3, s03);
-                u = (DoubleVector) v1.convertShape(VectorOperators.F2D, D, 0);
-                s10 = u.fma(x0, s10);
-                s11 = u.fma(x1, s11);
-                s12 = u.fma(x2, s12);
-                s13 = u.fma(x3, s13);
-                // the part index must be a constant where C2 compiles the conversion: written out twice
-                x0 = (DoubleVector) y0.convertShape(VectorOperators.F2D, D, 1);
-                x1 = (DoubleVector) y1.convertShape(VectorOperators.F2D, D, 1);
-                x2 = (DoubleVector) y2.convertShape(VectorOperators.F2D, D, 1);
-                x3 = (DoubleVector) y3.convertShape(VectorOperators.F2D, D, 1);
-                u = (DoubleVector) v0.convertShape(VectorOperators.F2D, D, 1);
-                s00 = u.fma(x0, s00);
-                s01 = u.fma(x1, s01);
-                s02 = u.fma(x2, s02);
-                s03 = u.fma(x3, s03);
-                u = (DoubleVector) v1.convertShape(VectorOperators.F2D, D, 1);
-                s10 = u.fma(x0, s10);
-                s11 = u.fma(x1, s11);
-                s12 = u.fma(x2, s12);
-                s13 = u.fma(x3, s13);
+            java.util.Arrays.fill(lanes, 0);
+            for (int p0 = 0; p0 < kq; p0 += RUN * L) {
+                int p1 = Math.min(kq, p0 + RUN * L);
+                FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00;
+                FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+                for (int p = p0; p < p1; p += L) {
+                    FloatVector x0 = FloatVector.fromArray(F, b, b0 + p);
+                    FloatVector x1 = FloatVector.fromArray(F, b, b1 + p);
+                    FloatVector x2 = FloatVector.fromArray(F, b, b2 + p);
+                    FloatVector x3 = FloatVector.fromArray(F, b, b3 + p);
+                    FloatVector u = FloatVector.fromArray(F, a, ra + p);
+                    s00 = u.fma(x0, s00);
+                    s01 = u.fma(x1, s01);
+                    s02 = u.fma(x2, s02);
+                    s03 = u.fma(x3, s03);
+                    u = FloatVector.fromArray(F, a, rb + p);
+                    s10 = u.fma(x0, s10);
+                    s11 = u.fma(x1, s11);
+                    s12 = u.fma(x2, s12);
+                    s13 = u.fma(x3, s13);
+                }
+                s00.intoArray(run, 0);
+                s01.intoArray(run, L);
+                s02.intoArray(run, 2 * L);
+                s03.intoArray(run, 3 * L);
+                s10.intoArray(run, 4 * L);
+                s11.intoArray(run, 5 * L);
+                s12.intoArray(run, 6 * L);
+                s13.intoArray(run, 7 * L);
+                for (int l = 0; l < 8 * L; l++) {
+                    lanes[l] += run[l];
+                }
             }
-            if (p < kq) {
-                DoubleVector x0 = (DoubleVector) FloatVector.fromArray(F, b, b0 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x1 = (DoubleVector) FloatVector.fromArray(F, b, b1 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x2 = (DoubleVector) FloatVector.fromArray(F, b, b2 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector x3 = (DoubleVector) FloatVector.fromArray(F, b, b3 + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector u = (DoubleVector) FloatVector.fromArray(F, a, ra + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
-                s00 = u.fma(x0, s00);
-                s01 = u.fma(x1, s01);
-                s02 = u.fma(x2, s02);
-                s03 = u.fma(x3, s03);
-                u = (DoubleVector) FloatVector.fromArray(F, a, rb + p, FIRST_HALF).convertShape(VectorOperators.F2D, D, 0);
-                s10 = u.fma(x0, s10);
-                s11 = u.fma(x1, s11);
-                s12 = u.fma(x2, s12);
-                s13 = u.fma(x3, s13);
-            }
-            s00.intoArray(lanes, 0);
-            s01.intoArray(lanes, 1 * L);
-            s02.intoArray(lanes, 2 * L);
-            s03.intoArray(lanes, 3 * L);
-            s10.intoArray(lanes, 4 * L);
-            s11.intoArray(lanes, 5 * L);
-            s12.intoArray(lanes, 6 * L);
-            s13.intoArray(lanes, 7 * L);
             t00 += combine(lanes, 0, a, ra, b, b0, kq, k);
-            t01 += combine(lanes, 1 * L, a, ra, b, b1, kq, k);
+            t01 += combine(lanes, L, a, ra, b, b1, kq, k);
             t02 += combine(lanes, 2 * L, a, ra, b, b2, kq, k);
             t03 += combine(lanes, 3 * L, a, ra, b, b3, kq, k);
             t10 += combine(lanes, 4 * L, a, rb, b, b0, kq, k);

@@ -338,10 +338,12 @@ class ReductionAccuracyTest {
         for (int v : new int[] {0, 2}) {
             String which = v == 0 ? " (loops)" : " (vector variants)";
             double[] allowed = oneRounding(out[v][0], gw);
-            if (v == 2 && k > 1) {
-                // Conv2dWeightGradVector: float runs of RUN terms per lane, each run added to a double sum
+            if (v == 2) {
+                // Conv2dWeightGradVector and GemmSumVector (1×1): float runs of RUN terms per lane, each added to a
+                // double sum
+                int run = k > 1 ? Conv2dWeightGradVector.RUN : GemmSumVector.RUN;
                 for (int i = 0; i < allowed.length; i++) {
-                    allowed[i] += gw[i].floatRunBound(Conv2dWeightGradVector.RUN);
+                    allowed[i] += gw[i].floatRunBound(run);
                 }
             }
             assertWithin(name + " gw" + which, out[v][0], values(gw), allowed);
