@@ -21,7 +21,7 @@ public final class Gating {
     private static final Kernel BROADCAST = Kernel.of("gating.broadcast", "broadcastRow");
     private static final Kernel GATED_SUM = Kernel.of("gating.gatedSum", "gatedSumRow");
     private static final Kernel BAND_GATE = Kernel.of("gating.bandGate", "bandGateRow");
-    private static final Kernel BAND_DOT = Kernel.of("gating.bandDot", "bandDotLane");
+    private static final Kernel BAND_DOT = Kernel.of("gating.bandDot", "bandDotLane").vector("GatingVector", "bandDotLanes");
     private Gating() {
     }
 

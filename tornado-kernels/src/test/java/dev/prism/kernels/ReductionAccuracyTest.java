@@ -381,7 +381,8 @@ class ReductionAccuracyTest {
         int[] d = dims(ref, "dims");
         int n = d[0], c = d[1], h = d[2], w = d[3], hw = h * w;
         float[] gy = draw(ref, "gy", n * c * hw);
-        float[][][] out = everywhere("plane sums", true, backend -> {
+        // the vector variant (ElementwiseVector.sumPlanes) sums in another order: held to the same bound below
+        float[][][] out = everywhere("plane sums", false, backend -> {
             float[] gv = Inputs.poisoned(n * c), gbias = Inputs.poisoned(c);
             backend.run(Elementwise.addPlanesBackward(gy, gv, n, c, h, w));
             backend.run(Elementwise.addBiasBackward(gy, gbias, n, c, h, w));
@@ -395,10 +396,13 @@ class ReductionAccuracyTest {
                 gbias[p % c].add(gy[p * hw + i]);
             }
         }
-        assertWithin("addPlanes gv", out[0][0], values(gv), oneRounding(out[0][0], gv));
-        assertWithin("addBias gbias", out[0][1], values(gbias), oneRounding(out[0][1], gbias));
-        assertNoWorseThanTorch(ref, "gv", out[0][0], values(gv));
-        assertNoWorseThanTorch(ref, "gbias", out[0][1], values(gbias));
+        for (int v : new int[] {0, 2}) {
+            String which = v == 0 ? " (loops)" : " (vector variants)";
+            assertWithin("addPlanes gv" + which, out[v][0], values(gv), oneRounding(out[v][0], gv));
+            assertWithin("addBias gbias" + which, out[v][1], values(gbias), oneRounding(out[v][1], gbias));
+            assertNoWorseThanTorch(ref, "gv", out[v][0], values(gv));
+            assertNoWorseThanTorch(ref, "gbias", out[v][1], values(gbias));
+        }
     }
 
     @Test
@@ -439,7 +443,8 @@ class ReductionAccuracyTest {
         int[] d = dims(ref, "dims");
         int n = d[0], c = d[1], h = d[2], w = d[3], gates = d[4], hw = h * w, plane = n * c * hw;
         float[] y = draw(ref, "y", 4 * plane), g = draw(ref, "g", 4 * n * gates), gout = draw(ref, "gout", plane);
-        float[][][] out = everywhere(name, true, backend -> {
+        // the vector variant (GatingVector) sums the same products in another order: held to the same bound below
+        float[][][] out = everywhere(name, false, backend -> {
             float[] gg = Inputs.poisoned(4 * n * gates);
             run(backend, Gating.gatedSumBackward(y, g, gout, Inputs.poisoned(4 * plane),
                     gates == 1 ? Inputs.poisoned(Gating.partialLength(n, c)) : null, gg, n, c, h, w, gates));
@@ -455,20 +460,22 @@ class ReductionAccuracyTest {
                 }
             }
         }
-        float[] gg = out[0][0];
-        double[] exact = new double[gg.length];
-        double[] allowed = new double[gg.length];
-        for (int q = 0; q < gg.length; q++) {
-            allowed[q] = half(gg[q]);
-            // per channel (G = C): one partial; per band (G = 1): the C partials of the band
-            int first = gates == c ? q : q * c;
-            for (int ch = first; ch < first + (gates == c ? 1 : c); ch++) {
-                exact[q] += part[ch].value();
-                allowed[q] += part[ch].doubleSumBound();
+        for (int v : new int[] {0, 2}) {
+            float[] gg = out[v][0];
+            double[] exact = new double[gg.length];
+            double[] allowed = new double[gg.length];
+            for (int q = 0; q < gg.length; q++) {
+                allowed[q] = half(gg[q]);
+                // per channel (G = C): one partial; per band (G = 1): the C partials of the band
+                int first = gates == c ? q : q * c;
+                for (int ch = first; ch < first + (gates == c ? 1 : c); ch++) {
+                    exact[q] += part[ch].value();
+                    allowed[q] += part[ch].doubleSumBound();
+                }
             }
+            assertWithin(name + " gg" + (v == 0 ? " (loops)" : " (vector variants)"), gg, exact, allowed);
+            assertNoWorseThanTorch(ref, "gg", gg, exact);
         }
-        assertWithin(name + " gg", gg, exact, allowed);
-        assertNoWorseThanTorch(ref, "gg", gg, exact);
     }
 
     /**
