@@ -18,8 +18,8 @@ RUN="${1:-$HERE/runs/bundled}"
 
 # The run's settings: docs/TRAINING.md says why these.
 ARGS=(--model ddpm-unet --config width=16 --data fashion-mnist --size 32
-      --steps 4000 --batch 64 --lr 1e-3 --lr-decay cosine --warmup 200 --min-lr-ratio 0.1
+      --steps 10000 --batch 64 --lr 1e-3 --lr-decay cosine --warmup 200 --min-lr-ratio 0.1
       --weight-decay 0 --clip 1.0 --ema 0.999 --schedule linear --timesteps 1000 --seed 0
-      --checkpoint-every 100 --sample-every 500 --sample-count 16 --sample-steps 50)
+      --checkpoint-every 200 --sample-every 1000 --sample-count 16 --sample-steps 50)
 
 exec "$HERE/scripts/train-copied.sh" train-bundled "$RUN" "${ARGS[@]}"
