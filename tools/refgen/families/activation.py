@@ -2,7 +2,9 @@
 torch.softmax(x, -1), values and autograd gradients in float64; erf/erfc from Python's math module.
 
 Also the fit behind ActivationKernels.erfc: fit_erfc() recomputes its coefficients, and generate()
-re-measures the bound the Java Javadoc states for the coefficients the Java code uses (ERFC_P).
+re-measures the bound the Java Javadoc states for the coefficients the Java code uses (ERFC_P). And the
+float fit behind ActivationVector's GELU: fit_erfcx_float() recomputes ERFCX_Q, and generate() re-measures
+its bound evaluated in float32 (ERFCX_Q_BOUND).
 """
 import math
 
@@ -20,6 +22,44 @@ ERFC_P = [-1.2655121182324303, 0.99999820360268932, 0.37510165393285583, 0.08108
           3.490682311299607, -3.3425184272696398, 1.7429268356827576, -0.46412437015332919,
           0.047416672390035719]
 ERFC_BOUND = 5.3e-9  # the relative error stated in ActivationKernels.erfc's Javadoc
+
+# Q(t) ~ erfcx(a)/t, t = 1/(1 + a/2), lowest degree first, so that erfc(a) = t*exp(-a^2)*Q(t) with one exp:
+# the coefficients of ActivationVector's GELU (C0..C10 there), as printed by fit_erfcx_float().
+ERFCX_Q = [0.28209479479678184, 0.28209385268549086, 0.24688058624391598, 0.17537682979140023,
+           0.09300059189892279, -0.05723250689223464, 0.12708951672422802, -0.4469775040063612,
+           0.4861788921830071, -0.23085765784929935, 0.042352593753023804]
+ERFCX_Q_BOUND = 2.5e-7  # relative, with the coefficients rounded to float and Horner's rule in float32
+
+
+def _erfcx_over_t(t):
+    return erfcx(2.0 / t - 2.0) / t
+
+
+def fit_erfcx_float(degree=10, nodes=6000, iterations=60):
+    """A near-minimax fit of erfcx(a)/t in t over (0, 1] for relative error (rows scaled by 1/value),
+    least squares on Chebyshev nodes reweighted by Lawson's iteration. Returns coefficients, lowest first."""
+    k = np.arange(nodes)
+    t = 0.5 + 0.5 * np.cos(np.pi * (k + 0.5) / nodes)
+    g = _erfcx_over_t(t)
+    v = np.vander(t, degree + 1, increasing=True) / g[:, None]
+    w = np.ones_like(t)
+    for _ in range(iterations):
+        sw = np.sqrt(w)
+        c, *_ = np.linalg.lstsq(v * sw[:, None], sw, rcond=None)
+        w = w * np.abs(v @ c - 1.0)
+        w /= w.sum()
+    return c
+
+
+def check_erfcx_float_bound():
+    t = np.linspace(1e-9, 1.0, 400001).astype(np.float32)
+    q = np.float32(ERFCX_Q[-1])
+    p = np.full_like(t, q)
+    for coef in reversed(ERFCX_Q[:-1]):
+        p = (p * t + np.float32(coef)).astype(np.float32)
+    rel = np.max(np.abs(p.astype(np.float64) / _erfcx_over_t(t.astype(np.float64)) - 1.0))
+    assert rel < ERFCX_Q_BOUND, f"erfcx/t float fit error {rel:.3g} exceeds the documented {ERFCX_Q_BOUND}"
+    return rel
 
 
 def _log_erfc_over_t(t):
@@ -89,6 +129,7 @@ def generate():
     paths = []
     err = check_erfc_bound()
     print(f"  erfc fit: max |error of ln erfc| = {err:.3g}")
+    print(f"  erfcx/t float fit: max relative error in float32 = {check_erfcx_float_bound():.3g}")
 
     # erf / erfc against Python's math module (double precision C library)
     grid = np.linspace(-10.0, 10.0, 801)

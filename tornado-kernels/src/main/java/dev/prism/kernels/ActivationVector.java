@@ -16,10 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * 0 (or −0) where the plain ones give a tiny value; infinities give the plain values, NaN gives NaN.
  * Softmax: the row maximum is exact, exp in float, the sum in double (in 8 partial sums), the scale in
  * float. Softmax's backward: the row's dot product in double (2 partial sums of the widened lanes, then the
- * scalar tail), {@code (gy − dot)·y} in float with the dot as a float pair. GELU below about −13.2, where
+ * scalar tail), {@code (gy − dot)·y} in float with the dot as a float pair. GELU: see
+ * {@link #gelu(FloatVector)}; below about −13.2, where
  * {@code x·Φ(x)} is below float's smallest normal, gives 0 where the plain helper gives a subnormal (PyTorch's
- * float GELU gives 0 there too). GELU and its backward evaluate the plain helpers' erfc form in float, see
- * {@link #erfcOfAbs(FloatVector)}.
+ * float GELU gives 0 there too).
  *
  * <p>One block per loop iteration: C2 inlines {@link VectorMath#exp(FloatVector)} once per loop body within its node budget, and
  * a vector crossing a call it did not inline is boxed.
@@ -157,97 +157,151 @@ public final class ActivationVector {
     private static final float HALF_OVER_SQRT2 = (float) (0.5 / Math.sqrt(2.0));
     private static final float INV_SQRT_2PI = (float) (1.0 / Math.sqrt(2.0 * Math.PI));
     /**
-     * |v| is clamped here before the exps: {@code exp(−14²/2)} is far below float's range (0 after
+     * |v| is clamped here before the exp: {@code exp(−14²/2)} is far below float's range (0 after
      * {@link VectorMath#exp(FloatVector)}), so Φ is exactly 0 or 1 beyond it, as it is in float, and v² stays finite.
      */
     private static final float GELU_CLAMP = 14f;
-    /** The coefficients of the plain erfc's P(t), lowest power first, rounded to float. */
-    private static final float C0 = -1.2655121182324303f, C1 = 0.99999820360268932f, C2 = 0.37510165393285583f,
-            C3 = 0.08108338803826215f, C4 = -0.060279491326036994f, C5 = -0.31545220359914805f,
-            C6 = 0.62875176351624862f, C7 = -1.9180742231321652f, C8 = 3.490682311299607f,
-            C9 = -3.3425184272696398f, C10 = 1.7429268356827576f, C11 = -0.46412437015332919f,
-            C12 = 0.047416672390035719f;
-
     /**
-     * {@code erfc(a/√2)} for {@code a = min(|v|, 14)}, in float: {@link ActivationKernels#erfc}'s form
-     * {@code t·exp(P(t) − a²/2)} with P by Horner's rule. The square is carried in two parts ({@code s = a·a}
-     * and its exact rounding error {@code fma(a, a, −s)}), so the exponent's only roundings are two of a number
-     * of magnitude at most 98: for |v| ≤ 4 (exponent above −9) the result is within about 1e-6 relative of
-     * the double form, for |v| ≤ 10 within about 5e-6 (P's float coefficients and Horner's rounding add at
-     * most about 1e-6; exp 2 ulp). Below {@code exp}'s normal range (|v| above about 13.2) it is 0.
+     * Q(t) ≈ erfcx(a)/t for {@code t = 1/(1 + a/2)}, lowest power first: {@code erfc(a) = t·exp(−a²)·Q(t)}, so that
+     * Φ and φ share one exp. This project's fit (relative-error minimax by Lawson-weighted least squares, printed by
+     * {@code fit_erfcx_float()} in {@code tools/refgen/families/activation.py}, which re-measures the bound on every
+     * regeneration): within 1.8e-7 relative over all a ≥ 0 with these float coefficients and Horner's rule in float.
      */
-    private static FloatVector erfcOfAbs(FloatVector a) {
-        FloatVector one = FloatVector.broadcast(F, 1f);
-        FloatVector t = one.div(a.fma(a.broadcast(HALF_OVER_SQRT2), one));
-        FloatVector p = t.mul(C12).add(C11);
-        p = p.fma(t, t.broadcast(C10));
-        p = p.fma(t, t.broadcast(C9));
-        p = p.fma(t, t.broadcast(C8));
-        p = p.fma(t, t.broadcast(C7));
-        p = p.fma(t, t.broadcast(C6));
-        p = p.fma(t, t.broadcast(C5));
-        p = p.fma(t, t.broadcast(C4));
-        p = p.fma(t, t.broadcast(C3));
-        p = p.fma(t, t.broadcast(C2));
-        p = p.fma(t, t.broadcast(C1));
-        p = p.fma(t, t.broadcast(C0));
-        FloatVector s = a.mul(a);
-        FloatVector minusHalf = FloatVector.broadcast(F, -0.5f);
-        FloatVector h = s.fma(minusHalf, p);
-        h = a.fma(a, s.neg()).fma(minusHalf, h);
-        return t.mul(VectorMath.exp(h));
-    }
-
-    /** Φ(v) from {@code r = erfc(|v|/√2)}: {@code r/2} for v ≤ 0, {@code 1 − r/2} above (NaN stays NaN). */
-    private static FloatVector normalCdf(FloatVector v, FloatVector r) {
-        FloatVector half = r.mul(0.5f);
-        return half.blend(FloatVector.broadcast(F, 1f).sub(half), v.compare(VectorOperators.GT, 0f));
-    }
+    private static final float Q0 = 0.28209479479678184f, Q1 = 0.28209385268549086f, Q2 = 0.24688058624391598f,
+            Q3 = 0.17537682979140023f, Q4 = 0.09300059189892279f, Q5 = -0.05723250689223464f,
+            Q6 = 0.12708951672422802f, Q7 = -0.4469775040063612f, Q8 = 0.4861788921830071f,
+            Q9 = -0.23085765784929935f, Q10 = 0.042352593753023804f;
 
     /**
-     * {@code v·Φ(v)} in float. A NaN v is returned as it is: the NaN that many operations would pass on
-     * depends on the order C2 gives a commutative operation's operands, and every run must give the same bits.
+     * GELU's parts in float for {@code a = min(|v|, 14)}: {@code e = exp(−a²/2)}, with a² carried in two parts
+     * ({@code s = a·a} and its exact rounding error {@code fma(a, a, −s)}, so the exponent's only rounding is one of
+     * a number of magnitude at most 98), and {@code erfc(a/√2) = t·e·Q(t)}, {@code t = 1/(1 + a/(2√2))}. For
+     * |v| ≤ 4 (exponent above −8) Φ is within about 1e-6 relative of the double form, for |v| ≤ 10 within about
+     * 5e-6 (exp 2 ulp, Q 1.8e-7, the products' roundings). Where e leaves float's normal range (|v| above about
+     * 13.2) Φ(v) is 0 below and 1 above. φ(v) = e/√(2π).
+     *
+     * <p>Written out in {@link #gelu(FloatVector)} and {@link #geluGrad(FloatVector, FloatVector)} rather than
+     * called: a helper of this size was compiled alone first, then C2 would not inline its large code into the
+     * loops, and the vectors crossing the call were boxed (ten times slower). The scalar forms below are the same
+     * operations on one lane.
      */
     static FloatVector gelu(FloatVector v) {
         FloatVector a = v.abs().min(GELU_CLAMP);
-        return v.mul(normalCdf(v, erfcOfAbs(a))).blend(v, v.test(VectorOperators.IS_NAN));
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector t = one.div(a.fma(a.broadcast(HALF_OVER_SQRT2), one));
+        FloatVector q = t.mul(Q10).add(Q9);
+        q = q.fma(t, t.broadcast(Q8));
+        q = q.fma(t, t.broadcast(Q7));
+        q = q.fma(t, t.broadcast(Q6));
+        q = q.fma(t, t.broadcast(Q5));
+        q = q.fma(t, t.broadcast(Q4));
+        q = q.fma(t, t.broadcast(Q3));
+        q = q.fma(t, t.broadcast(Q2));
+        q = q.fma(t, t.broadcast(Q1));
+        q = q.fma(t, t.broadcast(Q0));
+        FloatVector s = a.mul(a);
+        FloatVector e = VectorMath.exp(a.fma(a, s.neg()).fma(a.broadcast(-0.5f), s.mul(-0.5f)));
+        FloatVector half = t.mul(e).mul(q).mul(0.5f);
+        FloatVector cdf = half.blend(one.sub(half), v.compare(VectorOperators.GT, 0f));
+        // A NaN v is returned as it is: the NaN that many operations would pass on depends on the order C2 gives
+        // a commutative operation's operands, and every run must give the same bits
+        return v.mul(cdf).blend(v, v.test(VectorOperators.IS_NAN));
     }
 
     /**
-     * {@code gy·(Φ(v) + v·φ(v))} in float, φ(v) = exp(−v²/2)/√(2π) with v² in two parts as in
-     * {@link #erfcOfAbs(FloatVector)}. φ is computed from the clamped |v| and multiplied by v itself, so that
-     * v = ±∞ gives ∞·0 = NaN, as the plain helper does. A NaN v is returned as it is, as in {@link #gelu(FloatVector)}.
+     * {@code gy·(Φ(v) + v·φ(v))} in float, with {@link #gelu(FloatVector)}'s parts. φ is computed from the
+     * clamped |v| and multiplied by v itself, so that v = ±∞ gives ∞·0 = NaN, as the plain helper does. A NaN v
+     * is returned as it is.
      */
     static FloatVector geluGrad(FloatVector v, FloatVector gy) {
         FloatVector a = v.abs().min(GELU_CLAMP);
-        FloatVector cdf = normalCdf(v, erfcOfAbs(a));
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector t = one.div(a.fma(a.broadcast(HALF_OVER_SQRT2), one));
+        FloatVector q = t.mul(Q10).add(Q9);
+        q = q.fma(t, t.broadcast(Q8));
+        q = q.fma(t, t.broadcast(Q7));
+        q = q.fma(t, t.broadcast(Q6));
+        q = q.fma(t, t.broadcast(Q5));
+        q = q.fma(t, t.broadcast(Q4));
+        q = q.fma(t, t.broadcast(Q3));
+        q = q.fma(t, t.broadcast(Q2));
+        q = q.fma(t, t.broadcast(Q1));
+        q = q.fma(t, t.broadcast(Q0));
         FloatVector s = a.mul(a);
-        FloatVector h = a.fma(a, s.neg()).fma(FloatVector.broadcast(F, -0.5f), s.mul(-0.5f));
-        FloatVector pdf = VectorMath.exp(h).mul(INV_SQRT_2PI);
+        FloatVector e = VectorMath.exp(a.fma(a, s.neg()).fma(a.broadcast(-0.5f), s.mul(-0.5f)));
+        FloatVector half = t.mul(e).mul(q).mul(0.5f);
+        FloatVector cdf = half.blend(one.sub(half), v.compare(VectorOperators.GT, 0f));
+        FloatVector pdf = e.mul(INV_SQRT_2PI);
         return gy.mul(v.fma(pdf, cdf)).blend(v, v.test(VectorOperators.IS_NAN));
     }
 
-    /** Elements {@code [from, to)} of {@link ActivationKernels#gelu}. */
+    /** {@code exp(−a²/2)} on one lane, with {@link #gelu(FloatVector)}'s operations. */
+    private static float geluExp(float a) {
+        float s = a * a;
+        return VectorMath.exp(Math.fma(Math.fma(a, a, -s), -0.5f, s * -0.5f));
+    }
+
+    /** {@code erfc(a/√2)/2 = t·e·Q(t)/2} on one lane, with {@link #gelu(FloatVector)}'s operations. */
+    private static float geluHalfErfc(float a, float e) {
+        float t = 1f / Math.fma(a, HALF_OVER_SQRT2, 1f);
+        float q = t * Q10 + Q9;
+        q = Math.fma(q, t, Q8);
+        q = Math.fma(q, t, Q7);
+        q = Math.fma(q, t, Q6);
+        q = Math.fma(q, t, Q5);
+        q = Math.fma(q, t, Q4);
+        q = Math.fma(q, t, Q3);
+        q = Math.fma(q, t, Q2);
+        q = Math.fma(q, t, Q1);
+        q = Math.fma(q, t, Q0);
+        return t * e * q * 0.5f;
+    }
+
+    /** {@link #gelu(FloatVector)} on one lane: the same bits. */
+    static float gelu(float v) {
+        if (Float.isNaN(v)) {
+            return v;
+        }
+        float a = Math.min(Math.abs(v), GELU_CLAMP);
+        float half = geluHalfErfc(a, geluExp(a));
+        return v * (v > 0f ? 1f - half : half);
+    }
+
+    /** {@link #geluGrad(FloatVector, FloatVector)} on one lane: the same bits. */
+    static float geluGrad(float v, float gy) {
+        if (Float.isNaN(v)) {
+            return v;
+        }
+        float a = Math.min(Math.abs(v), GELU_CLAMP);
+        float e = geluExp(a);
+        float half = geluHalfErfc(a, e);
+        float cdf = v > 0f ? 1f - half : half;
+        return gy * Math.fma(v, e * INV_SQRT_2PI, cdf);
+    }
+
+    /**
+     * Elements {@code [from, to)} of {@link ActivationKernels#gelu}: whole vectors, then the last elements one lane at
+     * a time with the same operations (a masked vector tail, a second copy of the body, put the loop over C2's
+     * node budget, and the vectors of the calls it then left out were boxed: 10 times slower).
+     */
     public static void geluRange(float[] x, float[] y, int len, int from, int to) {
         int i = from;
         for (; i + V <= to; i += V) {
             gelu(FloatVector.fromArray(F, x, i)).intoArray(y, i);
         }
-        for (; i < to; i += V) {
-            VectorMask<Float> m = F.indexInRange(i, to);
-            gelu(FloatVector.fromArray(F, x, i, m)).intoArray(y, i, m);
+        for (; i < to; i++) {
+            y[i] = gelu(x[i]);
         }
     }
 
-    /** Elements {@code [from, to)} of {@link ActivationKernels#geluBackward}. */
+    /** Elements {@code [from, to)} of {@link ActivationKernels#geluBackward}, as {@link #geluRange}. */
     public static void geluBackwardRange(float[] x, float[] gy, float[] gx, int len, int from, int to) {
         int i = from;
         for (; i + V <= to; i += V) {
             geluGrad(FloatVector.fromArray(F, x, i), FloatVector.fromArray(F, gy, i)).intoArray(gx, i);
         }
-        for (; i < to; i += V) {
-            VectorMask<Float> m = F.indexInRange(i, to);
-            geluGrad(FloatVector.fromArray(F, x, i, m), FloatVector.fromArray(F, gy, i, m)).intoArray(gx, i, m);
+        for (; i < to; i++) {
+            gx[i] = geluGrad(x[i], gy[i]);
         }
     }
 
