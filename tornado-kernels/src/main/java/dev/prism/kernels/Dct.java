@@ -20,7 +20,7 @@ import java.util.List;
 public final class Dct {
     private static final Kernel TABLE = Kernel.of("dct.table", "tableRow");
     private static final Kernel PASS = Kernel.of("dct.pass", "passRow").vector("DctVector", "passRows");
-    private static final Kernel LOWPASS = Kernel.of("dct.lowpass", "lowpassRow");
+    private static final Kernel LOWPASS = Kernel.of("dct.lowpass", "lowpassRow").vector("DctVector", "lowpassRows");
     private Dct() {
     }
 

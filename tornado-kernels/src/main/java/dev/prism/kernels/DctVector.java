@@ -7,8 +7,10 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Hand-vectorised JVM variant (Vector API) of {@link DctKernels#passRow}, which stays the reference and
- * the TornadoVM input. Every output {@code out[p, k, i] = Σ_j M[k][j]·in[p, i, j]} is summed as the plain
+ * Hand-vectorised JVM variants (Vector API) of {@link DctKernels#passRow} and {@link DctKernels#lowpassRow},
+ * which stay the reference and the TornadoVM input. The low-pass mask copies and zeroes whole rows of a thread's
+ * range with {@link System#arraycopy} and {@link java.util.Arrays#fill} (the loop's values, bit for bit: a row
+ * at a time the per-lane calls cost as much as the copying). Every output {@code out[p, k, i] = Σ_j M[k][j]·in[p, i, j]} is summed as the plain
  * loop sums it: from 0, over j in ascending order, a multiply and an add each rounded (no fused
  * multiply-add), so the result is bit-identical at every vector width.
  *
@@ -139,6 +141,16 @@ public final class DctVector {
             for (int t = 0; t < n; t++, o += h) {
                 out[o] = lanes[src + t];
             }
+        }
+    }
+
+    /** Lanes {@code [from, to)} (lane {@code p·h + u}: row u of plane p) of {@link DctKernels#lowpass}. */
+    public static void lowpassRows(float[] x, float[] y, int planes, int h, int w, int k, int from, int to) {
+        for (int l = from; l < to; l++) {
+            int row = l * w;
+            int keep = l % h < k ? k : 0;
+            System.arraycopy(x, row, y, row, keep);
+            java.util.Arrays.fill(y, row + keep, row + w, 0f);
         }
     }
 }

@@ -57,6 +57,28 @@ class DctVectorTest {
         compare(n + "x" + c + "x" + h + "x" + w, Inputs.gaussian(n * c * h * w, 101), n, c, h, w);
     }
 
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void lowpassKeepsTheLoopsBits(int[] s) {
+        int n = s[0], c = s[1], h = s[2], w = s[3], len = n * c * h * w;
+        float[] x = Inputs.gaussian(len, 57);
+        for (int k = 0; k <= Math.min(h, w); k += Math.max(1, Math.min(h, w) / 3)) {
+            float[] loop = Inputs.poisoned(len), vec = Inputs.poisoned(len), seven = Inputs.poisoned(len);
+            Launch l = Dct.lowpass(x, vec, n, c, h, w, k);
+            assertNotNull(l.vector(), "lowpass carries a vector variant");
+            Backends.seq(Dct.lowpass(x, loop, n, c, h, w, k));
+            Backends.par(l);
+            JvmBackend seven7 = JvmBackend.parallel(7);
+            try {
+                seven7.run(Dct.lowpass(x, seven, n, c, h, w, k));
+            } finally {
+                seven7.close();
+            }
+            assertIdentical("lowpass k=" + k, loop, vec);
+            assertIdentical("lowpass k=" + k + " on 7 threads", loop, seven);
+        }
+    }
+
     private static void compare(String what, float[] x, int n, int c, int h, int w) {
         float[] th = Dct.cosineTable(h), tw = Dct.cosineTable(w);
         for (boolean inverse : new boolean[] {false, true}) {
