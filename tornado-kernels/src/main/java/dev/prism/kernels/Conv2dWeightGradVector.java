@@ -39,14 +39,16 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * loop gives ±∞.
  *
  * <p>Summation ({@code docs/KERNELS.md}, long sums): each vector lane runs a float sum of fused multiply-adds
- * over at most {@value #RUN} consecutive positions {@code q ≡ lane} (modulo the lane count), which is then
- * added to that lane's double sum; the double sums continue over all runs and chunks in order, the lanes are
- * then added left to right and the total rounded to float once. A float run of {@value #RUN} terms may be off by
- * {@value #RUN}·2⁻²⁴ of its terms' absolute sum, so the result is within that of its terms' absolute sum, plus
- * the double sums' bound and half an ulp, of the exact value ({@code ReductionAccuracyTest} holds it to that bound
- * and to PyTorch's own error). Float runs take half the double path's time: twice the lanes per FMA, and half
- * the scratch to stream. The order depends on the geometry and {@link VectorMath#FLOAT}'s width alone: every
- * thread count gives the same bits (each width its own).
+ * over at most {@value #RUN} consecutive positions {@code q ≡ lane} (modulo the lane count); at most {@value #RUN}
+ * such runs are added up in float (a vector add each), and that sum is added to the lane's double sum; the double
+ * sums continue over all chunks in order, the lanes are then added left to right and the total rounded to float
+ * once. No float sum has more than {@value #RUN} terms: each level may be off by {@value #RUN}·2⁻²⁴ of its terms'
+ * absolute sum, so the result is within 2·{@value #RUN}·2⁻²⁴ of the products' absolute sum, plus the double sums'
+ * bound and half an ulp, of the exact value ({@code ReductionAccuracyTest} holds it to that bound and to PyTorch's
+ * own error). Float runs take about half the double path's time: twice the lanes per FMA, half the scratch to
+ * stream, and the runs' float sum keeps the conversions to double out of the inner steps. The order depends on the
+ * geometry and {@link VectorMath#FLOAT}'s width alone: every thread count gives the same bits (each width its
+ * own).
  *
  * <p>Micro-kernel: {@code CB} output channels × {@value #TB} terms, a term being one (input channel, tap)
  * pair, so that a 3×3 kernel's 9 taps of consecutive input channels fill the blocks without waste; each
@@ -65,7 +67,7 @@ final class Conv2dWeightGradVector {
     private static final int L = F.length();
     /** Output channels per micro-kernel block: 4 where the register file holds 24 accumulators. */
     private static final int CB = L >= 16 ? 4 : 2;
-    /** Terms per lane of one float run, before it is added to the lane's double sum. */
+    /** Terms per lane of one float run, and runs per float sum before it is added to the lane's double sum. */
     static final int RUN = 32;
     /** (Input channel, tap) terms per micro-kernel block. */
     static final int TB = 6;
@@ -76,7 +78,7 @@ final class Conv2dWeightGradVector {
         float[] gy = new float[0];
         float[] x = new float[0];
         double[] acc = new double[0];
-        /** One micro-kernel call's float sums: {@code CB·TB} vectors. */
+        /** A block's float sums of up to {@value #RUN} runs: {@code CB·TB} vectors, zero between uses. */
         final float[] run = new float[CB * TB * L];
         int[] blocks = new int[0];
         int[] terms = new int[0];
@@ -227,6 +229,7 @@ final class Conv2dWeightGradVector {
                 for (int grp = 0; grp < groups; grp++) {
                     int t = blocks[b + 4] + grp * TB;
                     int a = blocks[b + 5] + grp * CB * TB * L;
+                    int runs = 0;
                     for (int q = 0; q < end; q += RUN * L) {
                         int q1 = Math.min(end, q + RUN * L);
                         if (CB == 4) {
@@ -235,8 +238,13 @@ final class Conv2dWeightGradVector {
                         } else {
                             micro2(gys, g0, g0 + Math.min(1, nc - 1) * gyStride, xs, off, t, run, q, q1);
                         }
-                        for (int i = 0; i < CB * TB * L; i++) {
-                            acc[a + i] += run[i];
+                        // at most RUN runs summed in float, then into the double sums
+                        if (++runs == RUN || q1 == end) {
+                            for (int i = 0; i < CB * TB * L; i++) {
+                                acc[a + i] += run[i];
+                                run[i] = 0f;
+                            }
+                            runs = 0;
                         }
                     }
                 }
@@ -267,7 +275,7 @@ final class Conv2dWeightGradVector {
 
     /**
      * 4 output channels ({@code gy} runs at {@code y0 .. y3}) × the 6 terms {@code off[t .. t+6)}: each
-     * lane's float sum over positions {@code [q0, q1)}, from zero, written to {@code acc[(c·6 + j)·L + lane]}.
+     * lane's float sum over positions {@code [q0, q1)}, from zero, added to {@code acc[(c·6 + j)·L + lane]}.
      * One small method, 24 accumulators in registers.
      */
     private static void micro4(float[] gys, int y0, int y1, int y2, int y3, float[] xs, int[] off, int t,
@@ -321,30 +329,30 @@ final class Conv2dWeightGradVector {
             c25 = g2.fma(v, c25);
             c35 = g3.fma(v, c35);
         }
-        c00.intoArray(acc, 0);
-        c01.intoArray(acc, L);
-        c02.intoArray(acc, 2 * L);
-        c03.intoArray(acc, 3 * L);
-        c04.intoArray(acc, 4 * L);
-        c05.intoArray(acc, 5 * L);
-        c10.intoArray(acc, 6 * L);
-        c11.intoArray(acc, 7 * L);
-        c12.intoArray(acc, 8 * L);
-        c13.intoArray(acc, 9 * L);
-        c14.intoArray(acc, 10 * L);
-        c15.intoArray(acc, 11 * L);
-        c20.intoArray(acc, 12 * L);
-        c21.intoArray(acc, 13 * L);
-        c22.intoArray(acc, 14 * L);
-        c23.intoArray(acc, 15 * L);
-        c24.intoArray(acc, 16 * L);
-        c25.intoArray(acc, 17 * L);
-        c30.intoArray(acc, 18 * L);
-        c31.intoArray(acc, 19 * L);
-        c32.intoArray(acc, 20 * L);
-        c33.intoArray(acc, 21 * L);
-        c34.intoArray(acc, 22 * L);
-        c35.intoArray(acc, 23 * L);
+        FloatVector.fromArray(F, acc, 0).add(c00).intoArray(acc, 0);
+        FloatVector.fromArray(F, acc, L).add(c01).intoArray(acc, L);
+        FloatVector.fromArray(F, acc, 2 * L).add(c02).intoArray(acc, 2 * L);
+        FloatVector.fromArray(F, acc, 3 * L).add(c03).intoArray(acc, 3 * L);
+        FloatVector.fromArray(F, acc, 4 * L).add(c04).intoArray(acc, 4 * L);
+        FloatVector.fromArray(F, acc, 5 * L).add(c05).intoArray(acc, 5 * L);
+        FloatVector.fromArray(F, acc, 6 * L).add(c10).intoArray(acc, 6 * L);
+        FloatVector.fromArray(F, acc, 7 * L).add(c11).intoArray(acc, 7 * L);
+        FloatVector.fromArray(F, acc, 8 * L).add(c12).intoArray(acc, 8 * L);
+        FloatVector.fromArray(F, acc, 9 * L).add(c13).intoArray(acc, 9 * L);
+        FloatVector.fromArray(F, acc, 10 * L).add(c14).intoArray(acc, 10 * L);
+        FloatVector.fromArray(F, acc, 11 * L).add(c15).intoArray(acc, 11 * L);
+        FloatVector.fromArray(F, acc, 12 * L).add(c20).intoArray(acc, 12 * L);
+        FloatVector.fromArray(F, acc, 13 * L).add(c21).intoArray(acc, 13 * L);
+        FloatVector.fromArray(F, acc, 14 * L).add(c22).intoArray(acc, 14 * L);
+        FloatVector.fromArray(F, acc, 15 * L).add(c23).intoArray(acc, 15 * L);
+        FloatVector.fromArray(F, acc, 16 * L).add(c24).intoArray(acc, 16 * L);
+        FloatVector.fromArray(F, acc, 17 * L).add(c25).intoArray(acc, 17 * L);
+        FloatVector.fromArray(F, acc, 18 * L).add(c30).intoArray(acc, 18 * L);
+        FloatVector.fromArray(F, acc, 19 * L).add(c31).intoArray(acc, 19 * L);
+        FloatVector.fromArray(F, acc, 20 * L).add(c32).intoArray(acc, 20 * L);
+        FloatVector.fromArray(F, acc, 21 * L).add(c33).intoArray(acc, 21 * L);
+        FloatVector.fromArray(F, acc, 22 * L).add(c34).intoArray(acc, 22 * L);
+        FloatVector.fromArray(F, acc, 23 * L).add(c35).intoArray(acc, 23 * L);
     }
 
     /** {@link #micro4} for 2 output channels: 12 accumulators, for 16-register machines. */
@@ -378,17 +386,17 @@ final class Conv2dWeightGradVector {
             c05 = g0.fma(v, c05);
             c15 = g1.fma(v, c15);
         }
-        c00.intoArray(acc, 0);
-        c01.intoArray(acc, L);
-        c02.intoArray(acc, 2 * L);
-        c03.intoArray(acc, 3 * L);
-        c04.intoArray(acc, 4 * L);
-        c05.intoArray(acc, 5 * L);
-        c10.intoArray(acc, 6 * L);
-        c11.intoArray(acc, 7 * L);
-        c12.intoArray(acc, 8 * L);
-        c13.intoArray(acc, 9 * L);
-        c14.intoArray(acc, 10 * L);
-        c15.intoArray(acc, 11 * L);
+        FloatVector.fromArray(F, acc, 0).add(c00).intoArray(acc, 0);
+        FloatVector.fromArray(F, acc, L).add(c01).intoArray(acc, L);
+        FloatVector.fromArray(F, acc, 2 * L).add(c02).intoArray(acc, 2 * L);
+        FloatVector.fromArray(F, acc, 3 * L).add(c03).intoArray(acc, 3 * L);
+        FloatVector.fromArray(F, acc, 4 * L).add(c04).intoArray(acc, 4 * L);
+        FloatVector.fromArray(F, acc, 5 * L).add(c05).intoArray(acc, 5 * L);
+        FloatVector.fromArray(F, acc, 6 * L).add(c10).intoArray(acc, 6 * L);
+        FloatVector.fromArray(F, acc, 7 * L).add(c11).intoArray(acc, 7 * L);
+        FloatVector.fromArray(F, acc, 8 * L).add(c12).intoArray(acc, 8 * L);
+        FloatVector.fromArray(F, acc, 9 * L).add(c13).intoArray(acc, 9 * L);
+        FloatVector.fromArray(F, acc, 10 * L).add(c14).intoArray(acc, 10 * L);
+        FloatVector.fromArray(F, acc, 11 * L).add(c15).intoArray(acc, 11 * L);
     }
 }
