@@ -21,7 +21,8 @@ public final class Elementwise {
     private static final Kernel MUL = Kernel.of("elementwise.mul", "mulLane");
     private static final Kernel SCALE = Kernel.of("elementwise.scale", "scaleLane");
     private static final Kernel AXPY = Kernel.of("elementwise.axpy", "axpyLane");
-    private static final Kernel ADD_PLANES = Kernel.of("elementwise.addPlanes", "addPlanesRow");
+    private static final Kernel ADD_PLANES = Kernel.of("elementwise.addPlanes", "addPlanesRow")
+            .vector("ElementwiseVector", "addPlanesRows");
     private static final Kernel SUM_PLANES = Kernel.of("elementwise.sumPlanes", "sumPlanesLane")
             .vector("ElementwiseVector", "sumPlanesLanes");
     private static final Kernel MODULATE = Kernel.of("elementwise.modulatePlanes", "modulatePlanesRow")

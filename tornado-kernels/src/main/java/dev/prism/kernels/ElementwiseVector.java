@@ -73,4 +73,37 @@ public final class ElementwiseVector {
             out[k] = (float) s;
         }
     }
+
+    /**
+     * Lanes {@code [from, to)} (lane {@code p·h + y}: row y of plane p) of {@link ElementwiseKernels#addPlanes}, the
+     * loop's additions in one pass over the range (its bits; the per-row calls cost as much as the adds).
+     */
+    public static void addPlanesRows(float[] x, float[] v, float[] out, int planes, int period, int h, int w,
+                                     int from, int to) {
+        for (int l = from; l < to; l++) {
+            float b = v[(l / h) % period];
+            int o = l * w;
+            for (int j = 0; j < w; j++) {
+                out[o + j] = x[o + j] + b;
+            }
+        }
+    }
+
+    /**
+     * Results {@code [from, to)} of {@link GemmKernels#biasGrad}: the channel's planes summed as
+     * {@link #sumPlanesLanes} sums them; a bias over a last dimension of 1 (a linear layer's) as the loop does.
+     */
+    public static void biasGradLanes(float[] gy, float[] gb, int outer, int channels, int inner, int from, int to) {
+        for (int ch = from; ch < to; ch++) {
+            if (inner == 1) {
+                GemmKernels.biasGradLane(gy, gb, outer, channels, inner, ch);
+                continue;
+            }
+            double s = 0;
+            for (int o = 0; o < outer; o++) {
+                s += NormVector.sum(gy, (o * channels + ch) * inner, inner);
+            }
+            gb[ch] = (float) s;
+        }
+    }
 }

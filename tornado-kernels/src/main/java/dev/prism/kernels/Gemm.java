@@ -15,7 +15,7 @@ public final class Gemm {
     private static final Kernel MATMUL_BATCH_SUM = Kernel.of("gemm.matmulBatchSum", "matmulBatchSumRow")
             .vector("GemmSumVector", "matmulBatchSumRows");
     private static final Kernel ADD_BIAS = Kernel.of("gemm.addBias", "addBiasLane");
-    private static final Kernel BIAS_GRAD = Kernel.of("gemm.biasGrad", "biasGradLane");
+    private static final Kernel BIAS_GRAD = Kernel.of("gemm.biasGrad", "biasGradLane").vector("ElementwiseVector", "biasGradLanes");
     private Gemm() {
     }
 

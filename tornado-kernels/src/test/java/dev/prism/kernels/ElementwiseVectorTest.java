@@ -58,6 +58,28 @@ class ElementwiseVectorTest {
         String what = n + "x" + c + "x" + h + "x" + w;
         sums(what + " bias", n, c, (in, out) -> Elementwise.addBiasBackward(in, out, n, c, h, w), gy, c);
         sums(what + " planes", n, c, (in, out) -> Elementwise.addPlanesBackward(in, out, n, c, h, w), gy, n * c);
+        sums(what + " gemm bias", n, c, (in, out) -> Gemm.biasGrad(in, out, n, c, h * w), gy, c);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1,1,1,1", "2,3,4,4", "1,5,1,7", "3,2,5,3", "1,64,64,64", "4,9,4,4"})
+    void broadcastAddsKeepTheLoopsBits(int n, int c, int h, int w) {
+        int len = n * c * h * w;
+        float[] x = Inputs.gaussian(len, 74), v = Inputs.gaussian(n * c, 75), bias = Inputs.gaussian(c, 76);
+        for (int which = 0; which < 2; which++) {
+            String what = (which == 0 ? "addPlanes " : "addBias ") + n + "x" + c + "x" + h + "x" + w;
+            float[] plain = Inputs.poisoned(len), vector = Inputs.poisoned(len), seven = Inputs.poisoned(len);
+            Launch l = which == 0 ? Elementwise.addPlanes(x, v, vector, n, c, h, w) : Elementwise.addBias(x, bias, vector, n, c, h, w);
+            assertNotNull(l.vector(), what + " carries a vector variant");
+            Backends.seq(which == 0 ? Elementwise.addPlanes(x, v, plain, n, c, h, w) : Elementwise.addBias(x, bias, plain, n, c, h, w));
+            Backends.par(l);
+            SEVEN.run(which == 0 ? Elementwise.addPlanes(x, v, seven, n, c, h, w) : Elementwise.addBias(x, bias, seven, n, c, h, w));
+            assertIdentical(what, plain, vector);
+            assertIdentical(what + " on 7 threads", plain, seven);
+            float[] inPlace = x.clone();
+            Backends.par(which == 0 ? Elementwise.addPlanes(inPlace, v, inPlace, n, c, h, w) : Elementwise.addBias(inPlace, bias, inPlace, n, c, h, w));
+            assertIdentical(what + " in place", plain, inPlace);
+        }
     }
 
     private interface Sum {
