@@ -124,7 +124,8 @@ def cases():
 
     # Activations.
     xa = rand(N, C, H, W, grad=True)
-    for name, f in (("silu", F.silu), ("gelu", F.gelu), ("leakyRelu", lambda t: F.leaky_relu(t, 0.2)), ("sigmoid", torch.sigmoid)):
+    for name, f in (("silu", F.silu), ("gelu", F.gelu), ("leakyRelu", lambda t: F.leaky_relu(t, 0.2)), ("sigmoid", torch.sigmoid),
+                    ("tanh", torch.tanh)):
         c[f"activation.{name}"] = (lambda f=f: f(x))
         c[f"activation.{name}.backward"] = backward_of(lambda f=f: (f(xa), [xa]))
     rows = rand(4096, 64, grad=True)
@@ -151,6 +152,20 @@ def cases():
     c["elementwise.mul.backward"] = backward_of(lambda: (a * b, [a, b]))
     c["elementwise.addPlanes.backward"] = backward_of(lambda: (a.detach() + v[:, :, None, None], [v]))
     c["elementwise.addBias.backward"] = backward_of(lambda: (a.detach() + bias[None, :, None, None], [bias]))
+
+    # WaveDiff's adaptive group norm modulation y = x*gamma[n,c] + beta[n,c] (then SiLU), style s[N, 2C]
+    # (ElementwiseCases.modulate), and StyleGAN's PixelNorm over rows of 64 (NormCases).
+    xm, sm = rand(N, C, H, W, grad=True), (torch.randn(N, 2 * C) * 0.1 + torch.cat([torch.ones(N, C), torch.zeros(N, C)], 1))
+    sm.requires_grad_(True)
+    modulate = lambda xx, ss: xx * ss[:, :C, None, None] + ss[:, C:, None, None]
+    c["elementwise.modulatePlanes"] = lambda: modulate(xm.detach(), sm.detach())
+    c["elementwise.modulatePlanes.silu"] = lambda: F.silu(modulate(xm.detach(), sm.detach()))
+    c["elementwise.modulatePlanes.backward"] = backward_of(lambda: (modulate(xm, sm), [xm, sm]))
+    c["elementwise.modulatePlanes.silu.backward"] = backward_of(lambda: (F.silu(modulate(xm, sm)), [xm, sm]))
+    xp_ = rand(4096, 64, grad=True)
+    pixel = lambda z: z * torch.rsqrt(torch.mean(z * z, dim=1, keepdim=True) + 1e-8)
+    c["norm.pixelNorm"] = lambda: pixel(xp_.detach())
+    c["norm.pixelNorm.backward"] = backward_of(lambda: (pixel(xp_), [xp_]))
 
     # Channel concatenation (the DDPM UNet's skips) and its backward, the split of the gradient.
     ca_, cb_ = rand(N, C, H, W, grad=True), rand(N, C, H, W, grad=True)
@@ -187,6 +202,43 @@ def cases():
         att = lambda q=q, k=k_, v=v_, d=d: torch.softmax(q @ k.transpose(1, 2) / d ** 0.5, -1) @ v
         c["attention.forward" + tag] = (lambda f=att, q=q, k=k_, v=v_: f(q.detach(), k.detach(), v.detach()))
         c["attention.backward" + tag] = backward_of(lambda f=att, q=q, k=k_, v=v_: (f(q, k, v), [q, k, v]))
+
+    # WaveDiff's FIR resampling (ResampleCases): upfirdn2d the way StyleGAN2's native reference writes it (zeros
+    # inserted, padded, one depthwise 4 x 4 convolution with the outer product of the taps, every down-th pixel kept).
+    def upfirdn(z, taps, up, down, pad0, pad1):
+        n, ch, h, w = z.shape
+        k = torch.outer(taps, taps).flip([0, 1])[None, None].repeat(ch, 1, 1, 1)
+        if up > 1:
+            z = F.pad(z.reshape(n, ch, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(n, ch, h * up, w * up)
+        z = F.conv2d(F.pad(z, [pad0, pad1, pad0, pad1]), k, groups=ch)
+        return z[:, :, ::down, ::down]
+    taps, up_taps = torch.tensor([1.0, 3, 3, 1]) / 8, torch.tensor([2.0, 6, 6, 2]) / 8
+    for name, shape, t_, up, down, p0, p1 in (("up2", (N, C, 32, 32), up_taps, 2, 1, 2, 1), ("down2", (N, C, H, W), taps, 1, 2, 1, 1),
+                                              ("blur", (N, C, H, W), taps, 1, 1, 2, 2)):
+        xu = rand(*shape, grad=True)
+        f = (lambda z, t_=t_, up=up, down=down, p0=p0, p1=p1: upfirdn(z, t_, up, down, p0, p1))
+        c["resample.upfirdn." + name] = (lambda f=f, xu=xu: f(xu.detach()))
+        c["resample.upfirdn." + name + ".backward"] = backward_of(lambda f=f, xu=xu: (f(xu), [xu]))
+
+    # Training's losses and the autoencoder's latent (TrainingCases): MSE over 64 x 1024, cross-entropy over 256 x 10
+    # logits, the reparameterised sample and the KL term over 64 x 3 x 8 x 8; backward passes for an upstream 0.7.
+    pm, tm = rand(64, 1024, grad=True), rand(64, 1024)
+    c["training.meanSquaredError"] = lambda: F.mse_loss(pm.detach(), tm)
+    c["training.meanSquaredError.backward"] = backward_of(lambda: (F.mse_loss(pm, tm), [pm]))
+    zl, yl = (torch.randn(256, 10) * 3).requires_grad_(True), torch.randint(0, 10, (256,))
+    c["training.crossEntropy"] = lambda: F.cross_entropy(zl.detach(), yl)
+    c["training.crossEntropy.backward"] = backward_of(lambda: (F.cross_entropy(zl, yl), [zl]))
+    mu, lv, ez = rand(64, 3, 8, 8, grad=True), rand(64, 3, 8, 8, grad=True), rand(64, 3, 8, 8)
+    c["training.gaussianSample"] = lambda: mu.detach() + torch.exp(0.5 * lv.detach()) * ez
+    c["training.gaussianSample.backward"] = backward_of(lambda: (mu.detach() + torch.exp(0.5 * lv) * ez, [lv]))
+    kl = lambda m, l: -0.5 * torch.sum(1 + l - m * m - torch.exp(l)) / 64
+    c["training.klNormal"] = lambda: kl(mu.detach(), lv.detach())
+    c["training.klNormal.backward"] = backward_of(lambda: (kl(mu, lv), [mu, lv]))
+
+    # The 2-D DFT of spectrum-aware distillation (DftCases): 64 one-channel 32 x 32 images, complex output.
+    xf = rand(64, 1, 32, 32, grad=True)
+    c["dft.fft2"] = lambda: torch.view_as_real(torch.fft.fft2(xf.detach()))
+    c["dft.fft2.backward"] = backward_of(lambda: (torch.view_as_real(torch.fft.fft2(xf)), [xf]))
 
     # Sampler updates (SamplerCases): a DDIM step, a clipped DDPM step, the loading step x = z.
     se, sz = rand(N, C, H, W), rand(N, C, H, W)
