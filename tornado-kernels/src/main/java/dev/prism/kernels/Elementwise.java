@@ -27,7 +27,8 @@ public final class Elementwise {
             .vector("ElementwiseVector", "sumPlanesLanes");
     private static final Kernel MODULATE = Kernel.of("elementwise.modulatePlanes", "modulatePlanesRow")
             .vector("ElementwiseVector", "modulatePlanesRows");
-    private static final Kernel MODULATE_BACKWARD = Kernel.of("elementwise.modulatePlanesBackward", "modulatePlanesBackwardLane");
+    private static final Kernel MODULATE_BACKWARD = Kernel.of("elementwise.modulatePlanesBackward", "modulatePlanesBackwardLane")
+            .vector("ElementwiseVector", "modulatePlanesBackwardLanes");
     private Elementwise() {
     }
 

@@ -1,7 +1,9 @@
 package dev.prism.kernels;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,6 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class ElementwiseVector {
     private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
     private static final int V = F.length();
 
     private ElementwiseVector() {
@@ -104,6 +107,58 @@ public final class ElementwiseVector {
                 s += NormVector.sum(gy, (o * channels + ch) * inner, inner);
             }
             gb[ch] = (float) s;
+        }
+    }
+
+    /**
+     * Planes {@code [from, to)} of {@link ElementwiseKernels#modulatePlanesBackward}: {@code v = x·γ + β} as the
+     * forward forms it, {@code g = gy·silu'(v)} in float as {@link ActivationVector}'s SiLU gradient (or
+     * {@code g = gy}), {@code gx = g·γ}, and the style's gradients {@code Σ g·x} and {@code Σ g} in double from the
+     * widened lanes (two partial sums each, then the lanes left to right, then the plane's last elements).
+     * Without SiLU the same values as the loop up to the order of the double sums; with it, a few float ulps apart.
+     */
+    public static void modulatePlanesBackwardLanes(float[] x, float[] s, float[] gy, float[] gx, float[] gs,
+                                                   int n, int c, int hw, int silu, int from, int to) {
+        double[] lanes = VectorMath.lanes();
+        for (int p = from; p < to; p++) {
+            int b = p / c;
+            int ch = p - b * c;
+            float gamma = s[b * 2 * c + ch];
+            float beta = s[b * 2 * c + c + ch];
+            FloatVector vg = FloatVector.broadcast(F, gamma), vb = FloatVector.broadcast(F, beta);
+            int o = p * hw;
+            DoubleVector sg0 = DoubleVector.zero(D), sg1 = sg0, sx0 = sg0, sx1 = sg0;
+            int j = 0;
+            for (; j + V <= hw; j += V) {
+                FloatVector xv = FloatVector.fromArray(F, x, o + j);
+                FloatVector g = FloatVector.fromArray(F, gy, o + j);
+                if (silu != 0) {
+                    FloatVector v = xv.mul(vg).add(vb);
+                    FloatVector one = FloatVector.broadcast(F, 1f);
+                    FloatVector sig = one.div(VectorMath.exp(v.neg()).add(one));
+                    g = g.mul(sig.mul(one.add(v.mul(one.sub(sig)))));
+                }
+                g.mul(vg).intoArray(gx, o + j);
+                DoubleVector g0 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 0);
+                DoubleVector g1 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 1);
+                sg0 = sg0.add(g0);
+                sg1 = sg1.add(g1);
+                sx0 = g0.fma((DoubleVector) xv.convertShape(VectorOperators.F2D, D, 0), sx0);
+                sx1 = g1.fma((DoubleVector) xv.convertShape(VectorOperators.F2D, D, 1), sx1);
+            }
+            sg0.add(sg1).intoArray(lanes, 0);
+            double sumG = VectorMath.sumLanes(lanes);
+            sx0.add(sx1).intoArray(lanes, 0);
+            double sumGx = VectorMath.sumLanes(lanes);
+            for (; j < hw; j++) {
+                float xv = x[o + j];
+                float g = silu != 0 ? ActivationVector.siluGrad(xv * gamma + beta, gy[o + j]) : gy[o + j];
+                gx[o + j] = g * gamma;
+                sumG += g;
+                sumGx += (double) g * xv;
+            }
+            gs[b * 2 * c + ch] = (float) sumGx;
+            gs[b * 2 * c + c + ch] = (float) sumG;
         }
     }
 }

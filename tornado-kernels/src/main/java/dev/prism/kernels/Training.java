@@ -19,8 +19,10 @@ public final class Training {
     private static final Kernel SQUARED_ERROR_BACKWARD = Kernel.of("training.squaredErrorBackward", "squaredErrorBackwardLane");
     private static final Kernel CROSS_ENTROPY = Kernel.of("training.crossEntropy", "crossEntropyLane");
     private static final Kernel CROSS_ENTROPY_BACKWARD = Kernel.of("training.crossEntropyBackward", "crossEntropyBackwardLane");
-    private static final Kernel GAUSSIAN_SAMPLE = Kernel.of("training.gaussianSample", "gaussianSampleLane");
-    private static final Kernel GAUSSIAN_SAMPLE_BACKWARD = Kernel.of("training.gaussianSampleBackward", "gaussianSampleBackwardLane");
+    private static final Kernel GAUSSIAN_SAMPLE = Kernel.of("training.gaussianSample", "gaussianSampleLane")
+            .vector("TrainingVector", "gaussianSampleRange");
+    private static final Kernel GAUSSIAN_SAMPLE_BACKWARD = Kernel.of("training.gaussianSampleBackward", "gaussianSampleBackwardLane")
+            .vector("TrainingVector", "gaussianSampleBackwardRange");
     private static final Kernel KL_NORMAL = Kernel.of("training.klNormal", "klNormalLane");
     private static final Kernel KL_NORMAL_BACKWARD = Kernel.of("training.klNormalBackward", "klNormalBackwardLane");
     private static final Kernel SUM_SQUARES = Kernel.of("training.sumSquares", "sumSquaresLane");

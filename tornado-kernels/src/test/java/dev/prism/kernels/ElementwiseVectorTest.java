@@ -98,6 +98,40 @@ class ElementwiseVectorTest {
         assertClose(what, plain, vector, 1.2e-7, 0);
     }
 
+    @ParameterizedTest
+    @CsvSource({"1,1,1,1", "2,3,4,4", "1,5,1,7", "3,2,5,3", "2,7,8,8", "1,4,16,16", "2,3,9,17", "1,64,64,64", "100,3,2,2"})
+    void modulationBackwardMatchesThePlainLoop(int n, int c, int h, int w) {
+        int size = n * c * h * w;
+        float[] x = Inputs.gaussian(size, 77), gy = Inputs.gaussian(size, 78), s = Inputs.gaussian(2 * n * c, 79);
+        for (int i = 0; i < size; i++) {
+            x[i] *= 3;
+        }
+        for (boolean silu : new boolean[] {false, true}) {
+            String what = n + "x" + c + "x" + h + "x" + w + (silu ? " with SiLU" : "");
+            float[][] plain = modulationBackward(Backends.SEQ, x, s, gy, n, c, h, w, silu);
+            float[][] vector = modulationBackward(Backends.PAR, x, s, gy, n, c, h, w, silu);
+            float[][] seven = modulationBackward(SEVEN, x, s, gy, n, c, h, w, silu);
+            assertIdentical(what + " gx on 3 and 7 threads", vector[0], seven[0]);
+            assertIdentical(what + " gs on 3 and 7 threads", vector[1], seven[1]);
+            if (silu) {
+                assertClose(what + " gx", plain[0], vector[0]);
+            } else {
+                assertIdentical(what + " gx keeps the loop's bits", plain[0], vector[0]);
+            }
+            // double sums in another order (and, with SiLU, float gradients a few ulps apart)
+            assertClose(what + " gs", plain[1], vector[1]);
+        }
+    }
+
+    private static float[][] modulationBackward(dev.prism.backend.JvmBackend backend, float[] x, float[] s, float[] gy,
+                                                int n, int c, int h, int w, boolean silu) {
+        float[] gx = Inputs.poisoned(x.length), gs = Inputs.poisoned(s.length);
+        Launch l = Elementwise.modulatePlanesBackward(x, s, gy, gx, gs, n, c, h, w, silu);
+        assertNotNull(l.vector(), "the modulation's backward carries a vector variant");
+        backend.run(l);
+        return new float[][] {gx, gs};
+    }
+
     private static void check(String what, float[] x, float[] s, int n, int c, int h, int w) {
         int size = n * c * h * w;
         for (boolean silu : new boolean[] {false, true}) {
