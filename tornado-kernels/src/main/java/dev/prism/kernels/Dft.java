@@ -17,7 +17,7 @@ import java.util.List;
  */
 public final class Dft {
     private static final Kernel TABLE = Kernel.of("dft.table", "tableRow");
-    private static final Kernel PASS = Kernel.of("dft.pass", "passRow");
+    private static final Kernel PASS = Kernel.of("dft.pass", "passRow").vector("DftVector", "passRows");
 
     private Dft() {
     }
