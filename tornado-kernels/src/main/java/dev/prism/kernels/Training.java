@@ -16,7 +16,8 @@ public final class Training {
     private static final Kernel Q_SAMPLE = Kernel.of("training.qSample", "qSampleLane");
     private static final Kernel SQUARED_ERROR = Kernel.of("training.squaredError", "squaredErrorLane");
     private static final Kernel SUM_PARTIALS = Kernel.of("training.sumPartials", "sumPartialsLane");
-    private static final Kernel SQUARED_ERROR_BACKWARD = Kernel.of("training.squaredErrorBackward", "squaredErrorBackwardLane");
+    private static final Kernel SQUARED_ERROR_BACKWARD = Kernel.of("training.squaredErrorBackward", "squaredErrorBackwardLane")
+            .vector("TrainingVector", "squaredErrorBackwardRange");
     private static final Kernel CROSS_ENTROPY = Kernel.of("training.crossEntropy", "crossEntropyLane");
     private static final Kernel CROSS_ENTROPY_BACKWARD = Kernel.of("training.crossEntropyBackward", "crossEntropyBackwardLane");
     private static final Kernel GAUSSIAN_SAMPLE = Kernel.of("training.gaussianSample", "gaussianSampleLane")
