@@ -12,7 +12,7 @@ import dev.prism.backend.Launch;
 public final class Resample {
     private static final Kernel UPSAMPLE = Kernel.of("resample.upsample2x", "upsample2xRow");
     private static final Kernel POOL = Kernel.of("resample.pool2x", "pool2xRow");
-    private static final Kernel UPFIRDN = Kernel.of("resample.upfirdn", "upfirdnRow");
+    private static final Kernel UPFIRDN = Kernel.of("resample.upfirdn", "upfirdnRow").vector("ResampleVector", "upfirdnRows");
     private Resample() {
     }
 
