@@ -27,7 +27,7 @@ import java.util.List;
  */
 public final class Conv2d {
     private static final Kernel FORWARD = Kernel.of("conv2d.forward", "forwardRow").vector("Conv2dVector", "forwardRows");
-    private static final Kernel FLIP = Kernel.of("conv2d.flipWeights", "flipWeightsLane");
+    private static final Kernel FLIP = Kernel.of("conv2d.flipWeights", "flipWeightsLane").vector("Conv2dVector", "flipWeightsRange");
     private static final Kernel TILE = Kernel.of("conv2d.batchToWidth", "batchToWidthRow");
     private static final Kernel UNTILE = Kernel.of("conv2d.widthToBatch", "widthToBatchRow");
     /**

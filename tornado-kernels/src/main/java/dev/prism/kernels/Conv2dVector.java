@@ -474,4 +474,34 @@ final class Conv2dVector {
         a0.intoArray(ya, at);
         b0.intoArray(yb, bt);
     }
+
+    /**
+     * Elements {@code [from, to)} of {@link Conv2dKernels#flipWeights}: the loop's copies (its bits), walking the
+     * indices with counters instead of the six divisions per element of the lane helper.
+     */
+    static void flipWeightsRange(float[] w, float[] wf, int[] g, int from, int to) {
+        if (from >= to) {
+            return;
+        }
+        int cin = g[CIN], cout = g[COUT], kh = g[KH], kw = g[KW];
+        int kx = from % kw;
+        int r = from / kw;
+        int ky = r % kh;
+        r /= kh;
+        int co = r % cout;
+        int ci = r / cout;
+        for (int l = from; l < to; l++) {
+            wf[l] = w[((co * cin + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)];
+            if (++kx == kw) {
+                kx = 0;
+                if (++ky == kh) {
+                    ky = 0;
+                    if (++co == cout) {
+                        co = 0;
+                        ci++;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -103,6 +103,25 @@ class Conv2dBackwardVectorTest {
         }
     }
 
+    /** The flipped weights' range variant copies what the loop copies, from any range boundary. */
+    @Test
+    void flippedWeightsAreTheLoopsOverAnyRanges() {
+        for (Conv2d.Geometry g : geometries()) {
+            if (g.groups() != 1) {
+                continue;
+            }
+            int[] geo = g.pack();
+            float[] w = Inputs.gaussian(g.wSize(), 41);
+            float[] loop = Inputs.poisoned(g.wSize()), ranges = Inputs.poisoned(g.wSize());
+            Conv2dKernels.flipWeights(w, loop, geo);
+            int step = Math.max(1, g.wSize() / 7);
+            for (int from = 0; from < g.wSize(); from += step) {
+                Conv2dVector.flipWeightsRange(w, ranges, geo, from, Math.min(g.wSize(), from + step));
+            }
+            assertIdentical("flipped weights " + g, loop, ranges);
+        }
+    }
+
     /**
      * Inputs with a non-zero mean (x around 1, gy around 0.5), so that a float running sum would drift.
      * Against a float64 sum, each element of the variant's weight gradient must be within the bound of two levels
