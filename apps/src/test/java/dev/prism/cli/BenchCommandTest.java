@@ -177,9 +177,12 @@ class BenchCommandTest {
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("peer: not run: the official code is timed at its presets only (cifar10, celeba_256), found options "
                 + "{mlp=2, nf=4, nz=8, preset=cifar10, zdim=16}\n"), r.out());
-        // Without --backends: jvm and every TornadoVM device (none in the default tests), not the one-thread oracle.
-        assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ")).count(), r.out());
+        // Without --backends: jvm and every TornadoVM device (none in the default build; under -Ptornado with an SDK,
+        // each device its row), not the one-thread oracle.
+        long devices = r.out().lines().filter(l -> l.startsWith("backend tornado:")).count();
+        assertEquals(1 + devices, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ")).count(), r.out());
         assertEquals(1, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ") && l.contains(" jvm ")).count(), r.out());
+        assertEquals(0, r.out().lines().filter(l -> l.startsWith("model.wavediff.sample ") && l.contains(" jvm-seq ")).count(), r.out());
 
         r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--backends", "jvm", "--runs", "5", "--budget", "0.1",
                 "--wavediff-src", "");
