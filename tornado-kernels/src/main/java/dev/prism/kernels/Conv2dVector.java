@@ -29,7 +29,7 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * ascending {@code (ci, ky, kx)} from 0, but every term is a fused multiply-add (one rounding instead of
  * two), so it agrees with the reference within the shared 1e-5 tolerance rather than bit for bit. It
  * serves horizontal stride 1 and groups 1 (every 3×3 and 1×1 layer of the models); other geometries run
- * the plain helper.
+ * the plain helper. 3×3 kernels of stride 1 and dilation 1 go to {@link Conv2dWinogradVector}.
  *
  * <p>Why it looks like this (AMD EPYC Zen 3, AVX2, measured on the 64→64 3×3 case on 64×64):
  * <ul>
@@ -92,6 +92,10 @@ final class Conv2dVector {
             for (int l = from; l < to; l++) {
                 Conv2dKernels.forwardRow(x, w, y, g, l / oh, l % oh);
             }
+            return;
+        }
+        if (Conv2dWinogradVector.applies(g)) {
+            Conv2dWinogradVector.forwardRows(x, w, y, g, from, to);
             return;
         }
         Scratch s = SCRATCH.get();

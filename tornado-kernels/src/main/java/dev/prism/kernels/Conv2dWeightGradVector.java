@@ -25,7 +25,7 @@ import static dev.prism.kernels.Conv2dKernels.W;
 /**
  * The hand-vectorised JVM variant of {@link Conv2dKernels#backwardWeightLane} (Vector API), run by the
  * JVM backend's parallel mode for stride 1 and groups 1; other geometries run the plain helper, which
- * stays the reference and the TornadoVM input.
+ * stays the reference and the TornadoVM input. 3×3 kernels of dilation 1 go to {@link Conv2dWinogradWeightVector}.
  *
  * <p>The sum: {@code gw[co,ci,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n,ci,oy − ph + ky·dh, ox − pw + kx·dw]}.
  *
@@ -106,6 +106,10 @@ final class Conv2dWeightGradVector {
             for (int l = rowFrom; l < rowTo; l++) {
                 Conv2dKernels.backwardWeightLane(x, gy, gw, g, l);
             }
+            return;
+        }
+        if (Conv2dWinogradVector.applies(g)) {
+            Conv2dWinogradWeightVector.backwardWeightLanes(x, gy, gw, g, rowFrom, rowTo);
             return;
         }
         int from = rowFrom * g[KW];

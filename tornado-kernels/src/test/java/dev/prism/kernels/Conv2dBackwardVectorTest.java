@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The backward pass of the 2-D convolution on the JVM backend's vector variants, against the plain loops:
- * {@link Conv2dWeightGradVector} (the weight gradient) and the input gradient of stride-1 layers, which
+ * {@link Conv2dWeightGradVector} (the weight gradient; for 3×3 kernels {@link Conv2dWinogradWeightVector}) and the
+ * input gradient of stride-1 layers, which
  * {@link Conv2d#backward} runs as {@link Conv2dKernels#flipWeights} and the forward convolution (so on
  * {@link Conv2dVector}). Every geometry {@link Conv2dTest} uses, the models' layers, and shapes that put the
  * lane ranges, the channel blocks and the tap groups in awkward places. The variants must agree with the

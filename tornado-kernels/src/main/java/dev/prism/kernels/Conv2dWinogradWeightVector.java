@@ -1,0 +1,347 @@
+package dev.prism.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import static dev.prism.kernels.Conv2dKernels.CIN;
+import static dev.prism.kernels.Conv2dKernels.COUT;
+import static dev.prism.kernels.Conv2dKernels.N;
+import static dev.prism.kernels.Conv2dKernels.OH;
+import static dev.prism.kernels.Conv2dKernels.OW;
+
+/**
+ * {@link Conv2dWeightGradVector}'s path for the geometries {@link Conv2dWinogradVector#applies} accepts (3×3, stride 1,
+ * dilation 1, groups 1): the weight gradient by Winograd's F(2×2, 3×3) run backwards. With the forward tile
+ * {@code Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A}, each tile adds {@code Gᵀ[(A dY Aᵀ) ⊙ (Bᵀ d B)]G} to the 3×3 gradient of the
+ * filter, so {@code gw = Gᵀ M G} with {@code M_ξ[co][ci] = Σ_tiles (A dY Aᵀ)_ξ[co] · (Bᵀ d B)_ξ[ci]}: 16 products
+ * per tile and channel pair where the direct sum spends 36. Tiles where the output has no row or column
+ * ({@code oy >= OH}, {@code ox >= OW}) take a zero gradient there, so every tile adds exactly the direct sum's terms
+ * of its outputs.
+ *
+ * <p>How it runs. A thread's lane range (filter rows {@code (co·Cin + ci)·3 + ky}) names output channels
+ * {@code [coA, coB]}; the thread sums over every tile of the batch, in the same blocks as the forward path
+ * ({@link Conv2dWinogradVector#transformInput} makes {@code V_ξ[ci][tile]}, one lane per tile). The output gradient's
+ * transform {@code Y'_ξ[tile][co]} takes one lane per output channel: the block's output gradient is copied
+ * channel-last first. The products run on an FMA micro-kernel of {@code CI}
+ * input channels (broadcast from {@code V}) × 2 vectors of output channels ({@code Y'}), over the tiles.
+ *
+ * <p>Summation ({@code docs/KERNELS.md}, long sums), as {@link Conv2dWeightGradVector}'s: each lane runs a float sum
+ * of at most {@value #RUN} tiles; at most {@value #RUN} such runs are added in float, and that sum is added to a
+ * double sum per {@code (ξ, ci, co)}; at the end {@code Gᵀ M G} is taken in double and rounded once. The runs are cut
+ * at fixed tile indices, so the bits depend on the geometry and the vector width alone, never on the thread count.
+ * The transforms add rounding of their own (up to two for each {@code V} and {@code Y'} value) and sum up to four
+ * inputs each, so a worst-case bound in the direct products' terms is larger than the direct path's; on their
+ * inputs {@code ReductionAccuracyTest} (against a compensated float64 sum and PyTorch's own error) and
+ * {@code Conv2dBackwardVectorTest} (x around 1, gy around ½, where a float running sum drifts) hold it to the direct
+ * float runs' bound, {@code 2·RUN·2⁻²⁴·Σ|t|} of the products' absolute sum plus the double sums' bound and half an ulp.
+ *
+ * <p>Each thread keeps its scratch in a thread-local, grown on first use: no allocation in steady state.
+ */
+final class Conv2dWinogradWeightVector {
+    private static final VectorSpecies<Float> F = VectorMath.FLOAT;
+    private static final int L = F.length();
+    /** Input channels per micro-kernel block: 8 with 16 float lanes (32 registers), else 4. */
+    private static final int CI = L >= 16 ? 8 : 4;
+    /** Tiles per lane of one float run, and runs per float sum before it is added to the double sums. */
+    static final int RUN = 32;
+    private static final int BLOCK = Conv2dWinogradVector.BLOCK;
+    private static final int STRIDE = Conv2dWinogradVector.STRIDE;
+
+    private static final class Scratch {
+        float[] v = new float[0];
+        float[] y = new float[0];
+        float[] sums = new float[0];
+        double[] total = new double[0];
+        float[] rows = new float[0];
+        final float[] edge = new float[2 * L];
+        final int[] tileN = new int[BLOCK];
+        final int[] tileY = new int[BLOCK];
+        float[] part = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private Conv2dWinogradWeightVector() {
+    }
+
+    /**
+     * Lanes {@code [rowFrom, rowTo)} of {@link Conv2dKernels#backwardWeight}, lane {@code l} being the filter row
+     * {@code l = (co·Cin + ci)·3 + ky}, for a geometry {@link Conv2dWinogradVector#applies} accepts.
+     */
+    static void backwardWeightLanes(float[] x, float[] gy, float[] gw, int[] g, int rowFrom, int rowTo) {
+        int nb = g[N], cin = g[CIN], cout = g[COUT], oh = g[OH], ow = g[OW];
+        int coA = rowFrom / (3 * cin), coB = (rowTo - 1) / (3 * cin);
+        int nco = coB - coA + 1;
+        // output channels in pairs of vectors, input channels in blocks of CI
+        int coPad = (nco + 2 * L - 1) / (2 * L) * 2 * L;
+        int ciPad = (cin + CI - 1) / CI * CI;
+        Scratch s = scratch(ciPad, coPad, Math.min((ow + 1) / 2, BLOCK));
+        int vstep = Conv2dWinogradVector.positionStride(ciPad);
+        int ystep = BLOCK * coPad + 16;
+        int sstep = ciPad * coPad + 16;
+        java.util.Arrays.fill(s.sums, 0, 16 * sstep, 0f);
+        java.util.Arrays.fill(s.total, 0, 16 * sstep, 0.0);
+
+        int tilesX = (ow + 1) / 2, tilesY = (oh + 1) / 2;
+        int width = Math.min(tilesX, BLOCK);
+        int rowsPer = BLOCK / width;
+        int half = Conv2dWinogradVector.half(width);
+        int runs = 0;
+        int[] tileN = s.tileN, tileY = s.tileY;
+        for (int tx0 = 0; tx0 < tilesX; tx0 += width) {
+            int cw = Math.min(width, tilesX - tx0);
+            int k = 0;
+            for (int n = 0; n < nb; n++) {
+                for (int ty = 0; ty < tilesY; ty++) {
+                    tileN[k] = n;
+                    tileY[k] = ty;
+                    if (++k == rowsPer || (n == nb - 1 && ty == tilesY - 1)) {
+                        Conv2dWinogradVector.transformInput(x, g, s.v, vstep, s.rows, half, s.edge, tileN, tileY, k, tx0, cw);
+                        transformGradient(gy, g, s, k, tx0, cw, coA, nco, coPad, ystep);
+                        int tiles = k * cw;
+                        for (int t0 = 0; t0 < tiles; t0 += RUN) {
+                            int t1 = Math.min(tiles, t0 + RUN);
+                            for (int xi = 0; xi < 16; xi++) {
+                                for (int c = 0; c < ciPad; c += CI) {
+                                    for (int q = 0; q < coPad; q += 2 * L) {
+                                        if (CI == 8) {
+                                            product82(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
+                                                    s.sums, xi * sstep + c * coPad + q, coPad);
+                                        } else {
+                                            product42(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
+                                                    s.sums, xi * sstep + c * coPad + q, coPad);
+                                        }
+                                    }
+                                }
+                            }
+                            if (++runs == RUN) {
+                                flush(s, 16 * sstep);
+                                runs = 0;
+                            }
+                        }
+                        k = 0;
+                    }
+                }
+            }
+        }
+        flush(s, 16 * sstep);
+        // gw = Gᵀ M G per (co, ci), in double, rounded once; only the lanes [rowFrom, rowTo) are written
+        double[] m = s.total;
+        for (int l = rowFrom; l < rowTo; l++) {
+            int ky = l % 3;
+            int ci = (l / 3) % cin;
+            int co = l / (3 * cin);
+            int at = ci * coPad + co - coA;
+            // r_j = row ky of Gᵀ · M: Gᵀ's rows are (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1)
+            double r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+            for (int i = 0; i < 4; i++) {
+                double gi = gt(ky, i);
+                if (gi == 0) {
+                    continue;
+                }
+                int b = 4 * i * sstep + at;
+                r0 += gi * m[b];
+                r1 += gi * m[b + sstep];
+                r2 += gi * m[b + 2 * sstep];
+                r3 += gi * m[b + 3 * sstep];
+            }
+            int o = 3 * l;
+            // then · G: columns (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1)
+            gw[o] = (float) (r0 + 0.5 * (r1 + r2));
+            gw[o + 1] = (float) (0.5 * (r1 - r2));
+            gw[o + 2] = (float) (0.5 * (r1 + r2) + r3);
+        }
+    }
+
+    /** Element {@code (ky, i)} of {@code Gᵀ} (3×4). */
+    private static double gt(int ky, int i) {
+        return switch (ky) {
+            case 0 -> i == 0 ? 1 : i == 3 ? 0 : 0.5;
+            case 1 -> i == 1 ? 0.5 : i == 2 ? -0.5 : 0;
+            default -> i == 3 ? 1 : i == 0 ? 0 : 0.5;
+        };
+    }
+
+    private static Scratch scratch(int ciPad, int coPad, int width) {
+        Scratch s = SCRATCH.get();
+        int v = 16 * Conv2dWinogradVector.positionStride(ciPad);
+        if (s.v.length < v) {
+            s.v = new float[v];
+        }
+        int y = 16 * (BLOCK * coPad + 16) + L;
+        if (s.y.length < y) {
+            s.y = new float[y];
+        }
+        int sums = 16 * (ciPad * coPad + 16);
+        if (s.sums.length < sums) {
+            s.sums = new float[sums];
+            s.total = new double[sums];
+        }
+        int rows = 8 * Conv2dWinogradVector.half(width);
+        if (s.rows.length < rows) {
+            s.rows = new float[rows];
+        }
+        return s;
+    }
+
+    /** Adds the float sums of the runs so far to the double sums and clears them. */
+    private static void flush(Scratch s, int size) {
+        float[] f = s.sums;
+        double[] d = s.total;
+        for (int i = 0; i < size; i++) {
+            d[i] += f[i];
+            f[i] = 0f;
+        }
+    }
+
+    /**
+     * {@code Y'_ξ = A dY Aᵀ} of a block's tiles, output channels {@code [coA, coA + nco)} at
+     * {@code y[ξ·ystep + tile·coPad + (co − coA)]}, one lane per output channel; zero for channels past {@code nco}
+     * and for the outputs a tile has outside the plane. The block's output gradient is first copied channel-last,
+     * {@code part[(tile·4 + 2a + b)·coPad + co − coA]} for the tile's output {@code (a, b)} (scalar copies: gathers of
+     * L channels a plane apart took longer than the products, AMD Zen 5).
+     */
+    private static void transformGradient(float[] gy, int[] g, Scratch s, int rows, int tx0, int cw, int coA, int nco,
+                                          int coPad, int ystep) {
+        int cout = g[COUT], oh = g[OH], ow = g[OW];
+        int tiles = rows * cw;
+        if (s.part.length < 4 * tiles * coPad) {
+            s.part = new float[4 * BLOCK * coPad];
+        }
+        float[] part = s.part;
+        java.util.Arrays.fill(part, 0, 4 * tiles * coPad, 0f);
+        for (int k = 0; k < rows; k++) {
+            int n = s.tileN[k];
+            int oy0 = 2 * s.tileY[k];
+            int cols = Math.min(2 * cw, ow - 2 * tx0);
+            for (int a = 0; a < 2 && oy0 + a < oh; a++) {
+                for (int c = 0; c < nco; c++) {
+                    int src = ((n * cout + coA + c) * oh + oy0 + a) * ow + 2 * tx0;
+                    int dst = (k * cw * 4 + 2 * a) * coPad + c;
+                    for (int j = 0; j < cols; j++) {
+                        // column j of the piece: tile j / 2, output (a, j % 2)
+                        part[dst + ((j >> 1) * 4 + (j & 1)) * coPad] = gy[src + j];
+                    }
+                }
+            }
+        }
+        float[] y = s.y;
+        for (int tile = 0; tile < tiles; tile++) {
+            for (int q = 0; q < coPad; q += L) {
+                int i = tile * 4 * coPad + q;
+                FloatVector g00 = FloatVector.fromArray(F, part, i);
+                FloatVector g01 = FloatVector.fromArray(F, part, i + coPad);
+                FloatVector g10 = FloatVector.fromArray(F, part, i + 2 * coPad);
+                FloatVector g11 = FloatVector.fromArray(F, part, i + 3 * coPad);
+                // rows of A dY (A = [1 0; 1 1; 1 −1; 0 −1]): r0 = d0, r1 = d0 + d1, r2 = d0 − d1, r3 = −d1
+                FloatVector a0 = g00, a1 = g00.add(g10), a2 = g00.sub(g10), a3 = g10.neg();
+                FloatVector b0 = g01, b1 = g01.add(g11), b2 = g01.sub(g11), b3 = g11.neg();
+                int o = tile * coPad + q;
+                // position ξ = 4i + j: row i, then the same combination of its two columns
+                a0.intoArray(y, o);
+                a0.add(b0).intoArray(y, o + ystep);
+                a0.sub(b0).intoArray(y, o + 2 * ystep);
+                b0.neg().intoArray(y, o + 3 * ystep);
+                a1.intoArray(y, o + 4 * ystep);
+                a1.add(b1).intoArray(y, o + 5 * ystep);
+                a1.sub(b1).intoArray(y, o + 6 * ystep);
+                b1.neg().intoArray(y, o + 7 * ystep);
+                a2.intoArray(y, o + 8 * ystep);
+                a2.add(b2).intoArray(y, o + 9 * ystep);
+                a2.sub(b2).intoArray(y, o + 10 * ystep);
+                b2.neg().intoArray(y, o + 11 * ystep);
+                a3.intoArray(y, o + 12 * ystep);
+                a3.add(b3).intoArray(y, o + 13 * ystep);
+                a3.sub(b3).intoArray(y, o + 14 * ystep);
+                b3.neg().intoArray(y, o + 15 * ystep);
+            }
+        }
+    }
+
+    /**
+     * One float run: for 8 input channels {@code c} (V rows {@code vb + c·STRIDE}) and 2 vectors of output channels
+     * ({@code y[yb + tile·ys ..]}), {@code Σ_{t0 <= t < t1} v[c][t]·y[t]}, tiles ascending, added to the sums at
+     * {@code sums[sb + c·ss ..]}.
+     */
+    private static void product82(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        FloatVector e0 = a0, e1 = a0, f0 = a0, f1 = a0, g0 = a0, g1 = a0, h0 = a0, h1 = a0;
+        for (int t = t0; t < t1; t++) {
+            int i = yb + t * ys;
+            FloatVector y0 = FloatVector.fromArray(F, y, i);
+            FloatVector y1 = FloatVector.fromArray(F, y, i + L);
+            int j = vb + t;
+            FloatVector w = FloatVector.broadcast(F, v[j]);
+            a0 = y0.fma(w, a0);
+            a1 = y1.fma(w, a1);
+            w = FloatVector.broadcast(F, v[j + STRIDE]);
+            b0 = y0.fma(w, b0);
+            b1 = y1.fma(w, b1);
+            w = FloatVector.broadcast(F, v[j + 2 * STRIDE]);
+            c0 = y0.fma(w, c0);
+            c1 = y1.fma(w, c1);
+            w = FloatVector.broadcast(F, v[j + 3 * STRIDE]);
+            d0 = y0.fma(w, d0);
+            d1 = y1.fma(w, d1);
+            w = FloatVector.broadcast(F, v[j + 4 * STRIDE]);
+            e0 = y0.fma(w, e0);
+            e1 = y1.fma(w, e1);
+            w = FloatVector.broadcast(F, v[j + 5 * STRIDE]);
+            f0 = y0.fma(w, f0);
+            f1 = y1.fma(w, f1);
+            w = FloatVector.broadcast(F, v[j + 6 * STRIDE]);
+            g0 = y0.fma(w, g0);
+            g1 = y1.fma(w, g1);
+            w = FloatVector.broadcast(F, v[j + 7 * STRIDE]);
+            h0 = y0.fma(w, h0);
+            h1 = y1.fma(w, h1);
+        }
+        FloatVector.fromArray(F, sums, sb).add(a0).intoArray(sums, sb);
+        FloatVector.fromArray(F, sums, sb + L).add(a1).intoArray(sums, sb + L);
+        FloatVector.fromArray(F, sums, sb + ss).add(b0).intoArray(sums, sb + ss);
+        FloatVector.fromArray(F, sums, sb + ss + L).add(b1).intoArray(sums, sb + ss + L);
+        FloatVector.fromArray(F, sums, sb + 2 * ss).add(c0).intoArray(sums, sb + 2 * ss);
+        FloatVector.fromArray(F, sums, sb + 2 * ss + L).add(c1).intoArray(sums, sb + 2 * ss + L);
+        FloatVector.fromArray(F, sums, sb + 3 * ss).add(d0).intoArray(sums, sb + 3 * ss);
+        FloatVector.fromArray(F, sums, sb + 3 * ss + L).add(d1).intoArray(sums, sb + 3 * ss + L);
+        FloatVector.fromArray(F, sums, sb + 4 * ss).add(e0).intoArray(sums, sb + 4 * ss);
+        FloatVector.fromArray(F, sums, sb + 4 * ss + L).add(e1).intoArray(sums, sb + 4 * ss + L);
+        FloatVector.fromArray(F, sums, sb + 5 * ss).add(f0).intoArray(sums, sb + 5 * ss);
+        FloatVector.fromArray(F, sums, sb + 5 * ss + L).add(f1).intoArray(sums, sb + 5 * ss + L);
+        FloatVector.fromArray(F, sums, sb + 6 * ss).add(g0).intoArray(sums, sb + 6 * ss);
+        FloatVector.fromArray(F, sums, sb + 6 * ss + L).add(g1).intoArray(sums, sb + 6 * ss + L);
+        FloatVector.fromArray(F, sums, sb + 7 * ss).add(h0).intoArray(sums, sb + 7 * ss);
+        FloatVector.fromArray(F, sums, sb + 7 * ss + L).add(h1).intoArray(sums, sb + 7 * ss + L);
+    }
+
+    /** {@link #product82} for 4 input channels, for 16-register machines. */
+    private static void product42(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+        for (int t = t0; t < t1; t++) {
+            int i = yb + t * ys;
+            FloatVector y0 = FloatVector.fromArray(F, y, i);
+            FloatVector y1 = FloatVector.fromArray(F, y, i + L);
+            int j = vb + t;
+            FloatVector w = FloatVector.broadcast(F, v[j]);
+            a0 = y0.fma(w, a0);
+            a1 = y1.fma(w, a1);
+            w = FloatVector.broadcast(F, v[j + STRIDE]);
+            b0 = y0.fma(w, b0);
+            b1 = y1.fma(w, b1);
+            w = FloatVector.broadcast(F, v[j + 2 * STRIDE]);
+            c0 = y0.fma(w, c0);
+            c1 = y1.fma(w, c1);
+            w = FloatVector.broadcast(F, v[j + 3 * STRIDE]);
+            d0 = y0.fma(w, d0);
+            d1 = y1.fma(w, d1);
+        }
+        FloatVector.fromArray(F, sums, sb).add(a0).intoArray(sums, sb);
+        FloatVector.fromArray(F, sums, sb + L).add(a1).intoArray(sums, sb + L);
+        FloatVector.fromArray(F, sums, sb + ss).add(b0).intoArray(sums, sb + ss);
+        FloatVector.fromArray(F, sums, sb + ss + L).add(b1).intoArray(sums, sb + ss + L);
+        FloatVector.fromArray(F, sums, sb + 2 * ss).add(c0).intoArray(sums, sb + 2 * ss);
+        FloatVector.fromArray(F, sums, sb + 2 * ss + L).add(c1).intoArray(sums, sb + 2 * ss + L);
+        FloatVector.fromArray(F, sums, sb + 3 * ss).add(d0).intoArray(sums, sb + 3 * ss);
+        FloatVector.fromArray(F, sums, sb + 3 * ss + L).add(d1).intoArray(sums, sb + 3 * ss + L);
+    }
+}
