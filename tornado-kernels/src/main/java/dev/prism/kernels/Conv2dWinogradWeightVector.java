@@ -73,7 +73,9 @@ final class Conv2dWinogradWeightVector {
         int coA = rowFrom / (3 * cin), coB = (rowTo - 1) / (3 * cin);
         int nco = coB - coA + 1;
         // output channels in pairs of vectors, input channels in blocks of CI
-        int coPad = (nco + 2 * L - 1) / (2 * L) * 2 * L;
+        // (one vector where a thread's channels fit one: 2 would waste half the products, as for 32 channels on 2 threads)
+        int perKernel = nco <= L ? L : 2 * L;
+        int coPad = (nco + perKernel - 1) / perKernel * perKernel;
         int ciPad = (cin + CI - 1) / CI * CI;
         Scratch s = scratch(ciPad, coPad, Math.min((ow + 1) / 2, BLOCK));
         int vstep = Conv2dWinogradVector.positionStride(ciPad);
@@ -103,8 +105,11 @@ final class Conv2dWinogradWeightVector {
                             int t1 = Math.min(tiles, t0 + RUN);
                             for (int xi = 0; xi < 16; xi++) {
                                 for (int c = 0; c < ciPad; c += CI) {
-                                    for (int q = 0; q < coPad; q += 2 * L) {
-                                        if (CI == 8) {
+                                    for (int q = 0; q < coPad; q += perKernel) {
+                                        if (perKernel == L) {
+                                            product1(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
+                                                    s.sums, xi * sstep + c * coPad + q, coPad);
+                                        } else if (CI == 8) {
                                             product82(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
                                                     s.sums, xi * sstep + c * coPad + q, coPad);
                                         } else {
@@ -312,6 +317,35 @@ final class Conv2dWinogradWeightVector {
         FloatVector.fromArray(F, sums, sb + 6 * ss + L).add(g1).intoArray(sums, sb + 6 * ss + L);
         FloatVector.fromArray(F, sums, sb + 7 * ss).add(h0).intoArray(sums, sb + 7 * ss);
         FloatVector.fromArray(F, sums, sb + 7 * ss + L).add(h1).intoArray(sums, sb + 7 * ss + L);
+    }
+
+    /** {@link #product82} for one vector of output channels: {@code CI} input channels (8, or 4 below 16 lanes). */
+    private static void product1(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, c0 = a0, d0 = a0, e0 = a0, f0 = a0, g0 = a0, h0 = a0;
+        for (int t = t0; t < t1; t++) {
+            FloatVector y0 = FloatVector.fromArray(F, y, yb + t * ys);
+            int j = vb + t;
+            a0 = y0.fma(FloatVector.broadcast(F, v[j]), a0);
+            b0 = y0.fma(FloatVector.broadcast(F, v[j + STRIDE]), b0);
+            c0 = y0.fma(FloatVector.broadcast(F, v[j + 2 * STRIDE]), c0);
+            d0 = y0.fma(FloatVector.broadcast(F, v[j + 3 * STRIDE]), d0);
+            if (CI == 8) {
+                e0 = y0.fma(FloatVector.broadcast(F, v[j + 4 * STRIDE]), e0);
+                f0 = y0.fma(FloatVector.broadcast(F, v[j + 5 * STRIDE]), f0);
+                g0 = y0.fma(FloatVector.broadcast(F, v[j + 6 * STRIDE]), g0);
+                h0 = y0.fma(FloatVector.broadcast(F, v[j + 7 * STRIDE]), h0);
+            }
+        }
+        FloatVector.fromArray(F, sums, sb).add(a0).intoArray(sums, sb);
+        FloatVector.fromArray(F, sums, sb + ss).add(b0).intoArray(sums, sb + ss);
+        FloatVector.fromArray(F, sums, sb + 2 * ss).add(c0).intoArray(sums, sb + 2 * ss);
+        FloatVector.fromArray(F, sums, sb + 3 * ss).add(d0).intoArray(sums, sb + 3 * ss);
+        if (CI == 8) {
+            FloatVector.fromArray(F, sums, sb + 4 * ss).add(e0).intoArray(sums, sb + 4 * ss);
+            FloatVector.fromArray(F, sums, sb + 5 * ss).add(f0).intoArray(sums, sb + 5 * ss);
+            FloatVector.fromArray(F, sums, sb + 6 * ss).add(g0).intoArray(sums, sb + 6 * ss);
+            FloatVector.fromArray(F, sums, sb + 7 * ss).add(h0).intoArray(sums, sb + 7 * ss);
+        }
     }
 
     /** {@link #product82} for 4 input channels, for 16-register machines. */
