@@ -2,6 +2,7 @@ package dev.prism.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -79,12 +80,22 @@ final class Conv2dWinogradVector {
     /** Lanes {@code 0, 2, .., L−2, 1, 3, .., L−1}, and the same with the halves swapped. */
     private static final VectorShuffle<Float> EVENS_FIRST = VectorShuffle.fromOp(F, i -> i < L / 2 ? 2 * i : 2 * (i - L / 2) + 1);
     private static final VectorShuffle<Float> ODDS_FIRST = VectorShuffle.fromOp(F, i -> i < L / 2 ? 2 * i + 1 : 2 * (i - L / 2));
+    /** Lane numbers, 0 to L − 1. */
+    private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
     /** The upper half of the lanes. */
     private static final VectorMask<Float> HIGH = VectorMask.fromLong(F, ((1L << L) - 1) & ~((1L << (L / 2)) - 1));
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Conv2dWinogradVector() {
+    }
+
+    private static float[] iota() {
+        float[] a = new float[L];
+        for (int i = 0; i < L; i++) {
+            a[i] = i;
+        }
+        return a;
     }
 
     /** True when {@link Conv2dVector#forwardRows} takes this path: 3×3, stride 1, dilation 1, groups 1. */
@@ -317,10 +328,6 @@ final class Conv2dWinogradVector {
         // even/odd columns 0 .. cw of each row, in whole vectors
         int pairs = (cw + 1 + L - 1) / L;
         int c0 = 2 * tx0 - pw;
-        // the masks of the first and last pair of vectors of a row, the same for every row of the block
-        VectorMask<Float> first0 = F.indexInRange(c0, wi), first1 = F.indexInRange(c0 + L, wi);
-        int cl = c0 + 2 * (pairs - 1) * L;
-        VectorMask<Float> last0 = F.indexInRange(cl, wi), last1 = F.indexInRange(cl + L, wi);
         // Input transform: V[ξ][ci][k·cw + t]
         for (int ci = 0; ci < cin; ci++) {
             for (int k = 0; k < rows; k++) {
@@ -356,15 +363,16 @@ final class Conv2dWinogradVector {
                             }
                             v0 = FloatVector.fromArray(F, edge, 0);
                             v1 = FloatVector.fromArray(F, edge, L);
-                        } else if (q == 0) {
-                            v0 = FloatVector.fromArray(F, x, src + col, first0);
-                            v1 = FloatVector.fromArray(F, x, src + col + L, first1);
-                        } else if (q == pairs - 1) {
-                            v0 = FloatVector.fromArray(F, x, src + col, last0);
-                            v1 = FloatVector.fromArray(F, x, src + col + L, last1);
                         } else {
-                            v0 = FloatVector.fromArray(F, x, src + col, F.indexInRange(col, wi));
-                            v1 = FloatVector.fromArray(F, x, src + col + L, F.indexInRange(col + L, wi));
+                            // lanes j with 0 <= col + j < wi, compared against a constant iota: VectorSpecies.indexInRange
+                            // builds a boolean[] in Java for a negative offset (7,500 of them per training step once),
+                            // and a mask made before the loops and held across them is boxed where C2 keeps a call
+                            // (float operands: compare(op, long) converts through a slow path)
+                            float lo = -col, hi = wi - col;
+                            v0 = FloatVector.fromArray(F, x, src + col,
+                                    IOTA.compare(VectorOperators.GE, lo).and(IOTA.compare(VectorOperators.LT, hi)));
+                            v1 = FloatVector.fromArray(F, x, src + col + L,
+                                    IOTA.compare(VectorOperators.GE, lo - L).and(IOTA.compare(VectorOperators.LT, hi - L)));
                         }
                         v0.rearrange(EVENS_FIRST).blend(v1.rearrange(ODDS_FIRST), HIGH).intoArray(rowsBuf, e + q * L);
                         v0.rearrange(ODDS_FIRST).blend(v1.rearrange(EVENS_FIRST), HIGH).intoArray(rowsBuf, o + q * L);
