@@ -9,7 +9,7 @@ import dev.prism.backend.Launch;
  */
 public final class Approx {
     private static final Kernel BASIS = Kernel.of("approx.basis", "basisLane");
-    private static final Kernel SYNTHESIZE = Kernel.of("approx.synthesize", "synthesizeRow");
+    private static final Kernel SYNTHESIZE = Kernel.of("approx.synthesize", "synthesizeRow").vector("ApproxVector", "synthesizeRows");
     private Approx() {
     }
 
