@@ -2,7 +2,6 @@ package dev.prism.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -72,7 +71,6 @@ final class Conv2dWinogradVector {
         float[] m = new float[0];
         float[] out = new float[0];
         float[] rows = new float[0];
-        final float[] edge = new float[2 * L];
         int[] tileN = new int[BLOCK];
         int[] tileY = new int[BLOCK];
     }
@@ -80,22 +78,12 @@ final class Conv2dWinogradVector {
     /** Lanes {@code 0, 2, .., L−2, 1, 3, .., L−1}, and the same with the halves swapped. */
     private static final VectorShuffle<Float> EVENS_FIRST = VectorShuffle.fromOp(F, i -> i < L / 2 ? 2 * i : 2 * (i - L / 2) + 1);
     private static final VectorShuffle<Float> ODDS_FIRST = VectorShuffle.fromOp(F, i -> i < L / 2 ? 2 * i + 1 : 2 * (i - L / 2));
-    /** Lane numbers, 0 to L − 1. */
-    private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
     /** The upper half of the lanes. */
     private static final VectorMask<Float> HIGH = VectorMask.fromLong(F, ((1L << L) - 1) & ~((1L << (L / 2)) - 1));
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Conv2dWinogradVector() {
-    }
-
-    private static float[] iota() {
-        float[] a = new float[L];
-        for (int i = 0; i < L; i++) {
-            a[i] = i;
-        }
-        return a;
     }
 
     /** True when {@link Conv2dVector#forwardRows} takes this path: 3×3, stride 1, dilation 1, groups 1. */
@@ -149,7 +137,7 @@ final class Conv2dWinogradVector {
         int ty0 = oy0 / 2, ty1 = (oy1 + 1) / 2;
         int blocks = (nc + CH - 1) / CH;
         transformWeights(w, g, s, co0, nc, blocks);
-        ensure(s, cin, tilesX);
+        ensure(s, cin, tilesX, g[PW]);
         // A block is `rowsPer` tile rows of `width` tiles from column tx0: whole rows when a row has at most BLOCK
         // tiles, else BLOCK-wide pieces of one row.
         int width = Math.min(tilesX, BLOCK);
@@ -174,7 +162,7 @@ final class Conv2dWinogradVector {
         }
     }
 
-    private static void ensure(Scratch s, int cin, int tilesX) {
+    private static void ensure(Scratch s, int cin, int tilesX, int pw) {
         if (s.v.length < 16 * positionStride(cin)) {
             s.v = new float[16 * positionStride(cin)];
         }
@@ -182,7 +170,7 @@ final class Conv2dWinogradVector {
             s.m = new float[16 * CH * STRIDE];
             s.out = new float[4 * STRIDE];
         }
-        int half = half(Math.min(tilesX, BLOCK));
+        int half = half(Math.min(tilesX, BLOCK), pw);
         if (s.rows.length < 8 * half) {
             s.rows = new float[8 * half];
         }
@@ -198,9 +186,15 @@ final class Conv2dWinogradVector {
     }
 
     /** Length of one even- or odd-column row of a tile row piece of {@code cw} tiles: cw + 1 columns, whole vectors, one spare. */
-    static int half(int cw) {
-        return ((cw + 1 + L - 1) / L + 1) * L;
+    static int half(int cw, int pw) {
+        return (margin(pw) + cw + 4 * L + 2 + L - 1) / L * L;
     }
+
+    /** Zeros before a split input row in its slot: the left padding's reach, and one more. */
+    private static int margin(int pw) {
+        return pw / 2 + 2;
+    }
+
 
     /**
      * {@code U_ξ = G g Gᵀ} of output channels {@code [co0, co0 + nc)}, laid out {@code u[ξ][block][ci][CH]}; a short last
@@ -258,10 +252,10 @@ final class Conv2dWinogradVector {
                               int blocks, int oy0, int oy1) {
         int cin = g[CIN], cout = g[COUT], oh = g[OH], ow = g[OW];
         float[] v = s.v;
-        int half = half(Math.min(width, BLOCK));
+        int half = half(Math.min(width, BLOCK), g[PW]);
         int tiles = rows * cw;
         int vectors = (tiles + L - 1) / L;
-        transformInput(x, g, s.v, positionStride(cin), s.rows, half, s.edge, s.tileN, s.tileY, rows, tx0, cw);
+        transformInput(x, g, s.v, positionStride(cin), s.rows, half, s.tileN, s.tileY, rows, tx0, cw);
         float[] m = s.m, out = s.out, u = s.u;
         int plane = oh * ow;
         for (int p = 0; p < blocks; p++) {
@@ -319,64 +313,69 @@ final class Conv2dWinogradVector {
      * from tile column {@code tx0}, tile {@code (k, t)} at index {@code k·cw + t}: {@code V_ξ = (Bᵀ d B)_ξ} of input channel
      * {@code ci} at {@code v[ξ·vstep + ci·STRIDE + k·cw + t]}, one lane per tile. Lanes past a row's {@code cw} tiles are
      * overwritten by the next row's, the last row's fall in the spare vector of {@link #STRIDE}. {@code rowsBuf} holds
-     * {@code 8·half} floats, {@code edge} {@code 2L}. Also {@link Conv2dWinogradWeightVector}'s.
+     * {@code 8·half} floats ({@link #half}). Also {@link Conv2dWinogradWeightVector}'s.
      */
-    static void transformInput(float[] x, int[] g, float[] v, int vstep, float[] rowsBuf, int half, float[] edge,
+    static void transformInput(float[] x, int[] g, float[] v, int vstep, float[] rowsBuf, int half,
                                int[] tileN, int[] tileY, int rows, int tx0, int cw) {
         int cin = g[CIN], h = g[H], wi = g[W], ph = g[PH], pw = g[PW];
         int cwv = (cw + L - 1) / L;
-        // even/odd columns 0 .. cw of each row, in whole vectors
-        int pairs = (cw + 1 + L - 1) / L;
+        // The tiles read input columns c0 .. c0 + 2·cw + 1 (those outside the row are the padding). Each input row is split once into its
+        // even and odd columns from the even column xs (the two halves of slot iy & 3, after `margin` zeros), with
+        // unmasked loads; the tiles' even columns E[k] = x[c0 + 2k] and odd ones O[k] = x[c0 + 1 + 2k] are then those
+        // halves read from an offset (swapped when c0 is odd), the padding being the zeros around them.
         int c0 = 2 * tx0 - pw;
+        int xs = Math.max(0, c0 & ~1);
+        int span = Math.max(0, Math.min(wi, c0 + 2 * cw + 2) - xs);
+        int evens = (span + 1) / 2, odds = span / 2;
+        int pairs = (span + 2 * L - 1) / (2 * L);
+        int margin = margin(pw);
+        boolean swap = (c0 & 1) != 0;
+        int offE = margin + (swap ? c0 - 1 - xs : c0 - xs) / 2 + (swap ? half : 0);
+        int offO = margin + (swap ? c0 + 1 - xs : c0 - xs) / 2 + (swap ? 0 : half);
+        FloatVector zero = FloatVector.zero(F);
+        // the slots' margins: zero whatever an earlier geometry's layout left there
+        for (int i = 0; i < 8 * half; i += L) {
+            zero.intoArray(rowsBuf, i);
+        }
         // Input transform: V[ξ][ci][k·cw + t]
         for (int ci = 0; ci < cin; ci++) {
             for (int k = 0; k < rows; k++) {
                 int n = tileN[k];
                 int iyBase = 2 * tileY[k] - ph;
-                // even and odd padded columns of the 4 input rows: input row iy in slot iy & 3, its even columns at
-                // rowsBuf[2·slot·half ..], its odd ones half further; the tile row after one of the same image shares
-                // two rows with it, already in their slots
+                // the tile row after one of the same image shares two input rows with it, already in their slots
                 boolean follows = k > 0 && tileN[k - 1] == n && tileY[k - 1] + 1 == tileY[k];
                 for (int r = follows ? 2 : 0; r < 4; r++) {
                     int iy = iyBase + r;
                     int e = 2 * (iy & 3) * half, o = e + half;
                     if (iy < 0 || iy >= h) {
-                        java.util.Arrays.fill(rowsBuf, e, e + 2 * half, 0f);
+                        for (int i = 0; i < 2 * half; i += L) {
+                            zero.intoArray(rowsBuf, e + i);
+                        }
                         continue;
                     }
-                    // the row's padded columns c0 + 2qL .. c0 + 2qL + 2L, split into even and odd columns:
-                    // [evens of v0 | evens of v1] and [odds of v0 | odds of v1]; lanes outside the input row are
-                    // masked off (zeros: the padding)
-                    int src = ((n * cin + ci) * h + iy) * wi;
-                    for (int q = 0; q < pairs; q++) {
-                        int col = c0 + 2 * q * L;
-                        FloatVector v0, v1;
-                        if (col >= 0 && col + 2 * L <= wi) {
-                            v0 = FloatVector.fromArray(F, x, src + col);
-                            v1 = FloatVector.fromArray(F, x, src + col + L);
-                        } else if (src + col < 0 || src + col + 2 * L > x.length) {
-                            // a vector reaching outside the array (the first or last row of x): through zero-padded
-                            // scratch, so that the masked loads below never take the Vector API's slow path
-                                                        for (int j = 0; j < 2 * L; j++) {
-                                int c = col + j;
-                                edge[j] = c >= 0 && c < wi ? x[src + c] : 0f;
-                            }
-                            v0 = FloatVector.fromArray(F, edge, 0);
-                            v1 = FloatVector.fromArray(F, edge, L);
-                        } else {
-                            // lanes j with 0 <= col + j < wi, compared against a constant iota: VectorSpecies.indexInRange
-                            // builds a boolean[] in Java for a negative offset (7,500 of them per training step once),
-                            // and a mask made before the loops and held across them is boxed where C2 keeps a call
-                            // (float operands: compare(op, long) converts through a slow path)
-                            float lo = -col, hi = wi - col;
-                            v0 = FloatVector.fromArray(F, x, src + col,
-                                    IOTA.compare(VectorOperators.GE, lo).and(IOTA.compare(VectorOperators.LT, hi)));
-                            v1 = FloatVector.fromArray(F, x, src + col + L,
-                                    IOTA.compare(VectorOperators.GE, lo - L).and(IOTA.compare(VectorOperators.LT, hi - L)));
+                    int src = ((n * cin + ci) * h + iy) * wi + xs;
+                    if (src + 2 * pairs * L <= x.length) {
+                        // [evens of v0 | evens of v1] and [odds of v0 | odds of v1]; what the last pair reads past the row
+                        // is overwritten with zeros below
+                        for (int q = 0; q < pairs; q++) {
+                            FloatVector v0 = FloatVector.fromArray(F, x, src + 2 * q * L);
+                            FloatVector v1 = FloatVector.fromArray(F, x, src + 2 * q * L + L);
+                            v0.rearrange(EVENS_FIRST).blend(v1.rearrange(ODDS_FIRST), HIGH).intoArray(rowsBuf, e + margin + q * L);
+                            v0.rearrange(ODDS_FIRST).blend(v1.rearrange(EVENS_FIRST), HIGH).intoArray(rowsBuf, o + margin + q * L);
                         }
-                        v0.rearrange(EVENS_FIRST).blend(v1.rearrange(ODDS_FIRST), HIGH).intoArray(rowsBuf, e + q * L);
-                        v0.rearrange(ODDS_FIRST).blend(v1.rearrange(EVENS_FIRST), HIGH).intoArray(rowsBuf, o + q * L);
+                    } else {
+                        // the last rows of x, where a whole pair would read past the array
+                        for (int m = 0; m < evens; m++) {
+                            rowsBuf[e + margin + m] = x[src + 2 * m];
+                        }
+                        for (int m = 0; m < odds; m++) {
+                            rowsBuf[o + margin + m] = x[src + 2 * m + 1];
+                        }
                     }
+                    zero.intoArray(rowsBuf, e + margin + evens);
+                    zero.intoArray(rowsBuf, e + margin + evens + L);
+                    zero.intoArray(rowsBuf, o + margin + odds);
+                    zero.intoArray(rowsBuf, o + margin + odds + L);
                 }
                 int at = ci * STRIDE + k * cw;
                 int s0 = 2 * (iyBase & 3) * half, s1 = 2 * ((iyBase + 1) & 3) * half;
@@ -384,14 +383,14 @@ final class Conv2dWinogradVector {
                 for (int q = 0; q < cwv; q++) {
                     int c = q * L;
                     // rows: Bᵀ d, on the even columns at t and t + 1 and the odd ones at t and t + 1
-                    FloatVector e0 = FloatVector.fromArray(F, rowsBuf, s0 + c), e1 = FloatVector.fromArray(F, rowsBuf, s1 + c);
-                    FloatVector e2 = FloatVector.fromArray(F, rowsBuf, s2 + c), e3 = FloatVector.fromArray(F, rowsBuf, s3 + c);
-                    FloatVector o0 = FloatVector.fromArray(F, rowsBuf, s0 + half + c), o1 = FloatVector.fromArray(F, rowsBuf, s1 + half + c);
-                    FloatVector o2 = FloatVector.fromArray(F, rowsBuf, s2 + half + c), o3 = FloatVector.fromArray(F, rowsBuf, s3 + half + c);
-                    FloatVector f0 = FloatVector.fromArray(F, rowsBuf, s0 + c + 1), f1 = FloatVector.fromArray(F, rowsBuf, s1 + c + 1);
-                    FloatVector f2 = FloatVector.fromArray(F, rowsBuf, s2 + c + 1), f3 = FloatVector.fromArray(F, rowsBuf, s3 + c + 1);
-                    FloatVector p0 = FloatVector.fromArray(F, rowsBuf, s0 + half + c + 1), p1 = FloatVector.fromArray(F, rowsBuf, s1 + half + c + 1);
-                    FloatVector p2 = FloatVector.fromArray(F, rowsBuf, s2 + half + c + 1), p3 = FloatVector.fromArray(F, rowsBuf, s3 + half + c + 1);
+                    FloatVector e0 = FloatVector.fromArray(F, rowsBuf, s0 + offE + c), e1 = FloatVector.fromArray(F, rowsBuf, s1 + offE + c);
+                    FloatVector e2 = FloatVector.fromArray(F, rowsBuf, s2 + offE + c), e3 = FloatVector.fromArray(F, rowsBuf, s3 + offE + c);
+                    FloatVector o0 = FloatVector.fromArray(F, rowsBuf, s0 + offO + c), o1 = FloatVector.fromArray(F, rowsBuf, s1 + offO + c);
+                    FloatVector o2 = FloatVector.fromArray(F, rowsBuf, s2 + offO + c), o3 = FloatVector.fromArray(F, rowsBuf, s3 + offO + c);
+                    FloatVector f0 = FloatVector.fromArray(F, rowsBuf, s0 + offE + c + 1), f1 = FloatVector.fromArray(F, rowsBuf, s1 + offE + c + 1);
+                    FloatVector f2 = FloatVector.fromArray(F, rowsBuf, s2 + offE + c + 1), f3 = FloatVector.fromArray(F, rowsBuf, s3 + offE + c + 1);
+                    FloatVector p0 = FloatVector.fromArray(F, rowsBuf, s0 + offO + c + 1), p1 = FloatVector.fromArray(F, rowsBuf, s1 + offO + c + 1);
+                    FloatVector p2 = FloatVector.fromArray(F, rowsBuf, s2 + offO + c + 1), p3 = FloatVector.fromArray(F, rowsBuf, s3 + offO + c + 1);
                     int o = at + c;
                     int st = vstep;
                     // row i of Bᵀ d B, position ξ = 4i + j at v[ξ·st + o]: columns e − f, o + f, f − o, o − p

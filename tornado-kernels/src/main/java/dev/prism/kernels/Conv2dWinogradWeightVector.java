@@ -53,7 +53,6 @@ final class Conv2dWinogradWeightVector {
         float[] sums = new float[0];
         double[] total = new double[0];
         float[] rows = new float[0];
-        final float[] edge = new float[2 * L];
         final int[] tileN = new int[BLOCK];
         final int[] tileY = new int[BLOCK];
         float[] part = new float[0];
@@ -77,7 +76,7 @@ final class Conv2dWinogradWeightVector {
         int perKernel = nco <= L ? L : 2 * L;
         int coPad = (nco + perKernel - 1) / perKernel * perKernel;
         int ciPad = (cin + CI - 1) / CI * CI;
-        Scratch s = scratch(ciPad, coPad, Math.min((ow + 1) / 2, BLOCK));
+        Scratch s = scratch(ciPad, coPad, Conv2dWinogradVector.half(Math.min((ow + 1) / 2, BLOCK), g[Conv2dKernels.PW]));
         int vstep = Conv2dWinogradVector.positionStride(ciPad);
         int ystep = BLOCK * coPad + 16;
         int sstep = ciPad * coPad + 16;
@@ -87,7 +86,7 @@ final class Conv2dWinogradWeightVector {
         int tilesX = (ow + 1) / 2, tilesY = (oh + 1) / 2;
         int width = Math.min(tilesX, BLOCK);
         int rowsPer = BLOCK / width;
-        int half = Conv2dWinogradVector.half(width);
+        int half = Conv2dWinogradVector.half(width, g[Conv2dKernels.PW]);
         int runs = 0;
         int[] tileN = s.tileN, tileY = s.tileY;
         for (int tx0 = 0; tx0 < tilesX; tx0 += width) {
@@ -98,7 +97,7 @@ final class Conv2dWinogradWeightVector {
                     tileN[k] = n;
                     tileY[k] = ty;
                     if (++k == rowsPer || (n == nb - 1 && ty == tilesY - 1)) {
-                        Conv2dWinogradVector.transformInput(x, g, s.v, vstep, s.rows, half, s.edge, tileN, tileY, k, tx0, cw);
+                        Conv2dWinogradVector.transformInput(x, g, s.v, vstep, s.rows, half, tileN, tileY, k, tx0, cw);
                         transformGradient(gy, g, s, k, tx0, cw, coA, nco, coPad, ystep);
                         int tiles = k * cw;
                         for (int t0 = 0; t0 < tiles; t0 += RUN) {
@@ -167,7 +166,7 @@ final class Conv2dWinogradWeightVector {
         };
     }
 
-    private static Scratch scratch(int ciPad, int coPad, int width) {
+    private static Scratch scratch(int ciPad, int coPad, int half) {
         Scratch s = SCRATCH.get();
         int v = 16 * Conv2dWinogradVector.positionStride(ciPad);
         if (s.v.length < v) {
@@ -182,7 +181,7 @@ final class Conv2dWinogradWeightVector {
             s.sums = new float[sums];
             s.total = new double[sums];
         }
-        int rows = 8 * Conv2dWinogradVector.half(width);
+        int rows = 8 * half;
         if (s.rows.length < rows) {
             s.rows = new float[rows];
         }
