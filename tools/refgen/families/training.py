@@ -2,7 +2,10 @@
 q(x_t | x_0), the mean squared error and its gradient, the softmax cross-entropy (F.cross_entropy) and
 its gradient, torch.nn.utils.clip_grad_norm_ over several
 gradients, three steps of torch.optim.AdamW (with and without a clip factor on the gradients), and the
-weight EMA. The Java kernels are dev.prism.kernels.TrainingKernels.
+weight EMA; for WaveDiff's adversarial (DDGAN) training, the minibatch standard deviation of its
+discriminator (with its double backward, for the R1 penalty), the softplus GAN loss and F.l1_loss with their
+gradients. The Java kernels are
+dev.prism.kernels.TrainingKernels.
 """
 import numpy as np
 import torch
@@ -123,8 +126,83 @@ def gaussian(case, batch, size):
                 gy=np.array([gy]), z_glogvar=glv_z, z_gmean=gm_z, kl_gmean=gm_kl, kl_glogvar=glv_kl)
 
 
+def stddev_feature(x, group):
+    """The minibatch standard deviation feature [n, 1, h, w] of x [n, c, h, w] as WaveDiff's Discriminator_small
+    computes it (score_sde/models/discriminator.py, stddev_feat 1), before its concatenation to x."""
+    n, c, h, w = x.shape
+    G = min(n, group)
+    s = x.view(G, -1, 1, c, h, w)
+    s = torch.sqrt(s.var(0, unbiased=False) + 1e-8)
+    s = s.mean([2, 3, 4], keepdims=True).squeeze(2)
+    return s.repeat(G, 1, h, w)
+
+
+def minibatch_stddev(case, n, c, h, w, group):
+    """StyleGAN's minibatch standard deviation exactly as WaveDiff's Discriminator_small writes it
+    (score_sde/models/discriminator.py, stddev_feat 1), and its gradient by autograd for a random gout."""
+    g = rng(case)
+    x = normal(g, n, c, h, w)
+    xt = t64(x).requires_grad_(True)
+    out = stddev_feature(xt, group)
+    gout = normal(g, n, 1, h, w)
+    out.backward(t64(gout))
+    return save(FAMILY, case, x=x, group=np.array([group]), out=out.detach(), gout=gout, gx=xt.grad)
+
+
+def minibatch_stddev_double(case, n, c, h, w, group):
+    """The double backward of the minibatch standard deviation, as the R1 penalty's double back-propagation runs
+    it: gx = autograd.grad(out, x, gout, create_graph=True) of the module above, then the gradients of
+    sum(gx * u) with respect to x (ux) and gout (ugout), by autograd in float64."""
+    g = rng(case)
+    x, gout, u = normal(g, n, c, h, w), normal(g, n, 1, h, w), normal(g, n, c, h, w)
+    xt, gt = t64(x).requires_grad_(True), t64(gout).requires_grad_(True)
+    out = stddev_feature(xt, group)
+    (gx,) = torch.autograd.grad(out, xt, gt, create_graph=True)
+    ux, ugout = torch.autograd.grad(gx, (xt, gt), t64(u))
+    return save(FAMILY, case, x=x, gout=gout, u=u, group=np.array([group]), gx=gx.detach(), ux=ux, ugout=ugout)
+
+
+def softplus_mean(case, n, sign, scale, shift, specials):
+    """DDGAN's F.softplus(sign*d).mean() (beta 1, threshold 20) and its gradient times gy; the specials
+    (written at the start of d) put sign*d above the threshold, at it and far below it."""
+    g = rng(case)
+    d = normal(g, n) * np.float32(scale) + np.float32(shift)
+    d[:len(specials)] = np.asarray(specials, dtype=np.float32)
+    dt = t64(d).requires_grad_(True)
+    loss = torch.nn.functional.softplus(float(sign) * dt).mean()
+    gy = np.float32(0.7)
+    (loss * float(gy)).backward()
+    return save(FAMILY, case, d=d, sign=np.array([sign], dtype=np.float32), gy=np.array([gy]),
+                loss=loss.detach().reshape(1), grad=dt.grad)
+
+
+def mae(case, n):
+    """F.l1_loss (mean |pred - target|) and its gradient times gy; a few targets equal their prediction,
+    where PyTorch's gradient is sign(0) = 0."""
+    g = rng(case)
+    pred, target = normal(g, n), normal(g, n) + np.float32(0.3)
+    target[[1, 5, n - 1]] = pred[[1, 5, n - 1]]
+    p = t64(pred).requires_grad_(True)
+    loss = torch.nn.functional.l1_loss(p, t64(target))
+    gy = np.float32(0.7)
+    (loss * float(gy)).backward()
+    return save(FAMILY, case, pred=pred, target=target, gy=np.array([gy]), loss=loss.detach().reshape(1), grad=p.grad)
+
+
+def adversarial():
+    """The references of WaveDiff's adversarial (DDGAN) training kernels."""
+    return [minibatch_stddev("stddev_g4", 8, 5, 9, 11, 4), minibatch_stddev("stddev_g2", 6, 2, 3, 3, 2),
+            minibatch_stddev("stddev_group_above_n", 2, 3, 4, 5, 4),
+            minibatch_stddev_double("stddev_double_g4", 8, 5, 9, 11, 4),
+            minibatch_stddev_double("stddev_double_group_above_n", 2, 3, 4, 5, 4),
+            softplus_mean("softplus_real", 5 * 256 + 17, -1.0, 3.0, 0.0, [30.0, -30.0, 20.0, -20.0, 20.5, -20.5]),
+            softplus_mean("softplus_fake", 333, 1.0, 3.0, 0.0, [30.0, -30.0, 20.0, -20.0, 20.5, -20.5]),
+            softplus_mean("softplus_tiny", 77, 1.0, 2.0, -22.0, [-30.0, -15.0]),
+            mae("mae_small", 70), mae("mae_long", 5 * 256 + 17)]
+
+
 def generate():
     return [qsample(), mse("mse_small", 70), mse("mse_long", 5 * 256 + 17),
             cross_entropy("xent_small", 7, 3, 1.0), cross_entropy("xent_wide", 33, 10, 30.0), clip("clip_active", 1.0),
             clip("clip_inactive", 1e9), adamw("adamw", 1.0), adamw("adamw_clipped", 0.37), ema(),
-            gaussian("gaussian_small", 2, 3 * 5 * 5), gaussian("gaussian_long", 3, 4 * 7 * 11)]
+            gaussian("gaussian_small", 2, 3 * 5 * 5), gaussian("gaussian_long", 3, 4 * 7 * 11)] + adversarial()

@@ -7,7 +7,9 @@ import java.util.List;
 /**
  * Checked launches of the training kernels in {@link TrainingKernels}: the forward diffusion, the
  * mean squared error and the softmax cross-entropy with their backward passes, the global gradient
- * norm with the clip factor, AdamW and the weight EMA.
+ * norm with the clip factor, AdamW and the weight EMA; for WaveDiff's adversarial (DDGAN) training, the
+ * minibatch standard deviation of its discriminator (with its double backward, for the R1 penalty's double
+ * back-propagation), the softplus GAN loss and the L1 reconstruction loss, with their backward passes.
  */
 public final class Training {
     /** Elements per partial sum of the blocked reductions. */
@@ -30,6 +32,18 @@ public final class Training {
     private static final Kernel CLIP_FACTOR = Kernel.of("training.clipFactor", "clipFactorLane");
     private static final Kernel ADAMW = Kernel.of("training.adamw", "adamwLane");
     private static final Kernel EMA = Kernel.of("training.ema", "emaLane");
+    private static final Kernel STDDEV_BLOCKS = Kernel.of("training.stddevBlocks", "stddevBlocksLane");
+    private static final Kernel STDDEV_MEAN = Kernel.of("training.stddevMean", "stddevMeanLane");
+    private static final Kernel STDDEV_FILL = Kernel.of("training.stddevFill", "stddevFillLane");
+    private static final Kernel STDDEV_GRAD_SUM = Kernel.of("training.stddevGradSum", "stddevGradSumLane");
+    private static final Kernel STDDEV_BACKWARD = Kernel.of("training.stddevBackward", "stddevBackwardLane");
+    private static final Kernel STDDEV_DOUBLE_BLOCKS = Kernel.of("training.stddevDoubleBlocks", "stddevDoubleBlocksLane");
+    private static final Kernel STDDEV_DOUBLE_GOUT = Kernel.of("training.stddevDoubleGout", "stddevDoubleGoutLane");
+    private static final Kernel STDDEV_DOUBLE_INPUT = Kernel.of("training.stddevDoubleInput", "stddevDoubleInputLane");
+    private static final Kernel SOFTPLUS_LOSS = Kernel.of("training.softplusLoss", "softplusLossLane");
+    private static final Kernel SOFTPLUS_LOSS_BACKWARD = Kernel.of("training.softplusLossBackward", "softplusLossBackwardLane");
+    private static final Kernel ABSOLUTE_ERROR = Kernel.of("training.absoluteError", "absoluteErrorLane");
+    private static final Kernel ABSOLUTE_ERROR_BACKWARD = Kernel.of("training.absoluteErrorBackward", "absoluteErrorBackwardLane");
 
     private Training() {
     }
@@ -249,5 +263,174 @@ public final class Training {
         k.positive("len", len).length("w", w, len).length("decay", decay, 2).distinct("ema", ema, "w", w)
                 .distinct("decay", decay, "ema", ema);
         return EMA.with(ema, w, decay, len).writes(0).grid(len).launch(3L * len, 12L * len);
+    }
+    // ---------------------------------------------------------------- WaveDiff / DDGAN's adversarial training
+
+    /** The group size the minibatch standard deviation uses for a batch of {@code n}: {@code min(n, group)}. */
+    private static int stddevGroup(Check k, int n, int group) {
+        k.positive("n", n).positive("group", group);
+        int g = Math.min(n, group);
+        k.that(n % g == 0, "group", "a size whose min(n, group) divides n = " + n, group);
+        return g;
+    }
+
+    /**
+     * The length of the scratch {@code partials} of {@link #minibatchStddev}: {@code M·(B + 1)} floats with
+     * {@code M = n / min(n, group)} and {@code B = }{@link #blocks}{@code (c·h·w)}.
+     */
+    public static int stddevPartialsLength(int n, int c, int h, int w, int group) {
+        Check k = Check.of("training.minibatchStddev").positive("c", c).positive("h", h).positive("w", w);
+        int g = stddevGroup(k, n, group);
+        return (n / g) * (blocks(k.size("x", c, h, w)) + 1);
+    }
+
+    /**
+     * StyleGAN's minibatch standard deviation as WaveDiff's discriminator computes it (one feature,
+     * {@code torch.sqrt(x.view(G, -1, 1, c, h, w).var(0, unbiased=False) + 1e-8).mean([2, 3, 4])} repeated
+     * over the group and the pixels), for {@code x[n,c,h,w]} and {@code G = min(n, group)}, which must
+     * divide n: sample {@code g·M + m} (M = n/G) is the g-th member of group m;
+     * {@code out[i, 0, y, x] = s_{i mod M}}, {@code s_m} the mean over (c, y, x) of the group's standard
+     * deviation ({@link TrainingKernels#stddevBlocks}). {@code partials}: at least
+     * {@link #stddevPartialsLength} floats (written). Writes {@code partials} and {@code out[n,1,h,w]}.
+     */
+    public static List<Launch> minibatchStddev(float[] x, float[] partials, float[] out, int n, int c, int h, int w, int group) {
+        Check k = Check.of("training.minibatchStddev").positive("c", c).positive("h", h).positive("w", w);
+        int g = stddevGroup(k, n, group);
+        int size = k.size("x", c, h, w);
+        int len = k.size("x", n, c, h, w);
+        int plane = k.size("out", n, h, w);
+        int m = n / g, b = blocks(size);
+        k.length("x", x, len).atLeast("partials", partials, (long) m * (b + 1)).length("out", out, plane)
+                .distinct("x", x, "partials", partials).distinct("x", x, "out", out).distinct("partials", partials, "out", out);
+        return List.of(
+                STDDEV_BLOCKS.with(x, partials, n, c, h, w, g, BLOCK).writes(1).grid(m, b).launch(4L * len, 4L * len + 4L * m * b),
+                STDDEV_MEAN.with(partials, n, c, h, w, g, BLOCK).writes(0).grid(m).launch((long) m * b, 4L * m * (b + 1)),
+                STDDEV_FILL.with(partials, out, n, c, h, w, g, BLOCK).writes(1).grid(n, h * w).launch(0, 8L * plane));
+    }
+
+    /**
+     * Backward of {@link #minibatchStddev} with respect to {@code x}, for the upstream gradient
+     * {@code gout[n,1,h,w]}: {@code A_m = Σ_g Σ_{y,x} gout[g·M + m, 0, y, x]} into {@code sums} (at least
+     * {@code M = n / min(n, group)} floats), then {@code gx[i,c,y,x] = A_m/(c·h·w) · (x − μ_m)/(G·sd_m)} with
+     * {@code m = i mod M} ({@link TrainingKernels#stddevBackward}). Writes {@code sums} and {@code gx}
+     * (not accumulating).
+     */
+    public static List<Launch> minibatchStddevBackward(float[] x, float[] gout, float[] sums, float[] gx, int n, int c, int h, int w,
+                                                       int group) {
+        Check k = Check.of("training.minibatchStddevBackward").positive("c", c).positive("h", h).positive("w", w);
+        int g = stddevGroup(k, n, group);
+        int len = k.size("x", n, c, h, w);
+        int plane = k.size("gout", n, h, w);
+        int m = n / g;
+        k.length("x", x, len).length("gout", gout, plane).atLeast("sums", sums, m).length("gx", gx, len)
+                .distinct("gout", gout, "sums", sums).distinct("x", x, "gx", gx).distinct("sums", sums, "gx", gx)
+                .distinct("gout", gout, "gx", gx);
+        return List.of(
+                STDDEV_GRAD_SUM.with(gout, sums, n, h, w, g).writes(1).grid(m).launch(plane, 4L * plane + 4L * m),
+                STDDEV_BACKWARD.with(x, sums, gx, n, c, h, w, g).writes(2).grid(n, len / n).launch((4L * g + 6) * len, 4L * g * len + 4L * len));
+    }
+
+    /**
+     * The length of the scratch of {@link #minibatchStddevDoubleBackward}: {@code M·(1 + 2·B)} floats with
+     * {@code M = n / min(n, group)} and {@code B = }{@link #blocks}{@code (c·h·w)}.
+     */
+    public static int stddevDoubleBackwardScratch(int n, int c, int h, int w, int group) {
+        Check k = Check.of("training.minibatchStddevDoubleBackward").positive("c", c).positive("h", h).positive("w", w);
+        int g = stddevGroup(k, n, group);
+        return (n / g) * (1 + 2 * blocks(k.size("x", c, h, w)));
+    }
+
+    /**
+     * Double backward of the minibatch standard deviation: the gradients of {@code L = Σ u·z}, z the output
+     * {@code gx} of {@link #minibatchStddevBackward} for {@code (x, gout)} and {@code u[n,c,h,w]} its upstream
+     * gradient (the R1 penalty's double back-propagation through WaveDiff's discriminator). With G, M, sample
+     * {@code g·M + m}, μ and sd as in {@link #minibatchStddev}, P = c·h·w, {@code a_m = A_m/P} of the backward and,
+     * per (m, p), {@code ū = mean_g u}, {@code Q = Σ_g u·(x − μ)}:
+     * <pre>
+     *   ux[j,p]         = a_m/(G·sd)·(u[j,p] − ū − (x[j,p] − μ)·Q/(G·sd²))       (∂L/∂x, m = j mod M)
+     *   ugout[i,0,y,x]  = (1/P)·Σ_p Q/(G·sd)                                    (∂L/∂gout, m = i mod M)
+     * </pre> ({@link TrainingKernels#stddevGradSum}, {@link TrainingKernels#stddevDoubleBlocks},
+     * {@link TrainingKernels#stddevDoubleGout}, {@link TrainingKernels#stddevDoubleInput}). {@code scratch}: at
+     * least {@link #stddevDoubleBackwardScratch} floats (written). Writes {@code scratch}, {@code ux} and
+     * {@code ugout} (not accumulating).
+     */
+    public static List<Launch> minibatchStddevDoubleBackward(float[] x, float[] gout, float[] u, float[] scratch, float[] ux, float[] ugout,
+                                                             int n, int c, int h, int w, int group) {
+        Check k = Check.of("training.minibatchStddevDoubleBackward").positive("c", c).positive("h", h).positive("w", w);
+        int g = stddevGroup(k, n, group);
+        int size = k.size("x", c, h, w);
+        int len = k.size("x", n, c, h, w);
+        int plane = k.size("gout", n, h, w);
+        int m = n / g, b = blocks(size);
+        k.length("x", x, len).length("gout", gout, plane).length("u", u, len).atLeast("scratch", scratch, (long) m * (1 + 2L * b))
+                .length("ux", ux, len).length("ugout", ugout, plane)
+                .distinct("x", x, "scratch", scratch).distinct("gout", gout, "scratch", scratch).distinct("u", u, "scratch", scratch)
+                .distinct("x", x, "ux", ux).distinct("gout", gout, "ux", ux).distinct("u", u, "ux", ux).distinct("scratch", scratch, "ux", ux)
+                .distinct("x", x, "ugout", ugout).distinct("gout", gout, "ugout", ugout).distinct("u", u, "ugout", ugout)
+                .distinct("scratch", scratch, "ugout", ugout).distinct("ux", ux, "ugout", ugout);
+        return List.of(
+                STDDEV_GRAD_SUM.with(gout, scratch, n, h, w, g).writes(1).grid(m).launch(plane, 4L * plane + 4L * m),
+                STDDEV_DOUBLE_BLOCKS.with(x, u, scratch, n, c, h, w, g, BLOCK).writes(2).grid(m, b)
+                        .launch((6L * g + 8) * (len / g), 8L * len + 8L * m * b),
+                STDDEV_DOUBLE_GOUT.with(scratch, ugout, n, c, h, w, g, BLOCK).writes(1).grid(n, h * w)
+                        .launch(2L * plane * b, 8L * plane * b + 4L * plane),
+                STDDEV_DOUBLE_INPUT.with(x, u, scratch, ux, n, c, h, w, g).writes(3).grid(n, size)
+                        .launch((8L * g + 12) * len, 8L * g * len + 8L * len));
+    }
+
+    /**
+     * DDGAN's softplus GAN loss {@code loss[0] = (1/len)·Σ F.softplus(sign·d[i])} (beta 1, threshold 20):
+     * sign −1 for the real samples' {@code F.softplus(−D(x)).mean()}, +1 for the fakes' in the
+     * discriminator's loss; blocked partial sums into {@code partials} (at least {@link #blocks}{@code (len)}
+     * floats) and their sum. Writes {@code partials} and {@code loss[0]}.
+     */
+    public static List<Launch> softplusMean(float[] d, float[] partials, float[] loss, int len, float sign) {
+        Check k = Check.of("training.softplusMean").positive("len", len).that(sign == 1f || sign == -1f, "sign", "1 or -1", sign);
+        int blocks = blocks(len);
+        k.length("d", d, len).atLeast("partials", partials, blocks).atLeast("loss", loss, 1)
+                .distinct("d", d, "partials", partials).distinct("partials", partials, "loss", loss);
+        return List.of(
+                SOFTPLUS_LOSS.with(d, partials, len, BLOCK, sign).writes(1).grid(blocks).launch(5L * len, 4L * len + 4L * blocks),
+                sum(partials, loss, blocks, 0, 1f / len));
+    }
+
+    /**
+     * Backward of {@link #softplusMean} for the upstream gradient {@code gy[0]}:
+     * {@code gd[i] = gy[0]·sign·sigmoid(sign·d[i]) / len} (exactly {@code gy[0]·sign/len} above the threshold).
+     * Writes {@code gd}.
+     */
+    public static Launch softplusMeanBackward(float[] d, float[] gy, float[] gd, int len, float sign) {
+        Check k = Check.of("training.softplusMeanBackward").positive("len", len)
+                .that(sign == 1f || sign == -1f, "sign", "1 or -1", sign);
+        k.length("d", d, len).atLeast("gy", gy, 1).length("gd", gd, len).distinct("d", d, "gd", gd).distinct("gy", gy, "gd", gd);
+        return SOFTPLUS_LOSS_BACKWARD.with(d, gy, gd, len, sign).writes(2).grid(len).launch(6L * len, 8L * len);
+    }
+
+    /**
+     * The mean absolute error {@code loss[0] = Σ |pred − target| / len} ({@code F.l1_loss}, WaveDiff's
+     * reconstruction loss), as blocked partial sums into {@code partials} (at least
+     * {@link #blocks}{@code (len)} floats) and their sum. Writes {@code partials} and {@code loss[0]}.
+     */
+    public static List<Launch> meanAbsoluteError(float[] pred, float[] target, float[] partials, float[] loss, int len) {
+        Check k = Check.of("training.meanAbsoluteError").positive("len", len);
+        int blocks = blocks(len);
+        k.length("pred", pred, len).length("target", target, len).atLeast("partials", partials, blocks).atLeast("loss", loss, 1)
+                .distinct("pred", pred, "partials", partials).distinct("target", target, "partials", partials)
+                .distinct("partials", partials, "loss", loss);
+        return List.of(
+                ABSOLUTE_ERROR.with(pred, target, partials, len, BLOCK).writes(2).grid(blocks).launch(3L * len, 8L * len + 4L * blocks),
+                sum(partials, loss, blocks, 0, 1f / len));
+    }
+
+    /**
+     * Backward of {@link #meanAbsoluteError} with respect to {@code pred}, for the upstream gradient
+     * {@code gy[0]}: {@code grad = gy[0]·sign(pred − target)/len}, {@code sign(0) = 0} as PyTorch's.
+     * Writes {@code grad}.
+     */
+    public static Launch meanAbsoluteErrorBackward(float[] pred, float[] target, float[] gy, float[] grad, int len) {
+        Check k = Check.of("training.meanAbsoluteErrorBackward").positive("len", len);
+        k.length("pred", pred, len).length("target", target, len).atLeast("gy", gy, 1).length("grad", grad, len)
+                .distinct("pred", pred, "grad", grad).distinct("target", target, "grad", grad).distinct("gy", gy, "grad", grad);
+        return ABSOLUTE_ERROR_BACKWARD.with(pred, target, gy, grad, len).writes(3).grid(len).launch(3L * len, 12L * len);
     }
 }

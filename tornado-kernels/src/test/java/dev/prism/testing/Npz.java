@@ -170,6 +170,11 @@ public final class Npz {
         return arrays.containsKey(name);
     }
 
+    /** The arrays' names, in the archive's order. */
+    public java.util.Set<String> names() {
+        return java.util.Collections.unmodifiableSet(arrays.keySet());
+    }
+
     public float[] f(String name) {
         return get(name).f();
     }

@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * The training kernels at the sizes of a training step: a batch of images for the forward diffusion and
- * the loss, and a parameter tensor for the gradient norm, AdamW and the EMA. AdamW and the EMA update
+ * the losses (WaveDiff's GAN losses included), a batch of discriminator feature
+ * maps for the minibatch standard deviation (and its double backward), and a parameter tensor for the gradient norm, AdamW and the EMA. AdamW and the EMA update
  * their state in place; so that every execution of a case gives the same result (the check runs the
  * plan twice), each case first copies the initial state into the buffers it updates.
  */
@@ -27,6 +28,11 @@ final class TrainingCases implements CaseProvider {
         String lshape = rows + "x" + classes;
         int latent = batch * 3 * (small ? 2 * 3 : 8 * 8);
         String lat = batch + "x3x" + (small ? "2x3" : "8x8");
+        // WaveDiff's discriminator before its minibatch standard deviation: a batch of feature maps, groups of 4
+        // (small: 455 positions per sample, two blocks of partial sums).
+        int dn = small ? 8 : 64, dc = small ? 13 : 64, dh = small ? 5 : 8, dw = small ? 7 : 8, group = 4;
+        int dlen = dn * dc * dh * dw, dplane = dn * dh * dw;
+        String dshape = dn + "x" + dc + "x" + dh + "x" + dw;
         return List.of(
                 new KernelCase("training.qSample", shape, seed -> {
                     Rand r = new Rand(seed);
@@ -86,6 +92,53 @@ final class TrainingCases implements CaseProvider {
                     float[] gm = Rand.poisoned(latent), gl = Rand.poisoned(latent);
                     return Plan.builder("training.klNormal.backward").add(Training.klNormalBackward(m, lv, gy, gm, gl, latent, 1f / batch))
                             .inputs(m, lv, gy).outputs(gm, gl).build();
+                }),
+                new KernelCase("training.minibatchStddev", dshape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] x = r.gaussian(dlen), out = Rand.poisoned(dplane);
+                    float[] partials = Rand.poisoned(Training.stddevPartialsLength(dn, dc, dh, dw, group));
+                    return Plan.builder("training.minibatchStddev").addAll(Training.minibatchStddev(x, partials, out, dn, dc, dh, dw, group))
+                            .inputs(x).outputs(out).build();
+                }),
+                new KernelCase("training.minibatchStddev.backward", dshape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] x = r.gaussian(dlen), gout = r.gaussian(dplane), sums = Rand.poisoned(dn), gx = Rand.poisoned(dlen);
+                    return Plan.builder("training.minibatchStddev.backward")
+                            .addAll(Training.minibatchStddevBackward(x, gout, sums, gx, dn, dc, dh, dw, group))
+                            .inputs(x, gout).outputs(gx).build();
+                }),
+                new KernelCase("training.minibatchStddev.doubleBackward", dshape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] x = r.gaussian(dlen), gout = r.gaussian(dplane), u = r.gaussian(dlen);
+                    float[] scratch = Rand.poisoned(Training.stddevDoubleBackwardScratch(dn, dc, dh, dw, group));
+                    float[] ux = Rand.poisoned(dlen), ugout = Rand.poisoned(dplane);
+                    return Plan.builder("training.minibatchStddev.doubleBackward")
+                            .addAll(Training.minibatchStddevDoubleBackward(x, gout, u, scratch, ux, ugout, dn, dc, dh, dw, group))
+                            .inputs(x, gout, u).outputs(ux, ugout).build();
+                }),
+                new KernelCase("training.softplusMean", shape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] d = r.gaussian(len, 8f), partials = Rand.poisoned(Training.blocks(len)), loss = Rand.poisoned(1);
+                    return Plan.builder("training.softplusMean").addAll(Training.softplusMean(d, partials, loss, len, -1f))
+                            .inputs(d).outputs(loss).build();
+                }),
+                new KernelCase("training.softplusMean.backward", shape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] d = r.gaussian(len, 8f), gy = {0.7f}, g = Rand.poisoned(len);
+                    return Plan.builder("training.softplusMean.backward").add(Training.softplusMeanBackward(d, gy, g, len, 1f))
+                            .inputs(d, gy).outputs(g).build();
+                }),
+                new KernelCase("training.meanAbsoluteError", shape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] p = r.gaussian(len), t = r.gaussian(len), partials = Rand.poisoned(Training.blocks(len)), loss = Rand.poisoned(1);
+                    return Plan.builder("training.meanAbsoluteError").addAll(Training.meanAbsoluteError(p, t, partials, loss, len))
+                            .inputs(p, t).outputs(loss).build();
+                }),
+                new KernelCase("training.meanAbsoluteError.backward", shape, seed -> {
+                    Rand r = new Rand(seed);
+                    float[] p = r.gaussian(len), t = r.gaussian(len), gy = {0.7f}, g = Rand.poisoned(len);
+                    return Plan.builder("training.meanAbsoluteError.backward").add(Training.meanAbsoluteErrorBackward(p, t, gy, g, len))
+                            .inputs(p, t, gy).outputs(g).build();
                 }),
                 new KernelCase("training.clipFactor", pshape, seed -> {
                     Rand r = new Rand(seed);
