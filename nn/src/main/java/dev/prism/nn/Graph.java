@@ -57,6 +57,10 @@ public final class Graph {
     private final Set<float[]> needsGrad = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<float[], Tensor> grads = new IdentityHashMap<>();
     private final Map<float[], Parameter> params = new IdentityHashMap<>();
+    /** Parameters this graph reads but does not differentiate ({@link #freeze}). */
+    private final Set<float[]> frozen = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** The frozen parameters the graph's launches read: constants of a training plan. */
+    private final Set<float[]> frozenUsed = Collections.newSetFromMap(new IdentityHashMap<>());
     private boolean backwardDone;
     /** Whether {@link #conv2d} runs a batch of narrow planes side by side ({@link Conv2d#forwardSideBySide}). */
     private boolean sideBySide;
@@ -82,16 +86,46 @@ public final class Graph {
         return x;
     }
 
-    /** A parameter's value, registered as a constant of the plan and as needing a gradient. */
+    /**
+     * From now on, the ops of this graph read {@code ps} without computing their gradients: a network that
+     * another optimiser trains (a GAN's discriminator while its generator learns, and the other way round).
+     * Gradients still flow through their ops to the inputs that need them. Call before the ops that use them.
+     *
+     * @return this
+     */
+    public Graph freeze(List<Parameter> ps) {
+        for (Parameter p : ps) {
+            float[] d = p.value().data();
+            if (params.containsKey(d)) {
+                throw new IllegalStateException("graph '" + name + "': parameter '" + p.name() + "' is already in use; freeze it before the ops that read it");
+            }
+            frozen.add(d);
+        }
+        return this;
+    }
+
+    /**
+     * A parameter's value, registered as a constant of the plan and as needing a gradient (as a constant
+     * only when it is {@link #freeze frozen}).
+     */
     private float[] use(Parameter p) {
         if (p == null) {
             return null;
         }
         float[] d = p.value().data();
         constants.add(d);
+        if (frozen.contains(d)) {
+            frozenUsed.add(d);
+            return d;
+        }
         needsGrad.add(d);
         params.put(d, p);
         return d;
+    }
+
+    /** Whether {@code p} is given and receives a gradient (not {@link #freeze frozen}). */
+    private boolean trainable(Parameter p) {
+        return p != null && !frozen.contains(p.value().data());
     }
 
     /** A table the graph's launches read and nobody changes (a basis, cosine factors): a constant. */
@@ -112,7 +146,7 @@ public final class Graph {
 
     private boolean needs(Parameter... ps) {
         for (Parameter p : ps) {
-            if (p != null) {
+            if (trainable(p)) {
                 return true;
             }
         }
@@ -155,15 +189,15 @@ public final class Graph {
         float[] bias = use(b);
         forward.addAll(sideBySide ? Conv2d.forwardSideBySide(x.data(), wData, bias, y.data(), g)
                 : Conv2d.forward(x.data(), wData, bias, y.data(), g));
-        return record(y, needs(x) || wParam != null || b != null || needsGrad.contains(wData), gy -> {
+        return record(y, needs(x) || needs(b) || needsGrad.contains(wData), gy -> {
             Tensor gx = needs(x) ? buffer(x.shape()) : null;
             Tensor gw = needsGrad.contains(wData) ? Tensor.zeros(wParam != null ? wParam.shape() : new int[] {wData.length}) : null;
-            Tensor gb = b != null ? Tensor.zeros(b.shape()) : null;
+            Tensor gb = needs(b) ? Tensor.zeros(b.shape()) : null;
             backward.addAll(Conv2d.backward(x.data(), wData, gy.data(), gx == null ? null : gx.data(),
                     gw == null ? null : gw.data(), gb == null ? null : gb.data(), g));
             accumulate(x, gx);
             accumulate(wData, gw);
-            if (b != null) {
+            if (gb != null) {
                 accumulate(b.value().data(), gb);
             }
         });
@@ -181,11 +215,14 @@ public final class Graph {
         float[] fd = use(f);
         float[] bd = use(b);
         forward.add(PrismConv.forward(x.data(), fd, bd, y.data(), n, c, h, w, kc, kh, kw, padding));
-        return record(y, true, gy -> {
+        return record(y, needs(x) || needs(f, b), gy -> {
             if (needs(x)) {
                 Tensor gx = buffer(x.shape());
                 backward.add(PrismConv.backwardData(gy.data(), fd, gx.data(), n, c, h, w, kc, kh, kw, padding));
                 accumulate(x, gx);
+            }
+            if (!needs(f, b)) {
+                return;
             }
             float[] partials = new float[PrismConv.partialsLength(n, c, kc, kh, kw)];
             Tensor gf = Tensor.zeros(f.shape());
@@ -212,8 +249,11 @@ public final class Graph {
         table(table);
         Tensor w = buffer(cout, cin, k, k);
         forward.add(Approx.synthesize(a, table, w.data(), cout, cin, n, k));
-        needsGrad.add(w.data());
         Conv2d.Geometry g = new Conv2d.Geometry(x.dim(0), x.dim(1), x.dim(2), x.dim(3), cout, k, k, 1, 1, k / 2, k / 2, 1, 1, 1);
+        if (!trainable(coeff)) {
+            return conv2d(x, w.data(), null, b, g);
+        }
+        needsGrad.add(w.data());
         // The synthesis is its own op: the conv's weight gradient flows back into the coefficients.
         tape.add(new Step(w, gw -> {
             Tensor ga = Tensor.zeros(coeff.shape());
@@ -230,16 +270,19 @@ public final class Graph {
         float[] stats = new float[2 * n * groups];
         float[] g = use(gamma), bt = use(beta);
         forward.addAll(Norm.groupNorm(x.data(), g, bt, stats, y.data(), n, c, h, w, groups, eps, silu));
-        return record(y, needs(x) || gamma != null, gy -> {
+        return record(y, needs(x) || needs(gamma, beta), gy -> {
             Tensor gx = buffer(x.shape());
             float[] partials = new float[2 * n * c];
+            // the kernel writes both affine gradients when the norm has them; a frozen norm's are scratch, not accumulated
             Tensor gg = gamma != null ? Tensor.zeros(gamma.shape()) : null;
             Tensor gbt = beta != null ? Tensor.zeros(beta.shape()) : null;
             backward.addAll(Norm.groupNormBackward(x.data(), gy.data(), stats, g, bt, partials, gx.data(),
                     gg == null ? null : gg.data(), gbt == null ? null : gbt.data(), n, c, h, w, groups, silu));
             accumulate(x, gx);
-            if (gamma != null) {
+            if (needs(gamma)) {
                 accumulate(g, gg);
+            }
+            if (needs(beta)) {
                 accumulate(bt, gbt);
             }
         });
@@ -348,15 +391,15 @@ public final class Graph {
         Tensor y = buffer(rows, out);
         float[] wd = use(w), bd = use(b);
         forward.addAll(Gemm.linear(x.data(), wd, bd, y.data(), rows, in, out));
-        return record(y, true, gy -> {
+        return record(y, needs(x) || needs(w, b), gy -> {
             Tensor gx = needs(x) ? buffer(x.shape()) : null;
-            Tensor gw = Tensor.zeros(w.shape());
-            Tensor gb = b != null ? Tensor.zeros(b.shape()) : null;
-            backward.addAll(Gemm.linearBackward(x.data(), wd, gy.data(), gx == null ? null : gx.data(), gw.data(),
+            Tensor gw = needs(w) ? Tensor.zeros(w.shape()) : null;
+            Tensor gb = needs(b) ? Tensor.zeros(b.shape()) : null;
+            backward.addAll(Gemm.linearBackward(x.data(), wd, gy.data(), gx == null ? null : gx.data(), gw == null ? null : gw.data(),
                     gb == null ? null : gb.data(), rows, in, out));
             accumulate(x, gx);
             accumulate(wd, gw);
-            if (b != null) {
+            if (gb != null) {
                 accumulate(bd, gb);
             }
         });
@@ -690,6 +733,184 @@ public final class Graph {
         });
     }
 
+    // ---------------------------------------------------------------- ops of WaveDiff's adversarial training (DDGAN)
+
+    /**
+     * StyleGAN's minibatch standard deviation as WaveDiff's discriminator appends it (one feature): x [N,C,H,W] →
+     * [N,1,H,W], {@code out[i] = s_{i mod M}} with {@code G = min(N, group)} dividing N, {@code M = N/G} and
+     * {@code s_m} the mean over (C, H, W) of {@code √(var + 1e-8)}, the biased variance over the G samples
+     * {@code g·M + m} ({@link Training#minibatchStddev}). The gradient reaches x.
+     */
+    public Tensor minibatchStddev(Tensor x, int group) {
+        if (x.rank() != 4 || x.dim(0) <= 0 || group <= 0 || x.dim(0) % Math.min(x.dim(0), group) != 0) {
+            throw new ModelShapeException("graph '" + name + "': minibatchStddev of " + x + " with group " + group
+                    + ": expected x [N, C, H, W] and a group > 0 whose min(N, group) divides N");
+        }
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        Tensor y = buffer(n, 1, h, w);
+        float[] partials = new float[Training.stddevPartialsLength(n, c, h, w, group)];
+        forward.addAll(Training.minibatchStddev(x.data(), partials, y.data(), n, c, h, w, group));
+        return record(y, needs(x), gy -> {
+            Tensor gx = buffer(x.shape());
+            float[] sums = new float[n / Math.min(n, group)];
+            backward.addAll(Training.minibatchStddevBackward(x.data(), gy.data(), sums, gx.data(), n, c, h, w, group));
+            accumulate(x, gx);
+        });
+    }
+
+    /**
+     * DDGAN's softplus GAN loss {@code F.softplus(sign·d).mean()} (beta 1, threshold 20) of the discriminator's
+     * outputs {@code d} (any shape) as a tensor of shape [1]: sign −1 for real samples and for the generator's
+     * loss, +1 for the fakes in the discriminator's. The gradient reaches {@code d}.
+     */
+    public Tensor softplusMean(Tensor d, float sign) {
+        int len = d.numel();
+        Tensor loss = buffer(1);
+        float[] partials = new float[Training.blocks(len)];
+        forward.addAll(Training.softplusMean(d.data(), partials, loss.data(), len, sign));
+        return record(loss, needs(d), gy -> {
+            Tensor gd = buffer(d.shape());
+            backward.add(Training.softplusMeanBackward(d.data(), gy.data(), gd.data(), len, sign));
+            accumulate(d, gd);
+        });
+    }
+
+    /**
+     * The mean absolute error {@code F.l1_loss(pred, target)} (WaveDiff's reconstruction loss) as a tensor of
+     * shape [1]; the gradient reaches {@code pred} only, {@code sign(pred − target)/numel} with {@code sign(0) = 0}.
+     */
+    public Tensor meanAbsoluteError(Tensor pred, Tensor target) {
+        if (!pred.hasShape(target.shape())) {
+            throw new ModelShapeException("graph '" + name + "': meanAbsoluteError of " + pred + " and " + target + ": expected equal shapes");
+        }
+        int len = pred.numel();
+        Tensor loss = buffer(1);
+        float[] partials = new float[Training.blocks(len)];
+        forward.addAll(Training.meanAbsoluteError(pred.data(), target.data(), partials, loss.data(), len));
+        return record(loss, needs(pred), gy -> {
+            Tensor gp = buffer(pred.shape());
+            backward.add(Training.meanAbsoluteErrorBackward(pred.data(), target.data(), gy.data(), gp.data(), len));
+            accumulate(pred, gp);
+        });
+    }
+
+    // ---------------------------------------------------------------- backward passes as differentiable ops (R1's double back-propagation)
+
+    /**
+     * The input gradient of {@link #conv2d} as an op of its own: {@code gx = conv2d_transpose(gy, w)} for a
+     * convolution of stride 1 whose input is {@code [N, Cin, H, W]} (H, W the output's for "same" padding), differentiable
+     * in both {@code gy} and {@code w}: its gradient with respect to gy is the convolution of the upstream gradient u
+     * with w, and with respect to w the weight gradient of that convolution ({@code Σ gy ⋆ u}). What the R1 penalty's
+     * double back-propagation runs through a discriminator's convolutions.
+     */
+    public Tensor conv2dInputGrad(Tensor gy, Parameter w, int padding) {
+        int[] ws = w.shape();
+        if (gy.rank() != 4 || gy.dim(1) != ws[0] || ws[2] != ws[3] || 2 * padding != ws[2] - 1) {
+            throw new ModelShapeException("graph '" + name + "': conv2dInputGrad of " + gy + " with " + w
+                    + ": expected gy [N, Cout, H, W] and a square odd kernel with \"same\" padding");
+        }
+        Conv2d.Geometry g = new Conv2d.Geometry(gy.dim(0), ws[1], gy.dim(2), gy.dim(3), ws[0], ws[2], ws[3], 1, 1, padding, padding, 1, 1, 1);
+        float[] wd = use(w);
+        Tensor gx = buffer(g.n(), g.cin(), g.h(), g.w());
+        float[] unusedX = table(new float[gx.numel()]);
+        forward.addAll(Conv2d.backward(unusedX, wd, gy.data(), gx.data(), null, null, g));
+        return record(gx, needs(gy) || needsGrad.contains(wd), u -> {
+            if (needs(gy)) {
+                Tensor ggy = buffer(gy.shape());
+                backward.addAll(Conv2d.forward(u.data(), wd, null, ggy.data(), g));
+                accumulate(gy, ggy);
+            }
+            if (needsGrad.contains(wd)) {
+                Tensor gw = Tensor.zeros(w.shape());
+                backward.addAll(Conv2d.backward(u.data(), wd, gy.data(), null, gw.data(), null, g));
+                accumulate(wd, gw);
+            }
+        });
+    }
+
+    /**
+     * The input gradient of {@link #linear} as an op of its own: {@code gx = gy·w} for {@code gy [rows, out]} and
+     * {@code w [out, in]}, differentiable in both (with respect to gy: {@code u·wᵀ}; to w: {@code gyᵀ·u}).
+     */
+    public Tensor linearInputGrad(Tensor gy, Parameter w) {
+        int[] ws = w.shape();
+        if (gy.rank() != 2 || ws.length != 2 || gy.dim(1) != ws[0]) {
+            throw new ModelShapeException("graph '" + name + "': linearInputGrad of " + gy + " with " + w + ": expected gy [rows, " + ws[0] + "]");
+        }
+        int rows = gy.dim(0), out = ws[0], in = ws[1];
+        float[] wd = use(w);
+        Tensor gx = buffer(rows, in);
+        float[] unusedX = table(new float[rows * in]);
+        forward.addAll(Gemm.linearBackward(unusedX, wd, gy.data(), gx.data(), null, null, rows, in, out));
+        return record(gx, needs(gy) || needsGrad.contains(wd), u -> {
+            if (needs(gy)) {
+                Tensor ggy = buffer(gy.shape());
+                forwardOf(u, wd, ggy, rows, in, out);
+                accumulate(gy, ggy);
+            }
+            if (needsGrad.contains(wd)) {
+                Tensor gw = Tensor.zeros(w.shape());
+                backward.addAll(Gemm.linearBackward(u.data(), wd, gy.data(), null, gw.data(), null, rows, in, out));
+                accumulate(wd, gw);
+            }
+        });
+    }
+
+    private void forwardOf(Tensor u, float[] wd, Tensor y, int rows, int in, int out) {
+        backward.addAll(Gemm.linear(u.data(), wd, null, y.data(), rows, in, out));
+    }
+
+    /**
+     * The input gradient of {@link #upfirdn} as an op of its own ({@link Resample#upfirdnBackward} of {@code gy} onto an
+     * input of {@code inShape}); linear, so its gradient is {@link #upfirdn} of the upstream gradient.
+     */
+    public Tensor upfirdnInputGrad(Tensor gy, int[] inShape, float[] taps, int up, int down, int pad0, int pad1) {
+        int n = inShape[0], c = inShape[1], h = inShape[2], w = inShape[3];
+        table(taps);
+        Tensor gx = buffer(inShape);
+        forward.add(Resample.upfirdnBackward(gy.data(), taps, gx.data(), n, c, h, w, up, down, pad0, pad1));
+        return record(gx, needs(gy), u -> {
+            Tensor ggy = buffer(gy.shape());
+            backward.add(Resample.upfirdn(u.data(), taps, ggy.data(), n, c, h, w, up, down, pad0, pad1));
+            accumulate(gy, ggy);
+        });
+    }
+
+    /**
+     * LeakyReLU's derivative at {@code x}, 1 where x > 0 and {@code slope} elsewhere, as data (not differentiated: its
+     * derivative is zero almost everywhere, as PyTorch's double back-propagation takes it). {@code multiply(g, mask)} is
+     * then the input gradient of {@link #leakyRelu}.
+     */
+    public Tensor leakyReluMask(Tensor x, float slope) {
+        Tensor mask = buffer(x.shape());
+        float[] ones = new float[x.numel()];
+        java.util.Arrays.fill(ones, 1f);
+        forward.add(Activation.leakyReluBackward(x.data(), table(ones), mask.data(), x.numel(), slope));
+        return mask;
+    }
+
+    /**
+     * The input gradient of {@link #minibatchStddev} as an op of its own: {@code gx = stddev_backward(x, gout)}
+     * ({@link Training#minibatchStddevBackward}), differentiable in both x and {@code gout} ({@link Training#minibatchStddevDoubleBackward}).
+     */
+    public Tensor minibatchStddevInputGrad(Tensor x, Tensor gout, int group) {
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        if (!gout.hasShape(n, 1, h, w)) {
+            throw new ModelShapeException("graph '" + name + "': minibatchStddevInputGrad of " + x + " and " + gout + ": expected gout [" + n
+                    + ", 1, " + h + ", " + w + "]");
+        }
+        Tensor gx = buffer(x.shape());
+        int m = n / Math.min(n, group);
+        forward.addAll(Training.minibatchStddevBackward(x.data(), gout.data(), new float[m], gx.data(), n, c, h, w, group));
+        return record(gx, needs(x, gout), u -> {
+            Tensor ux = buffer(x.shape()), ug = buffer(gout.shape());
+            backward.addAll(Training.minibatchStddevDoubleBackward(x.data(), gout.data(), u.data(),
+                    new float[Training.stddevDoubleBackwardScratch(n, c, h, w, group)], ux.data(), ug.data(), n, c, h, w, group));
+            accumulate(x, ux);
+            accumulate(gout, ug);
+        });
+    }
+
     // ---------------------------------------------------------------- ops of WaveDiff's generator (NCSN++ with adaptive norms)
 
     /**
@@ -853,18 +1074,22 @@ public final class Graph {
         float[] wd = use(w), bd = use(b);
         forward.add(Gemm.matmul(wd, x.data(), y.data(), n, cout, hw, cin, true, false, 0, cin * hw, cout * hw, false));
         forward.add(Gemm.addBias(y.data(), bd, n, cout, hw));
-        return record(y, true, gy -> {
+        return record(y, needs(x) || needs(w, b), gy -> {
             if (needs(x)) {
                 Tensor gx = buffer(x.shape());
                 backward.add(Gemm.matmul(wd, gy.data(), gx.data(), n, cin, hw, cout, false, false, 0, cout * hw, cin * hw, false));
                 accumulate(x, gx);
             }
-            Tensor gw = Tensor.zeros(w.shape());
-            Tensor gb = Tensor.zeros(b.shape());
-            backward.add(Gemm.matmul(x.data(), gy.data(), gw.data(), n, cin, cout, hw, false, true, cin * hw, cout * hw, 0, false));
-            backward.add(Gemm.biasGrad(gy.data(), gb.data(), n, cout, hw));
-            accumulate(wd, gw);
-            accumulate(bd, gb);
+            if (needs(w)) {
+                Tensor gw = Tensor.zeros(w.shape());
+                backward.add(Gemm.matmul(x.data(), gy.data(), gw.data(), n, cin, cout, hw, false, true, cin * hw, cout * hw, 0, false));
+                accumulate(wd, gw);
+            }
+            if (needs(b)) {
+                Tensor gb = Tensor.zeros(b.shape());
+                backward.add(Gemm.biasGrad(gy.data(), gb.data(), n, cout, hw));
+                accumulate(bd, gb);
+            }
         });
     }
 
@@ -961,6 +1186,7 @@ public final class Graph {
      */
     public Plan.Builder addTrainingTo(Plan.Builder plan) {
         plan.constants(tables.toArray(float[][]::new));
+        plan.constants(frozenUsed.toArray(float[][]::new));
         plan.state(params.keySet().toArray(float[][]::new));
         return plan.addAll(forward).addAll(backward);
     }
