@@ -106,13 +106,15 @@ def official_args(c):
 
 
 def einops_equivalent():
-    """The two rearrange patterns ncsnpp_generator_adagn uses, as reshape/permute."""
+    """The rearrange patterns ncsnpp_generator_adagn and the discriminators use, as reshape/permute."""
     m = types.ModuleType("einops")
 
     def rearrange(x, pattern, p1, p2):
         n, c, h, w = x.shape
         if pattern == "n c (h p1) (w p2) -> n (p1 p2 c) h w":
             return x.reshape(n, c, h // p1, p1, w // p2, p2).permute(0, 3, 5, 1, 2, 4).reshape(n, p1 * p2 * c, h // p1, w // p2)
+        if pattern == "n c (h p1) (w p2) -> n (c p1 p2) h w":  # the discriminator's
+            return x.reshape(n, c, h // p1, p1, w // p2, p2).permute(0, 1, 3, 5, 2, 4).reshape(n, c * p1 * p2, h // p1, w // p2)
         if pattern == "n (c p1 p2) h w -> n c (h p1) (w p2)":
             return x.reshape(n, c // (p1 * p2), p1, p2, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n, c // (p1 * p2), h * p1, w * p2)
         raise ValueError("pattern not supported by the stand-in: " + pattern)

@@ -51,7 +51,7 @@ public final class WaveDiffCases {
     public record Setup(Map<String, String> given, Map<String, String> options, int batch, int steps) {
         /** The preset, when the options are exactly the preset's (the only configurations the official timing covers), else null. */
         public String officialPreset() {
-            return given.size() == 1 && given.containsKey("preset") ? given.get("preset") : null;
+            return given.size() == 1 && Models.WAVEDIFF_OFFICIAL.contains(given.get("preset")) ? given.get("preset") : null;
         }
 
         public int colours() {

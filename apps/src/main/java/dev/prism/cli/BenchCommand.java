@@ -456,7 +456,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
         } else if (!Files.isDirectory(wavediffSrc.resolve("score_sde"))) {
             why = "--wavediff-src " + wavediffSrc + " expected a checkout of the official WaveDiff code (a folder with score_sde/), found none";
         } else if (s.officialPreset() == null) {
-            why = "the official code is timed at its presets only (" + String.join(", ", dev.prism.nn.models.Models.WAVEDIFF_PRESETS)
+            why = "the official code is timed at its presets only (" + String.join(", ", dev.prism.nn.models.Models.WAVEDIFF_OFFICIAL)
                     + "), found options " + s.given();
         } else if (!Files.isExecutable(python)) {
             why = "--python " + python + " is not an executable";

@@ -22,6 +22,12 @@ import dev.prism.diffusion.train.FeatureAlignment;
 import dev.prism.diffusion.train.DvdpTrainer;
 import dev.prism.diffusion.train.Trainer;
 import dev.prism.diffusion.train.VaeTrainer;
+import dev.prism.diffusion.train.WaveDiffTrainer;
+import dev.prism.diffusion.WaveDiffDenoiser;
+import dev.prism.diffusion.WaveDiffSampling;
+import dev.prism.diffusion.DiffusionSampler;
+import dev.prism.nn.models.WaveDiffDiscriminator;
+import dev.prism.nn.models.WaveDiffGenerator;
 import dev.prism.backend.Executable;
 import dev.prism.backend.Plan;
 import dev.prism.nn.Graph;
@@ -66,8 +72,10 @@ import java.util.concurrent.Callable;
         description = "Train a denoising model (unet, wg-unet or ddpm-unet) with DDPM's objective (uniform t, noise prediction, mean squared "
         + "error) and AdamW, on Fashion-MNIST or a folder of PNG/JPEG images (with --process dvdp --stages 32,16,8, for the "
         + "dimensionality-varying process over the DCT, docs/DVDP.md); with --model deepprism-vae, the DeepPrism autoencoder "
-        + "with its reconstruction + KL objective (log.csv gains the two terms; the grids show images and their reconstructions); or, with --model classifier, the classifier of "
-        + "prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
+        + "with its reconstruction + KL objective (log.csv gains the two terms; the grids show images and their reconstructions); with --model "
+        + "wavediff (--config fmnist, or another preset), WaveDiff's generator against DDGAN's discriminator in Haar wavelet space (softplus "
+        + "GAN losses, the R1 penalty, the L1 reconstruction term; log.csv gains the terms; JVM backend only, docs/WAVEDIFF.md); or, with "
+        + "--model classifier, the classifier of prism eval's quality metric with the softmax cross-entropy on labelled images (Fashion-MNIST). Writes into the run directory: "
         + "checkpoint.safetensors (weights, EMA weights, AdamW moments, the run's state) and checkpoint.json every "
         + "--checkpoint-every steps, ema.safetensors (the EMA weights, for prism sample), log.csv (step, loss, learning "
         + "rate, gradient norm, seconds) and samples/step-N.png grids drawn with the EMA weights (the classifier: the test-set "
@@ -117,7 +125,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     String featureLevels;
 
     @Option(names = "--model", defaultValue = "unet", paramLabel = "NAME",
-            description = "unet, wg-unet, ddpm-unet, deepprism-vae or classifier (default: ${DEFAULT-VALUE}).")
+            description = "unet, wg-unet, ddpm-unet, deepprism-vae, wavediff or classifier (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--config", paramLabel = "KEY=VALUE", split = ",", description = "Model options (see prism info --model).")
@@ -187,6 +195,22 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             + "(DeepPrism's lambda_2; default: ${DEFAULT-VALUE}).")
     double klWeight;
 
+    @Option(names = "--d-lr", defaultValue = "1.25e-4", paramLabel = "LR",
+            description = "wavediff: the discriminator's peak learning rate (--lr is the generator's; default: ${DEFAULT-VALUE}).")
+    double dLr;
+
+    @Option(names = "--r1-gamma", defaultValue = "0.02", paramLabel = "GAMMA",
+            description = "wavediff: the R1 penalty's weight on real pairs, 0 for none (default: ${DEFAULT-VALUE}).")
+    double r1Gamma;
+
+    @Option(names = "--rec-weight", defaultValue = "1", paramLabel = "LAMBDA",
+            description = "wavediff: the weight of the generator's reconstruction term, mean |y'_0 - y_0|, 0 for none (default: ${DEFAULT-VALUE}).")
+    double recWeight;
+
+    @Option(names = "--disc", paramLabel = "KEY=VALUE", split = ",",
+            description = "wavediff: the discriminator's options ngf (default 32), temb (128) and layers (3 or 4; default 3).")
+    List<String> disc;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial weights, the data order and the noise (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -212,13 +236,24 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         Path dir = run.dir;
         boolean classifier = "classifier".equals(run.model);
         boolean vae = "deepprism-vae".equals(run.model);
+        boolean wavediff = "wavediff".equals(run.model);
         List<String> notHere = classifier ? List.of("--schedule", "--timesteps", "--sample-count", "--sample-steps")
-                : vae ? List.of("--schedule", "--timesteps", "--sample-steps") : List.of();
+                : vae ? List.of("--schedule", "--timesteps", "--sample-steps")
+                : wavediff ? List.of("--schedule", "--timesteps", "--sample-steps", "--process", "--stages", "--teacher") : List.of();
         for (String option : notHere) {
             if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-                throw new IllegalArgumentException(option + " applies to denoising models, not to --model " + run.model);
+                throw new IllegalArgumentException(option + (wavediff ? " does not apply to --model wavediff (its VP schedule and steps are the"
+                        + " model's timesteps option)" : " applies to denoising models, not to --model " + run.model));
             }
         }
+        if (!wavediff) {
+            for (String option : List.of("--d-lr", "--r1-gamma", "--rec-weight", "--disc")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                    throw new IllegalArgumentException(option + " applies to --model wavediff, not to --model " + run.model);
+                }
+            }
+        }
+
         if (!vae && spec.commandLine().getParseResult().hasMatchedOption("--kl-weight")) {
             throw new IllegalArgumentException("--kl-weight applies to --model deepprism-vae, not to --model " + run.model);
         }
@@ -231,9 +266,15 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             }
         }
         // The settings the library checks, before a model is built or an image read.
-        NoiseSchedule sched = classifier || vae ? null : schedule(run.schedule, run.timesteps);
-        TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, 0.9, 0.999, 1e-8, run.weightDecay),
+        NoiseSchedule sched = classifier || vae || wavediff ? null : schedule(run.schedule, run.timesteps);
+        // WaveDiff's networks use the official Adam betas (0.5, 0.9); the others AdamW's defaults
+        double beta1 = wavediff ? 0.5 : 0.9, beta2 = wavediff ? 0.9 : 0.999;
+        TrainingStep.Settings settings = new TrainingStep.Settings(new AdamW(run.lr, beta1, beta2, 1e-8, run.weightDecay),
                 new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema);
+        WaveDiffTrainer.Config wavediffConfig = wavediff ? new WaveDiffTrainer.Config(run.batch, run.seed,
+                Integer.parseInt(Models.structure("wavediff", run.options).options().get("timesteps")), run.r1Gamma,
+                run.recWeight, settings, new TrainingStep.Settings(new AdamW(run.dLr, beta1, beta2, 1e-8, run.weightDecay),
+                new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema)) : null;
         if (vae) {
             new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings);
         }
@@ -243,10 +284,19 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         Models.Built built = Models.build(run.model, run.options, run.seed);
         if (run.checkpoint == null && run.init != null) {
             ModelWeights.load(built.module(), run.init, null);
+        } else if (run.checkpoint == null && wavediff) {
+            built.wavediff().initialiseOfficial(run.seed);
         }
-        if (!classifier && !vae && !(built.module() instanceof dev.prism.nn.models.UNet)) {
+        if (!classifier && !vae && !wavediff && !(built.module() instanceof dev.prism.nn.models.UNet)) {
             throw new IllegalArgumentException("--model expected a denoising model (" + String.join(", ", Models.DENOISERS)
-                    + "), deepprism-vae or classifier, found '" + run.model + "'");
+                    + "), deepprism-vae, wavediff or classifier, found '" + run.model + "'");
+        }
+        if (wavediff) {
+            String id = backend.choose(PrismConfig.load()).id();
+            if (!id.startsWith("jvm")) {
+                throw new IllegalArgumentException("--backend " + id + ": wavediff training runs on the JVM backend only (its two"
+                        + " steps read each other's weights, which a device keeps apart); expected jvm, jvm-plain or jvm-seq");
+            }
         }
         boolean dvdp = run.process.equals("dvdp");
         if (dvdp && (classifier || vae)) {
@@ -266,7 +316,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         long first = run.completed + 1;
         try (Backend b = backend.open(PrismConfig.load());
              BatchLoader loader = BatchLoader.background(order, first, 2);
-             Trainer trainer = classifier
+             Trainer trainer = wavediff
+                     ? new WaveDiffTrainer(b, built.wavediff(), run.discriminator(built.wavediff()), images(set, loader), wavediffConfig)
+                     : classifier
                      ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
                      : vae ? new VaeTrainer(b, (DeepPrismVae) built.module(), images(set, loader),
                              new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings))
@@ -319,7 +371,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                             accuracy = testAccuracy(b, emaModel, run);
                             meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", accuracy));
                         }
-                    } else if (!vae) {
+                    } else if (!vae && !wavediff) {
                         meta.put("schedule", sched.name());
                         meta.put("timesteps", String.valueOf(sched.timesteps()));
                         if (process != null) {
@@ -333,6 +385,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     ModelWeights.save(emaModel.module(), dir.resolve("ema.safetensors"), meta, true);
                     if (extras && vae) {
                         reconstructionGrid(b, (DeepPrismVae) emaModel.module(), set, run, s);
+                    } else if (extras && wavediff) {
+                        waveDiffGrid(b, emaModel, run, s);
                     } else if (extras && !classifier) {
                         sampleGrid(b, emaModel, sched, process, run, s);
                     }
@@ -365,14 +419,17 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     private void checkHeap(Models.Built built, Run run, DataSet set) {
         int c = set.channels(), h = set.height(), w = set.width();
         String image = c + "x" + h + "x" + w;
-        Footprint f = built.module() instanceof Classifier k ? ClassifierTrainer.footprint(k, c, h, w)
+        // WaveDiff's training plans have no Footprint yet: its weights, optimiser state and data are checked, not its activations
+        Footprint f = built.module() instanceof WaveDiffGenerator ? TrainingStep.stateFootprint(built.module().parameters())
+                : built.module() instanceof Classifier k ? ClassifierTrainer.footprint(k, c, h, w)
                 : built.module() instanceof DeepPrismVae v ? VaeTrainer.footprint(v, c, h, w) : DdpmTrainer.footprint(built.unet(), c, h, w);
         long[] weights = built.module().parameters().stream().mapToLong(Parameter::numel).toArray();
         long pixels = (long) set.size() * c * h * w;   // one byte each
         long perImage = (long) c * h * w;
         f = f.plus(Footprint.of(weights, new long[weights.length]))
                 .plus(Footprint.of(new long[] {(pixels + 3) / 4, 0, 0, 0, 0}, new long[] {0, perImage, perImage, 1, 1}));
-        if (!(built.module() instanceof Classifier) && !(built.module() instanceof DeepPrismVae) && run.sampleEvery > 0) {
+        if (!(built.module() instanceof Classifier) && !(built.module() instanceof DeepPrismVae) && !(built.module() instanceof WaveDiffGenerator)
+                && run.sampleEvery > 0) {
             UNetDenoiser d = new UNetDenoiser(built.unet(), h, w);
             Footprint grids = SamplingLoop.ownFootprint(d).plus(d.footprint());
             long extra = PngImages.gridBytesPerImage(c, h, w, PngImages.DEFAULT_MARGIN);
@@ -401,6 +458,28 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             text.put("sampler", ddim.describe());
             text.put("seed", String.valueOf(seed));
             PngImages.writeGrid(samples.resolve(String.format(Locale.ROOT, "step-%07d.png", step)), images, n, d.channels(), size, size,
+                    Math.min(8, n), PngImages.DEFAULT_MARGIN, text);
+        }
+    }
+
+    /** samples/step-N.png of a WaveDiff run: DDGAN's posterior sampling with the EMA generator, then the images. */
+    private void waveDiffGrid(Backend b, Models.Built emaModel, Run run, long step) throws IOException {
+        Path samples = run.dir.resolve("samples");
+        Files.createDirectories(samples);
+        WaveDiffGenerator g = emaModel.wavediff();
+        WaveDiffDenoiser d = new WaveDiffDenoiser(g);
+        DiffusionSampler sampler = WaveDiffSampling.sampler(Integer.parseInt(emaModel.options().get("timesteps")));
+        int n = sampleCount, colours = d.channels() / 4, side = 2 * d.height();
+        try (SamplingLoop loop = new SamplingLoop(b, d, n)) {
+            float[] wavelet = loop.sample(sampler, run.seed, SamplingProgress.NONE);
+            float[] images = WaveDiffSampling.toImage(wavelet, n, colours, d.height(), "vh".equals(emaModel.options().get("bands")));
+            Map<String, String> text = new LinkedHashMap<>();
+            text.put("Software", "prism");
+            text.put("model", emaModel.name());
+            text.put("trained_steps", String.valueOf(step));
+            text.put("sampler", sampler.describe());
+            text.put("seed", String.valueOf(run.seed));
+            PngImages.writeGrid(samples.resolve(String.format(Locale.ROOT, "step-%07d.png", step)), images, n, colours, side, side,
                     Math.min(8, n), PngImages.DEFAULT_MARGIN, text);
         }
     }
@@ -546,7 +625,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha", "--feature-levels",
             "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--process", "--stages",
-            "--switch-kl", "--kl-weight", "--seed",
+            "--switch-kl", "--kl-weight", "--seed", "--d-lr", "--r1-gamma", "--rec-weight", "--disc",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
     /** A run's settings: from the command line for a new run, from the checkpoint's state on resume. */
@@ -585,6 +664,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         double freqAlpha;
         /** The matched feature levels; null: every level both networks have. */
         int[] featureLevels;
+        /** wavediff: the discriminator's learning rate, the R1 weight, the reconstruction weight, its options. */
+        double dLr;
+        double r1Gamma;
+        double recWeight;
+        Map<String, String> disc;
         Checkpoint.Contents checkpoint;
 
         static Run fresh(TrainCommand c) throws IOException {
@@ -660,6 +744,17 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 throw new IllegalArgumentException("--switch-kl applies to --process dvdp");
             }
             r.switchKl = c.switchKl;
+            if ("wavediff".equals(r.model)) {
+                // the official train_wddgan.py: lr_g 1.6e-4, no warm-up, no clipping, unless given
+                var parsed = c.spec.commandLine().getParseResult();
+                r.lr = parsed.hasMatchedOption("--lr") ? c.lr : 1.6e-4;
+                r.warmup = parsed.hasMatchedOption("--warmup") ? c.warmup : 0;
+                r.clip = parsed.hasMatchedOption("--clip") ? c.clip : 0;
+            }
+            r.dLr = c.dLr;
+            r.r1Gamma = c.r1Gamma;
+            r.recWeight = c.recWeight;
+            r.disc = new LinkedHashMap<>(Models.parseOptions(c.disc));
             r.seed = c.seed;
             r.checkpointEvery = c.checkpointEvery;
             r.sampleEvery = c.sampleEvery;
@@ -733,7 +828,14 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.clip = real(s, "clip", file);
             r.ema = real(s, "ema", file);
             boolean vae = "deepprism-vae".equals(head.model());
-            boolean denoising = !"classifier".equals(head.model()) && !vae;
+            boolean wavediff = "wavediff".equals(head.model());
+            boolean denoising = !"classifier".equals(head.model()) && !vae && !wavediff;
+            if (wavediff) {
+                r.dLr = real(s, "d_lr", file);
+                r.r1Gamma = real(s, "r1_gamma", file);
+                r.recWeight = real(s, "rec_weight", file);
+                r.disc = new LinkedHashMap<>(Models.parseOptions(List.of(value(s, "disc", file).split(","))));
+            }
             r.schedule = denoising ? s.get("schedule") : c.schedule;
             r.timesteps = denoising ? integer(s, "timesteps", file) : c.timesteps;
             r.klWeight = vae ? real(s, "kl_weight", file) : c.klWeight;
@@ -761,6 +863,9 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             }
             Models.Built m = Models.build(r.model, r.options, r.seed);
             Map<String, int[]> shapes = new LinkedHashMap<>(m.module().expectedShapes());
+            if (wavediff) {
+                shapes.putAll(r.discriminator(m.wavediff()).expectedShapes());
+            }
             if (r.teacher != null) {
                 // the distillation's alignment convolutions are checkpointed with the student
                 shapes.putAll(new FeatureAlignment(m.unet(), DistillCommand.teacher(r.teacher).unet(), r.featureLevels).expectedShapes());
@@ -833,8 +938,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         /** The checkpoint's state: the trainer's, and what this command needs to resume. */
         Map<String, String> state(Map<String, String> trainer) {
             Map<String, String> m = new LinkedHashMap<>(trainer);
-            if (!"classifier".equals(model) && !"deepprism-vae".equals(model)) {
+            if (!"classifier".equals(model) && !"deepprism-vae".equals(model) && !"wavediff".equals(model)) {
                 m.put("schedule", schedule);
+            }
+            if ("wavediff".equals(model)) {
+                m.put("disc", String.join(",", disc.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
             }
             m.put("seed", String.valueOf(seed));
             if (init != null) {
@@ -850,6 +958,42 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             m.put("checkpoint_every", String.valueOf(checkpointEvery));
             m.put("sample_every", String.valueOf(sampleEvery));
             return m;
+        }
+
+        /**
+         * The discriminator of a wavediff run, named {@code netD.*} and initialised from the run's seed: its options over the
+         * defaults ngf 32, temb 128, layers 3, on the generator's coefficients.
+         */
+        WaveDiffDiscriminator discriminator(WaveDiffGenerator g) {
+            Map<String, String> o = new LinkedHashMap<>();
+            o.put("ngf", "32");
+            o.put("temb", "128");
+            o.put("layers", "3");
+            for (var e : disc.entrySet()) {
+                if (!o.containsKey(e.getKey())) {
+                    throw new IllegalArgumentException("--disc: unknown option '" + e.getKey() + "', expected ngf, temb or layers");
+                }
+                o.put(e.getKey(), e.getValue());
+            }
+            disc = o;
+            int[] v = new int[3];
+            String[] keys = {"ngf", "temb", "layers"};
+            for (int i = 0; i < 3; i++) {
+                try {
+                    v[i] = Integer.parseInt(o.get(keys[i]).trim());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--disc " + keys[i] + " expected an integer, found '" + o.get(keys[i]) + "'");
+                }
+            }
+            WaveDiffGenerator.Config gc = g.config();
+            WaveDiffDiscriminator d;
+            try {
+                d = WaveDiffDiscriminator.named("netD", new WaveDiffDiscriminator.Config(gc.channels(), gc.size(), v[0], v[1], v[2]));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--disc: " + e.getMessage(), e);
+            }
+            d.initialise(seed ^ 0x5DEECE66DL);
+            return d;
         }
 
         private static boolean isEmpty(Path dir) throws IOException {

@@ -201,8 +201,8 @@ class BenchCommandTest {
                 "--model expected wavediff (the model bench times whole; the kernel catalog's model cases: -k model), found 'unet'",
                 "--batch applies only with --model; expected --model wavediff too, found none",
                 "--config expected key=value, found 'stl10'",
-                "--config option preset expected one of cifar10, celeba_256 (the official configurations in Prism; stl10, celeba_512,"
-                        + " celeba_1024 and lsun are not yet), found 'stl10'",
+                "--config option preset expected one of cifar10, celeba_256, fmnist (the official configurations in Prism, and Prism's"
+                        + " Fashion-MNIST model; stl10, celeba_512, celeba_1024 and lsun are not yet), found 'stl10'",
                 "--config option nf expected an integer, found 'many'",
                 "--batch expected >= 1, found 0",
                 "--steps expected 4 (the timesteps option of preset cifar10: its generator is trained for those steps), found 3",

@@ -64,8 +64,10 @@ public final class Models {
 
     public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier", "wavediff");
 
-    /** The presets of {@code wavediff}: the official configurations whose generator class is NCSNpp. */
-    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "celeba_256");
+    /** The presets of {@code wavediff}: the official configurations Prism has ({@link #WAVEDIFF_OFFICIAL}), then Prism's own. */
+    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "celeba_256", "fmnist");
+    /** The presets that are configurations of the official code (run.sh), which its published checkpoints and timings use. */
+    public static final List<String> WAVEDIFF_OFFICIAL = List.of("cifar10", "celeba_256");
 
     /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
     public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
@@ -199,7 +201,8 @@ public final class Models {
             case "wavediff" -> {
                 if (!WAVEDIFF_PRESETS.contains(o.get("preset"))) {
                     throw new IllegalArgumentException("option preset expected one of " + String.join(", ", WAVEDIFF_PRESETS)
-                            + " (the official configurations in Prism; stl10, celeba_512, celeba_1024 and lsun are not yet), found '"
+                            + " (the official configurations in Prism, and Prism's Fashion-MNIST model; stl10, celeba_512, celeba_1024 and lsun"
+                            + " are not yet), found '"
                             + o.get("preset") + "'");
                 }
                 int size = integer(o, "size");
@@ -341,6 +344,16 @@ public final class Models {
     private static Map<String, String> wavediffPreset(String preset) {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("preset", preset);
+        if (preset.equals("fmnist")) {
+            // Prism's own: grey 32×32 Fashion-MNIST (28 padded) as 4 Haar bands of 16×16, the CIFAR-10 structure at a
+            // width that trains on 2 cores (docs/WAVEDIFF.md, Training).
+            p.put("in", "4");
+            p.put("nf", "32");
+            p.put("res", "1");
+            p.put("nz", "32");
+            p.put("zdim", "128");
+            p.put("mlp", "2");
+        }
         if (preset.equals("celeba_256")) {
             p.put("size", "128");
             p.put("nf", "64");

@@ -500,6 +500,43 @@ public final class WaveDiffGenerator extends Module {
     }
 
     /**
+     * Initialises the parameters as the official code does for training (score SDE's {@code default_init}: every weight
+     * uniform with the variance scaling {@code fan_avg}, scale 1; the residual blocks' {@code Conv_1}, the attention's
+     * output {@code NIN_3} and the last convolution at scale 0 (1e-10), so that each block starts as its skip and the
+     * output at 0; {@code NIN_0..2} at scale 0.1; biases 0, group-norm scales 1, the adaptive norms' γ 1 and β 0).
+     */
+    public void initialiseOfficial(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        String last = convOut.parameters().get(0).name();
+        for (var p : parameters()) {
+            String name = p.name();
+            int[] shape = p.shape();
+            float[] d = p.value().data();
+            if (shape.length == 1) {
+                if (name.endsWith("style.bias")) {
+                    Arrays.fill(d, 0, d.length / 2, 1f);
+                    Arrays.fill(d, d.length / 2, d.length, 0f);
+                } else {
+                    // a group norm's scale is its 1-D ".weight"; every other vector is a bias
+                    Arrays.fill(d, name.endsWith(".weight") ? 1f : 0f);
+                }
+                continue;
+            }
+            double scale = name.endsWith("Conv_1.weight") || name.endsWith("NIN_3.W") || name.equals(last) ? 1e-10
+                    : name.matches(".*NIN_[012]\\.W") ? 0.1 : 1;
+            int receptive = 1;
+            for (int i = 2; i < shape.length; i++) {
+                receptive *= shape[i];
+            }
+            double fanAvg = (shape[0] + shape[1]) * (double) receptive / 2;
+            double bound = Math.sqrt(3 * scale / fanAvg);
+            for (int i = 0; i < d.length; i++) {
+                d[i] = (float) r.nextDouble(-bound, bound);
+            }
+        }
+    }
+
+    /**
      * Adds {@code x'_0 = G(x, t, z)} to {@code g}.
      *
      * @param x the wavelet coefficients {@code [N, channels, size, size]}

@@ -1,0 +1,106 @@
+package dev.prism.cli;
+
+import dev.prism.nn.train.Checkpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code prism train --model wavediff} end to end on a tiny generator and discriminator and a folder of 16×16 images. */
+class TrainWaveDiffTest {
+    /** The fmnist preset's structure at nf 4 on 16×16 images (Haar coefficients 4×8×8). */
+    private static final String CONFIG = "fmnist,size=8,nf=4,nz=4,zdim=8,mlp=1";
+
+    static Path images(Path dir) throws IOException {
+        Path d = Files.createDirectories(dir.resolve("images"));
+        SplittableRandom r = new SplittableRandom(4);
+        for (int i = 0; i < 8; i++) {
+            BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_BYTE_GRAY);
+            for (int y = 0; y < 16; y++) {
+                for (int x = 0; x < 16; x++) {
+                    img.getRaster().setSample(x, y, 0, r.nextInt(256));
+                }
+            }
+            ImageIO.write(img, "png", d.resolve("img-" + i + ".png").toFile());
+        }
+        return d;
+    }
+
+    static List<String> fresh(Path data, Path out, int steps, int checkpointEvery, int sampleEvery) {
+        return new ArrayList<>(List.of("train", "--model", "wavediff", "--config", CONFIG, "--disc", "ngf=2,temb=8,layers=3",
+                "--data", data.toString(), "--size", "16", "--steps", String.valueOf(steps), "--batch", "4", "--lr", "1e-3",
+                "--d-lr", "1e-3", "--lr-decay", "constant", "--ema", "0.9", "--r1-gamma", "0.05", "--seed", "2",
+                "--checkpoint-every", String.valueOf(checkpointEvery), "--sample-every", String.valueOf(sampleEvery),
+                "--sample-count", "2", "--threads", "2", "--out", out.toString()));
+    }
+
+    static CliTest.Result run(List<String> args) {
+        return CliTest.run(args.toArray(String[]::new));
+    }
+
+    @Test
+    void aRunLogsItsTermsWritesGridsAndItsEmaGeneratorSamples(@TempDir Path dir) throws Exception {
+        Path data = images(dir);
+        Path out = dir.resolve("run");
+        CliTest.Result r = run(fresh(data, out, 4, 2, 2));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("training wavediff ("), r.out());
+        for (String f : new String[] {"checkpoint.safetensors", "ema.safetensors", "samples/step-0000002.png", "samples/step-0000004.png"}) {
+            assertTrue(Files.isRegularFile(out.resolve(f)), f + " in " + out);
+        }
+        List<String> log = Files.readAllLines(out.resolve("log.csv"));
+        assertEquals("step,loss,lr,grad_norm,seconds,d_real,d_fake,r1,g_adv,rec", log.get(0));
+        assertEquals(5, log.size(), log.toString());
+        Map<String, String> state = Checkpoint.header(out.resolve("checkpoint.safetensors")).state();
+        assertEquals("0.05", state.get("r1_gamma"));
+        assertEquals("0.5", state.get("beta1"), "the official Adam betas");
+        assertEquals("ngf=2,temb=8,layers=3", state.get("disc"));
+        CliTest.Result s = CliTest.run("sample", "--model", "wavediff", "--weights", out.resolve("ema.safetensors").toString(), "--batch", "2",
+                "--out", dir.resolve("grid.png").toString());
+        assertEquals(0, s.code(), s.out() + s.err());
+        assertTrue(Files.isRegularFile(dir.resolve("grid.png")));
+    }
+
+    @Test
+    void aRunStoppedAndResumedEqualsOneThatRanThrough(@TempDir Path dir) throws Exception {
+        Path data = images(dir);
+        Path through = dir.resolve("through"), resumed = dir.resolve("resumed");
+        assertEquals(0, run(fresh(data, through, 4, 2, 0)).code());
+        assertEquals(0, run(fresh(data, resumed, 2, 2, 0)).code());
+        CliTest.Result r = CliTest.run("train", "--resume", resumed.toString(), "--steps", "4", "--threads", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertArrayEquals(TrainCommandTest.tensorBytes(through.resolve("checkpoint.safetensors")),
+                TrainCommandTest.tensorBytes(resumed.resolve("checkpoint.safetensors")), "generator and discriminator, weights and moments");
+        assertArrayEquals(TrainCommandTest.tensorBytes(through.resolve("ema.safetensors")), TrainCommandTest.tensorBytes(resumed.resolve("ema.safetensors")));
+    }
+
+    @Test
+    void optionsOfOtherModelsAndOtherBackendsAreRefusedByName(@TempDir Path dir) throws Exception {
+        Path data = images(dir);
+        List<String> a = fresh(data, dir.resolve("a"), 2, 2, 0);
+        a.addAll(List.of("--timesteps", "100"));
+        CliTest.Result r = run(a);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--timesteps does not apply to --model wavediff"), r.err());
+        r = CliTest.run("train", "--model", "unet", "--data", data.toString(), "--steps", "2", "--r1-gamma", "1", "--out", dir.resolve("b").toString());
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--r1-gamma applies to --model wavediff, not to --model unet"), r.err());
+        List<String> c = fresh(data, dir.resolve("c"), 2, 2, 0);
+        c.set(c.indexOf("ngf=2,temb=8,layers=3"), "ngf=2,depth=3");
+        r = run(c);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--disc: unknown option 'depth'"), r.err());
+    }
+}
