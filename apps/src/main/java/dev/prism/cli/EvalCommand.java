@@ -3,6 +3,10 @@ package dev.prism.cli;
 import dev.prism.backend.Backend;
 import dev.prism.diffusion.DiffusionSampler;
 import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.diffusion.SamplingLoop;
+import dev.prism.diffusion.SeededNoise;
+import dev.prism.diffusion.WaveDiffDenoiser;
+import dev.prism.diffusion.WaveDiffSampling;
 import dev.prism.diffusion.Dvdp;
 import dev.prism.diffusion.data.Batches;
 import dev.prism.diffusion.data.DataSet;
@@ -39,7 +43,7 @@ import java.util.concurrent.Callable;
  * images of uniform noise (the ceiling).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
-        description = "Measure a denoising model's samples: generate N images, take the penultimate features of a Fashion-MNIST "
+        description = "Measure a denoising model's samples (or WaveDiff's generator's, --model wavediff): generate N images, take the penultimate features of a Fashion-MNIST "
         + "classifier (the bundled one unless --classifier) for them and for the test set, and print the Fréchet distance "
         + "between the two Gaussians fitted to them, |mu1 - mu2|^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)), with N, seed, sampler and "
         + "steps; then the same distance for N training images (the floor: what a perfect model would score with N samples) "
@@ -103,6 +107,9 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
             throw new IllegalArgumentException("--data expected fashion-mnist or a folder of Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz], "
                     + "train-labels-..., t10k-images-..., t10k-labels-...), found '" + data + "'");
         }
+        if (model.isWaveDiff()) {
+            return evalWaveDiff(out, err, start);
+        }
         NoiseSchedule sched = model.schedule();
         DiffusionSampler sampler = model.sampler(sched);
         DenoiserOptions.Loaded loaded = model.load(Math.min(batch, samples), d -> 0);
@@ -157,6 +164,61 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
                 out.printf(Locale.ROOT, "FD %10.2f  ceiling: N %d images of uniform noise in [-1, 1] (seed %d)%n", ceiling, samples, seed);
                 out.printf(Locale.ROOT, "%.1f s in all%n", (System.nanoTime() - start) / 1e9);
             }
+        }
+        return 0;
+    }
+
+    /**
+     * The metric for WaveDiff's generator: DDGAN's posterior sampling, then the image (x2, inverse Haar, clamp), sample j
+     * being image j of {@code prism sample --model wavediff --seed S} whatever --batch (noise and latents from two roots
+     * split per image, as the sampling loop seeds them).
+     */
+    private int evalWaveDiff(PrintWriter out, PrintWriter err, long start) throws IOException {
+        DenoiserOptions.WaveDiffLoaded loaded = model.loadWaveDiff();
+        WaveDiffDenoiser d = new WaveDiffDenoiser(loaded.generator());
+        DiffusionSampler sampler = loaded.sampler();
+        boolean vh = "vh".equals(loaded.built().options().get("bands"));
+        int ch = d.channels() / 4, side = 2 * d.height();
+        Judge judge = loadClassifier(classifier);
+        Classifier c = judge.model();
+        checkFits(judge, ch, side, side);
+        int dim = c.config().hidden(), classes = c.config().classes();
+        Heap.require("samples", samples, "the features of " + samples + " images (" + dim + " features and " + classes + " logits each)",
+                Heap.floatArraysBytes((long) samples * dim, (long) samples * classes));
+        DataSet test = TrainCommand.openData(data, ch, side, FashionMnist.Split.TEST);
+        DataSet train = TrainCommand.openData(data, ch, side, FashionMnist.Split.TRAIN);
+        int b = Math.min(batch, samples);
+        SamplingLoop.checkHeap(d, b, 0);
+        try (Backend be = backend.open(PrismConfig.load());
+             ClassifierFeatures features = new ClassifierFeatures(be, c, b, side, side);
+             SamplingLoop loop = new SamplingLoop(be, d, b)) {
+            out.println("backend: " + be.id() + " — " + be.description());
+            out.printf(Locale.ROOT, "classifier: %s (%d features)%n", judge.what(), dim);
+            out.printf(Locale.ROOT, "model: wavediff (%,d parameters) from %s, %dx%dx%d (Haar coefficients %dx%dx%d)%n",
+                    loaded.built().module().parameterCount(), model.weightsName(), ch, side, side, d.channels(), d.height(), d.width());
+            out.flush();
+            FeatureStatistics reference = features.extract(ClassifierFeatures.of(test), test.size(),
+                    new Progress(err, "features of the test set", test.size())::batch).statistics();
+            long t1 = System.nanoTime();
+            SplittableRandom noiseRoot = new SplittableRandom(seed), latentRoot = new SplittableRandom(seed + SamplingLoop.LATENT_SEED_OFFSET);
+            int perWavelet = d.channels() * d.height() * d.width(), per = ch * side * side;
+            Progress sampling = new Progress(err, "samples", samples);
+            ClassifierFeatures.Images generated = (first, count, dst) -> {
+                float[] wavelet = loop.sample(sampler, new SeededNoise(noiseRoot, b, perWavelet), new SeededNoise(latentRoot, b, d.latentSize()),
+                        step -> sampling.step(first, count, step.index() + 1, step.steps()));
+                float[] images = WaveDiffSampling.toImage(wavelet, b, ch, d.height(), vh);
+                System.arraycopy(images, 0, dst, 0, count * per);
+            };
+            FeatureStatistics gen = features.extract(generated, samples, sampling::batch).statistics();
+            double fd = FrechetDistance.between(gen, reference);
+            long t2 = System.nanoTime();
+            double[] bounds = floorAndCeiling(features, train, samples, b, seed, per, reference, err);
+            out.printf(Locale.ROOT, "reference: the %d test images of %s at %dx%d%n", test.size(), data, side, side);
+            out.printf(Locale.ROOT, "FD %10.2f  samples: N %d, seed %d, sampler %s, steps %d (%.1f s, %.2f ms per image)%n", fd, samples, seed,
+                    sampler.describe(), sampler.steps(), (t2 - t1) / 1e9, (t2 - t1) / 1e6 / samples);
+            out.printf(Locale.ROOT, "FD %10.2f  floor: N %d training images (seed %d)%n", bounds[0], samples, seed);
+            out.printf(Locale.ROOT, "FD %10.2f  ceiling: N %d images of uniform noise in [-1, 1] (seed %d)%n", bounds[1], samples, seed);
+            out.printf(Locale.ROOT, "%.1f s in all%n", (System.nanoTime() - start) / 1e9);
         }
         return 0;
     }

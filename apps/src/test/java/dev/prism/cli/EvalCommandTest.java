@@ -90,6 +90,28 @@ class EvalCommandTest {
     }
 
     @Test
+    void evalScoresAWaveDiffGeneratorThatPrismTrainWritesWhateverTheBatch() throws Exception {
+        // A tiny WaveDiff (16×16 images, Haar coefficients 4×8×8) trained for 2 iterations, judged by a 16×16 classifier.
+        Path run = dir.resolve("wavediff-run");
+        CliTest.Result trained = BenchCommandTest.run("train", "--model", "wavediff", "--config", "fmnist,size=8,nf=4,nz=4,zdim=8,mlp=1",
+                "--disc", "ngf=2,temb=8", "--data", data.toString(), "--size", "16", "--batch", "4", "--steps", "2", "--sample-every", "0",
+                "--out", run.toString(), "--threads", "2");
+        assertEquals(0, trained.code(), trained.out() + trained.err());
+        Path judge16 = FashionMnistFolder.classifier(dir.resolve("judge16.safetensors"), 16);
+        List<String> base = List.of("eval", "--model", "wavediff", "--weights", run.resolve("ema.safetensors").toString(), "--samples", "5",
+                "--classifier", judge16.toString(), "--data", data.toString(), "--backend", "jvm-seq", "--seed", "4");
+        CliTest.Result four = run(base, "--batch", "4");
+        assertEquals(0, four.code(), four.out() + four.err());
+        assertTrue(four.out().contains("model: wavediff (") && four.out().contains("1x16x16 (Haar coefficients 4x8x8)"), four.out());
+        assertTrue(Pattern.compile("(?m)^FD +[0-9.]+ +samples: N 5, seed 4, sampler ddpm\\(steps=4.*\\), steps 4 \\(.* ms per image\\)")
+                .matcher(four.out()).find(), four.out());
+        CliTest.Result three = run(base, "--batch", "3");
+        assertEquals(0, three.code(), three.out() + three.err());
+        assertEquals(fd(four.out(), "samples"), fd(three.out(), "samples"), "sample j is the same image whatever the batch:\n" + four.out() + three.out());
+        assertEquals(fd(four.out(), "ceiling"), fd(three.out(), "ceiling"));
+    }
+
+    @Test
     void evalScoresTheEmaWeightsThatPrismTrainWrites() throws Exception {
         // A tiny UNet trained for 3 steps on a cosine schedule with T = 40: eval takes the model, its options, the
         // image size and the schedule from ema.safetensors' metadata, and the sampler options as prism sample does.
