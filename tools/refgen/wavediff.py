@@ -18,6 +18,10 @@ Cases
            group norm, FIR up/down sampling, residual input pyramid, middle attention, z mapping network),
            small: nf 4, nz 8, z_emb_dim 16, n_mlp 2. Written to diffusion/src/test/resources/wavediff/
            (committed, the default tests read it).
+  shapes   for each official preset Prism has (cifar10, stl10, celeba_256, celeba_512, lsun: the run.sh test lines),
+           the generator's parameter count, tensor count and a SHA-256 of its sorted names and shapes, into
+           diffusion/src/test/resources/wavediff/official-shapes.json (committed; WaveDiffPresetsTest).
+  stl10, celeba_512, lsun  those run.sh configurations, for --time and shapes.
   cifar10  the configuration of the official run.sh test line for CIFAR-10: nf 128, ch_mult 1 2 2, 2 residual
            blocks, attention resolutions (32,) at resolutions 16/8/4 (so only the middle attention), nz 100,
            z_emb_dim 256, n_mlp 4, T 4. 33M parameters: written with --out to a folder outside the repository.
@@ -81,6 +85,15 @@ CASES = {
     "celeba_256": dict(num_channels=12, current_resolution=128, num_channels_dae=64, ch_mult=[1, 2, 2, 2, 4],
                        num_res_blocks=2, attn_resolutions=[16], nz=100, z_emb_dim=256, n_mlp=3, num_timesteps=2,
                        net_type="wavelet", bands="vh"),
+    "stl10": dict(num_channels=12, current_resolution=32, num_channels_dae=128, ch_mult=[1, 2, 2, 2],
+                  num_res_blocks=2, attn_resolutions=[16], nz=100, z_emb_dim=256, n_mlp=4, num_timesteps=4,
+                  net_type="wavelet", bands="hv"),
+    "celeba_512": dict(num_channels=12, current_resolution=256, num_channels_dae=64, ch_mult=[1, 1, 2, 2, 4, 4],
+                       num_res_blocks=2, attn_resolutions=[16], nz=100, z_emb_dim=256, n_mlp=3, num_timesteps=2,
+                       net_type="wavelet", bands="hv"),
+    "lsun": dict(num_channels=12, current_resolution=128, num_channels_dae=64, ch_mult=[1, 2, 2, 2, 4],
+                 num_res_blocks=2, attn_resolutions=[16], nz=100, z_emb_dim=256, n_mlp=3, num_timesteps=4,
+                 net_type="wavelet", bands="hv"),
     "tiny-wavelet": dict(num_channels=12, current_resolution=16, num_channels_dae=4, ch_mult=[1, 2, 2],
                          num_res_blocks=2, attn_resolutions=[8], nz=8, z_emb_dim=16, n_mlp=2, num_timesteps=2,
                          net_type="wavelet", bands="vh"),
@@ -264,6 +277,30 @@ def generate(case, src, out, batch, seed):
     print(f"{case}: {params} parameters, {len(sd)} tensors; written to {out}")
 
 
+OFFICIAL_PRESETS = ("cifar10", "stl10", "celeba_256", "celeba_512", "lsun")
+SHAPES_OUT = os.path.join(TINY_OUT, "official-shapes.json")
+
+
+def shapes(src):
+    """The official generator's state_dict of every preset, as a parameter count, a tensor count and the SHA-256 of its
+    sorted "name:d0,d1,...\\n" lines (WaveDiffPresetsTest computes the same of Prism's model); written to SHAPES_OUT."""
+    import hashlib
+    out = {}
+    for case in OFFICIAL_PRESETS:
+        gen, _ = import_official(src)
+        c = CASES[case]
+        model = (gen.WaveletNCSNpp if c["net_type"] == "wavelet" else gen.NCSNpp)(official_args(c))
+        sd = model.state_dict()
+        lines = "".join(sorted(k + ":" + ",".join(str(d) for d in v.shape) + "\n" for k, v in sd.items()))
+        out[case] = {"parameters": sum(v.numel() for v in sd.values()), "tensors": len(sd),
+                     "sha256": hashlib.sha256(lines.encode()).hexdigest()}
+        print(case, out[case])
+        del model
+    with open(SHAPES_OUT, "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def time_official(case, src, batch, threads, repeats, seed):
     """Seconds per batch of the official sampler in float32 (sample_from_model, x2, inverse Haar in torch, clamp)."""
     torch.set_num_threads(threads)
@@ -300,7 +337,7 @@ def time_official(case, src, batch, threads, repeats, seed):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("case", choices=sorted(CASES) + ["shapes"])
     ap.add_argument("--src", default=os.environ.get("WAVEDIFF_SRC"), help="the official code (default: $WAVEDIFF_SRC)")
     ap.add_argument("--out", help="output folder (default for tiny and tiny-wavelet: diffusion/src/test/resources/wavediff; required otherwise)")
     ap.add_argument("--batch", type=int, default=2)
@@ -309,7 +346,9 @@ if __name__ == "__main__":
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
-    if a.time:
+    if a.case == "shapes":
+        shapes(a.src)
+    elif a.time:
         time_official(a.case, a.src, a.batch, a.threads, a.repeats, a.seed)
     else:
         if a.out is None and a.case not in COMMITTED:

@@ -139,9 +139,9 @@ class SampleWaveDiffTest {
         check(sample("--weights", w, "--out", o, "--sampler", "ddim"),
                 "prism: --sampler for wavediff expected ddgan (its generator is trained for DDGAN's posterior sampling), found 'ddim'");
         check(sample("--weights", w, "--out", o, "--size", "16"), "prism: --size for wavediff expected 32 (twice the model's size option), found '16'");
-        check(sample("--weights", w, "--out", o, "--config", "preset=stl10"), "prism: option preset expected one of cifar10, celeba_256, fmnist "
-                + "(the official configurations in Prism, and Prism's Fashion-MNIST model; stl10, celeba_512, celeba_1024 and lsun are not yet),"
-                + " found 'stl10'");
+        check(sample("--weights", w, "--out", o, "--config", "preset=celeba_1024"), "prism: option preset expected one of cifar10, stl10, "
+                + "celeba_256, celeba_512, lsun, fmnist (the official configurations in Prism, and Prism's Fashion-MNIST model; celeba_1024, "
+                + "which patchifies its input, is not yet), found 'celeba_1024'");
         CliTest.Result huge = sample("--weights", w, "--out", o, "--batch", "100000000");
         check(huge, null);
         assertTrue(huge.err().startsWith("prism: --batch expected "), huge.err());

@@ -26,7 +26,8 @@ import java.util.TreeMap;
  *       the third level (8×8 for a 32×32 input) and in the middle: 1,112,801 parameters for one input channel</li>
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
  *   <li>{@code classifier}: {@link Classifier}; options in, width, stages, convs, hidden, classes, groups</li>
- *   <li>{@code wavediff}: {@link WaveDiffGenerator}; options preset (cifar10, whose values are the defaults, or celeba_256),
+ *   <li>{@code wavediff}: {@link WaveDiffGenerator}; options preset (cifar10, whose values are the defaults, stl10, celeba_256,
+ *       celeba_512, lsun, or Prism's fmnist),
  *       in, size, nf, mults, res, attn (resolutions with attention, or none), nz, zdim, mlp, timesteps (T of the sampler),
  *       net (normal: NCSNpp, wavelet: WaveletNCSNpp), bands (the coefficients' order: hv or vh)</li>
  * </ul>
@@ -65,9 +66,9 @@ public final class Models {
     public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier", "wavediff");
 
     /** The presets of {@code wavediff}: the official configurations Prism has ({@link #WAVEDIFF_OFFICIAL}), then Prism's own. */
-    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "celeba_256", "fmnist");
+    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "stl10", "celeba_256", "celeba_512", "lsun", "fmnist");
     /** The presets that are configurations of the official code (run.sh), which its published checkpoints and timings use. */
-    public static final List<String> WAVEDIFF_OFFICIAL = List.of("cifar10", "celeba_256");
+    public static final List<String> WAVEDIFF_OFFICIAL = List.of("cifar10", "stl10", "celeba_256", "celeba_512", "lsun");
 
     /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
     public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
@@ -201,8 +202,8 @@ public final class Models {
             case "wavediff" -> {
                 if (!WAVEDIFF_PRESETS.contains(o.get("preset"))) {
                     throw new IllegalArgumentException("option preset expected one of " + String.join(", ", WAVEDIFF_PRESETS)
-                            + " (the official configurations in Prism, and Prism's Fashion-MNIST model; stl10, celeba_512, celeba_1024 and lsun"
-                            + " are not yet), found '"
+                            + " (the official configurations in Prism, and Prism's Fashion-MNIST model; celeba_1024, which patchifies its"
+                            + " input, is not yet), found '"
                             + o.get("preset") + "'");
                 }
                 int size = integer(o, "size");
@@ -337,8 +338,9 @@ public final class Models {
     }
 
     /**
-     * The options of a WaveDiff preset, from the official run.sh test lines: cifar10 (class NCSNpp, the defaults)
-     * and celeba_256 (class WaveletNCSNpp; its sampler inverts the official DWT_IDWT module, bands cA, cV, cH, cD).
+     * The options of a WaveDiff preset, from the official run.sh test lines: cifar10 (class NCSNpp, the defaults),
+     * stl10, celeba_512 and lsun (class WaveletNCSNpp, coefficients by pytorch_wavelets) and celeba_256 (WaveletNCSNpp;
+     * its sampler inverts the official DWT_IDWT module, bands cA, cV, cH, cD); and Prism's fmnist.
      * An unknown name gives no options (the build then names the presets there are).
      */
     private static Map<String, String> wavediffPreset(String preset) {
@@ -353,6 +355,21 @@ public final class Models {
             p.put("nz", "32");
             p.put("zdim", "128");
             p.put("mlp", "2");
+        }
+        if (preset.equals("stl10")) {
+            p.put("size", "32");
+            p.put("mults", "1,2,2,2");
+            p.put("attn", "16");
+            p.put("net", "wavelet");
+        }
+        if (preset.equals("celeba_512") || preset.equals("lsun")) {
+            p.put("size", preset.equals("lsun") ? "128" : "256");
+            p.put("nf", "64");
+            p.put("mults", preset.equals("lsun") ? "1,2,2,2,4" : "1,1,2,2,4,4");
+            p.put("attn", "16");
+            p.put("mlp", "3");
+            p.put("timesteps", preset.equals("lsun") ? "4" : "2");
+            p.put("net", "wavelet");
         }
         if (preset.equals("celeba_256")) {
             p.put("size", "128");
