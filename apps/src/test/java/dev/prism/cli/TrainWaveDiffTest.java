@@ -86,6 +86,24 @@ class TrainWaveDiffTest {
         assertArrayEquals(TrainCommandTest.tensorBytes(through.resolve("ema.safetensors")), TrainCommandTest.tensorBytes(resumed.resolve("ema.safetensors")));
     }
 
+    /**
+     * SIGKILL at random moments (TrainCommandTest's harness, on 8×8 images: Haar coefficients 4×4×4), then --resume
+     * until the run completes: both networks, their moments and the generator's EMA equal the uninterrupted run's,
+     * and so does every logged term.
+     */
+    @Test
+    void killedAtRandomMomentsAndResumedItEqualsTheUninterruptedRun(@TempDir Path dir) throws Exception {
+        TrainCommandTest.killAndResume(dir, (data, out, steps) -> new ArrayList<>(List.of("train", "--model", "wavediff", "--config",
+                "fmnist,size=4,nf=4,nz=4,zdim=8,mlp=1", "--disc", "ngf=2,temb=8,layers=3", "--data", data.toString(), "--size", "8",
+                "--steps", String.valueOf(steps), "--batch", "4", "--lr-decay", "cosine", "--seed", "3", "--checkpoint-every", "1",
+                "--sample-every", "0", "--threads", "2", "--out", out.toString())), run -> Files.readAllLines(run.resolve("log.csv")).stream()
+                .map(l -> {
+                    List<String> cells = new ArrayList<>(List.of(l.split(",")));
+                    cells.remove(4); // the wall clock
+                    return String.join(",", cells);
+                }).toList());
+    }
+
     @Test
     void optionsOfOtherModelsAndOtherBackendsAreRefusedByName(@TempDir Path dir) throws Exception {
         Path data = images(dir);
