@@ -114,14 +114,9 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
         DiffusionSampler sampler = model.sampler(sched);
         DenoiserOptions.Loaded loaded = model.load(Math.min(batch, samples), d -> 0);
         Dvdp process = model.dvdp(loaded, sched);
-        Judge judge = loadClassifier(classifier);
-        Classifier c = judge.model();
         int ch = loaded.denoiser().channels(), h = loaded.height(), w = loaded.width();
-        checkFits(judge, ch, h, w);
-        // The features of all samples are held at once (then reduced to their statistics): checked before any is made.
-        int dim = c.config().hidden(), classes = c.config().classes();
-        Heap.require("samples", samples, "the features of " + samples + " images (" + dim + " features and " + classes + " logits each)",
-                Heap.floatArraysBytes((long) samples * dim, (long) samples * classes));
+        Judge judge = judgeFor(ch, h, w);
+        Classifier c = judge.model();
         DataSet test = TrainCommand.openData(data, ch, h, FashionMnist.Split.TEST);
         DataSet train = TrainCommand.openData(data, ch, h, FashionMnist.Split.TRAIN);
         int b = Math.min(batch, samples);
@@ -169,6 +164,19 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
     }
 
     /**
+     * The classifier for images of {@code ch × h × w}, checked to fit them, and the heap for the features of all samples,
+     * which are held at once (then reduced to their statistics), checked before any is made.
+     */
+    private Judge judgeFor(int ch, int h, int w) throws IOException {
+        Judge judge = loadClassifier(classifier);
+        checkFits(judge, ch, h, w);
+        int dim = judge.model().config().hidden(), classes = judge.model().config().classes();
+        Heap.require("samples", samples, "the features of " + samples + " images (" + dim + " features and " + classes + " logits each)",
+                Heap.floatArraysBytes((long) samples * dim, (long) samples * classes));
+        return judge;
+    }
+
+    /**
      * The metric for WaveDiff's generator: DDGAN's posterior sampling, then the image (x2, inverse Haar, clamp), sample j
      * being image j of {@code prism sample --model wavediff --seed S} whatever --batch (noise and latents from two roots
      * split per image, as the sampling loop seeds them).
@@ -179,12 +187,9 @@ final class EvalCommand implements Callable<Integer>, LibraryNames {
         DiffusionSampler sampler = loaded.sampler();
         boolean vh = "vh".equals(loaded.built().options().get("bands"));
         int ch = d.channels() / 4, side = 2 * d.height();
-        Judge judge = loadClassifier(classifier);
+        Judge judge = judgeFor(ch, side, side);
         Classifier c = judge.model();
-        checkFits(judge, ch, side, side);
-        int dim = c.config().hidden(), classes = c.config().classes();
-        Heap.require("samples", samples, "the features of " + samples + " images (" + dim + " features and " + classes + " logits each)",
-                Heap.floatArraysBytes((long) samples * dim, (long) samples * classes));
+        int dim = c.config().hidden();
         DataSet test = TrainCommand.openData(data, ch, side, FashionMnist.Split.TEST);
         DataSet train = TrainCommand.openData(data, ch, side, FashionMnist.Split.TRAIN);
         int b = Math.min(batch, samples);
