@@ -41,13 +41,17 @@ public final class DenoiserOptions {
 
     /** The bundled model's file name, as messages and image metadata name it. */
     static final String BUNDLED_NAME = BUNDLED_MODEL.substring(BUNDLED_MODEL.lastIndexOf('/') + 1);
+    /** The bundled WaveDiff generator: Fashion-MNIST, preset fmnist, trained by Prism (docs/WAVEDIFF.md, "Training"). */
+    static final String BUNDLED_WAVEDIFF = "/dev/prism/models/fmnist-wavediff.safetensors";
 
     @Option(names = "--weights", paramLabel = "FILE",
-            description = "Model weights (.safetensors or .pth; default: the bundled Fashion-MNIST model).")
+            description = "Model weights (.safetensors or .pth; default: the bundled Fashion-MNIST model; with --model wavediff, the bundled Fashion-MNIST WaveDiff).")
     Path weights;
 
     /** Whether {@link #weights} is the bundled model, copied out of the jar by {@link #checkWeights}. */
     boolean bundled;
+    /** The bundled file's name, when {@link #bundled}. */
+    private String bundledName = BUNDLED_NAME;
 
     @Option(names = "--strip-prefix", paramLabel = "PREFIX",
             description = "Remove this prefix from every tensor name first (e.g. module. for weights saved from DataParallel).")
@@ -96,7 +100,16 @@ public final class DenoiserOptions {
     /** Fails unless the weights file exists; reads its metadata (the header, not the tensors). */
     void checkWeights() throws IOException {
         if (weights == null) {
-            weights = bundledModel();
+            boolean wavediff = "wavediff".equals(model);
+            if (wavediff) {
+                String preset = Models.parseOptions(config).getOrDefault("preset", "fmnist");
+                if (!preset.equals("fmnist")) {
+                    throw new IllegalArgumentException("--weights is needed for wavediff preset " + preset + ": Prism bundles only its"
+                            + " Fashion-MNIST WaveDiff (preset fmnist)");
+                }
+            }
+            weights = bundledModel(wavediff ? BUNDLED_WAVEDIFF : BUNDLED_MODEL);
+            bundledName = (wavediff ? BUNDLED_WAVEDIFF : BUNDLED_MODEL).substring(BUNDLED_MODEL.lastIndexOf('/') + 1);
             bundled = true;
         }
         if (!Files.exists(weights)) {
@@ -107,23 +120,33 @@ public final class DenoiserOptions {
         }
     }
 
-    /** The bundled model, copied to a temporary file that is deleted when the JVM exits. */
+    /** The bundled DDPM model, copied to a temporary file that is deleted when the JVM exits. */
     static Path bundledModel() throws IOException {
-        try (var in = DenoiserOptions.class.getResourceAsStream(BUNDLED_MODEL)) {
+        return bundledModel(BUNDLED_MODEL);
+    }
+
+    /** A bundled model ({@code resource}), copied to a temporary file that is deleted when the JVM exits. */
+    static Path bundledModel(String resource) throws IOException {
+        try (var in = DenoiserOptions.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalArgumentException("--weights: the bundled model " + BUNDLED_MODEL.substring(1)
+                throw new IllegalArgumentException("--weights: the bundled model " + resource.substring(1)
                         + " is missing from this build; give --weights FILE");
             }
-            Path tmp = Files.createTempFile("prism-fmnist-ddpm-", ".safetensors");
+            Path tmp = Files.createTempFile("prism-bundled-", ".safetensors");
             tmp.toFile().deleteOnExit();
             Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             return tmp;
         }
     }
 
+    /** The bundled file's name ({@code fmnist-ddpm.safetensors} or {@code fmnist-wavediff.safetensors}), when {@link #bundled}. */
+    String bundledName() {
+        return bundledName;
+    }
+
     /** The weights as messages and image metadata name them. */
     String weightsName() {
-        return bundled ? "the bundled model (" + BUNDLED_NAME + ")"
+        return bundled ? "the bundled model (" + bundledName + ")"
                 : weights.toString();
     }
 
