@@ -88,7 +88,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 Map.entry("batch", "--batch"), Map.entry("sampleCount", "--sample-count"), Map.entry("lr", "--lr"),
                 Map.entry("weightDecay", "--weight-decay"), Map.entry("decay", "--lr-decay"), Map.entry("warmup", "--warmup"),
                 Map.entry("total", "--steps"), Map.entry("minRatio", "--min-lr-ratio"), Map.entry("clipNorm", "--clip"),
-                Map.entry("emaDecay", "--ema")));
+                Map.entry("emaDecay", "--ema"), Map.entry("r1Gamma", "--r1-gamma"), Map.entry("recWeight", "--rec-weight")));
     }
 
     @Spec

@@ -120,5 +120,11 @@ class TrainWaveDiffTest {
         r = run(c);
         assertEquals(2, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("--disc: unknown option 'depth'"), r.err());
+        List<String> d = fresh(data, dir.resolve("d"), 2, 2, 0);
+        d.set(d.indexOf("0.05"), "-1");
+        r = run(d);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--r1-gamma") && r.err().contains("expected a finite number >= 0, found -1.0"), r.err());
+        assertTrue(Files.notExists(dir.resolve("d")), "nothing written for a refused run");
     }
 }

@@ -3,6 +3,7 @@ package dev.prism.diffusion.train;
 import dev.prism.backend.Backend;
 import dev.prism.backend.JvmBackend;
 import dev.prism.diffusion.NoiseSchedule;
+import dev.prism.kernels.ArgumentException;
 import dev.prism.kernels.Haar;
 import dev.prism.nn.Graph;
 import dev.prism.nn.Module;
@@ -66,10 +67,10 @@ public final class WaveDiffTrainer implements Trainer {
                 throw new IllegalArgumentException("timesteps expected >= 1, found " + timesteps);
             }
             if (!(r1Gamma >= 0) || !Double.isFinite(r1Gamma)) {
-                throw new IllegalArgumentException("r1Gamma expected a finite number >= 0, found " + r1Gamma);
+                throw new ArgumentException("r1Gamma", "expected a finite number >= 0, found " + r1Gamma);
             }
             if (!(recWeight >= 0) || !Double.isFinite(recWeight)) {
-                throw new IllegalArgumentException("recWeight expected a finite number >= 0, found " + recWeight);
+                throw new ArgumentException("recWeight", "expected a finite number >= 0, found " + recWeight);
             }
             Objects.requireNonNull(generator, "generator");
             Objects.requireNonNull(critic, "critic");
