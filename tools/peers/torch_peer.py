@@ -139,6 +139,16 @@ def cases():
     xr = rand(N, C, H, W, grad=True)
     c["resample.avgPool2x"] = lambda: F.avg_pool2d(x, 2)
     c["resample.avgPool2x.backward"] = backward_of(lambda: (F.avg_pool2d(xr, 2), [xr]))
+    # WaveDiff's patchify ((p1 p2 c), its generator's) and unpatchify ((c p1 p2)) of 1x64x64x64 with 2x2 patches, the einops
+    # rearranges as reshape/permute, made contiguous (as the convolution that follows them would).
+    P = 2
+    patchify = lambda z: z.reshape(N, C, H // P, P, W // P, P).permute(0, 3, 5, 1, 2, 4).reshape(N, P * P * C, H // P, W // P).contiguous()
+    unpatchify = lambda z: z.reshape(N, C, P, P, H // P, W // P).permute(0, 1, 4, 2, 5, 3).reshape(N, C, H, W).contiguous()
+    xq, yq = rand(N, C, H, W, grad=True), rand(N, C * P * P, H // P, W // P, grad=True)
+    c["resample.patchify"] = lambda: patchify(xq.detach())
+    c["resample.patchify.backward"] = backward_of(lambda: (patchify(xq), [xq]))
+    c["resample.unpatchify"] = lambda: unpatchify(yq.detach())
+    c["resample.unpatchify.backward"] = backward_of(lambda: (unpatchify(yq), [yq]))
 
     # Element-wise.
     a, b = rand(N, C, H, W, grad=True), rand(N, C, H, W, grad=True)

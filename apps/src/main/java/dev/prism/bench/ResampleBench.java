@@ -2,7 +2,7 @@ package dev.prism.bench;
 
 import org.openjdk.jmh.annotations.Param;
 
-/** Nearest 2x upsample and 2x average pool. */
+/** Nearest 2x upsample, 2x average pool, FIR resampling (upfirdn), patchify and unpatchify. */
 public class ResampleBench extends CatalogBench {
     @Param({
             "resample.upsample2x",
@@ -14,7 +14,11 @@ public class ResampleBench extends CatalogBench {
             "resample.upfirdn.down2",
             "resample.upfirdn.down2.backward",
             "resample.upfirdn.blur",
-            "resample.upfirdn.blur.backward"})
+            "resample.upfirdn.blur.backward",
+            "resample.patchify",
+            "resample.patchify.backward",
+            "resample.unpatchify",
+            "resample.unpatchify.backward"})
     public String kernel;
 
     @Override

@@ -3,8 +3,8 @@ package dev.prism.kernels;
 import dev.prism.backend.Launch;
 
 /**
- * Checked launches of the 2× resampling kernels in {@link ResampleKernels}. Shapes are given as the
- * forward input's {@code [N,C,H,W]}.
+ * Checked launches of the resampling kernels in {@link ResampleKernels}. Shapes are given as the
+ * forward input's {@code [N,C,H,W]} (for patchify and unpatchify, the image's).
  *
  * <p>Odd sizes: average pooling rejects an odd H or W (PyTorch would silently drop the last row or
  * column, which in a UNet means the skip connection no longer lines up with the upsampled path).
@@ -13,6 +13,9 @@ public final class Resample {
     private static final Kernel UPSAMPLE = Kernel.of("resample.upsample2x", "upsample2xRow");
     private static final Kernel POOL = Kernel.of("resample.pool2x", "pool2xRow");
     private static final Kernel UPFIRDN = Kernel.of("resample.upfirdn", "upfirdnRow").vector("ResampleVector", "upfirdnRows");
+    private static final Kernel PATCHIFY = Kernel.of("resample.patchify", "patchifyRow");
+    private static final Kernel UNPATCHIFY = Kernel.of("resample.unpatchify", "unpatchifyRow");
+
     private Resample() {
     }
 
@@ -64,6 +67,67 @@ public final class Resample {
         k.length(inName, in, size).length(outName, out, outSize).distinct(inName, in, outName, out);
         int planes = n * c;
         return POOL.with(in, out, planes, h, w, s).writes(1).grid(planes, h / 2).launch(size, 4L * size + 4L * outSize);
+    }
+
+    /**
+     * WaveDiff's patchify: the non-overlapping p×p patches of the image {@code x[N,C,H,W]} (H and W multiples of p,
+     * p ≥ 1) as channels, {@code y[N, C·p², H/p, W/p]}, {@code y[b, k, i, j] = x[b, ci, i·p + p1, j·p + p2]} with
+     * {@code k = (p1·p + p2)·C + ci} ({@code channelMajor} false: einops {@code "n c (h p1) (w p2) -> n (p1 p2 c) h w"},
+     * the official generator's) or {@code k = ci·p² + p1·p + p2} (true: {@code "n c (h p1) (w p2) -> n (c p1 p2) h w"});
+     * see {@link ResampleKernels#patchify}. Writes {@code y}; a copy, exact.
+     */
+    public static Launch patchify(float[] x, float[] y, int n, int c, int h, int w, int p, boolean channelMajor) {
+        return patchify("resample.patchify", "x", x, "y", y, n, c, h, w, p, channelMajor);
+    }
+
+    /**
+     * WaveDiff's unpatchify, the inverse of {@link #patchify} with the same {@code channelMajor}: {@code y[N, C·p², H/p, W/p]}
+     * back to the image {@code x[N,C,H,W]} (einops {@code "n (p1 p2 c) h w -> n c (h p1) (w p2)"}, or
+     * {@code "n (c p1 p2) h w -> n c (h p1) (w p2)"} when {@code channelMajor}, the official generator's); the sizes are
+     * the image's. See {@link ResampleKernels#unpatchify}. Writes {@code x}; a copy, exact.
+     */
+    public static Launch unpatchify(float[] y, float[] x, int n, int c, int h, int w, int p, boolean channelMajor) {
+        return unpatchify("resample.unpatchify", "y", y, "x", x, n, c, h, w, p, channelMajor);
+    }
+
+    /**
+     * Backward of {@link #patchify} for the image {@code [N,C,H,W]}: {@code gx = patchifyᵀ(gy) = unpatchify(gy)}, because
+     * patchify is a permutation. Writes {@code gx}.
+     */
+    public static Launch patchifyBackward(float[] gy, float[] gx, int n, int c, int h, int w, int p, boolean channelMajor) {
+        return unpatchify("resample.patchifyBackward", "gy", gy, "gx", gx, n, c, h, w, p, channelMajor);
+    }
+
+    /**
+     * Backward of {@link #unpatchify} for the image {@code [N,C,H,W]}: {@code gy = unpatchifyᵀ(gx) = patchify(gx)}, because
+     * unpatchify is a permutation. Writes {@code gy}.
+     */
+    public static Launch unpatchifyBackward(float[] gx, float[] gy, int n, int c, int h, int w, int p, boolean channelMajor) {
+        return patchify("resample.unpatchifyBackward", "gx", gx, "gy", gy, n, c, h, w, p, channelMajor);
+    }
+
+    /** Checks and launches {@link ResampleKernels#patchify} from the image {@code in[n,c,h,w]} to the patches {@code out}. */
+    private static Launch patchify(String name, String inName, float[] in, String outName, float[] out,
+                                   int n, int c, int h, int w, int p, boolean channelMajor) {
+        Check k = patches(name, n, c, h, w, p);
+        int size = k.size(inName, n, c, h, w);
+        k.length(inName, in, size).length(outName, out, size).distinct(inName, in, outName, out);
+        return PATCHIFY.with(in, out, n, c, h, w, p, channelMajor ? 1 : 0).writes(1).grid(n * c * p * p, h / p).launch(0, 8L * size);
+    }
+
+    /** Checks and launches {@link ResampleKernels#unpatchify} from the patches {@code in} to the image {@code out[n,c,h,w]}. */
+    private static Launch unpatchify(String name, String inName, float[] in, String outName, float[] out,
+                                     int n, int c, int h, int w, int p, boolean channelMajor) {
+        Check k = patches(name, n, c, h, w, p);
+        int size = k.size(outName, n, c, h, w);
+        k.length(inName, in, size).length(outName, out, size).distinct(inName, in, outName, out);
+        return UNPATCHIFY.with(in, out, n, c, h, w, p, channelMajor ? 1 : 0).writes(1).grid(n * c, h).launch(0, 8L * size);
+    }
+
+    /** The checks of a patchify of the image {@code [n,c,h,w]}: sizes positive, h and w multiples of p. */
+    private static Check patches(String kernel, int n, int c, int h, int w, int p) {
+        Check k = image(kernel, n, c, h, w).positive("p", p);
+        return k.that(h % p == 0, "h", "a multiple of p = " + p, h).that(w % p == 0, "w", "a multiple of p = " + p, w);
     }
 
     /**

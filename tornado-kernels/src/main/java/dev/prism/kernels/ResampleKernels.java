@@ -10,7 +10,9 @@ package dev.prism.kernels;
  * {@code upsample2x} with scale 1 and its backward (the sum of the 2×2 block of the upstream gradient)
  * is {@code pool2x} with scale 1; average pooling is {@code pool2x} with scale 1/4 and its backward (each
  * gradient spread over its block, divided by 4) is {@code upsample2x} with scale 1/4. Both scales are
- * powers of two, so the scaling is exact. Checked launch factories: {@link Resample}.
+ * powers of two, so the scaling is exact. Also WaveDiff's patchify / unpatchify ({@link #patchify},
+ * {@link #unpatchify}: p×p patches as channels and back, permutations) and StyleGAN2's FIR resampling
+ * ({@link #upfirdn}). Checked launch factories: {@link Resample}.
  */
 public final class ResampleKernels {
     private ResampleKernels() {
@@ -66,6 +68,79 @@ public final class ResampleKernels {
             float upper = x[top + 2 * j] + x[top + 2 * j + 1];
             float lower = x[bottom + 2 * j] + x[bottom + 2 * j + 1];
             y[out + j] = s * (upper + lower);
+        }
+    }
+
+    // ---------------------------------------------------------------- patches as channels (space-to-depth)
+
+    /**
+     * Non-overlapping p×p patches as channels, WaveDiff's patchify: with {@code x[n, c, h, w]} (h, w multiples of p) and
+     * {@code y[n, c·p², h/p, w/p]},
+     * <pre>
+     *   y[b, k, i, j] = x[b, ci, i·p + p1, j·p + p2]
+     *   k = (p1·p + p2)·c + ci    order 0: einops "n c (h p1) (w p2) -> n (p1 p2 c) h w"
+     *   k = ci·p² + p1·p + p2     order 1: einops "n c (h p1) (w p2) -> n (c p1 p2) h w"
+     * </pre>
+     * Writes {@code y}, copies only (exact). One work-item per (output plane {@code o = b·c·p² + k}, output row i).
+     */
+    public static void patchify(float[] x, float[] y, int n, int c, int h, int w, int p, int order) {
+        for (@Parallel int o = 0; o < n * c * p * p; o++) {
+            for (@Parallel int i = 0; i < h / p; i++) {
+                patchifyRow(x, y, n, c, h, w, p, order, o, i);
+            }
+        }
+    }
+
+    /** Output row {@code i} of output plane {@code o} of {@link #patchify}: a strided read of one input row. */
+    public static void patchifyRow(float[] x, float[] y, int n, int c, int h, int w, int p, int order, int o, int i) {
+        int pp = p * p;
+        int b = o / (c * pp);
+        int k = o - b * c * pp;
+        int ci = order == 0 ? k % c : k / pp;
+        int q = order == 0 ? k / c : k - ci * pp;
+        int p1 = q / p;
+        int p2 = q - p1 * p;
+        int wp = w / p;
+        int out = (o * (h / p) + i) * wp;
+        int in = ((b * c + ci) * h + i * p + p1) * w + p2;
+        for (int j = 0; j < wp; j++) {
+            y[out + j] = x[in + j * p];
+        }
+    }
+
+    /**
+     * The inverse of {@link #patchify} (the same {@code order}), WaveDiff's unpatchify: with the image {@code x[n, c, h, w]}
+     * (h, w multiples of p) and {@code y[n, c·p², h/p, w/p]},
+     * <pre>
+     *   x[b, ci, i·p + p1, j·p + p2] = y[b, k, i, j]
+     *   k = (p1·p + p2)·c + ci    order 0: einops "n (p1 p2 c) h w -> n c (h p1) (w p2)"
+     *   k = ci·p² + p1·p + p2     order 1: einops "n (c p1 p2) h w -> n c (h p1) (w p2)"
+     * </pre>
+     * Writes {@code x}, copies only (exact). One work-item per (image plane {@code o = b·c + ci}, image row r).
+     */
+    public static void unpatchify(float[] y, float[] x, int n, int c, int h, int w, int p, int order) {
+        for (@Parallel int o = 0; o < n * c; o++) {
+            for (@Parallel int r = 0; r < h; r++) {
+                unpatchifyRow(y, x, n, c, h, w, p, order, o, r);
+            }
+        }
+    }
+
+    /** Image row {@code r} of image plane {@code o} of {@link #unpatchify}: p strided writes of patch rows. */
+    public static void unpatchifyRow(float[] y, float[] x, int n, int c, int h, int w, int p, int order, int o, int r) {
+        int b = o / c;
+        int ci = o - b * c;
+        int i = r / p;
+        int p1 = r - i * p;
+        int hp = h / p;
+        int wp = w / p;
+        int out = (o * h + r) * w;
+        for (int p2 = 0; p2 < p; p2++) {
+            int k = order == 0 ? (p1 * p + p2) * c + ci : (ci * p + p1) * p + p2;
+            int in = ((b * c * p * p + k) * hp + i) * wp;
+            for (int j = 0; j < wp; j++) {
+                x[out + j * p + p2] = y[in + j];
+            }
         }
     }
 

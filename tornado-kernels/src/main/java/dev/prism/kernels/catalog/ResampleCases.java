@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Nearest 2× upsampling, 2×2 average pooling and WaveDiff's FIR resampling (upfirdn), forward and backward, at one
- * image size: pooling and FIR downsampling read it, upsampling writes it (MODEL: 64×64 and 32×32, C = 64).
+ * image size: pooling and FIR downsampling read it, upsampling writes it (MODEL: 64×64 and 32×32, C = 64); WaveDiff's
+ * patchify and unpatchify, forward and backward (MODEL: 1×64×64×64 and 2×2 patches).
  */
 final class ResampleCases implements CaseProvider {
     @Override
@@ -45,7 +46,28 @@ final class ResampleCases implements CaseProvider {
                 fir("resample.upfirdn.down2", n, c, h, w, TAPS, 1, 2, 1, 1, false),
                 fir("resample.upfirdn.down2.backward", n, c, h, w, TAPS, 1, 2, 1, 1, true),
                 fir("resample.upfirdn.blur", n, c, h, w, TAPS, 1, 1, 2, 2, false),
-                fir("resample.upfirdn.blur.backward", n, c, h, w, TAPS, 1, 1, 2, 2, true));
+                fir("resample.upfirdn.blur.backward", n, c, h, w, TAPS, 1, 1, 2, 2, true),
+                // WaveDiff's patchify (its generator's order, (p1 p2 c)) and unpatchify ((c p1 p2)): SMALL 2x5x15x9 with 3x3
+                // patches, MODEL 1x64x64x64 with 2x2 patches.
+                patch("resample.patchify", small, false, false),
+                patch("resample.patchify.backward", small, false, true),
+                patch("resample.unpatchify", small, true, false),
+                patch("resample.unpatchify.backward", small, true, true));
+    }
+
+    /** A patchify ({@code (p1 p2 c)}) or an unpatchify ({@code (c p1 p2)}) of the image {@code [n,c,h,w]}, or its backward. */
+    private static KernelCase patch(String name, boolean small, boolean unpatchify, boolean backward) {
+        int n = small ? 2 : 1, c = small ? 5 : 64, h = small ? 15 : 64, w = small ? 9 : 64, p = small ? 3 : 2;
+        int size = n * c * h * w;
+        String image = c + "x" + h + "x" + w, patches = c * p * p + "x" + h / p + "x" + w / p;
+        String shape = n + "x" + (unpatchify ? patches + " -> " + image : image + " -> " + patches) + " p" + p;
+        return new KernelCase(name, shape, seed -> {
+            float[] in = new Rand(seed).gaussian(size), out = Rand.poisoned(size);
+            var launch = unpatchify
+                    ? (backward ? Resample.unpatchifyBackward(in, out, n, c, h, w, p, true) : Resample.unpatchify(in, out, n, c, h, w, p, true))
+                    : (backward ? Resample.patchifyBackward(in, out, n, c, h, w, p, false) : Resample.patchify(in, out, n, c, h, w, p, false));
+            return Plan.builder(name).add(launch).inputs(in).outputs(out).build();
+        });
     }
 
     private static final float[] TAPS = {1f / 8, 3f / 8, 3f / 8, 1f / 8};
