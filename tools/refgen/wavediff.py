@@ -12,16 +12,19 @@ folder in WAVEDIFF_SRC (or --src). Nothing of it is copied; this script imports 
 Cases
   tiny-wavelet  the same for class WaveletNCSNpp (wavelet input pyramid, Haar down/up residual blocks with the
            high bands carried to the up path, frequency bottleneck), attention at 8, T 2; committed, without a .pth.
+  tiny-patch  WaveletNCSNpp with the input folded into 2×2 patches (patch_size 2, the CelebA-HQ 1024 structure): 12
+           channels of 16×16 as 48 of 8×8, no attention level, T 2; committed, without a .pth.
   celeba_256  the official CelebA-HQ 256 configuration (WaveletNCSNpp, nf 64, ch_mult 1 2 2 2 4, attention at 16,
            n_mlp 3, T 2, 31M parameters); written with --out outside the repository.
   tiny     the CIFAR-10 test configuration's structure (class NCSNpp, BigGAN residual blocks with adaptive
            group norm, FIR up/down sampling, residual input pyramid, middle attention, z mapping network),
            small: nf 4, nz 8, z_emb_dim 16, n_mlp 2. Written to diffusion/src/test/resources/wavediff/
            (committed, the default tests read it).
-  shapes   for each official preset Prism has (cifar10, stl10, celeba_256, celeba_512, lsun: the run.sh test lines),
+  shapes   for each official preset Prism has (cifar10, stl10, celeba_256, celeba_512, celeba_1024, lsun: the run.sh test lines),
            the generator's parameter count, tensor count and a SHA-256 of its sorted names and shapes, into
            diffusion/src/test/resources/wavediff/official-shapes.json (committed; WaveDiffPresetsTest).
-  stl10, celeba_512, lsun  those run.sh configurations, for --time and shapes.
+  stl10, celeba_512, celeba_1024, lsun  those run.sh configurations, for --time and shapes (celeba_1024: patch_size 2,
+           attention resolution 0, i.e. the middle only).
   cifar10  the configuration of the official run.sh test line for CIFAR-10: nf 128, ch_mult 1 2 2, 2 residual
            blocks, attention resolutions (32,) at resolutions 16/8/4 (so only the middle attention), nz 100,
            z_emb_dim 256, n_mlp 4, T 4. 33M parameters: written with --out to a folder outside the repository.
@@ -40,8 +43,8 @@ Files per case, in the output folder:
 How the official code runs here (PyTorch 1.13 on the CPU):
   - score_sde/op builds its CUDA extensions when imported; the build call is replaced by a stub for the
     import, and on a CPU tensor upfirdn2d and fused_leaky_relu take their pure-PyTorch paths anyway.
-  - einops (used only for the patchify rearrange, a reshape for patch_size 1) is imported if installed,
-    else a small equivalent of the two patterns the generator uses is installed under that name.
+  - einops (used only for the patchify rearranges, reshapes for patch_size 1) is imported if installed,
+    else a small equivalent of the patterns the generator and the discriminators use is installed under that name.
   - pytorch_wavelets' DWTInverse(mode='zero', wave='haar') is not installable here; pywt.idwt2(..., 'haar')
     stands in for it: pytorch_wavelets' own tests assert its coefficients equal PyWavelets' band for band
     (cA; cH, cV, cD), and for even sizes Haar with zero padding has no boundary terms.
@@ -94,15 +97,22 @@ CASES = {
     "lsun": dict(num_channels=12, current_resolution=128, num_channels_dae=64, ch_mult=[1, 2, 2, 2, 4],
                  num_res_blocks=2, attn_resolutions=[16], nz=100, z_emb_dim=256, n_mlp=3, num_timesteps=4,
                  net_type="wavelet", bands="hv"),
+    "celeba_1024": dict(num_channels=12, current_resolution=512, num_channels_dae=64, ch_mult=[1, 1, 2, 2, 4, 4],
+                        num_res_blocks=2, attn_resolutions=[0], nz=100, z_emb_dim=256, n_mlp=3, num_timesteps=2,
+                        net_type="wavelet", bands="vh", patch=2),
+    "tiny-patch": dict(num_channels=12, current_resolution=16, num_channels_dae=4, ch_mult=[1, 2], num_res_blocks=1,
+                       attn_resolutions=[0], nz=8, z_emb_dim=16, n_mlp=2, num_timesteps=2, net_type="wavelet", bands="vh",
+                       patch=2),
     "tiny-wavelet": dict(num_channels=12, current_resolution=16, num_channels_dae=4, ch_mult=[1, 2, 2],
                          num_res_blocks=2, attn_resolutions=[8], nz=8, z_emb_dim=16, n_mlp=2, num_timesteps=2,
                          net_type="wavelet", bands="vh"),
 }
-COMMITTED = ("tiny", "tiny-wavelet")
+COMMITTED = ("tiny", "tiny-wavelet", "tiny-patch")
 HAAR_DTYPE = [torch.float64]  # the dtype DWT_2D / IDWT_2D matrices are cast to: float32 when timing
 JAVA_OPTIONS = [("in", "num_channels"), ("size", "current_resolution"), ("nf", "num_channels_dae"),
                 ("mults", "ch_mult"), ("res", "num_res_blocks"), ("attn", "attn_resolutions"), ("nz", "nz"),
-                ("zdim", "z_emb_dim"), ("mlp", "n_mlp"), ("timesteps", "num_timesteps"), ("net", "net_type"), ("bands", "bands")]
+                ("zdim", "z_emb_dim"), ("mlp", "n_mlp"), ("timesteps", "num_timesteps"), ("net", "net_type"), ("bands", "bands"),
+                ("patch", "patch")]
 
 
 def official_args(c):
@@ -111,7 +121,7 @@ def official_args(c):
         num_channels=c["num_channels"], image_size=c["current_resolution"], num_channels_dae=c["num_channels_dae"],
         ch_mult=c["ch_mult"], num_res_blocks=c["num_res_blocks"], attn_resolutions=tuple(c["attn_resolutions"]),
         nz=c["nz"], z_emb_dim=c["z_emb_dim"], n_mlp=c["n_mlp"], num_timesteps=c["num_timesteps"],
-        centered=True, use_geometric=False, beta_min=0.1, beta_max=20.0, patch_size=1, dropout=0.0,
+        centered=True, use_geometric=False, beta_min=0.1, beta_max=20.0, patch_size=c.get("patch", 1), dropout=0.0,
         resamp_with_conv=True, conditional=True, fir=True, fir_kernel=[1, 3, 3, 1], skip_rescale=True,
         resblock_type="biggan", progressive="none", progressive_input="residual", progressive_combine="sum",
         embedding_type="positional", fourier_scale=16.0, not_use_tanh=False, t_emb_dim=256,
@@ -244,11 +254,12 @@ def generate(case, src, out, batch, seed):
     g = np.random.default_rng(seed + 1)
     os.makedirs(out, exist_ok=True)
     sd = {k: v.detach().clone().float().contiguous() for k, v in model.state_dict().items()}
-    options = {java: (",".join(str(x) for x in c[py]) if isinstance(c[py], list) else str(c[py])) for java, py in JAVA_OPTIONS}
+    options = {java: (",".join(str(x) for x in c[py]) if isinstance(c[py], list) else str(c[py])) for java, py in JAVA_OPTIONS
+               if py in c}
     meta = {"model": "wavediff", "options": json.dumps(options), "source": "official WaveDiff NCSNpp, random weights"}
     with open(os.path.join(out, case + ".safetensors"), "wb") as f:
         f.write(encode_safetensors(sd, meta))
-    if case != "tiny-wavelet":  # the committed .pth check is tiny's; this one stays small
+    if case not in ("tiny-wavelet", "tiny-patch"):  # the committed .pth check is tiny's; these stay small
         torch.save({"module." + k: v for k, v in sd.items()}, os.path.join(out, case + ".pth"))
 
     model = model.double().eval()
@@ -277,7 +288,7 @@ def generate(case, src, out, batch, seed):
     print(f"{case}: {params} parameters, {len(sd)} tensors; written to {out}")
 
 
-OFFICIAL_PRESETS = ("cifar10", "stl10", "celeba_256", "celeba_512", "lsun")
+OFFICIAL_PRESETS = ("cifar10", "stl10", "celeba_256", "celeba_512", "celeba_1024", "lsun")
 SHAPES_OUT = os.path.join(TINY_OUT, "official-shapes.json")
 
 

@@ -23,7 +23,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * WaveDiff's generator for the benchmarks, at a preset of the official code (cifar10, stl10, celeba_256, celeba_512, lsun) or that
+ * WaveDiff's generator for the benchmarks, at a preset of the official code (cifar10, stl10, celeba_256, celeba_512, celeba_1024, lsun) or that
  * preset with options changed: a whole sampling run (T steps of DDGAN's posterior sampling in Haar space, then
  * the image, as {@code prism sample --model wavediff} computes it) and one forward of the generator as a plan.
  * The weights are the seeded initialisation: the time of a run does not depend on their values. The PyTorch

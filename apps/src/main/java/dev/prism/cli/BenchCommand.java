@@ -146,7 +146,7 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
     String model;
 
     @Option(names = "--config", paramLabel = "PRESET[,KEY=VALUE...]", split = ",",
-            description = "With --model: a preset (cifar10, stl10, celeba_256, celeba_512, lsun: the official configurations; fmnist: Prism's), then options over it as prism info"
+            description = "With --model: a preset (cifar10, stl10, celeba_256, celeba_512, celeba_1024, lsun: the official configurations; fmnist: Prism's), then options over it as prism info"
                     + " --model wavediff lists them (default: cifar10).")
     List<String> modelConfig;
 

@@ -35,7 +35,7 @@ import java.util.concurrent.Callable;
 /** {@code prism sample}: images from a trained denoising model, as a PNG grid and optionally one PNG each. */
 @Command(name = "sample", mixinStandardHelpOptions = true, versionProvider = Main.Version.class, sortOptions = false,
         description = "Generate images with a denoising model (unet, wg-unet or ddpm-unet) from its weights: DDPM ancestral or DDIM sampling, "
-        + "or with WaveDiff's generator (--model wavediff --config PRESET: cifar10, stl10, celeba_256, celeba_512, lsun, or fmnist, bundled): DDGAN's posterior sampling in Haar wavelet space, "
+        + "or with WaveDiff's generator (--model wavediff --config PRESET: cifar10, stl10, celeba_256, celeba_512, celeba_1024, lsun, or fmnist, bundled): DDGAN's posterior sampling in Haar wavelet space, "
         + "the image kept on the device from step to step. Writes a PNG grid (and, with --per-image-dir, one PNG per "
         + "image) with the generation parameters as PNG text. The model and its options default to those stored in the "
         + "weights' metadata.",

@@ -175,7 +175,7 @@ class BenchCommandTest {
         CliTest.Result r = run("bench", "--model", "wavediff", "--config", TINY, "--batch", "1", "--runs", "5",
                 "--budget", "0.1", "--wavediff-src", src.toString());
         assertEquals(0, r.code(), r.out() + r.err());
-        assertTrue(r.out().contains("peer: not run: the official code is timed at its presets only (cifar10, stl10, celeba_256, celeba_512, lsun), found options "
+        assertTrue(r.out().contains("peer: not run: the official code is timed at its presets only (cifar10, stl10, celeba_256, celeba_512, celeba_1024, lsun), found options "
                 + "{mlp=2, nf=4, nz=8, preset=cifar10, zdim=16}\n"), r.out());
         // Without --backends: jvm and every TornadoVM device (none in the default build; under -Ptornado with an SDK,
         // each device its row), not the one-thread oracle.
@@ -193,16 +193,16 @@ class BenchCommandTest {
     @Test
     void badModelOptionsEndWithOneLineNamingTheOption() {
         String[][] cases = {
-                {"--model", "unet"}, {"--batch", "2"}, {"--model", "wavediff", "--config", "celeba_1024"},
-                {"--model", "wavediff", "--config", "preset=celeba_1024"}, {"--model", "wavediff", "--config", "cifar10,nf=many"},
+                {"--model", "unet"}, {"--batch", "2"}, {"--model", "wavediff", "--config", "celeba_2048"},
+                {"--model", "wavediff", "--config", "preset=celeba_2048"}, {"--model", "wavediff", "--config", "cifar10,nf=many"},
                 {"--model", "wavediff", "--batch", "0"}, {"--model", "wavediff", "--steps", "3"},
                 {"--model", "wavediff", "--config", "celeba_256", "--steps", "4"}, {"--model", "wavediff", "-k", "haar"}};
         String[] expected = {
                 "--model expected wavediff (the model bench times whole; the kernel catalog's model cases: -k model), found 'unet'",
                 "--batch applies only with --model; expected --model wavediff too, found none",
-                "--config expected key=value, found 'celeba_1024'",
-                "--config option preset expected one of cifar10, stl10, celeba_256, celeba_512, lsun, fmnist (the official configurations"
-                        + " in Prism, and Prism's Fashion-MNIST model; celeba_1024, which patchifies its input, is not yet), found 'celeba_1024'",
+                "--config expected key=value, found 'celeba_2048'",
+                "--config option preset expected one of cifar10, stl10, celeba_256, celeba_512, celeba_1024, lsun, fmnist (the official"
+                        + " configurations, and Prism's Fashion-MNIST model), found 'celeba_2048'",
                 "--config option nf expected an integer, found 'many'",
                 "--batch expected >= 1, found 0",
                 "--steps expected 4 (the timesteps option of preset cifar10: its generator is trained for those steps), found 3",

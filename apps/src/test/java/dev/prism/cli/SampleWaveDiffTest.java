@@ -139,9 +139,9 @@ class SampleWaveDiffTest {
         check(sample("--weights", w, "--out", o, "--sampler", "ddim"),
                 "prism: --sampler for wavediff expected ddgan (its generator is trained for DDGAN's posterior sampling), found 'ddim'");
         check(sample("--weights", w, "--out", o, "--size", "16"), "prism: --size for wavediff expected 32 (twice the model's size option), found '16'");
-        check(sample("--weights", w, "--out", o, "--config", "preset=celeba_1024"), "prism: option preset expected one of cifar10, stl10, "
-                + "celeba_256, celeba_512, lsun, fmnist (the official configurations in Prism, and Prism's Fashion-MNIST model; celeba_1024, "
-                + "which patchifies its input, is not yet), found 'celeba_1024'");
+        check(sample("--weights", w, "--out", o, "--config", "preset=celeba_2048"), "prism: option preset expected one of cifar10, stl10, "
+                + "celeba_256, celeba_512, celeba_1024, lsun, fmnist (the official configurations, and Prism's Fashion-MNIST model), "
+                + "found 'celeba_2048'");
         CliTest.Result huge = sample("--weights", w, "--out", o, "--batch", "100000000");
         check(huge, null);
         assertTrue(huge.err().startsWith("prism: --batch expected "), huge.err());

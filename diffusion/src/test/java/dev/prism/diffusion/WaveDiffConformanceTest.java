@@ -195,6 +195,17 @@ class WaveDiffConformanceTest {
         sampleMatches(gen, vectors(resource("tiny-wavelet.npz")), 2, true);
     }
 
+    /** The official generator with patch_size 2 (the CelebA-HQ 1024 structure, small): its two rearranges' channel orders. */
+    @Test
+    void patchifiedGeneratorForwardAndTwoStepSampleMatchTheOfficialCode() throws Exception {
+        WaveDiffGenerator gen = load(resource("tiny-patch.safetensors"));
+        assertEquals(2, gen.config().patch());
+        assertEquals(48, gen.expectedShapes().get("all_modules.2.weight")[1], "conv_in reads 12 channels folded into 2×2 patches");
+        Npz r = vectors(resource("tiny-patch.npz"));
+        forwardMatches(gen, r);
+        sampleMatches(gen, r, 2, true);
+    }
+
     @Test
     void theCelebA256PresetHasTheOfficialParameterCountAndTensors() {
         WaveDiffGenerator g = Models.build("wavediff", Models.parseOptions(List.of("celeba_256")), 0).wavediff();

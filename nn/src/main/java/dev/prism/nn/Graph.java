@@ -517,6 +517,45 @@ public final class Graph {
         return linearMap(y, buffer(n, c, h, w), Haar::idwt2, Haar::idwt2Backward, n, c, h, w);
     }
 
+    /**
+     * Non-overlapping p×p patches of x [N, C, H, W] as channels: [N, C·p², H/p, W/p], channel {@code (p1·p + p2)·C + c}
+     * ({@code channelMajor} false: einops {@code "n c (h p1) (w p2) -> n (p1 p2 c) h w"}, the official WaveDiff generator's
+     * patchify) or {@code c·p² + p1·p + p2} (true: {@code "... -> n (c p1 p2) h w"}). A permutation: its gradient is
+     * {@link #unpatchify} of the output's, with the same order.
+     */
+    public Tensor patchify(Tensor x, int p, boolean channelMajor) {
+        if (x.rank() != 4 || p < 1 || x.dim(2) % p != 0 || x.dim(3) % p != 0) {
+            throw new ModelShapeException("graph '" + name + "': patchify of " + x + " with patch " + p
+                    + ": expected [N, C, H, W] with H and W multiples of the patch (>= 1)");
+        }
+        if (p == 1) {
+            return x;
+        }
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        return linearMap(x, buffer(n, c * p * p, h / p, w / p),
+                (in, out, nn, cc, hh, ww) -> Resample.patchify(in, out, nn, cc, hh, ww, p, channelMajor),
+                (in, out, nn, cc, hh, ww) -> Resample.patchifyBackward(in, out, nn, cc, hh, ww, p, channelMajor), n, c, h, w);
+    }
+
+    /**
+     * The inverse of {@link #patchify}: y [N, C·p², h, w] to the image [N, C, h·p, w·p], channel order as there
+     * ({@code channelMajor} true: einops {@code "n (c p1 p2) h w -> n c (h p1) (w p2)"}, the official generator's
+     * unpatchify). Its gradient is {@link #patchify} of the output's.
+     */
+    public Tensor unpatchify(Tensor y, int p, boolean channelMajor) {
+        if (y.rank() != 4 || p < 1 || y.dim(1) % (p * p) != 0) {
+            throw new ModelShapeException("graph '" + name + "': unpatchify of " + y + " with patch " + p
+                    + ": expected [N, C·p², h, w] with channels a multiple of p² (p >= 1)");
+        }
+        if (p == 1) {
+            return y;
+        }
+        int n = y.dim(0), c = y.dim(1) / (p * p), h = p * y.dim(2), w = p * y.dim(3);
+        return linearMap(y, buffer(n, c, h, w),
+                (in, out, nn, cc, hh, ww) -> Resample.unpatchify(in, out, nn, cc, hh, ww, p, channelMajor),
+                (in, out, nn, cc, hh, ww) -> Resample.unpatchifyBackward(in, out, nn, cc, hh, ww, p, channelMajor), n, c, h, w);
+    }
+
     /** A kernel {@code out = A(in)} declared with the sizes n, c, h, w (of the image it reads or writes). */
     private interface Map4 {
         Launch launch(float[] in, float[] out, int n, int c, int h, int w);

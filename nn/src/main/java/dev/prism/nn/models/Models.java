@@ -27,9 +27,10 @@ import java.util.TreeMap;
  *   <li>{@code deepprism-vae}: {@link DeepPrismVae}; options in, width, z, groups, padding</li>
  *   <li>{@code classifier}: {@link Classifier}; options in, width, stages, convs, hidden, classes, groups</li>
  *   <li>{@code wavediff}: {@link WaveDiffGenerator}; options preset (cifar10, whose values are the defaults, stl10, celeba_256,
- *       celeba_512, lsun, or Prism's fmnist),
+ *       celeba_512, celeba_1024, lsun, or Prism's fmnist),
  *       in, size, nf, mults, res, attn (resolutions with attention, or none), nz, zdim, mlp, timesteps (T of the sampler),
- *       net (normal: NCSNpp, wavelet: WaveletNCSNpp), bands (the coefficients' order: hv or vh)</li>
+ *       net (normal: NCSNpp, wavelet: WaveletNCSNpp), bands (the coefficients' order: hv or vh), patch (side of the
+ *       patches the input is folded into, 1 for none)</li>
  * </ul>
  * Every option has a default (listed by {@link #defaults}; groups defaults to 32, the classifier's to 8, or
  * to the largest divisor of the width below that); an unknown model or option, or a bad value, is an IllegalArgumentException
@@ -66,9 +67,9 @@ public final class Models {
     public static final List<String> NAMES = List.of("unet", "wg-unet", "ddpm-unet", "deepprism-vae", "classifier", "wavediff");
 
     /** The presets of {@code wavediff}: the official configurations Prism has ({@link #WAVEDIFF_OFFICIAL}), then Prism's own. */
-    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "stl10", "celeba_256", "celeba_512", "lsun", "fmnist");
+    public static final List<String> WAVEDIFF_PRESETS = List.of("cifar10", "stl10", "celeba_256", "celeba_512", "celeba_1024", "lsun", "fmnist");
     /** The presets that are configurations of the official code (run.sh), which its published checkpoints and timings use. */
-    public static final List<String> WAVEDIFF_OFFICIAL = List.of("cifar10", "stl10", "celeba_256", "celeba_512", "lsun");
+    public static final List<String> WAVEDIFF_OFFICIAL = List.of("cifar10", "stl10", "celeba_256", "celeba_512", "celeba_1024", "lsun");
 
     /** The models that denoise: a {@link UNet} predicting ε from {@code x_t} and t. */
     public static final List<String> DENOISERS = List.of("unet", "wg-unet", "ddpm-unet");
@@ -115,6 +116,7 @@ public final class Models {
                 d.put("timesteps", "4");
                 d.put("net", "normal");
                 d.put("bands", "hv");
+                d.put("patch", "1");
             }
             case "classifier" -> {
                 d.put("in", "1");
@@ -202,9 +204,7 @@ public final class Models {
             case "wavediff" -> {
                 if (!WAVEDIFF_PRESETS.contains(o.get("preset"))) {
                     throw new IllegalArgumentException("option preset expected one of " + String.join(", ", WAVEDIFF_PRESETS)
-                            + " (the official configurations in Prism, and Prism's Fashion-MNIST model; celeba_1024, which patchifies its"
-                            + " input, is not yet), found '"
-                            + o.get("preset") + "'");
+                            + " (the official configurations, and Prism's Fashion-MNIST model), found '" + o.get("preset") + "'");
                 }
                 int size = integer(o, "size");
                 int[] mults = integers("mults", o.get("mults"));
@@ -222,7 +222,7 @@ public final class Models {
                 }
                 yield new WaveDiffGenerator(new WaveDiffGenerator.Config(integer(o, "in"), size, integer(o, "nf"), mults,
                         integer(o, "res"), o.get("attn").equalsIgnoreCase("none") ? new int[0] : integers("attn", o.get("attn")),
-                        integer(o, "nz"), integer(o, "zdim"), integer(o, "mlp"), net.equals("wavelet")));
+                        integer(o, "nz"), integer(o, "zdim"), integer(o, "mlp"), net.equals("wavelet"), integer(o, "patch")));
             }
             case "classifier" -> {
                 int width = integer(o, "width");
@@ -339,8 +339,9 @@ public final class Models {
 
     /**
      * The options of a WaveDiff preset, from the official run.sh test lines: cifar10 (class NCSNpp, the defaults),
-     * stl10, celeba_512 and lsun (class WaveletNCSNpp, coefficients by pytorch_wavelets) and celeba_256 (WaveletNCSNpp;
-     * its sampler inverts the official DWT_IDWT module, bands cA, cV, cH, cD); and Prism's fmnist.
+     * stl10, celeba_512 and lsun (class WaveletNCSNpp, coefficients by pytorch_wavelets), celeba_256 and celeba_1024
+     * (WaveletNCSNpp; the sampler inverts the official DWT_IDWT module, bands cA, cV, cH, cD; celeba_1024 folds its 512×512
+     * coefficients into 2×2 patches, no attention level); and Prism's fmnist.
      * An unknown name gives no options (the build then names the presets there are).
      */
     private static Map<String, String> wavediffPreset(String preset) {
@@ -370,6 +371,19 @@ public final class Models {
             p.put("mlp", "3");
             p.put("timesteps", preset.equals("lsun") ? "4" : "2");
             p.put("net", "wavelet");
+        }
+        if (preset.equals("celeba_1024")) {
+            // run.sh: --current_resolution 512 --patch_size 2 --ch_mult 1 1 2 2 4 4 --attn_resolutions 0 (a level that never
+            // occurs: attention in the middle only), no --use_pytorch_wavelet.
+            p.put("size", "512");
+            p.put("patch", "2");
+            p.put("nf", "64");
+            p.put("mults", "1,1,2,2,4,4");
+            p.put("attn", "none");
+            p.put("mlp", "3");
+            p.put("timesteps", "2");
+            p.put("net", "wavelet");
+            p.put("bands", "vh");
         }
         if (preset.equals("celeba_256")) {
             p.put("size", "128");

@@ -34,6 +34,8 @@ import java.util.SplittableRandom;
  * h = Block(h); h = Attn(h); h = Block(h)
  * level l = L−1 .. 0:  R+1 × h = Block(cat(h, pop)) → nf·mult_l  (attention where listed);  unless l = 0: h = Block_up(h)
  * out  = tanh(conv3x3(silu(GroupNorm(h))))
+ * with patch p > 1 (CelebA-HQ 1024): x is first folded into p×p patches, [N, C·p², S/p, S/p] with channel (p1·p + p2)·C + c,
+ * and out unfolded from channel c·p² + p1·p + p2 (the official rearranges, whose channel orders differ)
  * Block(x):  h = conv0(up/down(silu(AdaGN0(x, zemb)))) + dense(silu(temb));  h = conv1(silu(AdaGN1(h, zemb)))
  *            return (skip(x) + h)/√2,   skip = up/down then a 1×1 conv where the width or size changes
  * AdaGN(x, zemb) = γ(zemb)·GroupNorm(x, affine=False, eps 1e-6) + β(zemb),   [γ, β] = style(zemb)
@@ -64,12 +66,19 @@ public final class WaveDiffGenerator extends Module {
      * @param mlp         hidden layers of the mapping network after its first ({@code n_mlp})
      * @param wavelet     the official {@code WaveletNCSNpp} ({@code net_type wavelet}): Haar instead of FIR
      *                    resampling in the blocks, the wavelet input pyramid and the frequency bottleneck
+     * @param patch       side of the non-overlapping patches the input is folded into ({@code patch_size}; 1: none): the
+     *                    network runs on {@code channels·patch²} channels at {@code size/patch}, as the official CelebA-HQ
+     *                    1024 configuration (patch 2)
      */
     public record Config(int channels, int size, int nf, int[] mults, int resBlocks, int[] attention, int nz, int zdim, int mlp,
-                         boolean wavelet) {
+                         boolean wavelet, int patch) {
         public Config {
             positive("in", channels);
             positive("size", size);
+            positive("patch", patch);
+            if (size % patch != 0) {
+                throw new IllegalArgumentException("option size expected a multiple of patch " + patch + ", found " + size);
+            }
             positive("nf", nf);
             positive("res", resBlocks);
             positive("nz", nz);
@@ -88,19 +97,30 @@ public final class WaveDiffGenerator extends Module {
                 }
             }
             int d = 1 << (mults.length - 1);
-            if (size % d != 0) {
-                throw new IllegalArgumentException("option size expected a multiple of " + d + " (" + (mults.length - 1)
-                        + " downsamplings), found " + size);
+            if ((size / patch) % d != 0) {
+                throw new IllegalArgumentException("option size expected a multiple of " + d * patch + " (" + (mults.length - 1)
+                        + " downsamplings" + (patch > 1 ? " of " + patch + "×" + patch + " patches" : "") + "), found " + size);
             }
             if (nf % 4 != 0) {
                 throw new IllegalArgumentException("option nf expected a multiple of 4 (group norms of min(C/4, 32) groups), found " + nf);
             }
         }
 
+        /** A configuration without patches ({@code patch} 1). */
+        public Config(int channels, int size, int nf, int[] mults, int resBlocks, int[] attention, int nz, int zdim, int mlp,
+                      boolean wavelet) {
+            this(channels, size, nf, mults, resBlocks, attention, nz, zdim, mlp, wavelet, 1);
+        }
+
         private static void positive(String name, int v) {
             if (v < 1) {
                 throw new IllegalArgumentException("option " + name + " expected >= 1, found " + v);
             }
+        }
+
+        /** The network's resolution at its first level: {@code size / patch}. */
+        int inner() {
+            return size / patch;
         }
 
         @Override
@@ -126,19 +146,20 @@ public final class WaveDiffGenerator extends Module {
         public boolean equals(Object o) {
             return o instanceof Config c && channels == c.channels && size == c.size && nf == c.nf && Arrays.equals(mults, c.mults)
                     && resBlocks == c.resBlocks && Arrays.equals(attention, c.attention) && nz == c.nz && zdim == c.zdim && mlp == c.mlp
-                    && wavelet == c.wavelet;
+                    && wavelet == c.wavelet && patch == c.patch;
         }
 
         @Override
         public int hashCode() {
             return Arrays.hashCode(new int[] {channels, size, nf, Arrays.hashCode(mults), resBlocks, Arrays.hashCode(attention), nz, zdim, mlp,
-                    wavelet ? 1 : 0});
+                    wavelet ? 1 : 0, patch});
         }
 
         @Override
         public String toString() {
             return "Config[in=" + channels + ", size=" + size + ", nf=" + nf + ", mults=" + Arrays.toString(mults) + ", res=" + resBlocks
-                    + ", attn=" + Arrays.toString(attention) + ", nz=" + nz + ", zdim=" + zdim + ", mlp=" + mlp + ", wavelet=" + wavelet + "]";
+                    + ", attn=" + Arrays.toString(attention) + ", nz=" + nz + ", zdim=" + zdim + ", mlp=" + mlp + ", wavelet=" + wavelet
+                    + (patch > 1 ? ", patch=" + patch : "") + "]";
         }
     }
 
@@ -443,14 +464,15 @@ public final class WaveDiffGenerator extends Module {
         int m = 0;
         temb0 = all.add(m++, new Linear(nf, t));
         temb1 = all.add(m++, new Linear(t, t));
-        convIn = all.add(m++, Conv.standard(c.channels(), nf, 3));
+        int folded = c.channels() * c.patch() * c.patch();
+        convIn = all.add(m++, Conv.standard(folded, nf, 3));
         boolean wl = c.wavelet();
         Deque<Integer> hs = new ArrayDeque<>();
         Deque<Integer> high = new ArrayDeque<>();
         hs.push(nf);
-        int in = nf, pyramid = c.channels();
+        int in = nf, pyramid = folded;
         for (int l = 0; l < levels; l++) {
-            int res = c.size() >> l;
+            int res = c.inner() >> l;
             for (int b = 0; b < c.resBlocks(); b++) {
                 int out = nf * mults[l];
                 downPath.add(all.add(m++, new Block(in, out, t, zdim, false, false, wl, 0)));
@@ -472,7 +494,7 @@ public final class WaveDiffGenerator extends Module {
         midAttn = all.add(m++, new Attention(in));
         mid2 = all.add(m++, new Block(in, in, t, zdim, false, false, wl, 0));
         for (int l = levels - 1; l >= 0; l--) {
-            int res = c.size() >> l;
+            int res = c.inner() >> l;
             for (int b = 0; b < c.resBlocks() + 1; b++) {
                 int out = nf * mults[l];
                 upPath.add(all.add(m++, new Block(in + hs.pop(), out, t, zdim, false, false, wl, 0)));
@@ -486,7 +508,7 @@ public final class WaveDiffGenerator extends Module {
             }
         }
         normOut = all.add(m++, new GroupNorm(groups(in), in, 1e-6f));
-        convOut = all.add(m, Conv.standard(in, c.channels(), 3));
+        convOut = all.add(m, Conv.standard(in, folded, 3));
         Numbered z = child("z_transform", new Numbered());
         mapping = new Linear[c.mlp() + 1];
         mapping[0] = z.add(1, new Linear(c.nz(), zdim));
@@ -574,6 +596,8 @@ public final class WaveDiffGenerator extends Module {
 
         Deque<Tensor> hs = new ArrayDeque<>();
         Deque<Tensor> skipHigh = new ArrayDeque<>();
+        // The official patchify folds (p1 p2 c) and its unpatchify unfolds (c p1 p2): not each other's inverse, kept as is.
+        x = g.patchify(x, config.patch(), false);
         Tensor h = convIn.forward(g, x);
         hs.push(h);
         Tensor pyramid = x;
@@ -612,7 +636,7 @@ public final class WaveDiffGenerator extends Module {
                 h = ((Attention) m).forward(g, h);
             }
         }
-        return g.tanh(convOut.forward(g, normOut.forward(g, h, true)));
+        return g.tanh(g.unpatchify(convOut.forward(g, normOut.forward(g, h, true)), config.patch(), true));
     }
 
     /** WaveDiff's frequency bottleneck block: {@code IDWT(2·block(LL/2); LH, HL, HH)} of {@code DWT(x)}. */
