@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """WaveDiff training reference vectors from the official PyTorch code (VinAIResearch/WaveDiff): its discriminator
-(Discriminator_small) and the two losses of train_wddgan.py, for Prism's tests of WaveDiffDiscriminator and
+(Discriminator_small and Discriminator_large) and the two losses of train_wddgan.py, for Prism's tests of WaveDiffDiscriminator and
 WaveDiffTrainer's R1 penalty.
 
     WAVEDIFF_SRC=/path/to/WaveDiff /usr/bin/python3 tools/refgen/wavediff_train.py
 
 The official repository is imported from WAVEDIFF_SRC with the CPU arrangements of tools/refgen/wavediff.py;
-nothing of it is copied. Writes diffusion/src/test/resources/wavediff/disc-tiny.{safetensors,npz} (committed):
+nothing of it is copied. Writes diffusion/src/test/resources/wavediff/disc-tiny.{safetensors,npz} and
+disc-tiny-large.{safetensors,npz} (committed):
 
   disc-tiny.safetensors  Discriminator_small(nc=2*4, ngf=4, t_emb_dim=16, LeakyReLU 0.2, num_layers=3)'s state_dict
                          (float32), every weight redrawn uniform in +-1/sqrt(fan_in) and every bias +-0.1 so that the
@@ -19,6 +20,7 @@ nothing of it is copied. Writes diffusion/src/test/resources/wavediff/disc-tiny.
                            gx       d out.sum() / d x (the R1 penalty's input gradient)
                            r1       (gamma/2)*mean_i ||gx_i||^2 with gamma = 1, the penalty's value
                            r1grad.<name> d r1 / d parameter by double back-propagation, as grad_penalty_call
+  disc-tiny-large.*      the same for Discriminator_large(nc=2*4, ngf=4, t_emb_dim=16, num_layers=4) on x [8,4,16,16]
 """
 import argparse
 import os
@@ -35,17 +37,22 @@ from weights import encode_safetensors  # noqa: E402
 OUT = os.path.join(wavediff.ROOT, "diffusion", "src", "test", "resources", "wavediff")
 
 
-def discriminator_class(src):
+def discriminator_class(src, large):
     wavediff.import_official(src)
     import importlib
-    return importlib.import_module("score_sde.models.discriminator").Discriminator_small
+    m = importlib.import_module("score_sde.models.discriminator")
+    return m.Discriminator_large if large else m.Discriminator_small
 
 
-def generate(src, seed):
+CASES = {"disc-tiny": dict(large=False, layers=3, size=8), "disc-tiny-large": dict(large=True, layers=4, size=16)}
+
+
+def generate(src, seed, case):
+    c = CASES[case]
     torch.manual_seed(seed)
     g = np.random.default_rng(seed)
-    cls = discriminator_class(src)
-    d = cls(nc=8, ngf=4, t_emb_dim=16, act=torch.nn.LeakyReLU(0.2), num_layers=3)
+    cls = discriminator_class(src, c["large"])
+    d = cls(nc=8, ngf=4, t_emb_dim=16, act=torch.nn.LeakyReLU(0.2), num_layers=c["layers"])
     with torch.no_grad():
         for name, p in d.named_parameters():
             if p.dim() > 1:
@@ -56,12 +63,13 @@ def generate(src, seed):
             p.copy_(torch.tensor(v, dtype=torch.float32))
     sd = {k: v.detach().clone().float().contiguous() for k, v in d.state_dict().items()}
     os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "disc-tiny.safetensors"), "wb") as f:
-        f.write(encode_safetensors(sd, {"source": "official WaveDiff Discriminator_small(nc=8, ngf=4, t_emb_dim=16, num_layers=3), random weights"}))
+    with open(os.path.join(OUT, case + ".safetensors"), "wb") as f:
+        f.write(encode_safetensors(sd, {"source": "official WaveDiff Discriminator_%s(nc=8, ngf=4, t_emb_dim=16, num_layers=%d), random weights"
+                                        % ("large" if c["large"] else "small", c["layers"])}))
 
-    n = 8
-    x = g.standard_normal((n, 4, 8, 8)).astype(np.float32)
-    xtp1 = g.standard_normal((n, 4, 8, 8)).astype(np.float32)
+    n, s = 8, c["size"]
+    x = g.standard_normal((n, 4, s, s)).astype(np.float32)
+    xtp1 = g.standard_normal((n, 4, s, s)).astype(np.float32)
     t = (np.arange(n) % 4).astype(np.int64)
     d = d.double()
     # get_timestep_embedding computes in float32; the first dense layer then takes float64 (as tools/refgen/wavediff.py).
@@ -83,9 +91,9 @@ def generate(src, seed):
     for k, gr, rg in zip(names, grads, r1grads):
         arrays["grad." + k] = gr.numpy()
         arrays["r1grad." + k] = rg.numpy()
-    np.savez_compressed(os.path.join(OUT, "disc-tiny.npz"),
+    np.savez_compressed(os.path.join(OUT, case + ".npz"),
                         **{k: np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in arrays.items()})
-    print("wrote", os.path.join(OUT, "disc-tiny.{safetensors,npz}"), "with", len(names), "parameters; loss", loss.item(), "r1", r1.item())
+    print("wrote", os.path.join(OUT, case + ".{safetensors,npz}"), "with", len(names), "parameters; loss", loss.item(), "r1", r1.item())
 
 
 if __name__ == "__main__":
@@ -93,4 +101,5 @@ if __name__ == "__main__":
     ap.add_argument("--src", default=os.environ.get("WAVEDIFF_SRC"), help="the official code (default: $WAVEDIFF_SRC)")
     ap.add_argument("--seed", type=int, default=21)
     a = ap.parse_args()
-    generate(a.src, a.seed)
+    for case in CASES:
+        generate(a.src, a.seed, case)

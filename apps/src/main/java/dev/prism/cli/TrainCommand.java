@@ -88,7 +88,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 Map.entry("batch", "--batch"), Map.entry("sampleCount", "--sample-count"), Map.entry("lr", "--lr"),
                 Map.entry("weightDecay", "--weight-decay"), Map.entry("decay", "--lr-decay"), Map.entry("warmup", "--warmup"),
                 Map.entry("total", "--steps"), Map.entry("minRatio", "--min-lr-ratio"), Map.entry("clipNorm", "--clip"),
-                Map.entry("emaDecay", "--ema"), Map.entry("r1Gamma", "--r1-gamma"), Map.entry("recWeight", "--rec-weight")));
+                Map.entry("emaDecay", "--ema"), Map.entry("r1Gamma", "--r1-gamma"), Map.entry("recWeight", "--rec-weight"),
+                Map.entry("lazyReg", "--lazy-reg")));
     }
 
     @Spec
@@ -203,12 +204,19 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             description = "wavediff: the R1 penalty's weight on real pairs, 0 for none (default: ${DEFAULT-VALUE}).")
     double r1Gamma;
 
+    @Option(names = "--lazy-reg", defaultValue = "1", paramLabel = "K",
+            description = "wavediff: the R1 penalty at every K-th iteration only, from the first (the official --lazy_reg; "
+                    + "default: ${DEFAULT-VALUE}, every iteration).")
+    int lazyReg;
+
     @Option(names = "--rec-weight", defaultValue = "1", paramLabel = "LAMBDA",
             description = "wavediff: the weight of the generator's reconstruction term, mean |y'_0 - y_0|, 0 for none (default: ${DEFAULT-VALUE}).")
     double recWeight;
 
     @Option(names = "--disc", paramLabel = "KEY=VALUE", split = ",",
-            description = "wavediff: the discriminator's options ngf (default 32), temb (128) and layers (3 or 4; default 3).")
+            description = "wavediff: the discriminator's options kind (small: the official Discriminator_small, default; large: "
+                    + "Discriminator_large, which the official code trains for CelebA-HQ and LSUN), ngf (default 32), temb (128) and layers "
+                    + "(small: 3 or 4, large: 3 to 6; default 3).")
     List<String> disc;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial weights, the data order and the noise (default: ${DEFAULT-VALUE}).")
@@ -247,7 +255,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             }
         }
         if (!wavediff) {
-            for (String option : List.of("--d-lr", "--r1-gamma", "--rec-weight", "--disc")) {
+            for (String option : List.of("--d-lr", "--r1-gamma", "--lazy-reg", "--rec-weight", "--disc")) {
                 if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
                     throw new IllegalArgumentException(option + " applies to --model wavediff, not to --model " + run.model);
                 }
@@ -274,7 +282,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         WaveDiffTrainer.Config wavediffConfig = wavediff ? new WaveDiffTrainer.Config(run.batch, run.seed,
                 Integer.parseInt(Models.structure("wavediff", run.options).options().get("timesteps")), run.r1Gamma,
                 run.recWeight, settings, new TrainingStep.Settings(new AdamW(run.dLr, beta1, beta2, 1e-8, run.weightDecay),
-                new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema)) : null;
+                new LrSchedule(run.lrDecay, run.warmup, run.steps, run.minLrRatio), run.clip, run.ema), run.lazyReg) : null;
         if (vae) {
             new VaeTrainer.Config(run.batch, run.seed, run.klWeight, settings);
         }
@@ -625,7 +633,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     static final List<String> RUN_SETTINGS = List.of("--init", "--teacher", "--lambda-spatial", "--lambda-freq", "--freq-alpha", "--feature-levels",
             "--model", "--config", "--data", "--channels", "--size", "--batch", "--lr",
             "--lr-decay", "--warmup", "--min-lr-ratio", "--weight-decay", "--clip", "--ema", "--schedule", "--timesteps", "--process", "--stages",
-            "--switch-kl", "--kl-weight", "--seed", "--d-lr", "--r1-gamma", "--rec-weight", "--disc",
+            "--switch-kl", "--kl-weight", "--seed", "--d-lr", "--r1-gamma", "--lazy-reg", "--rec-weight", "--disc",
             "--checkpoint-every", "--sample-every", "--sample-count", "--sample-steps");
 
     /** A run's settings: from the command line for a new run, from the checkpoint's state on resume. */
@@ -668,6 +676,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         double dLr;
         double r1Gamma;
         double recWeight;
+        int lazyReg = 1;
         Map<String, String> disc;
         Checkpoint.Contents checkpoint;
 
@@ -754,6 +763,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             r.dLr = c.dLr;
             r.r1Gamma = c.r1Gamma;
             r.recWeight = c.recWeight;
+            r.lazyReg = c.lazyReg;
             r.disc = new LinkedHashMap<>(Models.parseOptions(c.disc));
             r.seed = c.seed;
             r.checkpointEvery = c.checkpointEvery;
@@ -834,6 +844,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 r.dLr = real(s, "d_lr", file);
                 r.r1Gamma = real(s, "r1_gamma", file);
                 r.recWeight = real(s, "rec_weight", file);
+                // checkpoints written before --lazy-reg existed computed R1 every iteration
+                r.lazyReg = s.containsKey("lazy_reg") ? integer(s, "lazy_reg", file) : 1;
                 r.disc = new LinkedHashMap<>(Models.parseOptions(List.of(value(s, "disc", file).split(","))));
             }
             r.schedule = denoising ? s.get("schedule") : c.schedule;
@@ -962,7 +974,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
 
         /**
          * The discriminator of a wavediff run, named {@code netD.*} and initialised from the run's seed: its options over the
-         * defaults ngf 32, temb 128, layers 3, on the generator's coefficients.
+         * defaults kind small, ngf 32, temb 128, layers 3, on the generator's coefficients.
          */
         WaveDiffDiscriminator discriminator(WaveDiffGenerator g) {
             Map<String, String> o = new LinkedHashMap<>();
@@ -970,8 +982,8 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
             o.put("temb", "128");
             o.put("layers", "3");
             for (var e : disc.entrySet()) {
-                if (!o.containsKey(e.getKey())) {
-                    throw new IllegalArgumentException("--disc: unknown option '" + e.getKey() + "', expected ngf, temb or layers");
+                if (!o.containsKey(e.getKey()) && !e.getKey().equals("kind")) {
+                    throw new IllegalArgumentException("--disc: unknown option '" + e.getKey() + "', expected kind, ngf, temb or layers");
                 }
                 o.put(e.getKey(), e.getValue());
             }
@@ -985,10 +997,15 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     throw new IllegalArgumentException("--disc " + keys[i] + " expected an integer, found '" + o.get(keys[i]) + "'");
                 }
             }
+            String kind = o.getOrDefault("kind", "small").trim();
+            if (!kind.equals("small") && !kind.equals("large")) {
+                throw new IllegalArgumentException("--disc kind expected small or large, found '" + kind + "'");
+            }
             WaveDiffGenerator.Config gc = g.config();
             WaveDiffDiscriminator d;
             try {
-                d = WaveDiffDiscriminator.named("netD", new WaveDiffDiscriminator.Config(gc.channels(), gc.size(), v[0], v[1], v[2]));
+                d = WaveDiffDiscriminator.named("netD", new WaveDiffDiscriminator.Config(gc.channels(), gc.size(), v[0], v[1], v[2],
+                        kind.equals("large")));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--disc: " + e.getMessage(), e);
             }

@@ -86,6 +86,59 @@ class TrainWaveDiffTest {
         assertArrayEquals(TrainCommandTest.tensorBytes(through.resolve("ema.safetensors")), TrainCommandTest.tensorBytes(resumed.resolve("ema.safetensors")));
     }
 
+    /** --disc kind=large: the official Discriminator_large (all blocks downsampling), recorded for --resume. */
+    @Test
+    void theLargeDiscriminatorTrainsAndIsRecorded(@TempDir Path dir) throws Exception {
+        Path data = images(dir);
+        Path out = dir.resolve("large");
+        List<String> a = fresh(data, out, 2, 2, 0);
+        a.set(a.indexOf("ngf=2,temb=8,layers=3"), "kind=large,ngf=2,temb=8,layers=3");
+        CliTest.Result r = run(a);
+        assertEquals(0, r.code(), r.out() + r.err());
+        Map<String, String> state = Checkpoint.header(out.resolve("checkpoint.safetensors")).state();
+        assertEquals("ngf=2,temb=8,layers=3,kind=large", state.get("disc"));
+        try (var wf = dev.prism.nn.io.WeightFile.open(out.resolve("checkpoint.safetensors"))) {
+            assertArrayEquals(new int[] {8, 4, 1, 1}, wf.entry("netD.conv1.skip.0.weight").shape(),
+                    "Discriminator_large's first block widens 2·ngf to 4·ngf (Discriminator_small's keeps 2·ngf)");
+        }
+        r = CliTest.run("train", "--resume", out.toString(), "--steps", "3", "--threads", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+    }
+
+    /** --lazy-reg 3: R1 at iterations 1 and 4 only (the official global_step % 3 == 0), and a resumed run equals one run through. */
+    @Test
+    void lazyR1IsComputedEveryKthIterationAndResumesExactly(@TempDir Path dir) throws Exception {
+        Path data = images(dir);
+        Path through = dir.resolve("through"), resumed = dir.resolve("resumed");
+        List<String> a = fresh(data, through, 5, 5, 0);
+        a.addAll(List.of("--lazy-reg", "3"));
+        CliTest.Result r = run(a);
+        assertEquals(0, r.code(), r.out() + r.err());
+        List<String> log = Files.readAllLines(through.resolve("log.csv"));
+        int column = List.of(log.get(0).split(",")).indexOf("r1");
+        for (int step = 1; step <= 5; step++) {
+            double r1 = Double.parseDouble(log.get(step).split(",")[column]);
+            if (step == 1 || step == 4) {
+                assertTrue(r1 > 0, "R1 at iteration " + step + ": " + log.get(step));
+            } else {
+                assertEquals(0.0, r1, "no R1 at iteration " + step + ": " + log.get(step));
+            }
+        }
+        assertEquals("3", Checkpoint.header(through.resolve("checkpoint.safetensors")).state().get("lazy_reg"));
+        List<String> b = fresh(data, resumed, 2, 2, 0);
+        b.addAll(List.of("--lazy-reg", "3"));
+        assertEquals(0, run(b).code());
+        r = CliTest.run("train", "--resume", resumed.toString(), "--steps", "5", "--threads", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertArrayEquals(TrainCommandTest.tensorBytes(through.resolve("checkpoint.safetensors")),
+                TrainCommandTest.tensorBytes(resumed.resolve("checkpoint.safetensors")), "generator and discriminator, weights and moments");
+        List<String> c = fresh(data, dir.resolve("c"), 2, 2, 0);
+        c.addAll(List.of("--lazy-reg", "0"));
+        r = run(c);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--lazy-reg") && r.err().contains("expected >= 1"), r.err());
+    }
+
     /**
      * SIGKILL at random moments (TrainCommandTest's harness, on 8×8 images: Haar coefficients 4×4×4), then --resume
      * until the run completes: both networks, their moments and the generator's EMA equal the uninterrupted run's,
@@ -120,6 +173,10 @@ class TrainWaveDiffTest {
         r = run(c);
         assertEquals(2, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("--disc: unknown option 'depth'"), r.err());
+        c.set(c.indexOf("ngf=2,depth=3"), "kind=huge,ngf=2");
+        r = run(c);
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--disc kind expected small or large, found 'huge'"), r.err());
         List<String> d = fresh(data, dir.resolve("d"), 2, 2, 0);
         d.set(d.indexOf("0.05"), "-1");
         r = run(d);

@@ -38,7 +38,10 @@ import java.util.SplittableRandom;
  * <p>The R1 penalty is differentiated as the official code does it ({@code autograd.grad(..., create_graph=True)}):
  * {@link WaveDiffDiscriminator#forwardWithInputGradient} builds {@code ∇_y Σ D} as ops of the step's graph, so the
  * graph's backward pass reaches the discriminator's weights through it (LeakyReLU's derivative taken as constant, as
- * PyTorch does). Its value is logged as the term {@code r1}.
+ * PyTorch does). Its value is logged as the term {@code r1}. With {@code lazyReg} k > 1 (the official {@code --lazy_reg}) it
+ * is computed only at iterations 1, k+1, 2k+1, ... (the official {@code global_step % k == 0}, counting from 0), at the same
+ * γ: the other iterations run a second plan of the discriminator's step without it (no double back-propagation), which
+ * updates the same Adam moments, and log {@code r1} as 0.
  *
  * <p>Runs on the JVM backend only: the two steps are two plans that read each other's weights, which on the JVM backend
  * are the same arrays (a device backend would keep a copy per plan). Reproducible by construction as
@@ -56,10 +59,20 @@ public final class WaveDiffTrainer implements Trainer {
      * @param recWeight λ of the reconstruction term (the official {@code --rec_loss} is λ = 1; 0: none)
      * @param generator the generator's Adam (β = (0.5, 0.9) officially), schedule, clipping and EMA
      * @param critic    the discriminator's; its EMA is kept but not used
+     * @param lazyReg   the R1 penalty every {@code lazyReg} iterations (the official {@code --lazy_reg}; 1: every iteration)
      */
     public record Config(int batch, long seed, int timesteps, double r1Gamma, double recWeight,
-                         TrainingStep.Settings generator, TrainingStep.Settings critic) {
+                         TrainingStep.Settings generator, TrainingStep.Settings critic, int lazyReg) {
+        /** R1 at every iteration. */
+        public Config(int batch, long seed, int timesteps, double r1Gamma, double recWeight, TrainingStep.Settings generator,
+                      TrainingStep.Settings critic) {
+            this(batch, seed, timesteps, r1Gamma, recWeight, generator, critic, 1);
+        }
+
         public Config {
+            if (lazyReg < 1) {
+                throw new ArgumentException("lazyReg", "expected >= 1 (R1 every that many iterations), found " + lazyReg);
+            }
             if (batch < 1) {
                 throw new IllegalArgumentException("batch expected >= 1, found " + batch);
             }
@@ -106,8 +119,12 @@ public final class WaveDiffTrainer implements Trainer {
     private final float[] gRest;
     private final float[] noise;
     private final TrainingStep dStep;
+    /** The discriminator's step without R1, for the iterations lazy regularisation skips; null when there are none. */
+    private final TrainingStep dStepPlain;
     private final TrainingStep gStep;
     private final JvmBackend host = JvmBackend.sequential();
+    /** The discriminator's step the last {@link #step} ran (with R1, or {@link #dStepPlain}). */
+    private TrainingStep lastCritic;
 
     /**
      * Builds both steps' plans and compiles them on {@code backend}.
@@ -123,6 +140,9 @@ public final class WaveDiffTrainer implements Trainer {
                     + " read each other's weights, which a device backend would keep apart); expected jvm, jvm-plain or jvm-seq");
         }
         dStep.compile(backend);
+        if (dStepPlain != null) {
+            dStepPlain.compile(backend);
+        }
         gStep.compile(backend);
     }
 
@@ -174,24 +194,11 @@ public final class WaveDiffTrainer implements Trainer {
         noise = new float[total];
 
         int c = gc.channels();
-        // ---- the discriminator's step
-        Graph d = new Graph("wavediff-d");
-        d.freeze(generator.parameters());
-        Tensor fake0 = generator.forward(d, Tensor.of(dXtp1, n, c, size, size), Tensor.of(dT, n), Tensor.of(dZ, n, nz));
-        Tensor fake = d.add(d.multiply(fake0, Tensor.of(dC1, n, c, size, size)), Tensor.of(dRest, n, c, size, size));
-        Tensor xt = Tensor.of(dXt, n, c, size, size), xtp1 = Tensor.of(dXtp1, n, c, size, size), td = Tensor.of(dT, n);
+        // ---- the discriminator's step, and without R1 for the iterations lazy regularisation skips
         boolean r1 = config.r1Gamma() > 0;
-        Tensor[] scored = r1 ? critic.forwardWithInputGradient(d, xt, td, xtp1) : new Tensor[] {critic.forward(d, xt, td, xtp1)};
-        Tensor errReal = d.softplusMean(scored[0], -1f);
-        Tensor errFake = d.softplusMean(critic.forward(d, fake, td, xtp1), 1f);
-        Tensor lossD = d.add(errReal, errFake);
-        List<Tensor> dTerms = new ArrayList<>(List.of(errReal, errFake));
-        if (r1) {
-            Tensor penalty = r1Penalty(d, scored[1], config.r1Gamma());
-            lossD = d.add(lossD, penalty);
-            dTerms.add(penalty);
-        }
-        dStep = new TrainingStep(d, lossD, dTerms, critic.parameters(), config.critic(), dT, dXt, dXtp1, dZ, dC1, dRest);
+        dStep = criticStep("wavediff-d", r1, null);
+        dStepPlain = r1 && config.lazyReg() > 1 ? criticStep("wavediff-d-plain", false, dStep) : null;
+        lastCritic = dStep;
 
         // ---- the generator's step
         Graph g = new Graph("wavediff-g");
@@ -210,6 +217,32 @@ public final class WaveDiffTrainer implements Trainer {
             terms.add(rec);
         }
         gStep = new TrainingStep(g, lossG, terms, generator.parameters(), config.generator(), gT, gXtp1, gZ, gC1, gRest, real);
+    }
+
+    /** The discriminator's step: softplus losses on a real and a fake pair, R1 when {@code r1}; the state {@code shared}'s. */
+    private TrainingStep criticStep(String name, boolean r1, TrainingStep shared) {
+        int c = generator.config().channels(), nz = generator.config().nz();
+        Graph d = new Graph(name);
+        d.freeze(generator.parameters());
+        Tensor fake0 = generator.forward(d, Tensor.of(dXtp1, n, c, size, size), Tensor.of(dT, n), Tensor.of(dZ, n, nz));
+        Tensor fake = d.add(d.multiply(fake0, Tensor.of(dC1, n, c, size, size)), Tensor.of(dRest, n, c, size, size));
+        Tensor xt = Tensor.of(dXt, n, c, size, size), xtp1 = Tensor.of(dXtp1, n, c, size, size), td = Tensor.of(dT, n);
+        Tensor[] scored = r1 ? critic.forwardWithInputGradient(d, xt, td, xtp1) : new Tensor[] {critic.forward(d, xt, td, xtp1)};
+        Tensor errReal = d.softplusMean(scored[0], -1f);
+        Tensor errFake = d.softplusMean(critic.forward(d, fake, td, xtp1), 1f);
+        Tensor lossD = d.add(errReal, errFake);
+        List<Tensor> dTerms = new ArrayList<>(List.of(errReal, errFake));
+        if (r1) {
+            Tensor penalty = r1Penalty(d, scored[1], config.r1Gamma());
+            lossD = d.add(lossD, penalty);
+            dTerms.add(penalty);
+        }
+        return new TrainingStep(d, lossD, dTerms, critic.parameters(), config.critic(), shared, dT, dXt, dXtp1, dZ, dC1, dRest);
+    }
+
+    /** Whether iteration {@code s} (from 1) computes the R1 penalty: the official {@code global_step % lazy_reg == 0}. */
+    boolean regularises(long s) {
+        return config.r1Gamma() > 0 && (s - 1) % config.lazyReg() == 0;
     }
 
     /**
@@ -258,9 +291,9 @@ public final class WaveDiffTrainer implements Trainer {
     @Override
     public float term(int i) {
         return switch (i) {
-            case 0 -> dStep.term(0);
-            case 1 -> dStep.term(1);
-            case 2 -> config.r1Gamma() > 0 ? dStep.term(2) : 0f;
+            case 0 -> lastCritic.term(0);
+            case 1 -> lastCritic.term(1);
+            case 2 -> config.r1Gamma() > 0 && lastCritic == dStep ? dStep.term(2) : 0f;
             default -> gStep.term(i - 3);
         };
     }
@@ -273,7 +306,8 @@ public final class WaveDiffTrainer implements Trainer {
     @Override
     public float step(long s) {
         prepare(s);
-        float ld = dStep.run(s);
+        lastCritic = dStepPlain == null || regularises(s) ? dStep : dStepPlain;
+        float ld = lastCritic.run(s);
         float lg = gStep.run(s);
         return ld + lg;
     }
@@ -348,6 +382,7 @@ public final class WaveDiffTrainer implements Trainer {
         m.put("timesteps", Integer.toString(config.timesteps()));
         m.put("r1_gamma", Double.toString(config.r1Gamma()));
         m.put("rec_weight", Double.toString(config.recWeight()));
+        m.put("lazy_reg", Integer.toString(config.lazyReg()));
         m.putAll(config.generator().state());
         for (var e : config.critic().state().entrySet()) {
             m.put("d_" + e.getKey(), e.getValue());
@@ -377,6 +412,9 @@ public final class WaveDiffTrainer implements Trainer {
     @Override
     public void close() {
         dStep.close();
+        if (dStepPlain != null) {
+            dStepPlain.close();
+        }
         gStep.close();
         host.close();
     }

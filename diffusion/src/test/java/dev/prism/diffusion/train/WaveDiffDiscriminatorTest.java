@@ -12,6 +12,8 @@ import dev.prism.nn.models.WaveDiffDiscriminator;
 import dev.prism.testing.Npz;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,14 +30,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The WaveDiff discriminator and the losses of its training against the official PyTorch code
- * (tools/refgen/wavediff_train.py: Discriminator_small(nc 8, ngf 4, t_emb_dim 16, 3 layers) with random weights,
- * computed in float64): its output, the gradients of {@code softplus(−D).mean()}, the input gradient of the R1
+ * (tools/refgen/wavediff_train.py: Discriminator_small(nc 8, ngf 4, t_emb_dim 16, 3 layers) on 8×8 inputs and
+ * Discriminator_large(nc 8, ngf 4, t_emb_dim 16, 4 layers) on 16×16 ones, with random weights, computed in float64): its output, the gradients of {@code softplus(−D).mean()}, the input gradient of the R1
  * penalty, and the R1 penalty's parameter gradient through that input gradient against PyTorch's double
  * back-propagation.
  */
 class WaveDiffDiscriminatorTest {
     private static final JvmBackend JVM = JvmBackend.parallel(2);
     private static final WaveDiffDiscriminator.Config TINY = new WaveDiffDiscriminator.Config(4, 8, 4, 16, 3);
+    private static final WaveDiffDiscriminator.Config TINY_LARGE = new WaveDiffDiscriminator.Config(4, 16, 4, 16, 4, true);
 
     @AfterAll
     static void close() {
@@ -46,16 +49,21 @@ class WaveDiffDiscriminatorTest {
         return Path.of(WaveDiffDiscriminatorTest.class.getResource("/wavediff/" + name).toURI());
     }
 
-    static Npz vectors() throws IOException, URISyntaxException {
-        Path p = resource("disc-tiny.npz");
+    static Npz vectors(String name) throws IOException, URISyntaxException {
+        Path p = resource(name + ".npz");
         try (InputStream in = Files.newInputStream(p)) {
             return Npz.read(p.getFileName().toString(), in);
         }
     }
 
     static WaveDiffDiscriminator tiny() throws IOException, URISyntaxException {
-        WaveDiffDiscriminator d = new WaveDiffDiscriminator(TINY);
-        ModelWeights.load(d, resource("disc-tiny.safetensors"), null);
+        return tiny("disc-tiny");
+    }
+
+    /** The committed case {@code name}: disc-tiny (Discriminator_small) or disc-tiny-large (Discriminator_large). */
+    static WaveDiffDiscriminator tiny(String name) throws IOException, URISyntaxException {
+        WaveDiffDiscriminator d = new WaveDiffDiscriminator(name.endsWith("large") ? TINY_LARGE : TINY);
+        ModelWeights.load(d, resource(name + ".safetensors"), null);
         return d;
     }
 
@@ -72,12 +80,17 @@ class WaveDiffDiscriminatorTest {
         assertTrue(d.parameters().stream().anyMatch(p -> p.name().equals("conv2.skip.0.weight")));
         assertTrue(d.parameters().stream().anyMatch(p -> p.name().equals("t_embed.main.2.bias")));
         assertTrue(d.parameters().stream().noneMatch(p -> p.name().equals("conv1.skip.0.bias")));
+        WaveDiffDiscriminator large = tiny("disc-tiny-large");
+        assertEquals(38, large.parameters().size());
+        assertEquals(java.util.List.of(16, 8, 1, 1), java.util.Arrays.stream(large.expectedShapes().get("conv1.skip.0.weight")).boxed().toList(),
+                "Discriminator_large's first block widens 2·ngf to 4·ngf");
     }
 
-    @Test
-    void outputAndLossGradientsMatchPyTorch() throws Exception {
-        WaveDiffDiscriminator d = tiny();
-        Npz r = vectors();
+    @ParameterizedTest
+    @ValueSource(strings = {"disc-tiny", "disc-tiny-large"})
+    void outputAndLossGradientsMatchPyTorch(String name) throws Exception {
+        WaveDiffDiscriminator d = tiny(name);
+        Npz r = vectors(name);
         int[] xs = r.shape("x");
         Graph g = new Graph("disc");
         Tensor x = Tensor.of(r.f("x"), xs), xtp1 = Tensor.of(r.f("xtp1"), xs), t = Tensor.of(r.f("t"), xs[0]);
@@ -94,10 +107,11 @@ class WaveDiffDiscriminatorTest {
         }
     }
 
-    @Test
-    void theInputGradientOfTheR1PenaltyMatchesPyTorchWithTheCriticFrozen() throws Exception {
-        WaveDiffDiscriminator d = tiny();
-        Npz r = vectors();
+    @ParameterizedTest
+    @ValueSource(strings = {"disc-tiny", "disc-tiny-large"})
+    void theInputGradientOfTheR1PenaltyMatchesPyTorchWithTheCriticFrozen(String name) throws Exception {
+        WaveDiffDiscriminator d = tiny(name);
+        Npz r = vectors(name);
         int[] xs = r.shape("x");
         Graph g = new Graph("disc-input");
         g.freeze(d.parameters());
@@ -115,10 +129,11 @@ class WaveDiffDiscriminatorTest {
         assertClose("d sum(D) / d x_t", r.f("gx"), gx, 1e-4, 1e-4 * maxAbs(r.f("gx")));
     }
 
-    @Test
-    void theR1PenaltyAndItsGradientMatchPyTorchsDoubleBackpropagation() throws Exception {
-        WaveDiffDiscriminator d = tiny();
-        Npz r = vectors();
+    @ParameterizedTest
+    @ValueSource(strings = {"disc-tiny", "disc-tiny-large"})
+    void theR1PenaltyAndItsGradientMatchPyTorchsDoubleBackpropagation(String name) throws Exception {
+        WaveDiffDiscriminator d = tiny(name);
+        Npz r = vectors(name);
         int[] xs = r.shape("x");
         Graph g = new Graph("r1");
         Tensor x = Tensor.of(r.f("x"), xs), xtp1 = Tensor.of(r.f("xtp1"), xs), t = Tensor.of(r.f("t"), xs[0]);
@@ -159,5 +174,7 @@ class WaveDiffDiscriminatorTest {
         assertTrue(e.getMessage().contains("x_t") && e.getMessage().contains("[N, 4, 8, 8]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new WaveDiffDiscriminator.Config(4, 6, 4, 16, 3));
         assertThrows(IllegalArgumentException.class, () -> new WaveDiffDiscriminator.Config(4, 8, 4, 16, 5));
+        assertThrows(IllegalArgumentException.class, () -> new WaveDiffDiscriminator.Config(4, 8, 4, 16, 4, true), "4 halvings of 8");
+        assertThrows(IllegalArgumentException.class, () -> new WaveDiffDiscriminator.Config(4, 128, 4, 16, 7, true));
     }
 }

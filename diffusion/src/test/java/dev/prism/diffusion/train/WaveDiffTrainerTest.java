@@ -105,6 +105,66 @@ class WaveDiffTrainerTest {
         }
     }
 
+    static WaveDiffTrainer.Config lazy(double r1, int every) {
+        WaveDiffTrainer.Config c = config(r1);
+        return new WaveDiffTrainer.Config(c.batch(), c.seed(), c.timesteps(), c.r1Gamma(), c.recWeight(), c.generator(), c.critic(), every);
+    }
+
+    /**
+     * Lazy R1 every 2 iterations: iteration 1 is the every-iteration run's, bit for bit; iteration 2 is a step without R1
+     * from that state (a trainer with γ = 0 restored from iteration 1's checkpoint), bit for bit, its r1 term 0.
+     */
+    @Test
+    void lazyRegularisationComputesR1OnlyAtItsIterationsAndSkipsItExactlyBetween(@TempDir Path dir) throws Exception {
+        List<Snapshot> every, lazy;
+        Path ck = dir.resolve("checkpoint.safetensors");
+        try (JvmBackend b = JvmBackend.parallel(2); WaveDiffTrainer tr = new WaveDiffTrainer(b, generator(), critic(), new Blobs(), config(0.05))) {
+            tr.step(1);
+            every = copies(tr.states());
+            Checkpoint.write(ck, "wavediff", OPTIONS, tr.state(1), tr.states());
+        }
+        try (JvmBackend b = JvmBackend.parallel(2); WaveDiffTrainer tr = new WaveDiffTrainer(b, generator(), critic(), new Blobs(), lazy(0.05, 2))) {
+            tr.step(1);
+            assertTrue(tr.term(2) > 0, "R1 at iteration 1");
+            assertStatesEqual(every, tr.states());
+            tr.step(2);
+            assertEquals(0f, tr.term(2), "no R1 at iteration 2");
+            lazy = copies(tr.states());
+            tr.step(3);
+            assertTrue(tr.term(2) > 0, "R1 at iteration 3");
+        }
+        WaveDiffGenerator g = generator();
+        WaveDiffDiscriminator d = critic();
+        Map<String, int[]> shapes = new LinkedHashMap<>(g.expectedShapes());
+        shapes.putAll(d.expectedShapes());
+        try (JvmBackend b = JvmBackend.parallel(2); WaveDiffTrainer tr = new WaveDiffTrainer(b, g, d, new Blobs(), config(0))) {
+            tr.restore(Checkpoint.read(ck, shapes));
+            tr.step(2);
+            assertStatesEqual(lazy, tr.states());
+        }
+    }
+
+    /** A copy of one parameter's weights, moments and EMA (a trainer's states are its live arrays). */
+    record Snapshot(String name, float[] weight, float[] m, float[] v, float[] ema) {
+    }
+
+    static List<Snapshot> copies(List<TrainingStep.State> states) {
+        return states.stream().map(s -> new Snapshot(s.parameter().name(), s.parameter().value().data().clone(), s.m().clone(), s.v().clone(),
+                s.ema().clone())).toList();
+    }
+
+    static void assertStatesEqual(List<Snapshot> a, List<TrainingStep.State> r) {
+        assertEquals(a.size(), r.size());
+        for (int i = 0; i < a.size(); i++) {
+            String name = a.get(i).name();
+            assertEquals(name, r.get(i).parameter().name());
+            assertArrayEquals(a.get(i).weight(), r.get(i).parameter().value().data(), name);
+            assertArrayEquals(a.get(i).ema(), r.get(i).ema(), "ema " + name);
+            assertArrayEquals(a.get(i).m(), r.get(i).m(), "exp_avg " + name);
+            assertArrayEquals(a.get(i).v(), r.get(i).v(), "exp_avg_sq " + name);
+        }
+    }
+
     @Test
     void aRunResumedFromItsCheckpointEqualsTheRunThatNeverStopped(@TempDir Path dir) throws Exception {
         List<TrainingStep.State> a;

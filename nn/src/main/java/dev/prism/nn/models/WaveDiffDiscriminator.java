@@ -8,22 +8,24 @@ import dev.prism.nn.Tensor;
 import java.util.SplittableRandom;
 
 /**
- * DDGAN's time-dependent discriminator for small images ({@code Discriminator_small} of the official WaveDiff code),
- * which WaveDiff trains on wavelet coefficients: it scores a pair {@code (x_t, x_{t+1})} at time index t,
+ * DDGAN's time-dependent discriminator for small images ({@code Discriminator_small} of the official WaveDiff code) or
+ * large ones ({@code Discriminator_large}, which the official code trains for CelebA-HQ and LSUN), which WaveDiff trains
+ * on wavelet coefficients: it scores a pair {@code (x_t, x_{t+1})} at time index t,
  * {@code D(x_t, t, x_{t+1}) → [N, 1]} (a logit; real pairs high). Parameter names are the official {@code state_dict}'s.
  *
  * <pre>
  * temb = lrelu(t_embed(t)),   t_embed = dense(E, E) → lrelu → dense(E, E) of the sinusoidal embedding of t (E = temb)
  * h    = start_conv(cat(x_t, x_{t+1}))                                   1×1, channels → 2·ngf
- * h    = conv1(h), conv2(h) ↓, conv3(h) ↓ (, conv4(h) ↓ with 4 layers)   widths 2, 4, 8 (, 8) × ngf
+ * h    = conv1(h), conv2(h) ↓, conv3(h) ↓ (, conv4(h) ↓ with 4 layers)   widths 2, 4, 8 (, 8) × ngf      (small)
+ * h    = conv1(h) ↓, conv2(h) ↓, conv3(h) ↓, ... conv{layers}(h) ↓           widths 4, 8, 8, ... × ngf      (large, 3 to 6 layers)
  * h    = cat(h, minibatch stddev of h over groups of min(N, 4))
  * out  = end_linear(Σ_{y,x} lrelu(final_conv(h)))                        3×3, 8·ngf + 1 → 8·ngf; then 8·ngf → 1
  * DownConvBlock(x) = (conv2(↓ lrelu(conv1(lrelu(x)) + dense_t1(temb))) + skip(↓ x)) / √2
  *   conv1, conv2: 3×3 with bias; skip: 1×1 without bias; ↓: StyleGAN2's FIR [1,3,3,1] downsampling where the block has it
  * </pre>
  * LeakyReLU slope 0.2 everywhere. {@link #initialise} follows the official code: every weight uniform with the
- * variance scaling of {@code dense_layer.py} (fan_avg, scale 1, or 1e-10 for {@code conv2} of each block and
- * {@code final_conv}), every bias zero.
+ * variance scaling of {@code dense_layer.py} (fan_avg, scale 1, or 1e-10 for {@code conv2} of each block and, in the
+ * small one, {@code final_conv}), every bias zero.
  */
 public final class WaveDiffDiscriminator extends Module {
     private static final float SLOPE = 0.2f;
@@ -37,9 +39,16 @@ public final class WaveDiffDiscriminator extends Module {
      * @param size     their height and width
      * @param ngf      base width ({@code --ngf})
      * @param temb     width of the time embedding ({@code --t_emb_dim})
-     * @param layers   down blocks, 3 or 4 ({@code --num_disc_layers}); each after the first halves the size
+     * @param layers   down blocks ({@code --num_disc_layers}): 3 or 4 in the small one, each after the first halving the
+     *                 size; 3 to 6 in the large one, each halving it
+     * @param large    the official {@code Discriminator_large} instead of {@code Discriminator_small}
      */
-    public record Config(int channels, int size, int ngf, int temb, int layers) {
+    public record Config(int channels, int size, int ngf, int temb, int layers, boolean large) {
+        /** The small discriminator ({@code Discriminator_small}). */
+        public Config(int channels, int size, int ngf, int temb, int layers) {
+            this(channels, size, ngf, temb, layers, false);
+        }
+
         public Config {
             positive("channels", channels);
             positive("size", size);
@@ -47,12 +56,14 @@ public final class WaveDiffDiscriminator extends Module {
             if (temb < 4 || temb % 2 != 0) {
                 throw new IllegalArgumentException("option temb expected an even number >= 4, found " + temb);
             }
-            if (layers != 3 && layers != 4) {
-                throw new IllegalArgumentException("option layers expected 3 or 4 (the official num_disc_layers), found " + layers);
+            if (large ? layers < 3 || layers > 6 : layers != 3 && layers != 4) {
+                throw new IllegalArgumentException("option layers expected " + (large ? "3 to 6 (Discriminator_large" : "3 or 4 (Discriminator_small")
+                        + "'s num_disc_layers), found " + layers);
             }
-            int d = 1 << (layers - 1);
+            int downs = large ? layers : layers - 1;
+            int d = 1 << downs;
             if (size % d != 0) {
-                throw new IllegalArgumentException("option size expected a multiple of " + d + " (" + (layers - 1) + " downsamplings), found " + size);
+                throw new IllegalArgumentException("option size expected a multiple of " + d + " (" + downs + " downsamplings), found " + size);
             }
         }
 
@@ -175,12 +186,12 @@ public final class WaveDiffDiscriminator extends Module {
         temb0 = tEmbed.dense0;
         temb1 = tEmbed.dense2;
         start = child("start_conv", new Layer(1, true, 2 * ngf, 2 * c.channels(), 1, 1));
-        int[] widths = c.layers() == 4 ? new int[] {2, 2, 4, 8, 8} : new int[] {2, 2, 4, 8};
+        int[] widths = c.large() ? new int[] {2, 4, 8, 8, 8, 8, 8} : c.layers() == 4 ? new int[] {2, 2, 4, 8, 8} : new int[] {2, 2, 4, 8};
         blocks = new DownConvBlock[c.layers()];
         for (int i = 0; i < blocks.length; i++) {
-            blocks[i] = child("conv" + (i + 1), new DownConvBlock(widths[i] * ngf, widths[i + 1] * ngf, e, i > 0));
+            blocks[i] = child("conv" + (i + 1), new DownConvBlock(widths[i] * ngf, widths[i + 1] * ngf, e, c.large() || i > 0));
         }
-        finalConv = child("final_conv", new Layer(0, true, 8 * ngf, 8 * ngf + 1, 3, 3));
+        finalConv = child("final_conv", new Layer(c.large() ? 1 : 0, true, 8 * ngf, 8 * ngf + 1, 3, 3));
         end = child("end_linear", new Layer(1, true, 1, 8 * ngf));
     }
 

@@ -118,6 +118,19 @@ public final class TrainingStep implements AutoCloseable {
      * (the terms of a loss made of several) that {@link #term} reads after each step.
      */
     public TrainingStep(Graph graph, Tensor loss, List<Tensor> terms, List<Parameter> parameters, Settings settings, float[]... inputs) {
+        this(graph, loss, terms, parameters, settings, null, inputs);
+    }
+
+    /**
+     * The same step, built but not compiled, whose optimiser moments and EMA are {@code shared}'s own arrays: two plans of
+     * one network (a loss with and without a term that only some steps compute) that update the same state, of which one
+     * runs per step. Both must run on a backend whose plans read the host's arrays (the JVM's).
+     *
+     * @param shared a step over the same parameters; null: new state
+     * @throws IllegalArgumentException if {@code shared} lacks one of {@code parameters}
+     */
+    public TrainingStep(Graph graph, Tensor loss, List<Tensor> terms, List<Parameter> parameters, Settings settings, TrainingStep shared,
+                        float[]... inputs) {
         this.settings = Objects.requireNonNull(settings, "settings");
         if (!loss.hasShape(1)) {
             throw new ModelShapeException("training step: the loss expected shape [1], found " + loss);
@@ -143,7 +156,16 @@ public final class TrainingStep implements AutoCloseable {
             }
             Tensor g = graph.gradOf(p);
             int n = p.numel();
-            State s = new State(p, new float[n], new float[n], p.value().data().clone(), g != null);
+            State s;
+            if (shared == null) {
+                s = new State(p, new float[n], new float[n], p.value().data().clone(), g != null);
+            } else {
+                State o = shared.states.get(p);
+                if (o == null) {
+                    throw new IllegalArgumentException("training step: parameter '" + p.name() + "' has no state in the shared step");
+                }
+                s = new State(p, o.m(), o.v(), o.ema(), g != null);
+            }
             states.put(p, s);
             if (g != null) {
                 grads.add(g.data());
