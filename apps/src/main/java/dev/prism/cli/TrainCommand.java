@@ -26,6 +26,8 @@ import dev.prism.diffusion.train.WaveDiffTrainer;
 import dev.prism.diffusion.WaveDiffDenoiser;
 import dev.prism.diffusion.WaveDiffSampling;
 import dev.prism.diffusion.DiffusionSampler;
+import dev.prism.kernels.ArgumentException;
+import dev.prism.nn.Heap;
 import dev.prism.nn.models.WaveDiffDiscriminator;
 import dev.prism.nn.models.WaveDiffGenerator;
 import dev.prism.backend.Executable;
@@ -324,7 +326,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         long first = run.completed + 1;
         try (Backend b = backend.open(PrismConfig.load());
              BatchLoader loader = BatchLoader.background(order, first, 2);
-             Trainer trainer = wavediff
+             Trainer trainer = withinHeap(run, () -> wavediff
                      ? new WaveDiffTrainer(b, built.wavediff(), run.discriminator(built.wavediff()), images(set, loader), wavediffConfig)
                      : classifier
                      ? new ClassifierTrainer(b, built.classifier(), labelled(set, loader, run.batch), new ClassifierTrainer.Config(run.batch, settings))
@@ -334,7 +336,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                              new DistillTrainer.Config(run.batch, run.seed, sched, settings, run.lambdaSpatial, run.lambdaFreq, run.freqAlpha,
                              run.featureLevels))
                      : dvdp ? new DvdpTrainer(b, built.unet(), images(set, loader), process, new DdpmTrainer.Config(run.batch, run.seed, sched, settings))
-                     : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings))) {
+                     : new DdpmTrainer(b, built.unet(), images(set, loader), new DdpmTrainer.Config(run.batch, run.seed, sched, settings)))) {
             if (run.checkpoint != null) {
                 trainer.restore(run.checkpoint);
             }
@@ -627,6 +629,20 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 }
             }
         };
+    }
+
+    /**
+     * Builds the trainer; running out of heap while its plans allocate (WaveDiff's have no footprint model to check them
+     * before) is a refusal naming --batch and the heap, before the run's directory exists, not an OutOfMemoryError.
+     */
+    static Trainer withinHeap(Run run, java.util.function.Supplier<Trainer> build) {
+        try {
+            return build.get();
+        } catch (OutOfMemoryError e) {
+            throw new ArgumentException("batch", "expected a batch whose training plans fit the heap (" + Heap.format(Heap.max())
+                    + ", -Xmx), found " + run.batch + ": building the " + run.model + " training step ran out of it; lower --batch or raise"
+                    + " -Xmx (PRISM_JAVA_OPTS=-Xmx...)");
+        }
     }
 
     /** The options a checkpoint records, which --resume refuses. */

@@ -105,6 +105,31 @@ class TrainWaveDiffTest {
         assertEquals(0, r.code(), r.out() + r.err());
     }
 
+    /**
+     * Plans that do not fit the heap (WaveDiff's have no footprint model to check first): in a JVM of 160 MB, batch 256 of
+     * the fmnist preset ends in one line naming --batch and the heap, nothing written, not in an OutOfMemoryError.
+     */
+    @Test
+    void trainingPlansLargerThanTheHeapAreRefusedNamingTheBatch(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectories(dir.resolve("images32"));
+        for (int i = 0; i < 4; i++) {
+            ImageIO.write(new BufferedImage(32, 32, BufferedImage.TYPE_BYTE_GRAY), "png", data.resolve("img-" + i + ".png").toFile());
+        }
+        Path out = dir.resolve("run"), log = dir.resolve("log.txt");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx160m",
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "train", "--model", "wavediff", "--config", "fmnist", "--data", data.toString(), "--size", "32", "--batch", "256",
+                "--steps", "1", "--threads", "1", "--out", out.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "the refused run ended");
+        String text = Files.readString(log);
+        assertEquals(2, p.exitValue(), text);
+        assertTrue(text.contains("prism: --batch expected a batch whose training plans fit the heap (") && text.contains("found 256: building"
+                + " the wavediff training step ran out of it; lower --batch or raise -Xmx"), text);
+        assertTrue(!text.contains("OutOfMemoryError") && !text.contains("\tat "), text);
+        assertTrue(Files.notExists(out), "nothing written for a refused run");
+    }
+
     /** --lazy-reg 3: R1 at iterations 1 and 4 only (the official global_step % 3 == 0), and a resumed run equals one run through. */
     @Test
     void lazyR1IsComputedEveryKthIterationAndResumesExactly(@TempDir Path dir) throws Exception {
