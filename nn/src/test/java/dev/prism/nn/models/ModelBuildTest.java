@@ -126,6 +126,12 @@ class ModelBuildTest {
         assertEquals("mults expected values >= 1, found [1, 0, 2]", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Models.build("unet", Map.of("skip", "multiply"), 1));
         assertEquals("skip expected add or concat, found 'multiply'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.structure("wavediff", Map.of("patch", "0")));
+        assertEquals("option patch expected >= 1, found 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.structure("wavediff", Map.of("patch", "3")));
+        assertEquals("option size expected a multiple of patch 3, found 16", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Models.structure("wavediff", Map.of("patch", "4", "size", "20")));
+        assertEquals("option size expected a multiple of 16 (2 downsamplings of 4×4 patches), found 20", e.getMessage());
     }
 
     @Test
