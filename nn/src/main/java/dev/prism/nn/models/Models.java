@@ -363,37 +363,28 @@ public final class Models {
             p.put("attn", "16");
             p.put("net", "wavelet");
         }
-        if (preset.equals("celeba_512") || preset.equals("lsun")) {
-            p.put("size", preset.equals("lsun") ? "128" : "256");
+        // The CelebA-HQ and LSUN presets: WaveletNCSNpp at nf 64 with n_mlp 3, and per preset (run.sh's test lines) the
+        // coefficients' size, ch_mult, attention, T and band order. celeba_1024 also folds its input into 2×2 patches;
+        // its --attn_resolutions 0 is a level that never occurs (attention in the middle only).
+        String[] large = switch (preset) {
+            case "celeba_256" -> new String[] {"128", "1,2,2,2,4", "16", "2", "vh"};
+            case "celeba_512" -> new String[] {"256", "1,1,2,2,4,4", "16", "2", "hv"};
+            case "celeba_1024" -> new String[] {"512", "1,1,2,2,4,4", "none", "2", "vh"};
+            case "lsun" -> new String[] {"128", "1,2,2,2,4", "16", "4", "hv"};
+            default -> null;
+        };
+        if (large != null) {
+            p.put("size", large[0]);
             p.put("nf", "64");
-            p.put("mults", preset.equals("lsun") ? "1,2,2,2,4" : "1,1,2,2,4,4");
-            p.put("attn", "16");
+            p.put("mults", large[1]);
+            p.put("attn", large[2]);
             p.put("mlp", "3");
-            p.put("timesteps", preset.equals("lsun") ? "4" : "2");
+            p.put("timesteps", large[3]);
             p.put("net", "wavelet");
-        }
-        if (preset.equals("celeba_1024")) {
-            // run.sh: --current_resolution 512 --patch_size 2 --ch_mult 1 1 2 2 4 4 --attn_resolutions 0 (a level that never
-            // occurs: attention in the middle only), no --use_pytorch_wavelet.
-            p.put("size", "512");
-            p.put("patch", "2");
-            p.put("nf", "64");
-            p.put("mults", "1,1,2,2,4,4");
-            p.put("attn", "none");
-            p.put("mlp", "3");
-            p.put("timesteps", "2");
-            p.put("net", "wavelet");
-            p.put("bands", "vh");
-        }
-        if (preset.equals("celeba_256")) {
-            p.put("size", "128");
-            p.put("nf", "64");
-            p.put("mults", "1,2,2,2,4");
-            p.put("attn", "16");
-            p.put("mlp", "3");
-            p.put("timesteps", "2");
-            p.put("net", "wavelet");
-            p.put("bands", "vh");
+            p.put("bands", large[4]);
+            if (preset.equals("celeba_1024")) {
+                p.put("patch", "2");
+            }
         }
         return p;
     }
