@@ -29,6 +29,7 @@ class PrismConfigTest {
                 prism.tornado.workgroup.haar.dwt2=8, 4
                 prism.tornado.memoryLimitMb=512
                 prism.tornado.compileTimeoutSeconds=45
+                prism.tornado.cpuWorkGroup=16
                 """);
         assertEquals("tornado", c.backend());
         assertEquals(3, c.jvmThreads());
@@ -38,6 +39,8 @@ class PrismConfigTest {
         assertArrayEquals(new int[] {8, 4}, c.tornado().workGroups().get("haar.dwt2"));
         assertEquals(512, c.tornado().memoryLimitMb());
         assertEquals(45, c.tornado().compileTimeoutSeconds());
+        assertEquals(16, c.tornado().cpuWorkGroup());
+        assertEquals(16, c.tornado().with(0, true).cpuWorkGroup(), "the command line's device and bailout flags keep the work-group");
         assertEquals(45, c.tornado().with(0, true).compileTimeoutSeconds(), "the command line's device and bailout flags keep the limit");
     }
 
@@ -47,6 +50,13 @@ class PrismConfigTest {
         // The repository's tornado.properties (the module runs in apps/) says what the default is.
         PrismConfig shipped = PrismConfig.read(Path.of("..", PrismConfig.FILE));
         assertEquals(TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, shipped.tornado().compileTimeoutSeconds());
+    }
+
+    @Test
+    void theCpuWorkGroupHasADefaultAndTheShippedFileStatesIt(@TempDir Path dir) throws IOException {
+        assertEquals(TornadoSettings.DEFAULT_CPU_WORK_GROUP, read(dir, "prism.backend=jvm\n").tornado().cpuWorkGroup());
+        PrismConfig shipped = PrismConfig.read(Path.of("..", PrismConfig.FILE));
+        assertEquals(TornadoSettings.DEFAULT_CPU_WORK_GROUP, shipped.tornado().cpuWorkGroup());
     }
 
     @Test
@@ -62,8 +72,11 @@ class PrismConfigTest {
         assertEquals(f + ": prism.tornado.memoryLimitMb expected >= 0 (0: no limit), found -5", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.compileTimeoutSeconds=0\n"));
         assertEquals(f + ": prism.tornado.compileTimeoutSeconds expected > 0, found 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.cpuWorkGroup=-1\n"));
+        assertEquals(f + ": prism.tornado.cpuWorkGroup expected >= 0 (0: TornadoVM's CPU scheduler), found -1", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.jvm.thread=2\n"));
         assertEquals(f + ": unknown setting 'prism.jvm.thread'; expected prism.backend, prism.jvm.threads, prism.tornado.device[.<plan>],"
-                + " prism.tornado.workgroup.<kernel>, prism.tornado.memoryLimitMb or prism.tornado.compileTimeoutSeconds", e.getMessage());
+                + " prism.tornado.workgroup.<kernel>, prism.tornado.memoryLimitMb, prism.tornado.compileTimeoutSeconds or prism.tornado.cpuWorkGroup",
+                e.getMessage());
     }
 }

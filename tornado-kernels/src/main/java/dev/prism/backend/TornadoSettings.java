@@ -16,9 +16,17 @@ import java.util.Map;
  * @param compileTimeoutSeconds how long TornadoVM may take to compile one plan (building its task graphs
  *                     and compiling every kernel) before Prism gives up with a
  *                     {@link CompileTimeoutException} naming the kernel
+ * @param cpuWorkGroup on an OpenCL CPU device, for a kernel without a {@code workGroups} entry, the largest
+ *                     work-group along the kernel's first dimension (the largest divisor of its count up to this
+ *                     value, 1 along the others), or 0 to leave the launch to TornadoVM's CPU scheduler, which
+ *                     runs one work-item per compute unit; kernels a worker grid would break
+ *                     ({@link ParallelBounds}) always get TornadoVM's scheduler
  */
 public record TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
-                              long memoryLimitMb, long compileTimeoutSeconds) {
+                              long memoryLimitMb, long compileTimeoutSeconds, int cpuWorkGroup) {
+
+    /** The default of {@code prism.tornado.cpuWorkGroup}. */
+    public static final int DEFAULT_CPU_WORK_GROUP = 8;
 
     /**
      * The default of {@code prism.tornado.compileTimeoutSeconds}: about 45 times what the largest plans
@@ -44,6 +52,12 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
         this(device, planDevices, allowBailout, workGroups, memoryLimitMb, DEFAULT_COMPILE_TIMEOUT_SECONDS);
     }
 
+    /** Settings with the default CPU work-group. */
+    public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
+                           long memoryLimitMb, long compileTimeoutSeconds) {
+        this(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, DEFAULT_CPU_WORK_GROUP);
+    }
+
     public TornadoSettings {
         if (device < 0) {
             throw new IllegalArgumentException("tornado device index expected >= 0, found " + device);
@@ -53,6 +67,9 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
         }
         if (compileTimeoutSeconds <= 0) {
             throw new IllegalArgumentException("prism.tornado.compileTimeoutSeconds expected > 0, found " + compileTimeoutSeconds);
+        }
+        if (cpuWorkGroup < 0) {
+            throw new IllegalArgumentException("prism.tornado.cpuWorkGroup expected >= 0 (0: TornadoVM's CPU scheduler), found " + cpuWorkGroup);
         }
         planDevices = Map.copyOf(planDevices);
         workGroups = Map.copyOf(workGroups);
@@ -71,7 +88,7 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
 
     /** These settings with another device and bailout choice (the command line's flags). */
     public TornadoSettings with(int device, boolean allowBailout) {
-        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds);
+        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, cpuWorkGroup);
     }
 
     /** The device a plan named {@code plan} runs on. */

@@ -170,6 +170,55 @@ class TornadoBackendTest {
     }
 
     @Test
+    void aWorkGroupForAKernelWhoseLoopBoundsTornadoVmWouldReplaceIsRefusedBeforeItRuns() {
+        // gating.gatedSum loops over n·c planes, then h rows: with a worker grid TornadoVM 5.2 would give h the
+        // grid's first size (n·c) everywhere in the kernel, and PoCL crashed the JVM writing out of bounds.
+        KernelCase gated = Catalog.select(Size.SMALL, List.of("gating.gatedSum")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,
+                java.util.Map.of("gating.gatedSum", new int[] {1, 1})))) {
+            var e = assertThrows(IllegalArgumentException.class, () -> KernelCheck.run(gated, SEQ, b, TOLERANCE, 11));
+            assertTrue(e.getMessage().startsWith("prism.tornado.workgroup.gating.gatedSum=1,1: TornadoVM cannot run gating.gatedSum"
+                    + " (GatingKernels.gatedSum) with a work-group: parameter 5 bounds parallel loop 1"), e.getMessage());
+        }
+    }
+
+    /**
+     * With {@code cpuWorkGroup} set, kernels whose bounds a grid keeps run with work-groups of their first
+     * dimension and the rest as before; every one of these families still matches the reference, including
+     * those ({@code norm}, {@code gating}, {@code concat}, {@code prismconv}) whose grids would break them.
+     */
+    @Test
+    void theCpuWorkGroupIsAppliedWhereItIsSafeAndEveryKernelStillMatches() {
+        List<KernelCase> cases = Catalog.select(Size.SMALL, List.of("conv2d", "gemm", "attention", "norm", "gating", "concat",
+                "prismconv.forward", "haar", "resample", "elementwise"));
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream err = System.err;
+        String profile = System.getProperty("prism.tornado.profile");
+        System.setProperty("prism.tornado.profile", "true");
+        System.setErr(new java.io.PrintStream(log, true));
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false, java.util.Map.of(), 0,
+                TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, 8))) {
+            for (KernelCase c : cases) {
+                KernelCheck.Row row = KernelCheck.run(c, SEQ, b, TOLERANCE, 11);
+                assertTrue(row.ok(), c.name() + ": " + row.problem());
+            }
+        } finally {
+            System.setErr(err);
+            if (profile == null) {
+                System.clearProperty("prism.tornado.profile");
+            } else {
+                System.setProperty("prism.tornado.profile", profile);
+            }
+        }
+        String text = log.toString();
+        // At SMALL size 7 is the largest divisor up to 8 of conv2d.forward's first grid dimension, 6 of norm.groupStats'.
+        List<String> built = text.lines().filter(l -> l.contains("built and compiled")).toList();
+        assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'conv2d.forward' ") && l.contains("work-groups: conv2d.forward 7x1")), text);
+        assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'gating.gatedSum' ") && l.endsWith("work-groups: none (TornadoVM's scheduler)")), text);
+        assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'norm.group' ") && l.endsWith("work-groups: norm.groupStats 6")), text);
+    }
+
+    @Test
     void aWorkGroupWithTheWrongNumberOfDimensionsIsRejected() {
         KernelCase dwt = Catalog.select(Size.SMALL, List.of("haar.dwt2")).getFirst();
         try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,

@@ -6,6 +6,7 @@ import dev.prism.backend.DeviceInfo;
 import dev.prism.backend.Executable;
 import dev.prism.backend.KernelScan;
 import dev.prism.backend.ExecutionStats;
+import dev.prism.backend.ParallelBounds;
 import dev.prism.backend.Plan;
 import dev.prism.backend.TornadoSettings;
 import dev.prism.backend.Launch;
@@ -61,6 +62,8 @@ final class TornadoExecutable implements Executable {
     private final Plan plan;
     private final TornadoVmBackend.Located device;
     private final List<String> taskKernels = new ArrayList<>();
+    /** The work-group each kernel of the plan runs with, where one was set: {@code conv2d.forward 8x1}. */
+    private final Set<String> groups = new LinkedHashSet<>();
     private final TornadoExecutionPlan executionPlan;
     private Map<Object, Integer> graphOf;
     private int graphs;
@@ -123,7 +126,8 @@ final class TornadoExecutable implements Executable {
         this.graphs = built.graphs();
         if (Boolean.getBoolean("prism.tornado.profile")) {
             System.err.println("prism: plan '" + plan.name() + "' (" + plan.launches().size() + " launches, " + graphs + " task graph"
-                    + (graphs == 1 ? "" : "s") + ") built and compiled in " + (System.nanoTime() - compileStart) / 1_000_000 + " ms");
+                    + (graphs == 1 ? "" : "s") + ") built and compiled in " + (System.nanoTime() - compileStart) / 1_000_000 + " ms; work-groups: "
+                    + (groups.isEmpty() ? "none (TornadoVM's scheduler)" : String.join(", ", groups)));
         }
     }
 
@@ -179,6 +183,8 @@ final class TornadoExecutable implements Executable {
             }
         }
         GridScheduler grids = new GridScheduler();
+        boolean cpuGroups = backend.settings().cpuWorkGroup() > 0 && device.info().type().toUpperCase(Locale.ROOT).contains("CPU")
+                && device.info().driver().toUpperCase(Locale.ROOT).contains("OPENCL");
         boolean anyGrid = false;
         List<ImmutableTaskGraph> snapshots = new ArrayList<>();
         try {
@@ -225,8 +231,13 @@ final class TornadoExecutable implements Executable {
                     compiling = named(l);
                     Tasks.add(graph, id, l);
                     int[] local = backend.settings().workGroups().get(l.kernel());
+                    if (local == null && cpuGroups && ParallelBounds.of(l.method()).gridProblem().isEmpty()) {
+                        local = cpuLocal(l.grid(), backend.settings().cpuWorkGroup());
+                    }
                     if (local != null) {
                         grids.addWorkerGrid(names[c] + "." + id, workerGrid(l, local, device));
+                        groups.add(l.kernel() + " " + java.util.Arrays.stream(local).mapToObj(Integer::toString)
+                                .collect(java.util.stream.Collectors.joining("x")));
                         anyGrid = true;
                     }
                 }
@@ -458,6 +469,12 @@ final class TornadoExecutable implements Executable {
     private static WorkerGrid workerGrid(Launch l, int[] local, TornadoVmBackend.Located device) {
         int[] g = l.grid();
         String setting = "prism.tornado.workgroup." + l.kernel();
+        java.util.Optional<String> problem = ParallelBounds.of(l.method()).gridProblem();
+        if (problem.isPresent()) {
+            throw new IllegalArgumentException(setting + "=" + join(local) + ": TornadoVM cannot run " + l.kernel() + " ("
+                    + l.method().getDeclaringClass().getSimpleName() + "." + l.method().getName() + ") with a work-group: "
+                    + problem.get() + ". Remove the setting; this kernel runs with TornadoVM's own scheduling only");
+        }
         if (local.length != g.length) {
             throw new IllegalArgumentException(setting + " has " + local.length + " value(s), but "
                     + l.kernel() + " has " + g.length + " parallel dimension(s) (grid " + java.util.Arrays.toString(g) + ")");
@@ -487,6 +504,22 @@ final class TornadoExecutable implements Executable {
         };
         w.setLocalWork(local[0], local.length > 1 ? local[1] : 1, local.length > 2 ? local[2] : 1);
         return w;
+    }
+
+    /**
+     * The work-group of {@link TornadoSettings#cpuWorkGroup()}: along the first dimension the largest divisor
+     * of its count up to {@code max} (OpenCL 1.2 has no partial groups), 1 along the others.
+     */
+    static int[] cpuLocal(int[] grid, int max) {
+        int[] local = new int[grid.length];
+        java.util.Arrays.fill(local, 1);
+        for (int d = max; d >= 1; d--) {
+            if (grid[0] % d == 0) {
+                local[0] = d;
+                break;
+            }
+        }
+        return local;
     }
 
     private static String join(int[] v) {
