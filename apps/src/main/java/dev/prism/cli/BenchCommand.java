@@ -317,7 +317,8 @@ final class BenchCommand implements Callable<Integer>, LibraryNames {
                 }
             });
         }
-        out.println("x peer = Prism median / PyTorch median (below 1: Prism is faster). device ms = TornadoVM profiler kernel time;"
+        out.println("x peer = Prism median / PyTorch median (below 1: Prism is faster). device ms = TornadoVM profiler kernel time"
+                + " (median of " + BenchRunner.PROFILED_RUNS + " profiled runs after the timed ones, which run without the profiler);"
                 + " median ms includes transfers.");
         out.println("of limit = bytes moved / copy bandwidth (mem) or flops / FMA peak (fma), whichever bounds the kernel"
                 + " (its flops per byte against the ridge point).");

@@ -105,6 +105,7 @@ class SamplingLoopTornadoTest {
         @Override
         public Executable compile(Plan plan) {
             Executable e = tornado.compile(plan);
+            e.profile(true);
             return new Executable() {
                 @Override
                 public Plan plan() {

@@ -28,11 +28,21 @@ public interface Executable extends AutoCloseable {
     }
 
     /**
-     * What the device measured for the last {@link #execute()}, when the backend has a profiler (the
-     * TornadoVM backend does; the JVM backend measures nothing beyond the wall time a caller takes).
+     * What the device measured for the last {@link #execute()}, when the backend has a profiler and it was on
+     * for that execution (the TornadoVM backend's is on for the first execution and after {@code profile(true)};
+     * the JVM backend measures nothing beyond the wall time a caller takes).
      */
     default java.util.Optional<ExecutionStats> lastStats() {
         return java.util.Optional.empty();
+    }
+
+    /**
+     * Whether the following executions are profiled for {@link #lastStats()}. A profiler can cost time of its
+     * own: TornadoVM's added about 1 ms to every execution of a one-kernel plan on PoCL, so the TornadoVM
+     * backend profiles a plan's first execution only (which is where a bailout shows), unless asked here.
+     * Backends without a profiler ignore it.
+     */
+    default void profile(boolean on) {
     }
 
     @Override

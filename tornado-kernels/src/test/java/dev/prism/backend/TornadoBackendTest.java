@@ -87,6 +87,7 @@ class TornadoBackendTest {
         long outputBytes = 4L * out.length;
         List<ExecutionStats> stats = new ArrayList<>();
         try (Executable e = tornado.compile(plan)) {
+            e.profile(true);
             for (int i = 0; i < 4; i++) {
                 e.execute();
                 stats.add(e.lastStats().orElseThrow());
@@ -216,6 +217,27 @@ class TornadoBackendTest {
         assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'conv2d.forward' ") && l.contains("work-groups: conv2d.forward 7x1")), text);
         assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'gating.gatedSum' ") && l.endsWith("work-groups: none (TornadoVM's scheduler)")), text);
         assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'norm.group' ") && l.endsWith("work-groups: norm.groupStats 6")), text);
+    }
+
+    /**
+     * TornadoVM's profiler costs time on every execution (about 1 ms for a one-kernel plan on PoCL): it is on for
+     * a plan's first execution, where a bailout would show, and afterwards only when asked for.
+     */
+    @Test
+    void theProfilerIsOnForTheFirstExecutionAndThenOnlyWhenAskedFor() {
+        Plan plan = Catalog.select(Size.SMALL, List.of("haar.dwt2")).getFirst().build().apply(1L);
+        try (Executable e = tornado.compile(plan)) {
+            e.execute();
+            assertTrue(e.lastStats().orElseThrow().kernelNanos() > 0);
+            e.execute();
+            assertTrue(e.lastStats().isEmpty(), "second execution profiled: " + e.lastStats());
+            e.profile(true);
+            e.execute();
+            assertTrue(e.lastStats().orElseThrow().kernelNanos() > 0);
+            e.profile(false);
+            e.execute();
+            assertTrue(e.lastStats().isEmpty());
+        }
     }
 
     @Test

@@ -68,6 +68,10 @@ final class TornadoExecutable implements Executable {
     private Map<Object, Integer> graphOf;
     private int graphs;
     private ExecutionStats last;
+    /** Whether TornadoVM's profiler is on for the next execution; it is on for the first. */
+    private boolean profilerOn = true;
+    /** Whether a caller asked for every execution to be profiled ({@link #profile}, or {@code -Dprism.tornado.profile}). */
+    private boolean profiling = Boolean.getBoolean("prism.tornado.profile");
     private TornadoExecutionResult lastResult;
     private boolean closed;
     /** The kernel TornadoVM is busy with while the plan is built and compiled, for the timeout message. */
@@ -337,6 +341,7 @@ final class TornadoExecutable implements Executable {
         if (closed) {
             throw new IllegalStateException("plan '" + plan.name() + "' was closed");
         }
+        boolean profiled = profilerOn;
         long t0 = System.nanoTime();
         long kernel = 0, compile = 0, in = 0, outBytes = 0;
         StringBuilder log = new StringBuilder();
@@ -348,6 +353,9 @@ final class TornadoExecutable implements Executable {
                 // runs next, and only when each is run through withGraph.
                 for (int g = 0; g < graphs; g++) {
                     lastResult = executionPlan.withGraph(g).execute();
+                    if (!profiled) {
+                        continue;
+                    }
                     TornadoProfilerResult p = lastResult.getProfilerResult();
                     kernel += p.getDeviceKernelTime();
                     compile += p.getCompileTime();
@@ -366,6 +374,10 @@ final class TornadoExecutable implements Executable {
             throw translate(e, Stage.EXECUTE);
         }
         long wall = System.nanoTime() - t0;
+        if (!profiled) {
+            last = null;
+            return;
+        }
         if (graphs == 1) {
             TornadoProfilerResult p = lastResult.getProfilerResult();
             kernel = p.getDeviceKernelTime();
@@ -389,6 +401,24 @@ final class TornadoExecutable implements Executable {
             }
             backend.warnBailoutOnce("kernel " + kernels() + " on " + deviceName() + ": " + what
                     + "; timings of this run measure the JVM, not the device.");
+        }
+        if (!profiling) {
+            // The first execution showed whether TornadoVM ran the kernels on the device; the profiler's own
+            // cost (events and timers per task) is not paid again unless asked for.
+            profile(false);
+        }
+    }
+
+    @Override
+    public void profile(boolean on) {
+        profiling = on;
+        if (on != profilerOn) {
+            if (on) {
+                executionPlan.withProfiler(ProfilerMode.SILENT);
+            } else {
+                executionPlan.withoutProfiler();
+            }
+            profilerOn = on;
         }
     }
 
