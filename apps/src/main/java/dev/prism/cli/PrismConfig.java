@@ -25,7 +25,7 @@ import java.util.Set;
  * prism.tornado.workgroup.&lt;kernel&gt;=16,16  local work-group size of a kernel (family.method), per dimension
  * prism.tornado.memoryLimitMb=0           most device memory one plan may use, MB; 0 = no limit
  * prism.tornado.compileTimeoutSeconds=300 how long TornadoVM may compile one plan before Prism gives up
- * prism.tornado.cpuWorkGroup=0            OpenCL CPU devices: largest first-dimension work-group of kernels without one; 0 = TornadoVM's
+ * prism.tornado.cpuWorkGroup=8            OpenCL CPU devices: largest first-dimension work-group of kernels without one; 0 = TornadoVM's
  * </pre>
  *
  * @param source     where the values came from, for messages
