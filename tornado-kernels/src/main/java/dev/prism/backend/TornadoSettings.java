@@ -18,7 +18,7 @@ import java.util.Map;
  *                     {@link CompileTimeoutException} naming the kernel
  * @param cpuWorkGroup on an OpenCL CPU device, for a kernel without a {@code workGroups} entry, the largest
  *                     work-group along the kernel's first dimension (the largest divisor of its count up to this
- *                     value, 1 along the others), or 0 to leave the launch to TornadoVM's CPU scheduler, which
+ *                     value and the device's limit, 1 along the others), or 0 to leave the launch to TornadoVM's CPU scheduler, which
  *                     runs one work-item per compute unit; kernels a worker grid would break
  *                     ({@link ParallelBounds}) always get TornadoVM's scheduler
  */

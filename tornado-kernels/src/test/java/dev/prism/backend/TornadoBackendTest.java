@@ -241,6 +241,17 @@ class TornadoBackendTest {
     }
 
     @Test
+    void aCpuWorkGroupLargerThanTheDeviceRunsIsCappedAtItsLimit() {
+        // SiLU at model size is one dimension of 262144 lanes; no device here runs a group of 262144.
+        KernelCase big = Catalog.select(Size.MODEL, List.of("activation.silu")).getFirst();
+        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false, java.util.Map.of(), 0,
+                TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, 262144))) {
+            KernelCheck.Row row = KernelCheck.run(big, SEQ, b, TOLERANCE, 11);
+            assertTrue(row.ok(), row.problem());
+        }
+    }
+
+    @Test
     void aWorkGroupWithTheWrongNumberOfDimensionsIsRejected() {
         KernelCase dwt = Catalog.select(Size.SMALL, List.of("haar.dwt2")).getFirst();
         try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false,

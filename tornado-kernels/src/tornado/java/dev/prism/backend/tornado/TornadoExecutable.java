@@ -236,7 +236,7 @@ final class TornadoExecutable implements Executable {
                     Tasks.add(graph, id, l);
                     int[] local = backend.settings().workGroups().get(l.kernel());
                     if (local == null && cpuGroups && ParallelBounds.of(l.method()).gridProblem().isEmpty()) {
-                        local = cpuLocal(l.grid(), backend.settings().cpuWorkGroup());
+                        local = cpuLocal(l.grid(), Math.min(backend.settings().cpuWorkGroup(), deviceGroupLimit()));
                     }
                     if (local != null) {
                         grids.addWorkerGrid(names[c] + "." + id, workerGrid(l, local, device));
@@ -536,8 +536,22 @@ final class TornadoExecutable implements Executable {
         return w;
     }
 
+    /** The most work-items the device runs in one group along the first dimension (either limit), or no limit when it does not say. */
+    private int deviceGroupLimit() {
+        long limit = Integer.MAX_VALUE;
+        long[] maxItems = device.handle().getPhysicalDevice().getDeviceMaxWorkItemSizes();
+        long[] maxGroup = device.handle().getPhysicalDevice().getDeviceMaxWorkGroupSize();
+        if (maxItems != null && maxItems.length > 0 && maxItems[0] > 0) {
+            limit = Math.min(limit, maxItems[0]);
+        }
+        if (maxGroup != null && maxGroup.length > 0 && maxGroup[0] > 0) {
+            limit = Math.min(limit, maxGroup[0]);
+        }
+        return (int) limit;
+    }
+
     /**
-     * The work-group of {@link TornadoSettings#cpuWorkGroup()}: along the first dimension the largest divisor
+     * The work-group of {@link TornadoSettings#cpuWorkGroup()} (capped at the device's limit): along the first dimension the largest divisor
      * of its count up to {@code max} (OpenCL 1.2 has no partial groups), 1 along the others.
      */
     static int[] cpuLocal(int[] grid, int max) {
