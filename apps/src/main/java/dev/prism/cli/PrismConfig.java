@@ -26,6 +26,7 @@ import java.util.Set;
  * prism.tornado.memoryLimitMb=0           most device memory one plan may use, MB; 0 = no limit
  * prism.tornado.compileTimeoutSeconds=300 how long TornadoVM may compile one plan before Prism gives up
  * prism.tornado.cpuWorkGroup=8            OpenCL CPU devices: largest first-dimension work-group of kernels without one; 0 = TornadoVM's
+ * prism.tornado.deviceKernels=auto        auto | on | off: kernels written for a device replace plain loops (auto: not on CPUs)
  * </pre>
  *
  * @param source     where the values came from, for messages
@@ -41,6 +42,7 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
     private static final String MEMORY = "prism.tornado.memoryLimitMb";
     private static final String COMPILE_TIMEOUT = "prism.tornado.compileTimeoutSeconds";
     private static final String CPU_WORK_GROUP = "prism.tornado.cpuWorkGroup";
+    private static final String DEVICE_KERNELS = "prism.tornado.deviceKernels";
 
     public PrismConfig {
         if (!BACKENDS.contains(backend)) {
@@ -78,16 +80,18 @@ public record PrismConfig(String source, String backend, int jvmThreads, Tornado
             } else if (key.startsWith(WORKGROUP)) {
                 workGroups.put(key.substring(WORKGROUP.length()), sizes(src, key, props.getProperty(key)));
             } else if (!key.equals("prism.backend") && !key.equals("prism.jvm.threads") && !key.equals(DEVICE) && !key.equals(MEMORY)
-                    && !key.equals(COMPILE_TIMEOUT) && !key.equals(CPU_WORK_GROUP)) {
+                    && !key.equals(COMPILE_TIMEOUT) && !key.equals(CPU_WORK_GROUP) && !key.equals(DEVICE_KERNELS)) {
                 throw new IllegalArgumentException(src + ": unknown setting '" + key + "'; expected prism.backend, prism.jvm.threads, "
-                        + DEVICE + "[.<plan>], " + WORKGROUP + "<kernel>, " + MEMORY + ", " + COMPILE_TIMEOUT + " or " + CPU_WORK_GROUP);
+                        + DEVICE + "[.<plan>], " + WORKGROUP + "<kernel>, " + MEMORY + ", " + COMPILE_TIMEOUT + ", " + CPU_WORK_GROUP
+                        + " or " + DEVICE_KERNELS);
             }
         }
         TornadoSettings tornado;
         try {
             tornado = new TornadoSettings(device, planDevices, false, workGroups, integer(src, props, MEMORY, 0),
                     integer(src, props, COMPILE_TIMEOUT, (int) TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS),
-                    integer(src, props, CPU_WORK_GROUP, TornadoSettings.DEFAULT_CPU_WORK_GROUP));
+                    integer(src, props, CPU_WORK_GROUP, TornadoSettings.DEFAULT_CPU_WORK_GROUP),
+                    TornadoSettings.DeviceKernels.parse(props.getProperty(DEVICE_KERNELS, "auto")));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(src + ": " + e.getMessage(), e);
         }

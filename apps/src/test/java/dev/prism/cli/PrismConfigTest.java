@@ -10,7 +10,9 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PrismConfigTest {
     static PrismConfig read(Path dir, String text) throws IOException {
@@ -30,6 +32,7 @@ class PrismConfigTest {
                 prism.tornado.memoryLimitMb=512
                 prism.tornado.compileTimeoutSeconds=45
                 prism.tornado.cpuWorkGroup=16
+                prism.tornado.deviceKernels=ON
                 """);
         assertEquals("tornado", c.backend());
         assertEquals(3, c.jvmThreads());
@@ -41,6 +44,8 @@ class PrismConfigTest {
         assertEquals(45, c.tornado().compileTimeoutSeconds());
         assertEquals(16, c.tornado().cpuWorkGroup());
         assertEquals(16, c.tornado().with(0, true).cpuWorkGroup(), "the command line's device and bailout flags keep the work-group");
+        assertEquals(TornadoSettings.DeviceKernels.ON, c.tornado().deviceKernels());
+        assertEquals(TornadoSettings.DeviceKernels.ON, c.tornado().with(0, true).deviceKernels(), "the flags keep the choice");
         assertEquals(45, c.tornado().with(0, true).compileTimeoutSeconds(), "the command line's device and bailout flags keep the limit");
     }
 
@@ -60,6 +65,17 @@ class PrismConfigTest {
     }
 
     @Test
+    void deviceKernelsDefaultToAutoWhichSkipsCpusAndTheShippedFileStatesIt(@TempDir Path dir) throws IOException {
+        assertEquals(TornadoSettings.DeviceKernels.AUTO, read(dir, "prism.backend=jvm\n").tornado().deviceKernels());
+        PrismConfig shipped = PrismConfig.read(Path.of("..", PrismConfig.FILE));
+        assertEquals(TornadoSettings.DeviceKernels.AUTO, shipped.tornado().deviceKernels());
+        assertFalse(TornadoSettings.DeviceKernels.AUTO.appliesTo("CPU"));
+        assertTrue(TornadoSettings.DeviceKernels.AUTO.appliesTo("GPU"));
+        assertTrue(TornadoSettings.DeviceKernels.ON.appliesTo("CPU"));
+        assertFalse(TornadoSettings.DeviceKernels.OFF.appliesTo("GPU"));
+    }
+
+    @Test
     void badSettingsNameTheFileAndTheKey(@TempDir Path dir) {
         String f = dir.resolve("tornado.properties").toString();
         var e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.backend=gpu\n"));
@@ -74,9 +90,12 @@ class PrismConfigTest {
         assertEquals(f + ": prism.tornado.compileTimeoutSeconds expected > 0, found 0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.cpuWorkGroup=-1\n"));
         assertEquals(f + ": prism.tornado.cpuWorkGroup expected >= 0 (0: TornadoVM's CPU scheduler), found -1", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.tornado.deviceKernels=yes\n"));
+        assertEquals(f + ": prism.tornado.deviceKernels expected auto, on or off, found 'yes'", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> read(dir, "prism.jvm.thread=2\n"));
         assertEquals(f + ": unknown setting 'prism.jvm.thread'; expected prism.backend, prism.jvm.threads, prism.tornado.device[.<plan>],"
-                + " prism.tornado.workgroup.<kernel>, prism.tornado.memoryLimitMb, prism.tornado.compileTimeoutSeconds or prism.tornado.cpuWorkGroup",
+                + " prism.tornado.workgroup.<kernel>, prism.tornado.memoryLimitMb, prism.tornado.compileTimeoutSeconds, prism.tornado.cpuWorkGroup"
+                + " or prism.tornado.deviceKernels",
                 e.getMessage());
     }
 }

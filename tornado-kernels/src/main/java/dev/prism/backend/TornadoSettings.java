@@ -21,9 +21,38 @@ import java.util.Map;
  *                     value and the device's limit, 1 along the others), or 0 to leave the launch to TornadoVM's CPU scheduler, which
  *                     runs one work-item per compute unit; kernels a worker grid would break
  *                     ({@link ParallelBounds}) always get TornadoVM's scheduler
+ * @param deviceKernels where the kernels written for a device through TornadoVM's kernel API (work-groups, local
+ *                     memory) replace the plain loops of the kernels that have one: {@link DeviceKernels#AUTO} on
+ *                     devices that are not CPUs, {@link DeviceKernels#ON} everywhere, {@link DeviceKernels#OFF} nowhere;
+ *                     a kernel with a {@code workGroups} entry always runs its plain loops
  */
 public record TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
-                              long memoryLimitMb, long compileTimeoutSeconds, int cpuWorkGroup) {
+                              long memoryLimitMb, long compileTimeoutSeconds, int cpuWorkGroup, DeviceKernels deviceKernels) {
+
+    /** Where the device variants of kernels run instead of their plain loops ({@code prism.tornado.deviceKernels}). */
+    public enum DeviceKernels {
+        /** On devices that are not CPUs: on PoCL's CPU device the variants measured slower than the plain loops. */
+        AUTO,
+        /** On every device. */
+        ON,
+        /** Nowhere: every kernel runs its plain loops. */
+        OFF;
+
+        /** {@code auto}, {@code on} or {@code off}, any case; anything else names the setting and the value. */
+        public static DeviceKernels parse(String value) {
+            for (DeviceKernels d : values()) {
+                if (d.name().equalsIgnoreCase(value.trim())) {
+                    return d;
+                }
+            }
+            throw new IllegalArgumentException("prism.tornado.deviceKernels expected auto, on or off, found '" + value.trim() + "'");
+        }
+
+        /** Whether the variants run on a device of this type ({@code CPU}, {@code GPU}, ... as TornadoVM reports it). */
+        public boolean appliesTo(String deviceType) {
+            return this == ON || this == AUTO && !deviceType.toUpperCase(java.util.Locale.ROOT).contains("CPU");
+        }
+    }
 
     /** The default of {@code prism.tornado.cpuWorkGroup}. */
     public static final int DEFAULT_CPU_WORK_GROUP = 8;
@@ -52,6 +81,12 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
         this(device, planDevices, allowBailout, workGroups, memoryLimitMb, DEFAULT_COMPILE_TIMEOUT_SECONDS);
     }
 
+    /** Settings with the default choice of device kernels. */
+    public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
+                           long memoryLimitMb, long compileTimeoutSeconds, int cpuWorkGroup) {
+        this(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, cpuWorkGroup, DeviceKernels.AUTO);
+    }
+
     /** Settings with the default CPU work-group. */
     public TornadoSettings(int device, Map<String, Integer> planDevices, boolean allowBailout, Map<String, int[]> workGroups,
                            long memoryLimitMb, long compileTimeoutSeconds) {
@@ -71,6 +106,7 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
         if (cpuWorkGroup < 0) {
             throw new IllegalArgumentException("prism.tornado.cpuWorkGroup expected >= 0 (0: TornadoVM's CPU scheduler), found " + cpuWorkGroup);
         }
+        java.util.Objects.requireNonNull(deviceKernels, "deviceKernels");
         planDevices = Map.copyOf(planDevices);
         workGroups = Map.copyOf(workGroups);
         for (var e : workGroups.entrySet()) {
@@ -88,7 +124,13 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
 
     /** These settings with another device and bailout choice (the command line's flags). */
     public TornadoSettings with(int device, boolean allowBailout) {
-        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, cpuWorkGroup);
+        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, cpuWorkGroup,
+                deviceKernels);
+    }
+
+    /** These settings with another choice of device kernels. */
+    public TornadoSettings withDeviceKernels(DeviceKernels choice) {
+        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, cpuWorkGroup, choice);
     }
 
     /** The device a plan named {@code plan} runs on. */

@@ -34,10 +34,13 @@ final class Tasks {
 
     /** Adds {@code launch} to {@code graph} as task {@code id}. */
     static void add(TaskGraph graph, String id, Launch launch) {
-        Method kernel = launch.method();
-        Object[] args = launch.args();
+        add(graph, id, launch.kernel(), launch.method(), launch.args());
+    }
+
+    /** Adds a call of {@code kernel} (named {@code name} in messages) with {@code args} to {@code graph} as task {@code id}. */
+    static void add(TaskGraph graph, String id, String name, Method kernel, Object[] args) {
         if (args.length == 0 || args.length > MAX_ARGS) {
-            throw new IllegalStateException(launch.kernel() + ": TornadoVM tasks take 1 to " + MAX_ARGS + " arguments, found " + args.length);
+            throw new IllegalStateException(name + ": TornadoVM tasks take 1 to " + MAX_ARGS + " arguments, found " + args.length);
         }
         Object[] call = new Object[args.length + 2];
         call[0] = id;

@@ -12,6 +12,7 @@ import dev.prism.backend.TornadoSettings;
 import dev.prism.backend.Launch;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
@@ -189,6 +190,7 @@ final class TornadoExecutable implements Executable {
         GridScheduler grids = new GridScheduler();
         boolean cpuGroups = backend.settings().cpuWorkGroup() > 0 && device.info().type().toUpperCase(Locale.ROOT).contains("CPU")
                 && device.info().driver().toUpperCase(Locale.ROOT).contains("OPENCL");
+        boolean variants = backend.settings().deviceKernels().appliesTo(device.info().type());
         boolean anyGrid = false;
         List<ImmutableTaskGraph> snapshots = new ArrayList<>();
         try {
@@ -233,8 +235,21 @@ final class TornadoExecutable implements Executable {
                     String id = "t" + task++;
                     taskKernels.add(l.kernel());
                     compiling = named(l);
-                    Tasks.add(graph, id, l);
                     int[] local = backend.settings().workGroups().get(l.kernel());
+                    // A kernel with its own work-group setting runs its plain loops with it.
+                    Optional<DeviceKernels.Variant> variant = local == null && variants ? DeviceKernels.of(l) : Optional.empty();
+                    if (variant.isPresent()) {
+                        DeviceKernels.Variant v = variant.get();
+                        Object[] args = new Object[v.args().length + 1];
+                        args[0] = new KernelContext();
+                        System.arraycopy(v.args(), 0, args, 1, v.args().length);
+                        Tasks.add(graph, id, v.name(), v.method(), args);
+                        grids.addWorkerGrid(names[c] + "." + id, v.grid());
+                        groups.add(v.describe());
+                        anyGrid = true;
+                        continue;
+                    }
+                    Tasks.add(graph, id, l);
                     if (local == null && cpuGroups && ParallelBounds.of(l.method()).gridProblem().isEmpty()) {
                         local = cpuLocal(l.grid(), Math.min(backend.settings().cpuWorkGroup(), deviceGroupLimit()));
                     }
