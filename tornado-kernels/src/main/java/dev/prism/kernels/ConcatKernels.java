@@ -24,7 +24,8 @@ public final class ConcatKernels {
      */
     public static void channels(float[] a, float[] b, float[] y, int n, int ca, int cb, int h, int w) {
         for (@Parallel int p = 0; p < n * (ca + cb); p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 channelsRow(a, b, y, n, ca, cb, h, w, p, i);
             }
         }
@@ -62,7 +63,8 @@ public final class ConcatKernels {
      */
     public static void split(float[] y, float[] a, float[] b, int n, int ca, int cb, int h, int w) {
         for (@Parallel int p = 0; p < n * (ca + cb); p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 splitRow(y, a, b, n, ca, cb, h, w, p, i);
             }
         }

@@ -113,7 +113,8 @@ public final class ElementwiseKernels {
      */
     public static void modulatePlanes(float[] x, float[] s, float[] y, int n, int c, int h, int w, int silu) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 modulatePlanesRow(x, s, y, n, c, h, w, silu, p, i);
             }
         }

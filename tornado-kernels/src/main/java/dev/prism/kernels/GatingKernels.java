@@ -65,7 +65,8 @@ public final class GatingKernels {
      */
     public static void gatedSum(float[] y, float[] g, float[] out, int n, int c, int h, int w, int gates) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 gatedSumRow(y, g, out, n, c, h, w, gates, p, i);
             }
         }
@@ -99,7 +100,8 @@ public final class GatingKernels {
      */
     public static void bandGate(float[] x, int perBand, float[] g, float[] z, int n, int c, int h, int w, int gates) {
         for (@Parallel int q = 0; q < n * 4 * c; q++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 bandGateRow(x, perBand, g, z, n, c, h, w, gates, q, i);
             }
         }

@@ -58,7 +58,8 @@ public final class NormKernels {
     public static void groupApply(float[] x, float[] stats, float[] gamma, float[] beta, float[] y,
                                   int n, int c, int h, int w, int groups, int silu) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 groupApplyRow(x, stats, gamma, beta, y, n, c, h, w, groups, silu, p, i);
             }
         }
@@ -146,7 +147,8 @@ public final class NormKernels {
                                           float[] partials, float[] gx, int n, int c, int h, int w, int groups,
                                           int silu) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, p, i);
             }
         }

@@ -64,7 +64,8 @@ public final class PrismConvKernels {
     public static void forward(float[] x, float[] f, float[] b, float[] y, int n, int c, int h, int w,
                                int kc, int kh, int kw, int mode) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 forwardRow(x, f, b, y, n, c, h, w, kc, kh, kw, mode, p, i);
             }
         }
@@ -165,7 +166,8 @@ public final class PrismConvKernels {
     public static void backwardData(float[] gy, float[] f, float[] gx, int n, int c, int h, int w,
                                     int kc, int kh, int kw, int mode) {
         for (@Parallel int p = 0; p < n * c; p++) {
-            for (@Parallel int i = 0; i < h; i++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int i = 0; i < Math.max(h, 0); i++) {
                 backwardDataRow(gy, f, gx, n, c, h, w, kc, kh, kw, mode, p, i);
             }
         }

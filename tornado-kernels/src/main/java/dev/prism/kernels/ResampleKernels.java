@@ -120,7 +120,8 @@ public final class ResampleKernels {
      */
     public static void unpatchify(float[] y, float[] x, int n, int c, int h, int w, int p, int order) {
         for (@Parallel int o = 0; o < n * c; o++) {
-            for (@Parallel int r = 0; r < h; r++) {
+            // Math.max: not h alone, so that TornadoVM keeps it under a worker grid (Parallel, "Loop bounds").
+            for (@Parallel int r = 0; r < Math.max(h, 0); r++) {
                 unpatchifyRow(y, x, n, c, h, w, p, order, o, r);
             }
         }
