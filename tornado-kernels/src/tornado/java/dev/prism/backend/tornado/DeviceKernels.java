@@ -28,12 +28,10 @@ import java.util.Optional;
  *       accumulating) last rather than first: a difference of rounding only.</li>
  *   <li>{@code norm.groupStats}: one work-group of 64 per group instead of one work-item, its two passes
  *       (mean, then squared deviations) reduced in double in local memory.</li>
- *   <li>{@code norm.groupApply}: one work-item per element, in a one-dimensional grid that TornadoVM's loop
- *       bound replacement cannot break (the plain kernel's bounds rule out any work-group,
- *       {@code ParallelBounds}).</li>
+ *   <li>{@code norm.groupApply}: one work-item per element, in a one-dimensional grid.</li>
  *   <li>{@code conv2d.forward}, {@code prismconv.forward}: one work-item per output pixel in 8×8 groups,
- *       instead of one per output row (a GPU needs tens of thousands of work-items in flight; an output row
- *       gives it a few hundred); the plain prism convolution's bounds also rule out any work-group.</li>
+ *       instead of one per output row (a GPU runs tens of thousands of work-items at once; a work-item per
+ *       output row gives it a few thousand at most).</li>
  * </ul>
  *
  * <p>These are shaped for GPUs. On a CPU OpenCL device (PoCL) they measured slower than the plain loops,
