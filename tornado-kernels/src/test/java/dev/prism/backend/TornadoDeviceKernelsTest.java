@@ -73,6 +73,7 @@ class TornadoDeviceKernelsTest {
         List<KernelCase> cases = Catalog.select(Size.SMALL, List.of("gemm", "attention", "norm.group", "conv2d.forward", "prismconv.forward"));
         String log = buildLog(() -> {
             try (Backend b = open(settings(TornadoSettings.DeviceKernels.ON, Map.of()))) {
+                assertTrue(b.description().endsWith("; device kernels on (used)"), b.description());
                 for (KernelCase c : cases) {
                     KernelCheck.Row row = KernelCheck.run(c, SEQ, b, TOLERANCE, 13);
                     assertTrue(row.ok(), c.name() + ": " + row.problem());
@@ -92,6 +93,7 @@ class TornadoDeviceKernelsTest {
                 assumeTrue(b.description().toUpperCase(java.util.Locale.ROOT).contains("CPU")
                         || b.description().contains("Portable Computing Language"), "device 0 is not a CPU: " + b.description());
                 assertTrue(KernelCheck.run(norm, SEQ, b, TOLERANCE, 13).ok());
+                assertTrue(b.description().endsWith("; device kernels auto (not used on this device)"), b.description());
             }
         });
         assertTrue(auto.contains("prism: plan 'norm.group' ") && !auto.contains("DeviceKernels."), auto);

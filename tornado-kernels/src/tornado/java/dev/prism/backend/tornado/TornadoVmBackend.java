@@ -101,7 +101,11 @@ public final class TornadoVmBackend implements Backend {
     @Override
     public String description() {
         DeviceInfo d = devices.get(settings.device()).info();
-        return "TornadoVM, " + d.id() + ": " + d.name() + " (" + d.driver() + ", " + d.platform() + ")";
+        boolean cpuOpenCl = d.type().toUpperCase(java.util.Locale.ROOT).contains("CPU") && d.driver().toUpperCase(java.util.Locale.ROOT).contains("OPENCL");
+        String groups = cpuOpenCl ? settings.cpuWorkGroup() > 0 ? "; CPU work-groups up to " + settings.cpuWorkGroup() : "; CPU work-groups off" : "";
+        String variants = "; device kernels " + settings.deviceKernels().name().toLowerCase(java.util.Locale.ROOT)
+                + (settings.deviceKernels().appliesTo(d.type()) ? " (used)" : " (not used on this device)");
+        return "TornadoVM, " + d.id() + ": " + d.name() + " (" + d.driver() + ", " + d.platform() + ")" + groups + variants;
     }
 
     /** The device a plan of this name runs on. */
