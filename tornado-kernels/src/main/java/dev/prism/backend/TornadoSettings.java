@@ -128,11 +128,6 @@ public record TornadoSettings(int device, Map<String, Integer> planDevices, bool
                 deviceKernels);
     }
 
-    /** These settings with another choice of device kernels. */
-    public TornadoSettings withDeviceKernels(DeviceKernels choice) {
-        return new TornadoSettings(device, planDevices, allowBailout, workGroups, memoryLimitMb, compileTimeoutSeconds, cpuWorkGroup, choice);
-    }
-
     /** The device a plan named {@code plan} runs on. */
     public int deviceFor(String plan) {
         return planDevices.getOrDefault(plan, device);

@@ -192,26 +192,15 @@ class TornadoBackendTest {
     void theCpuWorkGroupIsAppliedWhereItIsSafeAndEveryKernelStillMatches() {
         List<KernelCase> cases = Catalog.select(Size.SMALL, List.of("conv2d", "gemm", "attention", "norm", "gating", "concat",
                 "prismconv.forward", "haar", "resample", "elementwise"));
-        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream err = System.err;
-        String profile = System.getProperty("prism.tornado.profile");
-        System.setProperty("prism.tornado.profile", "true");
-        System.setErr(new java.io.PrintStream(log, true));
-        try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false, java.util.Map.of(), 0,
-                TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, 8))) {
-            for (KernelCase c : cases) {
-                KernelCheck.Row row = KernelCheck.run(c, SEQ, b, TOLERANCE, 11);
-                assertTrue(row.ok(), c.name() + ": " + row.problem());
+        String text = dev.prism.testing.Devices.planBuildLog(() -> {
+            try (Backend b = TornadoSupport.open(new TornadoSettings(0, java.util.Map.of(), false, java.util.Map.of(), 0,
+                    TornadoSettings.DEFAULT_COMPILE_TIMEOUT_SECONDS, 8))) {
+                for (KernelCase c : cases) {
+                    KernelCheck.Row row = KernelCheck.run(c, SEQ, b, TOLERANCE, 11);
+                    assertTrue(row.ok(), c.name() + ": " + row.problem());
+                }
             }
-        } finally {
-            System.setErr(err);
-            if (profile == null) {
-                System.clearProperty("prism.tornado.profile");
-            } else {
-                System.setProperty("prism.tornado.profile", profile);
-            }
-        }
-        String text = log.toString();
+        });
         // At SMALL size 7 is the largest divisor up to 8 of conv2d.forward's first grid dimension, 6 of norm.groupStats'.
         List<String> built = text.lines().filter(l -> l.contains("built and compiled")).toList();
         assertTrue(built.stream().anyMatch(l -> l.startsWith("prism: plan 'conv2d.forward' ") && l.contains("work-groups: conv2d.forward 7x1")), text);

@@ -13,8 +13,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,30 +46,10 @@ class TornadoDeviceKernelsTest {
         return TornadoSupport.open(s);
     }
 
-    /** Runs {@code work} with the plan build log on, and returns what the plans printed. */
-    private static String buildLog(Runnable work) {
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream err = System.err;
-        String profile = System.getProperty("prism.tornado.profile");
-        System.setProperty("prism.tornado.profile", "true");
-        System.setErr(new PrintStream(log, true));
-        try {
-            work.run();
-        } finally {
-            System.setErr(err);
-            if (profile == null) {
-                System.clearProperty("prism.tornado.profile");
-            } else {
-                System.setProperty("prism.tornado.profile", profile);
-            }
-        }
-        return log.toString();
-    }
-
     @Test
     void theCatalogCasesOfEveryKernelWithAVariantMatchTheJvmAndRunTheVariant() {
         List<KernelCase> cases = Catalog.select(Size.SMALL, List.of("gemm", "attention", "norm.group", "conv2d.forward", "prismconv.forward"));
-        String log = buildLog(() -> {
+        String log = dev.prism.testing.Devices.planBuildLog(() -> {
             try (Backend b = open(settings(TornadoSettings.DeviceKernels.ON, Map.of()))) {
                 assertTrue(b.description().endsWith("; device kernels on (used)"), b.description());
                 for (KernelCase c : cases) {
@@ -88,7 +66,7 @@ class TornadoDeviceKernelsTest {
     @Test
     void onACpuDeviceAutoRunsThePlainLoopsAndSoDoesAKernelWithItsOwnWorkGroup() {
         KernelCase norm = Catalog.select(Size.SMALL, List.of("norm.group")).getFirst();
-        String auto = buildLog(() -> {
+        String auto = dev.prism.testing.Devices.planBuildLog(() -> {
             try (Backend b = open(settings(TornadoSettings.DeviceKernels.AUTO, Map.of()))) {
                 assumeTrue(b.description().toUpperCase(java.util.Locale.ROOT).contains("CPU")
                         || b.description().contains("Portable Computing Language"), "device 0 is not a CPU: " + b.description());
@@ -98,7 +76,7 @@ class TornadoDeviceKernelsTest {
         });
         assertTrue(auto.contains("prism: plan 'norm.group' ") && !auto.contains("DeviceKernels."), auto);
         KernelCase gemm = Catalog.select(Size.SMALL, List.of("gemm.matmul")).getFirst();
-        String own = buildLog(() -> {
+        String own = dev.prism.testing.Devices.planBuildLog(() -> {
             try (Backend b = open(settings(TornadoSettings.DeviceKernels.ON, Map.of("gemm.matmul", new int[] {1, 1})))) {
                 assertTrue(KernelCheck.run(gemm, SEQ, b, TOLERANCE, 13).ok());
             }

@@ -15,10 +15,10 @@ import java.util.Optional;
 /**
  * Kernels written for a device through TornadoVM's kernel API ({@link KernelContext}: work-item and
  * work-group indices, local memory, barriers), each standing in for one plain-loop kernel of
- * {@code dev.prism.kernels} with the same arguments and the same result. The plain loops stay the one source
+ * {@code dev.prism.kernels} with the same arguments and the same result up to rounding. The plain loops stay the one source
  * of what a kernel computes: these variants are tested against them on every shape of the kernel check
  * ({@code TornadoDeviceKernelsTest}, {@code prism kernels --check --backend tornado}), as the JVM's Vector API
- * variants are, and {@code prism.tornado.deviceKernels=false} runs the plain loops instead.
+ * variants are, and {@code prism.tornado.deviceKernels=off} runs the plain loops instead.
  *
  * <p>What each variant changes, and why it can pay on a device:
  * <ul>
