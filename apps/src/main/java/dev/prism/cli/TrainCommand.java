@@ -151,7 +151,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--batch", defaultValue = "64", description = "Images per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}; wavediff: the preset's, see --disc).")
     double lr;
 
     @Option(names = "--lr-decay", defaultValue = "constant", paramLabel = "constant|linear|cosine",
@@ -170,7 +170,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     @Option(names = "--clip", defaultValue = "1.0", description = "Maximum global gradient norm, 0 for none (default: ${DEFAULT-VALUE}).")
     double clip;
 
-    @Option(names = "--ema", defaultValue = "0.999", description = "EMA decay of the weights, after its warm-up (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ema", defaultValue = "0.999", description = "EMA decay of the weights, after its warm-up (default: ${DEFAULT-VALUE}; wavediff: the preset's, see --disc).")
     double ema;
 
     @Option(names = "--schedule", defaultValue = "linear", paramLabel = "linear|cosine",
@@ -199,16 +199,16 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     double klWeight;
 
     @Option(names = "--d-lr", defaultValue = "1.25e-4", paramLabel = "LR",
-            description = "wavediff: the discriminator's peak learning rate (--lr is the generator's; default: ${DEFAULT-VALUE}).")
+            description = "wavediff: the discriminator's peak learning rate (--lr is the generator's; default: the preset's, see --disc).")
     double dLr;
 
     @Option(names = "--r1-gamma", defaultValue = "0.02", paramLabel = "GAMMA",
-            description = "wavediff: the R1 penalty's weight on real pairs, 0 for none (default: ${DEFAULT-VALUE}).")
+            description = "wavediff: the R1 penalty's weight on real pairs, 0 for none (default: the preset's, see --disc).")
     double r1Gamma;
 
     @Option(names = "--lazy-reg", defaultValue = "1", paramLabel = "K",
             description = "wavediff: the R1 penalty at every K-th iteration only, from the first (the official --lazy_reg; "
-                    + "default: ${DEFAULT-VALUE}, every iteration).")
+                    + "default: the preset's, see --disc).")
     int lazyReg;
 
     @Option(names = "--rec-weight", defaultValue = "1", paramLabel = "LAMBDA",
@@ -216,9 +216,11 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
     double recWeight;
 
     @Option(names = "--disc", paramLabel = "KEY=VALUE", split = ",",
-            description = "wavediff: the discriminator's options kind (small: the official Discriminator_small, default; large: "
-                    + "Discriminator_large, which the official code trains for CelebA-HQ and LSUN), ngf (default 32), temb (128) and layers "
-                    + "(small: 3 or 4, large: 3 to 6; default 3).")
+            description = "wavediff: the discriminator's options kind (small: the official Discriminator_small; large: "
+                    + "Discriminator_large), ngf, temb and layers (small: 3 or 4, large: 3 to 6). Defaults of these and of --lr, "
+                    + "--d-lr, --r1-gamma, --lazy-reg and --ema follow the preset: the official run.sh settings for cifar10 and stl10 "
+                    + "(small) and for celeba_256, celeba_512, celeba_1024 and lsun (large); for fmnist, small, ngf 32, temb 128, "
+                    + "layers 3, --lr 1.6e-4, --d-lr 1.25e-4, --r1-gamma 0.02, --lazy-reg 1, --ema 0.999 (docs/WAVEDIFF.md).")
     List<String> disc;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial weights, the data order and the noise (default: ${DEFAULT-VALUE}).")
@@ -769,18 +771,27 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                 throw new IllegalArgumentException("--switch-kl applies to --process dvdp");
             }
             r.switchKl = c.switchKl;
-            if ("wavediff".equals(r.model)) {
-                // the official train_wddgan.py: lr_g 1.6e-4, no warm-up, no clipping, unless given
-                var parsed = c.spec.commandLine().getParseResult();
-                r.lr = parsed.hasMatchedOption("--lr") ? c.lr : 1.6e-4;
-                r.warmup = parsed.hasMatchedOption("--warmup") ? c.warmup : 0;
-                r.clip = parsed.hasMatchedOption("--clip") ? c.clip : 0;
-            }
             r.dLr = c.dLr;
             r.r1Gamma = c.r1Gamma;
             r.recWeight = c.recWeight;
             r.lazyReg = c.lazyReg;
             r.disc = new LinkedHashMap<>(Models.parseOptions(c.disc));
+            if ("wavediff".equals(r.model)) {
+                // the official train_wddgan.py with its run.sh settings for the preset (fmnist: Prism's own); no warm-up, no
+                // clipping; each only where its option was not given
+                var parsed = c.spec.commandLine().getParseResult();
+                WaveDiffRecipe recipe = WaveDiffRecipe.of(r.options.getOrDefault("preset", "cifar10"));
+                r.lr = parsed.hasMatchedOption("--lr") ? c.lr : recipe.lrG();
+                r.dLr = parsed.hasMatchedOption("--d-lr") ? c.dLr : recipe.lrD();
+                r.r1Gamma = parsed.hasMatchedOption("--r1-gamma") ? c.r1Gamma : recipe.r1Gamma();
+                r.lazyReg = parsed.hasMatchedOption("--lazy-reg") ? c.lazyReg : recipe.lazyReg();
+                r.ema = parsed.hasMatchedOption("--ema") ? c.ema : recipe.ema();
+                r.warmup = parsed.hasMatchedOption("--warmup") ? c.warmup : 0;
+                r.clip = parsed.hasMatchedOption("--clip") ? c.clip : 0;
+                Map<String, String> disc = recipe.disc();
+                disc.putAll(r.disc);
+                r.disc = disc;
+            }
             r.seed = c.seed;
             r.checkpointEvery = c.checkpointEvery;
             r.sampleEvery = c.sampleEvery;
@@ -989,16 +1000,18 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
         }
 
         /**
-         * The discriminator of a wavediff run, named {@code netD.*} and initialised from the run's seed: its options over the
-         * defaults kind small, ngf 32, temb 128, layers 3, on the generator's coefficients.
+         * The discriminator of a wavediff run, named {@code netD.*} and initialised from the run's seed: its options (a fresh
+         * run's come from {@link WaveDiffRecipe} and {@code --disc}) over ngf 32, temb 128, layers 3, kind small, on the
+         * generator's coefficients.
          */
         WaveDiffDiscriminator discriminator(WaveDiffGenerator g) {
             Map<String, String> o = new LinkedHashMap<>();
             o.put("ngf", "32");
             o.put("temb", "128");
             o.put("layers", "3");
+            o.put("kind", "small"); // a checkpoint without it was written when small was the only default
             for (var e : disc.entrySet()) {
-                if (!o.containsKey(e.getKey()) && !e.getKey().equals("kind")) {
+                if (!o.containsKey(e.getKey())) {
                     throw new IllegalArgumentException("--disc: unknown option '" + e.getKey() + "', expected kind, ngf, temb or layers");
                 }
                 o.put(e.getKey(), e.getValue());
@@ -1013,7 +1026,7 @@ final class TrainCommand implements Callable<Integer>, LibraryNames {
                     throw new IllegalArgumentException("--disc " + keys[i] + " expected an integer, found '" + o.get(keys[i]) + "'");
                 }
             }
-            String kind = o.getOrDefault("kind", "small").trim();
+            String kind = o.get("kind").trim();
             if (!kind.equals("small") && !kind.equals("large")) {
                 throw new IllegalArgumentException("--disc kind expected small or large, found '" + kind + "'");
             }

@@ -66,7 +66,7 @@ class TrainWaveDiffTest {
         Map<String, String> state = Checkpoint.header(out.resolve("checkpoint.safetensors")).state();
         assertEquals("0.05", state.get("r1_gamma"));
         assertEquals("0.5", state.get("beta1"), "the official Adam betas");
-        assertEquals("ngf=2,temb=8,layers=3", state.get("disc"));
+        assertEquals("ngf=2,temb=8,layers=3,kind=small", state.get("disc"));
         CliTest.Result s = CliTest.run("sample", "--model", "wavediff", "--weights", out.resolve("ema.safetensors").toString(), "--batch", "2",
                 "--out", dir.resolve("grid.png").toString());
         assertEquals(0, s.code(), s.out() + s.err());
@@ -86,6 +86,65 @@ class TrainWaveDiffTest {
         assertArrayEquals(TrainCommandTest.tensorBytes(through.resolve("ema.safetensors")), TrainCommandTest.tensorBytes(resumed.resolve("ema.safetensors")));
     }
 
+    /**
+     * An official preset trains with the official run.sh settings where no option is given (CIFAR-10's: lr_g 1.6e-4,
+     * lr_d 1.25e-4, r1_gamma 0.02, lazy_reg 15, ema_decay 0.9999, Discriminator_small of 3 layers), and an option still
+     * wins; a tiny generator on the cifar10 preset, grey images as 4 bands.
+     */
+    @Test
+    void anOfficialPresetTrainsWithItsOfficialSettingsWhereNoOptionIsGiven(@TempDir Path dir) throws Exception {
+        Path data = images(dir);
+        Path out = dir.resolve("cifar");
+        CliTest.Result r = run(List.of("train", "--model", "wavediff", "--config", "cifar10,in=4,res=1,size=8,nf=4,nz=4,zdim=8,mlp=1",
+                "--disc", "ngf=2,temb=8", "--data", data.toString(), "--size", "16", "--steps", "1", "--batch", "2",
+                "--checkpoint-every", "1", "--sample-every", "0", "--threads", "2", "--out", out.toString()));
+        assertEquals(0, r.code(), r.out() + r.err());
+        Map<String, String> state = Checkpoint.header(out.resolve("checkpoint.safetensors")).state();
+        assertEquals(1.25e-4, Double.parseDouble(state.get("d_lr")));
+        assertEquals(0.02, Double.parseDouble(state.get("r1_gamma")));
+        assertEquals("15", state.get("lazy_reg"));
+        assertEquals(0.9999, Double.parseDouble(state.get("ema")));
+        assertEquals(1.6e-4, Double.parseDouble(state.get("lr")));
+        assertEquals("ngf=2,temb=8,layers=3,kind=small", state.get("disc"));
+
+        Path given = dir.resolve("given");
+        r = run(List.of("train", "--model", "wavediff", "--config", "cifar10,in=4,res=1,size=8,nf=4,nz=4,zdim=8,mlp=1",
+                "--disc", "ngf=2,temb=8,kind=large", "--lazy-reg", "2", "--r1-gamma", "0.5", "--ema", "0.9", "--data", data.toString(),
+                "--size", "16", "--steps", "1", "--batch", "2", "--checkpoint-every", "1", "--sample-every", "0", "--threads", "2",
+                "--out", given.toString()));
+        assertEquals(0, r.code(), r.out() + r.err());
+        state = Checkpoint.header(given.resolve("checkpoint.safetensors")).state();
+        assertEquals("2", state.get("lazy_reg"));
+        assertEquals(0.5, Double.parseDouble(state.get("r1_gamma")));
+        assertEquals(0.9, Double.parseDouble(state.get("ema")));
+        assertEquals("ngf=2,temb=8,layers=3,kind=large", state.get("disc"));
+    }
+
+    /** The settings of every preset, as the official run.sh passes them to train_wddgan.py (and its defaults otherwise). */
+    @Test
+    void eachPresetsRecipeIsTheOfficialRunScriptsSettings() {
+        record Row(String preset, double lrG, double lrD, double r1, int lazy, double ema, String disc) {}
+        Row[] rows = {
+            new Row("cifar10", 1.6e-4, 1.25e-4, 0.02, 15, 0.9999, "ngf=64,temb=256,layers=3,kind=small"),
+            new Row("stl10", 1.6e-4, 1.25e-4, 0.02, 15, 0.9999, "ngf=64,temb=256,layers=4,kind=small"),
+            new Row("celeba_256", 2e-4, 1e-4, 2.0, 10, 0.9999, "ngf=64,temb=256,layers=5,kind=large"),
+            new Row("celeba_512", 2e-4, 1e-4, 2.0, 10, 0.9999, "ngf=64,temb=256,layers=6,kind=large"),
+            new Row("celeba_1024", 2e-4, 1e-4, 2.0, 10, 0.9999, "ngf=64,temb=256,layers=6,kind=large"),
+            new Row("lsun", 1.6e-4, 1e-4, 1.0, 10, 0.999, "ngf=64,temb=256,layers=5,kind=large"),
+            new Row("fmnist", 1.6e-4, 1.25e-4, 0.02, 1, 0.999, "ngf=32,temb=128,layers=3,kind=small"),
+        };
+        for (Row w : rows) {
+            WaveDiffRecipe r = WaveDiffRecipe.of(w.preset());
+            assertEquals(w.lrG(), r.lrG(), w.preset());
+            assertEquals(w.lrD(), r.lrD(), w.preset());
+            assertEquals(w.r1(), r.r1Gamma(), w.preset());
+            assertEquals(w.lazy(), r.lazyReg(), w.preset());
+            assertEquals(w.ema(), r.ema(), w.preset());
+            assertEquals(w.disc(), String.join(",", r.disc().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()), w.preset());
+        }
+        assertEquals(rows.length, dev.prism.nn.models.Models.WAVEDIFF_PRESETS.size(), "a row for every preset");
+    }
+
     /** --disc kind=large: the official Discriminator_large (all blocks downsampling), recorded for --resume. */
     @Test
     void theLargeDiscriminatorTrainsAndIsRecorded(@TempDir Path dir) throws Exception {
@@ -96,7 +155,7 @@ class TrainWaveDiffTest {
         CliTest.Result r = run(a);
         assertEquals(0, r.code(), r.out() + r.err());
         Map<String, String> state = Checkpoint.header(out.resolve("checkpoint.safetensors")).state();
-        assertEquals("ngf=2,temb=8,layers=3,kind=large", state.get("disc"));
+        assertEquals("ngf=2,temb=8,layers=3,kind=large", state.get("disc"), "the preset's small replaced by the option");
         try (var wf = dev.prism.nn.io.WeightFile.open(out.resolve("checkpoint.safetensors"))) {
             assertArrayEquals(new int[] {8, 4, 1, 1}, wf.entry("netD.conv1.skip.0.weight").shape(),
                     "Discriminator_large's first block widens 2·ngf to 4·ngf (Discriminator_small's keeps 2·ngf)");
