@@ -143,6 +143,16 @@ class TrainWaveDiffTest {
             assertEquals(w.disc(), String.join(",", r.disc().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()), w.preset());
         }
         assertEquals(rows.length, dev.prism.nn.models.Models.WAVEDIFF_PRESETS.size(), "a row for every preset");
+        for (String preset : dev.prism.nn.models.Models.WAVEDIFF_PRESETS) {
+            var g = dev.prism.nn.models.Models.structure("wavediff", Map.of("preset", preset)).wavediff().config();
+            WaveDiffRecipe r = WaveDiffRecipe.of(preset);
+            var d = dev.prism.nn.models.WaveDiffDiscriminator.named("netD", new dev.prism.nn.models.WaveDiffDiscriminator.Config(
+                    g.channels(), g.size(), r.ngf(), r.temb(), r.layers(), r.kind().equals("large")));
+            if (preset.equals("cifar10")) {
+                // the official Discriminator_small(nc=24, ngf=64, t_emb_dim=256, num_layers=3), counted with PyTorch
+                assertEquals(7_630_593, d.parameterCount());
+            }
+        }
     }
 
     /** --disc kind=large: the official Discriminator_large (all blocks downsampling), recorded for --resume. */
