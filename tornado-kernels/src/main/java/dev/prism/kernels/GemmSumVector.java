@@ -30,6 +30,8 @@ final class GemmSumVector {
     private static final class Scratch {
         final float[] run = new float[8 * L];
         final double[] lanes = new double[8 * L];
+        /** The double totals of this thread's rows of C, grown on first use. */
+        double[] totals = new double[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -48,17 +50,34 @@ final class GemmSumVector {
         }
         Scratch scratch = SCRATCH.get();
         int n4 = n - n % 4;
-        for (int i = from; i < to; i += 2) {
-            // an odd last row is computed as both rows of the pair and stored once
-            int i1 = i + 1 < to ? i + 1 : i;
+        int rows = to - from;
+        if (scratch.totals.length < rows * n4) {
+            scratch.totals = new double[rows * n4];
+        }
+        double[] totals = scratch.totals;
+        for (int i = from; i < to; i++) {
+            for (int j = 0; j < n4; j++) {
+                totals[(i - from) * n4 + j] = accumulate != 0 ? c[i * n + j] : 0;
+            }
+        }
+        // Batch items outermost: one item's rows of A and B stay in cache while every block of these rows uses them
+        // (with the items innermost, each block streamed the whole batch of B). Each element still adds its items'
+        // sums in item order, to its double total.
+        for (int bi = 0; bi < batch; bi++) {
             for (int j = 0; j < n4; j += 4) {
-                block(a, b, c, batch, n, k, strideA, strideB, accumulate, i, i1, j, scratch);
+                for (int i = from; i < to; i += 2) {
+                    // an odd last row is computed as both rows of the pair and added once
+                    int i1 = i + 1 < to ? i + 1 : i;
+                    block(a, b, k, bi * strideA, bi * strideB, i, i1, j, totals, (i - from) * n4, (i1 - from) * n4, scratch);
+                }
+            }
+        }
+        for (int i = from; i < to; i++) {
+            for (int j = 0; j < n4; j++) {
+                c[i * n + j] = (float) totals[(i - from) * n4 + j];
             }
             for (int j = n4; j < n; j++) {
                 c[i * n + j] = (float) column(a, b, c, batch, n, k, strideA, strideB, accumulate, i, j);
-                if (i1 != i) {
-                    c[i1 * n + j] = (float) column(a, b, c, batch, n, k, strideA, strideB, accumulate, i1, j);
-                }
             }
         }
     }
@@ -73,89 +92,99 @@ final class GemmSumVector {
         return s;
     }
 
-    /** Rows {@code i0, i1} × columns {@code j .. j+3} of C. */
-    private static void block(float[] a, float[] b, float[] c, int batch, int n, int k, int strideA, int strideB,
-                              int accumulate, int i0, int i1, int j, Scratch scratch) {
+    /**
+     * One batch item (its matrices at {@code oa} in A and {@code ob} in B) of rows {@code i0, i1} × columns
+     * {@code j .. j+3} of C: each of the eight sums added to its total, {@code totals[t0 + j ..]} for row {@code i0} and
+     * {@code totals[t1 + j ..]} for row {@code i1} (once when the two rows are one).
+     */
+    private static void block(float[] a, float[] b, int k, int oa, int ob, int i0, int i1, int j, double[] totals, int t0, int t1,
+                              Scratch scratch) {
         float[] run = scratch.run;
         double[] lanes = scratch.lanes;
         int kq = k - k % L;
-        double t00 = 0, t01 = 0, t02 = 0, t03 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0;
-        if (accumulate != 0) {
-            t00 = c[i0 * n + j];
-            t01 = c[i0 * n + j + 1];
-            t02 = c[i0 * n + j + 2];
-            t03 = c[i0 * n + j + 3];
-            t10 = c[i1 * n + j];
-            t11 = c[i1 * n + j + 1];
-            t12 = c[i1 * n + j + 2];
-            t13 = c[i1 * n + j + 3];
-        }
-        for (int bi = 0; bi < batch; bi++) {
-            int ra = bi * strideA + i0 * k;
-            int rb = bi * strideA + i1 * k;
-            int b0 = bi * strideB + j * k;
-            int b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-            java.util.Arrays.fill(lanes, 0);
-            for (int p0 = 0; p0 < kq; p0 += RUN * L) {
-                int p1 = Math.min(kq, p0 + RUN * L);
-                FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00;
-                FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-                for (int p = p0; p < p1; p += L) {
-                    FloatVector x0 = FloatVector.fromArray(F, b, b0 + p);
-                    FloatVector x1 = FloatVector.fromArray(F, b, b1 + p);
-                    FloatVector x2 = FloatVector.fromArray(F, b, b2 + p);
-                    FloatVector x3 = FloatVector.fromArray(F, b, b3 + p);
-                    FloatVector u = FloatVector.fromArray(F, a, ra + p);
-                    s00 = u.fma(x0, s00);
-                    s01 = u.fma(x1, s01);
-                    s02 = u.fma(x2, s02);
-                    s03 = u.fma(x3, s03);
-                    u = FloatVector.fromArray(F, a, rb + p);
-                    s10 = u.fma(x0, s10);
-                    s11 = u.fma(x1, s11);
-                    s12 = u.fma(x2, s12);
-                    s13 = u.fma(x3, s13);
+        int ra = oa + i0 * k;
+        int rb = oa + i1 * k;
+        int b0 = ob + j * k;
+        int b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+        // A run's float lanes are added to the double lanes; the first run's replace them (0 + x is x exactly).
+        boolean first = true;
+        for (int p0 = 0; p0 < kq; p0 += RUN * L) {
+            int p1 = Math.min(kq, p0 + RUN * L);
+            FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00;
+            FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            for (int p = p0; p < p1; p += L) {
+                FloatVector x0 = FloatVector.fromArray(F, b, b0 + p);
+                FloatVector x1 = FloatVector.fromArray(F, b, b1 + p);
+                FloatVector x2 = FloatVector.fromArray(F, b, b2 + p);
+                FloatVector x3 = FloatVector.fromArray(F, b, b3 + p);
+                FloatVector u = FloatVector.fromArray(F, a, ra + p);
+                s00 = u.fma(x0, s00);
+                s01 = u.fma(x1, s01);
+                s02 = u.fma(x2, s02);
+                s03 = u.fma(x3, s03);
+                u = FloatVector.fromArray(F, a, rb + p);
+                s10 = u.fma(x0, s10);
+                s11 = u.fma(x1, s11);
+                s12 = u.fma(x2, s12);
+                s13 = u.fma(x3, s13);
+            }
+            s00.intoArray(run, 0);
+            s01.intoArray(run, L);
+            s02.intoArray(run, 2 * L);
+            s03.intoArray(run, 3 * L);
+            s10.intoArray(run, 4 * L);
+            s11.intoArray(run, 5 * L);
+            s12.intoArray(run, 6 * L);
+            s13.intoArray(run, 7 * L);
+            if (first) {
+                for (int l = 0; l < 8 * L; l++) {
+                    lanes[l] = run[l];
                 }
-                s00.intoArray(run, 0);
-                s01.intoArray(run, L);
-                s02.intoArray(run, 2 * L);
-                s03.intoArray(run, 3 * L);
-                s10.intoArray(run, 4 * L);
-                s11.intoArray(run, 5 * L);
-                s12.intoArray(run, 6 * L);
-                s13.intoArray(run, 7 * L);
+                first = false;
+            } else {
                 for (int l = 0; l < 8 * L; l++) {
                     lanes[l] += run[l];
                 }
             }
-            t00 += combine(lanes, 0, a, ra, b, b0, kq, k);
-            t01 += combine(lanes, L, a, ra, b, b1, kq, k);
-            t02 += combine(lanes, 2 * L, a, ra, b, b2, kq, k);
-            t03 += combine(lanes, 3 * L, a, ra, b, b3, kq, k);
-            t10 += combine(lanes, 4 * L, a, rb, b, b0, kq, k);
-            t11 += combine(lanes, 5 * L, a, rb, b, b1, kq, k);
-            t12 += combine(lanes, 6 * L, a, rb, b, b2, kq, k);
-            t13 += combine(lanes, 7 * L, a, rb, b, b3, kq, k);
         }
-        c[i0 * n + j] = (float) t00;
-        c[i0 * n + j + 1] = (float) t01;
-        c[i0 * n + j + 2] = (float) t02;
-        c[i0 * n + j + 3] = (float) t03;
-        c[i1 * n + j] = (float) t10;
-        c[i1 * n + j + 1] = (float) t11;
-        c[i1 * n + j + 2] = (float) t12;
-        c[i1 * n + j + 3] = (float) t13;
-    }
-
-    /** The {@code L} partial sums at {@code lanes[at..]} added left to right, then the last terms {@code p in [kq, k)}. */
-    private static double combine(double[] lanes, int at, float[] a, int ra, float[] b, int rb, int kq, int k) {
-        double s = lanes[at];
+        if (first) {
+            java.util.Arrays.fill(lanes, 0); // k < L: no run
+        }
+        // The eight sums of the block, each its L lanes left to right and then its last k mod L products, as eight
+        // independent chains side by side (one after the other, each chain's additions wait on the one before).
+        double s0 = lanes[0], s1 = lanes[L], s2 = lanes[2 * L], s3 = lanes[3 * L];
+        double s4 = lanes[4 * L], s5 = lanes[5 * L], s6 = lanes[6 * L], s7 = lanes[7 * L];
         for (int l = 1; l < L; l++) {
-            s += lanes[at + l];
+            s0 += lanes[l];
+            s1 += lanes[L + l];
+            s2 += lanes[2 * L + l];
+            s3 += lanes[3 * L + l];
+            s4 += lanes[4 * L + l];
+            s5 += lanes[5 * L + l];
+            s6 += lanes[6 * L + l];
+            s7 += lanes[7 * L + l];
         }
         for (int p = kq; p < k; p++) {
-            s += (double) a[ra + p] * b[rb + p];
+            double u0 = a[ra + p], u1 = a[rb + p];
+            double x0 = b[b0 + p], x1 = b[b1 + p], x2 = b[b2 + p], x3 = b[b3 + p];
+            s0 += u0 * x0;
+            s1 += u0 * x1;
+            s2 += u0 * x2;
+            s3 += u0 * x3;
+            s4 += u1 * x0;
+            s5 += u1 * x1;
+            s6 += u1 * x2;
+            s7 += u1 * x3;
         }
-        return s;
+        totals[t0 + j] += s0;
+        totals[t0 + j + 1] += s1;
+        totals[t0 + j + 2] += s2;
+        totals[t0 + j + 3] += s3;
+        if (i1 != i0) {
+            totals[t1 + j] += s4;
+            totals[t1 + j + 1] += s5;
+            totals[t1 + j + 2] += s6;
+            totals[t1 + j + 3] += s7;
+        }
     }
 }
