@@ -206,6 +206,10 @@ def cases():
         wk, bk = rand(C, C, k, k, grad=True), rand(C, grad=True)
         c["conv2d.forward" + tag] = (lambda w=wk, bb=bk, k=k: F.conv2d(x, w.detach(), bb.detach(), padding=k // 2))
         c["conv2d.backward" + tag] = backward_of(lambda w=wk, bb=bk, k=k: (F.conv2d(xc, w, bb, padding=k // 2), [xc, w, bb]))
+    # The DDPM UNet's one-channel first and last 3x3 layers at batch 64 (catalog conv2d.backward.first / .last).
+    for tag, cin, cout in ((".first", 1, 32), (".last", 32, 1)):
+        xe, we, be = rand(64, cin, 32, 32, grad=True), rand(cout, cin, 3, 3, grad=True), rand(cout, grad=True)
+        c["conv2d.backward" + tag] = backward_of(lambda xe=xe, we=we, be=be: (F.conv2d(xe, we, be, padding=1), [xe, we, be]))
     for tag, heads in (("", 1), (".heads4", 4)):
         d = C // heads
         q, k_, v_ = (rand(heads, 1024, d, grad=True) for _ in range(3))

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * 2-D convolutions: 3×3 padding 1 (direct kernels) and 1×1 (routed to the matrix product), forward and
- * backward (MODEL: 64→64 channels on 1×64×64×64), and the forward of a batch of narrow planes, which runs side by
+ * backward (MODEL: 64→64 channels on 1×64×64×64), the backward of a model's one-channel first and last 3×3 layers
+ * (MODEL: 64×1×32×32 → 32 and 64×32×32×32 → 1), and the forward of a batch of narrow planes, which runs side by
  * side (MODEL: 16×64×8×8).
  */
 final class Conv2dCases implements CaseProvider {
@@ -33,6 +34,20 @@ final class Conv2dCases implements CaseProvider {
                 float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), gy = r.gaussian(g.ySize());
                 float[] gx = Rand.poisoned(g.xSize()), gw = Rand.poisoned(g.wSize()), gb = Rand.poisoned(g.cout());
                 return Plan.builder("conv2d.backward" + suffix).addAll(Conv2d.backward(x, wt, gy, gx, gw, gb, g))
+                        .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
+            }));
+        }
+        // The one-channel ends of an image model (the DDPM UNet's first and last layers at batch 64), whose 3×3 layers the
+        // JVM backend runs on other paths than the wide ones (docs/KERNELS.md)
+        int en = small ? 2 : 64, eh = small ? 11 : 32, ew = small ? 13 : 32, ec = small ? 5 : 32;
+        for (boolean first : new boolean[] {true, false}) {
+            Conv2d.Geometry g = first ? Conv2d.Geometry.of(en, 1, eh, ew, ec, 3, 1, 1, 1, 1) : Conv2d.Geometry.of(en, ec, eh, ew, 1, 3, 1, 1, 1, 1);
+            String name = "conv2d.backward." + (first ? "first" : "last");
+            cases.add(new KernelCase(name, en + "x" + g.cin() + "x" + eh + "x" + ew + " -> " + g.cout() + " 3x3 bias", seed -> {
+                Rand r = new Rand(seed);
+                float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), gy = r.gaussian(g.ySize());
+                float[] gx = Rand.poisoned(g.xSize()), gw = Rand.poisoned(g.wSize()), gb = Rand.poisoned(g.cout());
+                return Plan.builder(name).addAll(Conv2d.backward(x, wt, gy, gx, gw, gb, g))
                         .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
             }));
         }
