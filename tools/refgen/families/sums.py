@@ -225,6 +225,7 @@ def generate():
             prismconv("prismconv_zeros", False, 0.25),
             prismconv("prismconv_circular", True, 0.0),
             conv2d("conv2d_3x3", 3, 8, 8, 1),
+            conv2d("conv2d_3x3_wide", 3, 9, 17, 1),
             conv2d("conv2d_1x1", 1, 16, 16, 0),
             linear_bias("linear_bias"),
             planes("planes"),

@@ -94,7 +94,7 @@ final class Conv2dVector {
             }
             return;
         }
-        if (Conv2dWinogradVector.applies(g)) {
+        if (Conv2dWinogradVector.pays(g)) {
             Conv2dWinogradVector.forwardRows(x, w, y, g, from, to);
             return;
         }

@@ -108,7 +108,7 @@ final class Conv2dWeightGradVector {
             }
             return;
         }
-        if (Conv2dWinogradVector.applies(g)) {
+        if (Conv2dWinogradWeightVector.pays(g)) {
             Conv2dWinogradWeightVector.backwardWeightLanes(x, gy, gw, g, rowFrom, rowTo);
             return;
         }

@@ -86,9 +86,26 @@ final class Conv2dWinogradVector {
     private Conv2dWinogradVector() {
     }
 
-    /** True when {@link Conv2dVector#forwardRows} takes this path: 3×3, stride 1, dilation 1, groups 1. */
+    /** True for the geometries this path computes: 3×3, stride 1, dilation 1, groups 1 ({@link #pays}: which of them take it). */
     static boolean applies(int[] g) {
         return g[KH] == 3 && g[KW] == 3 && g[SH] == 1 && g[SW] == 1 && g[DH] == 1 && g[DW] == 1 && g[GROUPS] == 1;
+    }
+
+    /** The fewest input channels for which {@link Conv2dVector} takes this path: {@value}. */
+    static final int MIN_CIN = 4;
+
+    /**
+     * True when {@link Conv2dVector#forwardRows} takes this path: a geometry {@link #applies} accepts, with at least
+     * {@link #MIN_CIN} input channels. With fewer, each tile's input transform serves one to three channels' products
+     * and the direct path is faster at every width: one thread's half of the lanes of 64×1×32×32 → 32 took 1.03 ms
+     * against 0.40 direct, of 64×3×32×32 → 32 1.14 against 0.55 at 512 bits (1.50 against 1.12 at 256, 2.22 against
+     * 2.11 at 128); with 4 channels the direct path was faster at 512 bits only (0.79 against 1.23; at 256 bits 2.48
+     * against 1.68). AMD Zen 5, a throwaway harness timing the two paths; {@code prism bench -k conv2d.backward.last}
+     * times a layer whose input gradient (one channel in) takes the direct path. The rule depends on the geometry alone,
+     * so the bits do not depend on the thread count.
+     */
+    static boolean pays(int[] g) {
+        return applies(g) && g[CIN] >= MIN_CIN;
     }
 
     /**

@@ -10,7 +10,7 @@ import static dev.prism.kernels.Conv2dKernels.OH;
 import static dev.prism.kernels.Conv2dKernels.OW;
 
 /**
- * {@link Conv2dWeightGradVector}'s path for the geometries {@link Conv2dWinogradVector#applies} accepts (3×3, stride 1,
+ * {@link Conv2dWeightGradVector}'s path for the geometries {@link #pays} accepts (3×3, stride 1,
  * dilation 1, groups 1): the weight gradient by Winograd's F(2×2, 3×3) run backwards. With the forward tile
  * {@code Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A}, each tile adds {@code Gᵀ[(A dY Aᵀ) ⊙ (Bᵀ d B)]G} to the 3×3 gradient of the
  * filter, so {@code gw = Gᵀ M G} with {@code M_ξ[co][ci] = Σ_tiles (A dY Aᵀ)_ξ[co] · (Bᵀ d B)_ξ[ci]}: 16 products
@@ -61,6 +61,24 @@ final class Conv2dWinogradWeightVector {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Conv2dWinogradWeightVector() {
+    }
+
+    /** The fewest input channels, and output channels, for which {@link Conv2dWeightGradVector} takes this path. */
+    static final int MIN_CIN = 9, MIN_COUT = 17;
+
+    /**
+     * True when {@link Conv2dWeightGradVector#backwardWeightLanes} takes this path: a geometry
+     * {@link Conv2dWinogradVector#applies} accepts, with at least {@link #MIN_CIN} input and {@link #MIN_COUT} output
+     * channels. Every thread transforms the whole batch's input for the output channels of its lanes, and pads those
+     * channels to whole vectors: with few of either, the transforms outweigh the products they save. Measured with a
+     * throwaway harness timing one thread's half of the lanes, batch 64 at 32×32 (AMD Zen 5): one output channel
+     * 4.74 ms against 1.62 direct at 512 bits (6.72 against 1.97 at 256, 8.83 against 1.53 at 128); one input channel
+     * 1.90 against 0.68; 8 output channels 4.77 against 2.62; 16 output channels 5.14 against 3.78 (7.47 against 8.05 at
+     * 128 bits, the one case measured slower direct); 32 → 32 5.40 against 7.24 (Winograd). The rule depends on the
+     * geometry alone, so the bits do not depend on the thread count.
+     */
+    static boolean pays(int[] g) {
+        return Conv2dWinogradVector.applies(g) && g[Conv2dKernels.CIN] >= MIN_CIN && g[Conv2dKernels.COUT] >= MIN_COUT;
     }
 
     /**

@@ -55,6 +55,14 @@ class Conv2dBackwardVectorTest {
         gs.add(Conv2d.Geometry.of(5, 3, 2, 3, 2, 2, 1, 0, 1, 1));
         gs.add(new Conv2d.Geometry(2, 9, 11, 70, 7, 5, 1, 1, 1, 2, 0, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(1, 13, 4, 9, 3, 3, 1, 1, 1, 1));
+        // Conv2dWinogradWeightVector (3×3, stride 1, at least 9 input and 17 output channels): odd output sizes (a last
+        // tile half outside), no padding and padding 2, rows of more tiles than one block holds, a single output row,
+        // channel counts off the micro-kernel's blocks
+        gs.add(Conv2d.Geometry.of(3, 9, 7, 9, 17, 3, 1, 0, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 10, 6, 7, 18, 3, 1, 2, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 9, 5, 300, 17, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 11, 3, 40, 19, 3, 1, 0, 1, 1));
+        gs.add(Conv2d.Geometry.of(5, 17, 4, 4, 33, 3, 1, 1, 1, 1));
         return gs;
     }
 
@@ -74,6 +82,31 @@ class Conv2dBackwardVectorTest {
                 new float[g.wSize()], null, g);
         assertEquals("conv2d.backwardWeight", launches.getFirst().kernel());
         assertNotNull(launches.getFirst().vector());
+    }
+
+    /**
+     * Which 3×3 layers take Winograd's paths on the JVM backend: the forward (and so the input gradient) from
+     * {@link Conv2dWinogradVector#MIN_CIN} input channels, the weight gradient from
+     * {@link Conv2dWinogradWeightVector#MIN_CIN} input and {@link Conv2dWinogradWeightVector#MIN_COUT} output channels;
+     * a one-channel first or last layer takes the direct paths (docs/KERNELS.md). Geometry alone decides.
+     */
+    @Test
+    void winogradTakesTheLayersItPaysFor() {
+        int[] first = Conv2d.Geometry.of(64, 1, 32, 32, 32, 3, 1, 1, 1, 1).pack();
+        int[] last = Conv2d.Geometry.of(64, 32, 32, 32, 1, 3, 1, 1, 1, 1).pack();
+        int[] wide = Conv2d.Geometry.of(64, 32, 32, 32, 32, 3, 1, 1, 1, 1).pack();
+        assertEquals(List.of(false, true, true), List.of(Conv2dWinogradVector.pays(first), Conv2dWinogradVector.pays(last),
+                Conv2dWinogradVector.pays(wide)), "forward: first, last, wide");
+        assertEquals(List.of(false, false, true), List.of(Conv2dWinogradWeightVector.pays(first),
+                Conv2dWinogradWeightVector.pays(last), Conv2dWinogradWeightVector.pays(wide)), "weight gradient: first, last, wide");
+        assertEquals(List.of(false, true), List.of(Conv2dWinogradVector.pays(Conv2d.Geometry.of(1, 3, 8, 8, 8, 3, 1, 1, 1, 1).pack()),
+                Conv2dWinogradVector.pays(Conv2d.Geometry.of(1, 4, 8, 8, 8, 3, 1, 1, 1, 1).pack())), "forward: 3 and 4 channels in");
+        assertEquals(List.of(false, false, true), List.of(
+                Conv2dWinogradWeightVector.pays(Conv2d.Geometry.of(1, 8, 8, 8, 17, 3, 1, 1, 1, 1).pack()),
+                Conv2dWinogradWeightVector.pays(Conv2d.Geometry.of(1, 9, 8, 8, 16, 3, 1, 1, 1, 1).pack()),
+                Conv2dWinogradWeightVector.pays(Conv2d.Geometry.of(1, 9, 8, 8, 17, 3, 1, 1, 1, 1).pack())),
+                "weight gradient: 8 -> 17, 9 -> 16, 9 -> 17");
+        assertEquals(false, Conv2dWinogradVector.pays(Conv2d.Geometry.of(1, 32, 8, 8, 32, 3, 2, 1, 1, 1).pack()), "stride 2");
     }
 
     @Test
@@ -132,7 +165,9 @@ class Conv2dBackwardVectorTest {
      */
     @Test
     void weightGradientIsFloatRunsSummedInDouble() {
+        // the direct variant (few channels) and Winograd's (Conv2dWinogradWeightVector.pays)
         for (Conv2d.Geometry g : List.of(Conv2d.Geometry.of(4, 6, 32, 32, 5, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(2, 9, 32, 32, 17, 3, 1, 1, 1, 1),
                 Conv2d.Geometry.of(16, 3, 8, 8, 4, 3, 1, 1, 1, 1), Conv2d.Geometry.of(2, 2, 40, 24, 3, 5, 1, 0, 1, 1))) {
             float[] x = Inputs.uniform(g.xSize(), 0.5f, 1.5f, 31), w = Inputs.gaussian(g.wSize(), 32);
             float[] gy = Inputs.uniform(g.ySize(), -0.25f, 1.25f, 33);

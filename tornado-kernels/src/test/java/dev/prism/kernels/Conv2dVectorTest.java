@@ -89,11 +89,12 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(1, 6, 16, 16, 6, 3, 1, 1, 1, 1));
         // more input channels than one cache block holds (the block is 436 channels for a 3×3 kernel)
         gs.add(Conv2d.Geometry.of(1, 900, 4, 9, 3, 3, 1, 1, 1, 1));
-        // Conv2dWinogradVector (3×3, stride 1): odd output sizes (a last tile half outside), no padding and padding 2,
-        // rows of more tiles than one block holds (cut into pieces), a single output row, channel counts off CH
+        // Conv2dWinogradVector (3×3, stride 1, at least 4 input channels): odd output sizes (a last tile half outside),
+        // no padding and padding 2, rows of more tiles than one block holds (cut into pieces), a single output row,
+        // channel counts off CH
         gs.add(Conv2d.Geometry.of(3, 5, 7, 9, 6, 3, 1, 0, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 4, 6, 7, 5, 3, 1, 2, 1, 1));
-        gs.add(Conv2d.Geometry.of(1, 3, 5, 300, 7, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 4, 5, 300, 7, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 6, 3, 40, 3, 3, 1, 0, 1, 1));
         gs.add(Conv2d.Geometry.of(5, 17, 4, 4, 9, 3, 1, 1, 1, 1));
         return gs;
