@@ -99,8 +99,9 @@ final class Conv2dWinogradVector {
      * {@link #MIN_CIN} input channels. With fewer, each tile's input transform serves one to three channels' products
      * and the direct path is faster at every width: one thread's half of the lanes of 64×1×32×32 → 32 took 1.03 ms
      * against 0.40 direct, of 64×3×32×32 → 32 1.14 against 0.55 at 512 bits (1.50 against 1.12 at 256, 2.22 against
-     * 2.11 at 128); with 4 channels the direct path was faster at 512 bits only (0.79 against 1.23; at 256 bits 2.48
-     * against 1.68). AMD Zen 5, a throwaway harness timing the two paths; {@code prism bench -k conv2d.backward.last}
+     * 2.11 at 128); with 4 channels the measurements split (the direct path faster at 512 bits, 0.79 against 1.23;
+     * Winograd at 256, 1.68 against 2.48; at 128 bits one run each way), so 4 stays on this path. AMD Zen 5, a
+     * throwaway harness timing the two paths; {@code prism bench -k conv2d.backward.last}
      * times a layer whose input gradient (one channel in) takes the direct path. The rule depends on the geometry alone,
      * so the bits do not depend on the thread count.
      */
