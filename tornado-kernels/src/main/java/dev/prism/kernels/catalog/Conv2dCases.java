@@ -29,27 +29,15 @@ final class Conv2dCases implements CaseProvider {
                 return Plan.builder("conv2d.forward" + suffix).addAll(Conv2d.forward(x, wt, b, y, g))
                         .constants(wt, b).inputs(x).outputs(y).build();
             }));
-            cases.add(new KernelCase("conv2d.backward" + suffix, shape, seed -> {
-                Rand r = new Rand(seed);
-                float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), gy = r.gaussian(g.ySize());
-                float[] gx = Rand.poisoned(g.xSize()), gw = Rand.poisoned(g.wSize()), gb = Rand.poisoned(g.cout());
-                return Plan.builder("conv2d.backward" + suffix).addAll(Conv2d.backward(x, wt, gy, gx, gw, gb, g))
-                        .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
-            }));
+            cases.add(backward("conv2d.backward" + suffix, shape, g));
         }
         // The one-channel ends of an image model (the DDPM UNet's first and last layers at batch 64), whose 3×3 layers the
         // JVM backend runs on other paths than the wide ones (docs/KERNELS.md)
         int en = small ? 2 : 64, eh = small ? 11 : 32, ew = small ? 13 : 32, ec = small ? 5 : 32;
         for (boolean first : new boolean[] {true, false}) {
             Conv2d.Geometry g = first ? Conv2d.Geometry.of(en, 1, eh, ew, ec, 3, 1, 1, 1, 1) : Conv2d.Geometry.of(en, ec, eh, ew, 1, 3, 1, 1, 1, 1);
-            String name = "conv2d.backward." + (first ? "first" : "last");
-            cases.add(new KernelCase(name, en + "x" + g.cin() + "x" + eh + "x" + ew + " -> " + g.cout() + " 3x3 bias", seed -> {
-                Rand r = new Rand(seed);
-                float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), gy = r.gaussian(g.ySize());
-                float[] gx = Rand.poisoned(g.xSize()), gw = Rand.poisoned(g.wSize()), gb = Rand.poisoned(g.cout());
-                return Plan.builder(name).addAll(Conv2d.backward(x, wt, gy, gx, gw, gb, g))
-                        .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
-            }));
+            cases.add(backward("conv2d.backward." + (first ? "first" : "last"),
+                    en + "x" + g.cin() + "x" + eh + "x" + ew + " -> " + g.cout() + " 3x3 bias", g));
         }
         // A batch of planes at most Conv2d.TILED_MAX_WIDTH wide: laid side by side, convolved as one wide image, and
         // taken back apart (WaveDiff's 8×8 and 4×4 levels).
@@ -64,5 +52,16 @@ final class Conv2dCases implements CaseProvider {
                             .constants(wt, b).inputs(x).outputs(y).build();
                 }));
         return cases;
+    }
+
+    /** The backward of {@code g}'s layer with bias: gx, gw and gb from a random x, weights and output gradient. */
+    private static KernelCase backward(String name, String shape, Conv2d.Geometry g) {
+        return new KernelCase(name, shape, seed -> {
+            Rand r = new Rand(seed);
+            float[] x = r.gaussian(g.xSize()), wt = r.gaussian(g.wSize(), 0.1f), gy = r.gaussian(g.ySize());
+            float[] gx = Rand.poisoned(g.xSize()), gw = Rand.poisoned(g.wSize()), gb = Rand.poisoned(g.cout());
+            return Plan.builder(name).addAll(Conv2d.backward(x, wt, gy, gx, gw, gb, g))
+                    .constants(wt).inputs(x, gy).outputs(gx, gw, gb).build();
+        });
     }
 }
