@@ -36,8 +36,10 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * <p>How it runs. Tiles are numbered over (batch item, tile row, tile column) and taken in blocks of
  * {@code NV·L} (whole tile rows where a row has fewer tiles; L, the lanes of {@link VectorMath#FLOAT}). For a
  * block, the input transform writes {@code V[ξ][ci][tile]} for the 16 positions ξ of the 4×4 transform, one
- * vector lane per tile: the input rows are split into even and odd columns first, so that a tile's four
- * columns are lane-aligned loads at {@code t} and {@code t + 1}. Then, per block of {@code CH} output
+ * vector lane per tile: a tile's four columns of each input row are permuted out of whole rows where a row has
+ * {@code 2L}, {@code L} or {@code L/2} columns (one, two or four tile rows a vector), otherwise the input rows are
+ * split into even and odd columns first, so that they are lane-aligned loads at {@code t} and {@code t + 1}
+ * ({@link #transformInput}). Then, per block of {@code CH} output
  * channels, 16 matrix products {@code M_ξ[co][tile] = Σ_ci U_ξ[co][ci]·V_ξ[ci][tile]} run on the same FMA
  * micro-kernel as the direct path (CH channels × 4 vectors), and the output transform writes each channel's
  * 2×2 tiles. The weights are transformed once per call, in float (up to three roundings of sums of at most nine
@@ -80,6 +82,57 @@ final class Conv2dWinogradVector {
     private static final VectorShuffle<Float> ODDS_FIRST = VectorShuffle.fromOp(F, i -> i < L / 2 ? 2 * i + 1 : 2 * (i - L / 2));
     /** The upper half of the lanes. */
     private static final VectorMask<Float> HIGH = VectorMask.fromLong(F, ((1L << L) - 1) & ~((1L << (L / 2)) - 1));
+
+    /**
+     * {@link #transformInput}'s lane permutations for two tile rows of {@code L/2} tiles (padding 1): lane {@code j·L/2 + t}
+     * of kind {@code e, o, f, p} takes input column {@code 2t − 1, 2t, 2t + 1, 2t + 2}; {@code PAIR_KEEP_E} and {@code PAIR_KEEP_P}
+     * zero the lanes whose column is the padding ({@code −1} and {@code L}).
+     */
+    private static final VectorShuffle<Float> PAIR_E = pairShuffle(-1), PAIR_O = pairShuffle(0), PAIR_F = pairShuffle(1),
+            PAIR_P = pairShuffle(2);
+    private static final VectorMask<Float> PAIR_KEEP_E = lanes(i -> i % (L / 2) != 0);
+    private static final VectorMask<Float> PAIR_KEEP_P = lanes(i -> i % (L / 2) != L / 2 - 1);
+
+    private static VectorShuffle<Float> pairShuffle(int shift) {
+        return VectorShuffle.fromOp(F, i -> Math.clamp(2 * (i % (L / 2)) + shift, 0, L - 1));
+    }
+
+    /** The same for four tile rows of {@code L/4} tiles: lanes {@code j·L/4 + t}, row {@code j} from its own vector. */
+    private static final VectorShuffle<Float> QUAD_E = quadShuffle(-1), QUAD_O = quadShuffle(0), QUAD_F = quadShuffle(1),
+            QUAD_P = quadShuffle(2);
+    private static final VectorMask<Float> QUAD_KEEP_E = lanes(i -> i % (L / 4) != 0);
+    private static final VectorMask<Float> QUAD_KEEP_P = lanes(i -> i % (L / 4) != L / 4 - 1);
+    /** The second, third and fourth quarter of the lanes; the lower half. */
+    private static final VectorMask<Float> SECOND = lanes(i -> i / (L / 4) == 1), THIRD = lanes(i -> i / (L / 4) == 2),
+            FOURTH = lanes(i -> i / (L / 4) == 3), LOW = lanes(i -> i < L / 2);
+
+    private static VectorShuffle<Float> quadShuffle(int shift) {
+        return VectorShuffle.fromOp(F, i -> Math.clamp(2 * (i % (L / 4)) + shift, 0, L - 1));
+    }
+
+    private static VectorMask<Float> lanes(java.util.function.IntPredicate set) {
+        boolean[] bits = new boolean[L];
+        for (int i = 0; i < L; i++) {
+            bits[i] = set.test(i);
+        }
+        return VectorMask.fromArray(F, bits, 0);
+    }
+
+    /**
+     * The same for one tile row of {@code L} tiles, its input row two vectors {@code a, b}: tile {@code t}'s column
+     * {@code 2t − 1 + i} (kind {@code i}) is lane {@code 2t − 1 + i} of {@code a}, or of {@code b} past {@code L}; the
+     * {@code WHOLE_HIGH_} masks take {@code b}'s lanes ({@code o} and {@code f} take {@code b} from lane {@code L/2}, {@link #HIGH}),
+     * and one permutation serves {@code a} and {@code b}.
+     */
+    private static final VectorShuffle<Float> WHOLE_E = VectorShuffle.fromOp(F, i -> Math.floorMod(2 * i - 1, L)),
+            WHOLE_O = VectorShuffle.fromOp(F, i -> 2 * i % L), WHOLE_F = VectorShuffle.fromOp(F, i -> (2 * i + 1) % L),
+            WHOLE_P = VectorShuffle.fromOp(F, i -> (2 * i + 2) % L);
+    private static final VectorMask<Float> WHOLE_KEEP_E = lanes(i -> i != 0), WHOLE_KEEP_P = lanes(i -> i != L - 1);
+    private static final VectorMask<Float> WHOLE_HIGH_E = lanes(i -> 2 * i - 1 >= L), WHOLE_HIGH_P = lanes(i -> 2 * i + 2 >= L);
+
+    /** Lanes {@code 0, 0, 1, 1, ..}, and the odd lanes: two vectors' first halves interleaved. */
+    private static final VectorShuffle<Float> ZIP = VectorShuffle.fromOp(F, i -> i / 2);
+    private static final VectorMask<Float> ODD = lanes(i -> i % 2 == 1);
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -189,8 +242,8 @@ final class Conv2dWinogradVector {
             s.out = new float[4 * STRIDE];
         }
         int half = half(Math.min(tilesX, BLOCK), pw);
-        if (s.rows.length < 8 * half) {
-            s.rows = new float[8 * half];
+        if (s.rows.length < rowsLength(half)) {
+            s.rows = new float[rowsLength(half)];
         }
     }
 
@@ -276,6 +329,8 @@ final class Conv2dWinogradVector {
         transformInput(x, g, s.v, positionStride(cin), s.rows, half, s.tileN, s.tileY, rows, tx0, cw);
         float[] m = s.m, out = s.out, u = s.u;
         int plane = oh * ow;
+        // a tile row's outputs fill whole vectors of an output row: written by vectors
+        boolean zip = tx0 == 0 && 2 * cw == ow && (ow % L == 0 || 2 * ow == L);
         for (int p = 0; p < blocks; p++) {
             for (int xi = 0; xi < 16; xi++) {
                 int vb = xi * positionStride(cin);
@@ -313,6 +368,21 @@ final class Conv2dWinogradVector {
                         }
                         int row = base + oy * ow;
                         int src = 2 * a * STRIDE + k * cw;
+                        if (zip && row + Math.max(ow, L) <= y.length) {
+                            // a whole output row, the tiles' outputs (a, 0) and (a, 1) interleaved: whole vectors, or half a
+                            // vector under a mask (not on y's last row, where the vector would pass the array's end)
+                            for (int i = 0; i < 2 * cw; i += L) {
+                                FloatVector left = FloatVector.fromArray(F, out, src + i / 2);
+                                FloatVector right = FloatVector.fromArray(F, out, src + STRIDE + i / 2);
+                                FloatVector both = left.rearrange(ZIP).blend(right.rearrange(ZIP), ODD);
+                                if (2 * ow == L) {
+                                    both.intoArray(y, row + i, LOW);
+                                } else {
+                                    both.intoArray(y, row + i);
+                                }
+                            }
+                            continue;
+                        }
                         for (int t = 0; t < cw; t++) {
                             int ox = 2 * (tx0 + t);
                             y[row + ox] = out[src + t];
@@ -331,112 +401,228 @@ final class Conv2dWinogradVector {
      * from tile column {@code tx0}, tile {@code (k, t)} at index {@code k·cw + t}: {@code V_ξ = (Bᵀ d B)_ξ} of input channel
      * {@code ci} at {@code v[ξ·vstep + ci·STRIDE + k·cw + t]}, one lane per tile. Lanes past a row's {@code cw} tiles are
      * overwritten by the next row's, the last row's fall in the spare vector of {@link #STRIDE}. {@code rowsBuf} holds
-     * {@code 8·half} floats ({@link #half}). Also {@link Conv2dWinogradWeightVector}'s.
+     * {@link #rowsLength}{@code (half)} floats ({@link #half}). Also {@link Conv2dWinogradWeightVector}'s.
+     *
+     * <p>Each tile needs four columns of four input rows: its even columns {@code e} at {@code c0 + 2t} and
+     * {@code f} at {@code c0 + 2t + 2}, its odd ones {@code o} and {@code p} one further. Two ways gather them, one lane
+     * per tile, into {@code rowsBuf}, and the same arithmetic then runs on either, so the values are the same bits either
+     * way ({@code Conv2dVectorTest.stackedTileRowsGiveTheSplitPathsBits}):
+     * <ul>
+     * <li>Whole image rows of {@code 2L}, {@code L} or {@code L/2} inputs with padding 1, rows of {@code L}, {@code L/2} or
+     * {@code L/4} tiles ({@link #stacks}; 32×32, 16×16 and 8×8 images at 512 bits, 16×16, 8×8 and 4×4 at 256): one, two or
+     * four tile rows of one image fill each vector, the first in the low lanes. Each input row a vector needs is loaded
+     * whole (two vectors for {@code 2L} inputs; a load of a shorter row reads the next row too, lanes no permutation
+     * picks); a lane permutation picks each kind of column, zeroing the padding's lanes, and blends put the rows side by
+     * side, into {@code 16·L} floats after the split rows' slots. One tile row a vector keeps its input rows' columns in
+     * slots {@code iy & 3}, shared with the next tile row of the image. With two or four, the transform of such a row
+     * would otherwise fill half or a quarter of each vector.</li>
+     * <li>Otherwise each input row is split once into its even and odd columns (from the even column {@code xs}; the two
+     * halves of slot {@code iy & 3}, after {@code margin} zeros), with unmasked loads; the tiles' {@code e} and {@code o}
+     * are then those halves read from an offset (swapped when {@code c0} is odd), {@code f} and {@code p} one float
+     * further, the padding being the zeros around them. A tile row after one of the same image split this way shares
+     * two input rows with it, already in their slots.</li>
+     * </ul>
      */
     static void transformInput(float[] x, int[] g, float[] v, int vstep, float[] rowsBuf, int half,
                                int[] tileN, int[] tileY, int rows, int tx0, int cw) {
         int cin = g[CIN], h = g[H], wi = g[W], ph = g[PH], pw = g[PW];
-        int cwv = (cw + L - 1) / L;
-        // The tiles read input columns c0 .. c0 + 2·cw + 1 (those outside the row are the padding). Each input row is split once into its
-        // even and odd columns from the even column xs (the two halves of slot iy & 3, after `margin` zeros), with
-        // unmasked loads; the tiles' even columns E[k] = x[c0 + 2k] and odd ones O[k] = x[c0 + 1 + 2k] are then those
-        // halves read from an offset (swapped when c0 is odd), the padding being the zeros around them.
         int c0 = 2 * tx0 - pw;
         int xs = Math.max(0, c0 & ~1);
         int span = Math.max(0, Math.min(wi, c0 + 2 * cw + 2) - xs);
         int evens = (span + 1) / 2, odds = span / 2;
-        int pairs = (span + 2 * L - 1) / (2 * L);
+        int splits = (span + 2 * L - 1) / (2 * L);
         int margin = margin(pw);
         boolean swap = (c0 & 1) != 0;
         int offE = margin + (swap ? c0 - 1 - xs : c0 - xs) / 2 + (swap ? half : 0);
         int offO = margin + (swap ? c0 + 1 - xs : c0 - xs) / 2 + (swap ? 0 : half);
+        boolean whole = stacks(g, tx0, cw, 1), paired = stacks(g, tx0, cw, 2), quads = stacks(g, tx0, cw, 4);
+        int packed = 8 * half;
         FloatVector zero = FloatVector.zero(F);
         // the slots' margins: zero whatever an earlier geometry's layout left there
         for (int i = 0; i < 8 * half; i += L) {
             zero.intoArray(rowsBuf, i);
         }
+        int last = packed + 16 * L;
+        if (quads) {
+            zero.intoArray(rowsBuf, last);
+            System.arraycopy(x, x.length - wi, rowsBuf, last, wi);
+        }
         // Input transform: V[ξ][ci][k·cw + t]
         for (int ci = 0; ci < cin; ci++) {
+            int split = -2;
             for (int k = 0; k < rows; k++) {
                 int n = tileN[k];
                 int iyBase = 2 * tileY[k] - ph;
-                // the tile row after one of the same image shares two input rows with it, already in their slots
-                boolean follows = k > 0 && tileN[k - 1] == n && tileY[k - 1] + 1 == tileY[k];
-                for (int r = follows ? 2 : 0; r < 4; r++) {
-                    int iy = iyBase + r;
-                    int e = 2 * (iy & 3) * half, o = e + half;
-                    if (iy < 0 || iy >= h) {
-                        for (int i = 0; i < 2 * half; i += L) {
-                            zero.intoArray(rowsBuf, e + i);
-                        }
-                        continue;
-                    }
-                    int src = ((n * cin + ci) * h + iy) * wi + xs;
-                    if (src + 2 * pairs * L <= x.length) {
-                        // [evens of v0 | evens of v1] and [odds of v0 | odds of v1]; what the last pair reads past the row
-                        // is overwritten with zeros below
-                        for (int q = 0; q < pairs; q++) {
-                            FloatVector v0 = FloatVector.fromArray(F, x, src + 2 * q * L);
-                            FloatVector v1 = FloatVector.fromArray(F, x, src + 2 * q * L + L);
-                            v0.rearrange(EVENS_FIRST).blend(v1.rearrange(ODDS_FIRST), HIGH).intoArray(rowsBuf, e + margin + q * L);
-                            v0.rearrange(ODDS_FIRST).blend(v1.rearrange(EVENS_FIRST), HIGH).intoArray(rowsBuf, o + margin + q * L);
-                        }
-                    } else {
-                        // the last rows of x, where a whole pair would read past the array
-                        for (int m = 0; m < evens; m++) {
-                            rowsBuf[e + margin + m] = x[src + 2 * m];
-                        }
-                        for (int m = 0; m < odds; m++) {
-                            rowsBuf[o + margin + m] = x[src + 2 * m + 1];
-                        }
-                    }
-                    zero.intoArray(rowsBuf, e + margin + evens);
-                    zero.intoArray(rowsBuf, e + margin + evens + L);
-                    zero.intoArray(rowsBuf, o + margin + odds);
-                    zero.intoArray(rowsBuf, o + margin + odds + L);
-                }
+                // input row r's e start at rowsBuf[eR], its o, f and p dO, dF and dP further (stacked: vectors of their own)
+                int e0, e1, e2, e3;
+                boolean stacked;
                 int at = ci * STRIDE + k * cw;
-                int s0 = 2 * (iyBase & 3) * half, s1 = 2 * ((iyBase + 1) & 3) * half;
-                int s2 = 2 * ((iyBase + 2) & 3) * half, s3 = 2 * ((iyBase + 3) & 3) * half;
-                for (int q = 0; q < cwv; q++) {
+                if (paired && k + 1 < rows && tileN[k + 1] == n && tileY[k + 1] == tileY[k] + 1) {
+                    int plane = (n * cin + ci) * h;
+                    for (int r = 0; r < 4; r++) {
+                        int ia = iyBase + r, ib = ia + 2;
+                        FloatVector a = ia >= 0 && ia < h ? FloatVector.fromArray(F, x, (plane + ia) * wi) : zero;
+                        FloatVector b = ib >= 0 && ib < h ? FloatVector.fromArray(F, x, (plane + ib) * wi) : zero;
+                        int o = packed + 4 * r * L;
+                        a.rearrange(PAIR_E, PAIR_KEEP_E).blend(b.rearrange(PAIR_E, PAIR_KEEP_E), HIGH).intoArray(rowsBuf, o);
+                        a.rearrange(PAIR_O).blend(b.rearrange(PAIR_O), HIGH).intoArray(rowsBuf, o + L);
+                        a.rearrange(PAIR_F).blend(b.rearrange(PAIR_F), HIGH).intoArray(rowsBuf, o + 2 * L);
+                        a.rearrange(PAIR_P, PAIR_KEEP_P).blend(b.rearrange(PAIR_P, PAIR_KEEP_P), HIGH).intoArray(rowsBuf, o + 3 * L);
+                    }
+                    e0 = packed;
+                    e1 = e0 + 4 * L;
+                    e2 = e1 + 4 * L;
+                    e3 = e2 + 4 * L;
+                    stacked = true;
+                    k++;
+                } else if (quads && k + 3 < rows && tileN[k + 3] == n && tileY[k + 3] == tileY[k] + 3) {
+                    int plane = (n * cin + ci) * h;
+                    for (int r = 0; r < 4; r++) {
+                        // input rows ia, ia + 2, ia + 4, ia + 6 for the four tile rows; a load reads the row after
+                        // it as well, lanes no permutation picks
+                        // (x's last row, whose load would pass the array's end, is read from its copy in rowsBuf)
+                        int ia = iyBase + r, ib = ia + 2, ic = ia + 4, id = ia + 6;
+                        int xa = (plane + ia) * wi, xb = (plane + ib) * wi, xc = (plane + ic) * wi, xd = (plane + id) * wi;
+                        FloatVector a = ia < 0 || ia >= h ? zero : xa + L <= x.length ? FloatVector.fromArray(F, x, xa)
+                                : FloatVector.fromArray(F, rowsBuf, last);
+                        FloatVector b = ib < 0 || ib >= h ? zero : xb + L <= x.length ? FloatVector.fromArray(F, x, xb)
+                                : FloatVector.fromArray(F, rowsBuf, last);
+                        FloatVector c = ic < 0 || ic >= h ? zero : xc + L <= x.length ? FloatVector.fromArray(F, x, xc)
+                                : FloatVector.fromArray(F, rowsBuf, last);
+                        FloatVector d = id < 0 || id >= h ? zero : xd + L <= x.length ? FloatVector.fromArray(F, x, xd)
+                                : FloatVector.fromArray(F, rowsBuf, last);
+                        int o = packed + 4 * r * L;
+                        a.rearrange(QUAD_E, QUAD_KEEP_E).blend(b.rearrange(QUAD_E, QUAD_KEEP_E), SECOND)
+                                .blend(c.rearrange(QUAD_E, QUAD_KEEP_E), THIRD).blend(d.rearrange(QUAD_E, QUAD_KEEP_E), FOURTH)
+                                .intoArray(rowsBuf, o);
+                        a.rearrange(QUAD_O).blend(b.rearrange(QUAD_O), SECOND).blend(c.rearrange(QUAD_O), THIRD)
+                                .blend(d.rearrange(QUAD_O), FOURTH).intoArray(rowsBuf, o + L);
+                        a.rearrange(QUAD_F).blend(b.rearrange(QUAD_F), SECOND).blend(c.rearrange(QUAD_F), THIRD)
+                                .blend(d.rearrange(QUAD_F), FOURTH).intoArray(rowsBuf, o + 2 * L);
+                        a.rearrange(QUAD_P, QUAD_KEEP_P).blend(b.rearrange(QUAD_P, QUAD_KEEP_P), SECOND)
+                                .blend(c.rearrange(QUAD_P, QUAD_KEEP_P), THIRD).blend(d.rearrange(QUAD_P, QUAD_KEEP_P), FOURTH)
+                                .intoArray(rowsBuf, o + 3 * L);
+                    }
+                    e0 = packed;
+                    e1 = e0 + 4 * L;
+                    e2 = e1 + 4 * L;
+                    e3 = e2 + 4 * L;
+                    stacked = true;
+                    k += 3;
+                } else if (whole) {
+                    // one tile row of L tiles: each input row is two vectors; its four kinds of columns go to slot iy & 3,
+                    // shared with the next tile row of the image
+                    int plane = (n * cin + ci) * h;
+                    boolean follows = split == k - 1 && tileN[k - 1] == n && tileY[k - 1] + 1 == tileY[k];
+                    split = k;
+                    for (int r = follows ? 2 : 0; r < 4; r++) {
+                        int iy = iyBase + r;
+                        int o = packed + 4 * (iy & 3) * L;
+                        if (iy < 0 || iy >= h) {
+                            zero.intoArray(rowsBuf, o);
+                            zero.intoArray(rowsBuf, o + L);
+                            zero.intoArray(rowsBuf, o + 2 * L);
+                            zero.intoArray(rowsBuf, o + 3 * L);
+                            continue;
+                        }
+                        FloatVector a = FloatVector.fromArray(F, x, (plane + iy) * wi);
+                        FloatVector b = FloatVector.fromArray(F, x, (plane + iy) * wi + L);
+                        a.rearrange(WHOLE_E, WHOLE_KEEP_E).blend(b.rearrange(WHOLE_E), WHOLE_HIGH_E).intoArray(rowsBuf, o);
+                        a.rearrange(WHOLE_O).blend(b.rearrange(WHOLE_O), HIGH).intoArray(rowsBuf, o + L);
+                        a.rearrange(WHOLE_F).blend(b.rearrange(WHOLE_F), HIGH).intoArray(rowsBuf, o + 2 * L);
+                        a.rearrange(WHOLE_P).blend(b.rearrange(WHOLE_P, WHOLE_KEEP_P), WHOLE_HIGH_P).intoArray(rowsBuf, o + 3 * L);
+                    }
+                    e0 = packed + 4 * (iyBase & 3) * L;
+                    e1 = packed + 4 * ((iyBase + 1) & 3) * L;
+                    e2 = packed + 4 * ((iyBase + 2) & 3) * L;
+                    e3 = packed + 4 * ((iyBase + 3) & 3) * L;
+                    stacked = true;
+                } else {
+                    boolean follows = split == k - 1 && tileN[k - 1] == n && tileY[k - 1] + 1 == tileY[k];
+                    split = k;
+                    for (int r = follows ? 2 : 0; r < 4; r++) {
+                        int iy = iyBase + r;
+                        int e = 2 * (iy & 3) * half, o = e + half;
+                        if (iy < 0 || iy >= h) {
+                            for (int i = 0; i < 2 * half; i += L) {
+                                zero.intoArray(rowsBuf, e + i);
+                            }
+                            continue;
+                        }
+                        int src = ((n * cin + ci) * h + iy) * wi + xs;
+                        if (src + 2 * splits * L <= x.length) {
+                            // [evens of v0 | evens of v1] and [odds of v0 | odds of v1]; what the last pair reads past the row
+                            // is overwritten with zeros below
+                            for (int q = 0; q < splits; q++) {
+                                FloatVector v0 = FloatVector.fromArray(F, x, src + 2 * q * L);
+                                FloatVector v1 = FloatVector.fromArray(F, x, src + 2 * q * L + L);
+                                v0.rearrange(EVENS_FIRST).blend(v1.rearrange(ODDS_FIRST), HIGH).intoArray(rowsBuf, e + margin + q * L);
+                                v0.rearrange(ODDS_FIRST).blend(v1.rearrange(EVENS_FIRST), HIGH).intoArray(rowsBuf, o + margin + q * L);
+                            }
+                        } else {
+                            // the last rows of x, where a whole pair would read past the array
+                            for (int m = 0; m < evens; m++) {
+                                rowsBuf[e + margin + m] = x[src + 2 * m];
+                            }
+                            for (int m = 0; m < odds; m++) {
+                                rowsBuf[o + margin + m] = x[src + 2 * m + 1];
+                            }
+                        }
+                        zero.intoArray(rowsBuf, e + margin + evens);
+                        zero.intoArray(rowsBuf, e + margin + evens + L);
+                        zero.intoArray(rowsBuf, o + margin + odds);
+                        zero.intoArray(rowsBuf, o + margin + odds + L);
+                    }
+                    e0 = 2 * (iyBase & 3) * half + offE;
+                    e1 = 2 * ((iyBase + 1) & 3) * half + offE;
+                    e2 = 2 * ((iyBase + 2) & 3) * half + offE;
+                    e3 = 2 * ((iyBase + 3) & 3) * half + offE;
+                    stacked = false;
+                }
+                int dO = stacked ? L : offO - offE, dF = stacked ? 2 * L : 1, dP = stacked ? 3 * L : offO - offE + 1;
+                int o0 = e0 + dO, o1 = e1 + dO, o2 = e2 + dO, o3 = e3 + dO;
+                int f0 = e0 + dF, f1 = e1 + dF, f2 = e2 + dF, f3 = e3 + dF;
+                int p0 = e0 + dP, p1 = e1 + dP, p2 = e2 + dP, p3 = e3 + dP;
+                int vectors = stacked ? 1 : (cw + L - 1) / L;
+                for (int q = 0; q < vectors; q++) {
                     int c = q * L;
                     // rows: Bᵀ d, on the even columns at t and t + 1 and the odd ones at t and t + 1
-                    FloatVector e0 = FloatVector.fromArray(F, rowsBuf, s0 + offE + c), e1 = FloatVector.fromArray(F, rowsBuf, s1 + offE + c);
-                    FloatVector e2 = FloatVector.fromArray(F, rowsBuf, s2 + offE + c), e3 = FloatVector.fromArray(F, rowsBuf, s3 + offE + c);
-                    FloatVector o0 = FloatVector.fromArray(F, rowsBuf, s0 + offO + c), o1 = FloatVector.fromArray(F, rowsBuf, s1 + offO + c);
-                    FloatVector o2 = FloatVector.fromArray(F, rowsBuf, s2 + offO + c), o3 = FloatVector.fromArray(F, rowsBuf, s3 + offO + c);
-                    FloatVector f0 = FloatVector.fromArray(F, rowsBuf, s0 + offE + c + 1), f1 = FloatVector.fromArray(F, rowsBuf, s1 + offE + c + 1);
-                    FloatVector f2 = FloatVector.fromArray(F, rowsBuf, s2 + offE + c + 1), f3 = FloatVector.fromArray(F, rowsBuf, s3 + offE + c + 1);
-                    FloatVector p0 = FloatVector.fromArray(F, rowsBuf, s0 + offO + c + 1), p1 = FloatVector.fromArray(F, rowsBuf, s1 + offO + c + 1);
-                    FloatVector p2 = FloatVector.fromArray(F, rowsBuf, s2 + offO + c + 1), p3 = FloatVector.fromArray(F, rowsBuf, s3 + offO + c + 1);
+                    FloatVector ve0 = FloatVector.fromArray(F, rowsBuf, e0 + c), ve1 = FloatVector.fromArray(F, rowsBuf, e1 + c);
+                    FloatVector ve2 = FloatVector.fromArray(F, rowsBuf, e2 + c), ve3 = FloatVector.fromArray(F, rowsBuf, e3 + c);
+                    FloatVector vo0 = FloatVector.fromArray(F, rowsBuf, o0 + c), vo1 = FloatVector.fromArray(F, rowsBuf, o1 + c);
+                    FloatVector vo2 = FloatVector.fromArray(F, rowsBuf, o2 + c), vo3 = FloatVector.fromArray(F, rowsBuf, o3 + c);
+                    FloatVector vf0 = FloatVector.fromArray(F, rowsBuf, f0 + c), vf1 = FloatVector.fromArray(F, rowsBuf, f1 + c);
+                    FloatVector vf2 = FloatVector.fromArray(F, rowsBuf, f2 + c), vf3 = FloatVector.fromArray(F, rowsBuf, f3 + c);
+                    FloatVector vp0 = FloatVector.fromArray(F, rowsBuf, p0 + c), vp1 = FloatVector.fromArray(F, rowsBuf, p1 + c);
+                    FloatVector vp2 = FloatVector.fromArray(F, rowsBuf, p2 + c), vp3 = FloatVector.fromArray(F, rowsBuf, p3 + c);
                     int o = at + c;
                     int st = vstep;
                     // row i of Bᵀ d B, position ξ = 4i + j at v[ξ·st + o]: columns e − f, o + f, f − o, o − p
-                    FloatVector re = e0.sub(e2), ro = o0.sub(o2), rf = f0.sub(f2), rp = p0.sub(p2);
+                    FloatVector re = ve0.sub(ve2), ro = vo0.sub(vo2), rf = vf0.sub(vf2), rp = vp0.sub(vp2);
                     re.sub(rf).intoArray(v, o);
                     ro.add(rf).intoArray(v, o + st);
                     rf.sub(ro).intoArray(v, o + 2 * st);
                     ro.sub(rp).intoArray(v, o + 3 * st);
-                    re = e1.add(e2);
-                    ro = o1.add(o2);
-                    rf = f1.add(f2);
-                    rp = p1.add(p2);
+                    re = ve1.add(ve2);
+                    ro = vo1.add(vo2);
+                    rf = vf1.add(vf2);
+                    rp = vp1.add(vp2);
                     re.sub(rf).intoArray(v, o + 4 * st);
                     ro.add(rf).intoArray(v, o + 5 * st);
                     rf.sub(ro).intoArray(v, o + 6 * st);
                     ro.sub(rp).intoArray(v, o + 7 * st);
-                    re = e2.sub(e1);
-                    ro = o2.sub(o1);
-                    rf = f2.sub(f1);
-                    rp = p2.sub(p1);
+                    re = ve2.sub(ve1);
+                    ro = vo2.sub(vo1);
+                    rf = vf2.sub(vf1);
+                    rp = vp2.sub(vp1);
                     re.sub(rf).intoArray(v, o + 8 * st);
                     ro.add(rf).intoArray(v, o + 9 * st);
                     rf.sub(ro).intoArray(v, o + 10 * st);
                     ro.sub(rp).intoArray(v, o + 11 * st);
-                    re = e1.sub(e3);
-                    ro = o1.sub(o3);
-                    rf = f1.sub(f3);
-                    rp = p1.sub(p3);
+                    re = ve1.sub(ve3);
+                    ro = vo1.sub(vo3);
+                    rf = vf1.sub(vf3);
+                    rp = vp1.sub(vp3);
                     re.sub(rf).intoArray(v, o + 12 * st);
                     ro.add(rf).intoArray(v, o + 13 * st);
                     rf.sub(ro).intoArray(v, o + 14 * st);
@@ -444,6 +630,23 @@ final class Conv2dWinogradVector {
                 }
             }
         }
+    }
+
+    /**
+     * True when {@link #transformInput} puts {@code rows} tile rows (2 or 4) in each vector: whole rows ({@code tx0 = 0}) of
+     * {@code L/rows} tiles, input rows of {@code 2·L/rows} floats, padding 1 on the left ({@code ow = w}).
+     */
+    static boolean stacks(int[] g, int tx0, int cw, int rows) {
+        int wi = 2 * L / rows;
+        return tx0 == 0 && rows * cw == L && g[W] == wi && g[PW] == 1 && g[OW] == wi;
+    }
+
+    /**
+     * Floats of {@link #transformInput}'s {@code rowsBuf}: eight split rows of {@link #half} floats, 16 vectors of stacked
+     * tile rows' columns, and a vector for a copy of the input's last row.
+     */
+    static int rowsLength(int half) {
+        return 8 * half + 17 * L;
     }
 
     /**

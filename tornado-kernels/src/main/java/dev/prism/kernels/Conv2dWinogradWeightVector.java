@@ -199,7 +199,7 @@ final class Conv2dWinogradWeightVector {
             s.sums = new float[sums];
             s.total = new double[sums];
         }
-        int rows = 8 * half;
+        int rows = Conv2dWinogradVector.rowsLength(half);
         if (s.rows.length < rows) {
             s.rows = new float[rows];
         }

@@ -15,7 +15,9 @@ import java.util.List;
 
 import static dev.prism.testing.Arrays32.assertClose;
 import static dev.prism.testing.Arrays32.assertIdentical;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Conv2dVector}, the hand-vectorised variant of {@link Conv2dKernels#forwardRow}, against the plain
@@ -97,6 +99,11 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(1, 4, 5, 300, 7, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 6, 3, 40, 3, 3, 1, 0, 1, 1));
         gs.add(Conv2d.Geometry.of(5, 17, 4, 4, 9, 3, 1, 1, 1, 1));
+        // square images of 2 to 32 columns: at each width, three of them take the input transform's stacked paths
+        // (Conv2dWinogradVector.stacks: L/4, L/2 and L tiles a row)
+        for (int w = 2; w <= 32; w *= 2) {
+            gs.add(Conv2d.Geometry.of(3, 5, w, w, 6, 3, 1, 1, 1, 1));
+        }
         return gs;
     }
 
@@ -124,6 +131,41 @@ class Conv2dVectorTest {
             float[] ref = run(Backends.SEQ, x, w, b, g);
             float[] vec = run(Backends.PAR, x, w, b, g);
             assertClose("conv2d vector " + g, ref, vec);
+        }
+    }
+
+    /**
+     * The input transform's stacked paths ({@link Conv2dWinogradVector#stacks}: four, two or one tile rows of {@code L/4},
+     * {@code L/2} or {@code L} tiles a vector) and the vector stores of whole output rows give the bits of the path that
+     * splits each input row: a {@code w}-wide image's outputs are the first {@code w} columns of the outputs of that image
+     * with a zero column appended, {@code w + 1} wide, which takes the split path and stores by element.
+     */
+    @Test
+    void stackedTileRowsGiveTheSplitPathsBits() {
+        int lanes = VectorMath.FLOAT.length();
+        long stream = 900;
+        for (int rows : new int[] {4, 2, 1}) {
+            int w = 2 * lanes / rows;
+            Conv2d.Geometry g = Conv2d.Geometry.of(3, 5, w, w, 6, 3, 1, 1, 1, 1);
+            Conv2d.Geometry wide = Conv2d.Geometry.of(3, 5, w, w + 1, 6, 3, 1, 1, 1, 1);
+            assertTrue(Conv2dWinogradVector.stacks(g.pack(), 0, w / 2, rows), g + " stacks " + rows + " tile rows");
+            for (int r : new int[] {1, 2, 4}) {
+                assertFalse(Conv2dWinogradVector.stacks(wide.pack(), 0, (w + 2) / 2, r), wide + " stacks " + r + " tile rows");
+            }
+            float[] x = Inputs.gaussian(g.xSize(), stream++), wt = Inputs.gaussian(g.wSize(), stream++);
+            float[] xw = new float[wide.xSize()];
+            for (int row = 0; row < 3 * 5 * w; row++) {
+                System.arraycopy(x, row * w, xw, row * (w + 1), w);
+            }
+            for (JvmBackend team : TEAMS) {
+                float[] y = run(team, x, wt, null, g);
+                float[] yw = run(team, xw, wt, null, wide);
+                float[] cut = new float[y.length];
+                for (int row = 0; row < 3 * 6 * w; row++) {
+                    System.arraycopy(yw, row * (w + 1), cut, row * w, w);
+                }
+                assertIdentical("conv2d " + g + " against " + wide + " on " + team.threads() + " threads", cut, y);
+            }
         }
     }
 
