@@ -16,7 +16,11 @@ import java.util.List;
  * to the direct kernels (which {@link #forwardDirect} and {@link #backwardDirect} always use), and the
  * weight gradient through {@link GemmKernels#matmulBatchSum}. Both weight-gradient kernels sum in double
  * ({@link Sums}), one per plane and the other per row, so they agree to the float rounding of the
- * result: the same bits except where their double sums straddle a rounding boundary.
+ * result: the same bits except where their double sums straddle a rounding boundary. {@link #backward} sums the other
+ * geometries' weight gradients in {@link #weightChunks} parts of the batch ({@link Conv2dKernels#backwardWeightChunks},
+ * then {@link Conv2dKernels#weightChunksReduce}: each part's double sum kept unrounded, the parts added in double and
+ * rounded once), so that the JVM backend's threads split the batch rather than the output channels;
+ * {@link #backwardDirect} keeps the single sum ({@link Conv2dKernels#backwardWeight}).
  *
  * <p>For the other geometries of stride 1 and groups 1 whose padding is at most the dilated kernel's reach
  * ({@link Geometry#inputGradientIsForward}, every 3×3 "same" layer of the models), {@link #backward}
@@ -40,6 +44,23 @@ public final class Conv2d {
     private static final Kernel BACKWARD_INPUT = Kernel.of("conv2d.backwardInput", "backwardInputRow");
     private static final Kernel BACKWARD_WEIGHT = Kernel.of("conv2d.backwardWeight", "backwardWeightLane")
             .vector("Conv2dWeightGradVector", "backwardWeightLanes");
+    private static final Kernel BACKWARD_WEIGHT_CHUNKS = Kernel.of("conv2d.backwardWeightChunks", "backwardWeightChunkLane")
+            .vector("Conv2dWeightGradVector", "backwardWeightChunkLanes");
+    private static final Kernel WEIGHT_CHUNKS_REDUCE = Kernel.of("conv2d.weightChunksReduce", "weightChunksReduceLane");
+    /**
+     * Parts of the batch that {@link #backward} sums a weight gradient in ({@link Conv2dKernels#backwardWeightChunks}), at
+     * most: a thread of the JVM backend that takes whole parts transforms only its own batch items' inputs, where one that
+     * takes whole output channels transformed the whole batch's (up to 4 threads; each part adds two floats per weight).
+     */
+    public static final int WEIGHT_CHUNKS = 4;
+    /**
+     * The fewest output positions per plane ({@code OH·OW}) for which {@link #backward} sums the weight gradient in parts
+     * of the batch. One thread's half of a layer at batch 64 (AMD Zen 5, a throwaway harness; by output channels against
+     * by parts): 3×3 layers at 32×32 6.4 → 4.5 ms (32 → 32 channels), 13.6 → 9.0 (96 → 32) at 512 bits, 8.5 → 7.4 and
+     * 23.5 → 19.4 at 256; at 16×16 3.2 → 3.1 (64 → 64) at 512, 6.6 → 5.9 at 256; at 8×8 1.21 → 1.53 at 512 (1.92 → 1.89
+     * at 256), so 8×8 planes keep the single sum.
+     */
+    public static final int WEIGHT_CHUNKS_MIN_PLANE = 256;
 
     private Conv2d() {
     }
@@ -314,6 +335,16 @@ public final class Conv2d {
                 // gw (Cout×Cin) = Σ_n gy[n] (Cout×HW) · x[n]ᵀ (HW×Cin): batch stride 0 on C sums over n
                 launches.add(Gemm.matmul(gy, x, gw, g.n(), g.cout(), g.cin(), hw, false, true,
                         g.cout() * hw, g.cin() * hw, 0, false));
+            } else if (!direct) {
+                // each part of the batch's sums as unrounded pairs, then their sum rounded once; the partials are
+                // scratch of this launch pair, as long for every batch and image size (a plan's arrays are either
+                // that or a multiple of the batch: Footprint)
+                int chunks = weightChunks(g);
+                float[] partials = new float[2 * WEIGHT_CHUNKS * g.wSize()];
+                launches.add(BACKWARD_WEIGHT_CHUNKS.with(x, gy, partials, geo, chunks).writes(2)
+                        .grid(chunks * (g.wSize() / g.kw())).launch(2 * g.macs(), bytes(g) + 8L * chunks * g.wSize()));
+                launches.add(WEIGHT_CHUNKS_REDUCE.with(partials, gw, chunks, g.wSize()).writes(1).grid(g.wSize())
+                        .launch((long) chunks * g.wSize(), 8L * chunks * g.wSize() + 4L * g.wSize()));
             } else {
                 launches.add(BACKWARD_WEIGHT.with(x, gy, gw, geo).writes(2).grid(g.wSize() / g.kw())
                         .launch(2 * g.macs(), bytes(g)));
@@ -324,6 +355,15 @@ public final class Conv2d {
             launches.add(Gemm.biasGrad(gy, gb, g.n(), g.cout(), g.oh() * g.ow()));
         }
         return launches;
+    }
+
+    /**
+     * The parts of the batch {@link #backward} sums {@code g}'s weight gradient in, when it is not a pointwise geometry:
+     * {@link #WEIGHT_CHUNKS} at most, one per batch item at most, and 1 (the whole batch, one sum) for planes of fewer
+     * than {@link #WEIGHT_CHUNKS_MIN_PLANE} outputs.
+     */
+    public static int weightChunks(Geometry g) {
+        return g.oh() * g.ow() < WEIGHT_CHUNKS_MIN_PLANE ? 1 : Math.min(g.n(), WEIGHT_CHUNKS);
     }
 
     /** The compulsory traffic of one pass: x, w and y (or their gradients) once each. */

@@ -285,7 +285,61 @@ public final class Conv2dKernels {
      * the rest); otherwise, and for the last {@code KW mod 3} taps, one tap at a time.
      */
     public static void backwardWeightLane(float[] x, float[] gy, float[] gw, int[] g, int l) {
-        int nb = g[N], cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
+        backwardWeightSums(x, gy, gw, g, l, 0, g[N], l * g[KW], false);
+    }
+
+    /**
+     * The weight gradient in {@code chunks} parts, {@link #weightChunk}'s batch items each: part {@code c}'s sums
+     * {@code Σ_{n in chunk c, oy, ox} gy·x} of element {@code k} ({@code gw}'s index), each in double ({@link Sums}), as the
+     * pair {@code partials[2·(c·size + k)], partials[2·(c·size + k) + 1]} ({@link Sums#storeSplit}, {@code size} the
+     * weight's length), so that {@link #weightChunksReduce} adds them unrounded. Reads {@code x}, {@code gy}; writes
+     * {@code partials}. One work-item per (chunk, filter row) as in {@link #backwardWeight}: the threads of a backend
+     * that splits the lanes take whole chunks of the batch instead of whole output channels.
+     */
+    public static void backwardWeightChunks(float[] x, float[] gy, float[] partials, int[] g, int chunks) {
+        for (@Parallel int l = 0; l < chunks * g[COUT] * (g[CIN] / g[GROUPS]) * g[KH]; l++) {
+            backwardWeightChunkLane(x, gy, partials, g, chunks, l);
+        }
+    }
+
+    /** Lane {@code l = c·rows + r} of {@link #backwardWeightChunks}: filter row {@code r} over chunk {@code c}'s batch items. */
+    public static void backwardWeightChunkLane(float[] x, float[] gy, float[] partials, int[] g, int chunks, int l) {
+        int rows = g[COUT] * (g[CIN] / g[GROUPS]) * g[KH];
+        int c = l / rows;
+        int r = l - c * rows;
+        backwardWeightSums(x, gy, partials, g, r, weightChunk(g[N], chunks, c), weightChunk(g[N], chunks, c + 1),
+                c * rows * g[KW] + r * g[KW], true);
+    }
+
+    /** The first batch item of chunk {@code c} of {@code chunks} over {@code n} items: {@code ⌊c·n / chunks⌋}. */
+    public static int weightChunk(int n, int chunks, int c) {
+        return c * n / chunks;
+    }
+
+    /**
+     * Second half of {@link #backwardWeightChunks}: {@code gw[k]}, the {@code chunks} pairs of element {@code k} summed in
+     * double ({@link Sums#sumSplit}) and rounded to float once. Reads {@code partials}; writes {@code gw}. One work-item
+     * per element.
+     */
+    public static void weightChunksReduce(float[] partials, float[] gw, int chunks, int size) {
+        for (@Parallel int k = 0; k < size; k++) {
+            weightChunksReduceLane(partials, gw, chunks, size, k);
+        }
+    }
+
+    /** Element {@code k} of {@link #weightChunksReduce}. */
+    public static void weightChunksReduceLane(float[] partials, float[] gw, int chunks, int size, int k) {
+        gw[k] = (float) Sums.sumSplit(partials, 2 * k, 2 * size, chunks);
+    }
+
+    /**
+     * Filter row {@code l} of the weight gradient summed over the batch items {@code [n0, n1)} (see
+     * {@link #backwardWeightLane}): element {@code kx}'s double sum to {@code out[at + kx]} rounded to float, or with
+     * {@code split} as the pair {@code out[2·(at + kx)], out[2·(at + kx) + 1]} ({@link Sums#storeSplit}).
+     */
+    public static void backwardWeightSums(float[] x, float[] gy, float[] out, int[] g, int l, int n0, int n1, int at,
+                                          boolean split) {
+        int nb = n1, cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int sh = g[SH], sw = g[SW], ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW];
         int oh = g[OH], ow = g[OW];
         int cinG = cin / g[GROUPS];
@@ -306,7 +360,7 @@ public final class Conv2dKernels {
                 double s0 = 0;
                 double s1 = 0;
                 double s2 = 0;
-                for (int n = 0; n < nb; n++) {
+                for (int n = n0; n < nb; n++) {
                     int gyPlane = (n * cout + co) * oh * ow;
                     int xPlane = (n * cin + ci) * h * wi;
                     for (int oy = 0; oy < oh; oy++) {
@@ -326,9 +380,9 @@ public final class Conv2dKernels {
                         }
                     }
                 }
-                gw[l * kw + kx] = (float) s0;
-                gw[l * kw + kx + 1] = (float) s1;
-                gw[l * kw + kx + 2] = (float) s2;
+                put(out, at + kx, s0, split);
+                put(out, at + kx + 1, s1, split);
+                put(out, at + kx + 2, s2, split);
             }
         }
         for (; kx < kw; kx++) {
@@ -336,7 +390,7 @@ public final class Conv2dKernels {
             int lo = firstInside(off, sw);
             int hi = endInside(off, sw, wi, ow);
             double s = 0;
-            for (int n = 0; n < nb && lo < hi; n++) {
+            for (int n = n0; n < nb && lo < hi; n++) {
                 int gyPlane = (n * cout + co) * oh * ow;
                 int xPlane = (n * cin + ci) * h * wi;
                 for (int oy = 0; oy < oh; oy++) {
@@ -351,7 +405,16 @@ public final class Conv2dKernels {
                     }
                 }
             }
-            gw[l * kw + kx] = (float) s;
+            put(out, at + kx, s, split);
+        }
+    }
+
+    /** {@code s} rounded to {@code out[i]}, or with {@code split} as the pair at {@code 2i} ({@link Sums#storeSplit}). */
+    public static void put(float[] out, int i, double s, boolean split) {
+        if (split) {
+            Sums.storeSplit(out, 2 * i, s);
+        } else {
+            out[i] = (float) s;
         }
     }
 

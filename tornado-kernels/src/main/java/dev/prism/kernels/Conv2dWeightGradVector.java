@@ -99,22 +99,46 @@ final class Conv2dWeightGradVector {
      * row {@code l = (co·Cin + ci)·KH + ky}, its {@code KW} weight elements.
      */
     static void backwardWeightLanes(float[] x, float[] gy, float[] gw, int[] g, int rowFrom, int rowTo) {
-        if (rowFrom >= rowTo) {
+        sums(x, gy, gw, g, rowFrom, rowTo, 0, g[N], 0, false);
+    }
+
+    /**
+     * Lanes {@code [from, to)} of {@link Conv2dKernels#backwardWeightChunks}, lane {@code c·rows + r} being filter row
+     * {@code r} over chunk {@code c}'s batch items: each chunk's part of the range as {@link #backwardWeightLanes} over
+     * those items, its sums stored as pairs ({@link Conv2dKernels#put}).
+     */
+    static void backwardWeightChunkLanes(float[] x, float[] gy, float[] partials, int[] g, int chunks, int from, int to) {
+        int rows = g[COUT] * (g[CIN] / g[GROUPS]) * g[KH];
+        for (int c = from / rows; c < chunks && c * rows < to; c++) {
+            int r0 = Math.max(from, c * rows) - c * rows, r1 = Math.min(to, (c + 1) * rows) - c * rows;
+            sums(x, gy, partials, g, r0, r1, Conv2dKernels.weightChunk(g[N], chunks, c),
+                    Conv2dKernels.weightChunk(g[N], chunks, c + 1), c * rows * g[KW], true);
+        }
+    }
+
+    /**
+     * Filter rows {@code [rowFrom, rowTo)} summed over the batch items {@code [n0, n1)}: element {@code e} to
+     * {@code out[base + e]}, rounded to float, or with {@code split} as the pair at {@code 2·(base + e)}
+     * ({@link Conv2dKernels#put}).
+     */
+    private static void sums(float[] x, float[] gy, float[] out, int[] g, int rowFrom, int rowTo, int n0, int n1, int base,
+                             boolean split) {
+        if (rowFrom >= rowTo || n0 >= n1) {
             return;
         }
         if (!vectorises(g)) {
             for (int l = rowFrom; l < rowTo; l++) {
-                Conv2dKernels.backwardWeightLane(x, gy, gw, g, l);
+                Conv2dKernels.backwardWeightSums(x, gy, out, g, l, n0, n1, base + l * g[KW], split);
             }
             return;
         }
         if (Conv2dWinogradWeightVector.pays(g)) {
-            Conv2dWinogradWeightVector.backwardWeightLanes(x, gy, gw, g, rowFrom, rowTo);
+            Conv2dWinogradWeightVector.sums(x, gy, out, g, rowFrom, rowTo, n0, n1, base, split);
             return;
         }
         int from = rowFrom * g[KW];
         int to = rowTo * g[KW];
-        int nb = g[N], cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
+        int nb = n1 - n0, cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW], oh = g[OH], ow = g[OW];
         int taps = kh * kw;
         int per = cin * taps;
@@ -200,13 +224,13 @@ final class Conv2dWeightGradVector {
             }
         }
 
-        for (int n0 = 0; n0 < nb; n0 += chunk) {
-            int items = Math.min(chunk, nb - n0);
+        for (int first = n0; first < n1; first += chunk) {
+            int items = Math.min(chunk, n1 - first);
             int end = roundUp(items * plane);
             for (int c = 0; c < nco; c++) {
                 int dst = c * gyStride;
                 for (int i = 0; i < items; i++) {
-                    int src = ((n0 + i) * cout + coFirst + c) * oh * ow;
+                    int src = ((first + i) * cout + coFirst + c) * oh * ow;
                     int d = dst + i * plane;
                     for (int oy = 0; oy < oh; oy++) {
                         System.arraycopy(gy, src + oy * ow, gys, d + oy * wp, ow);
@@ -218,7 +242,7 @@ final class Conv2dWeightGradVector {
             for (int c = 0; c < nci; c++) {
                 int dst = c * xStride;
                 for (int i = 0; i < items; i++) {
-                    int src = ((n0 + i) * cin + ciMin + c) * h * wi;
+                    int src = ((first + i) * cin + ciMin + c) * h * wi;
                     int d = dst + i * plane + ph * wp + pw;
                     for (int iy = 0; iy < h; iy++) {
                         System.arraycopy(x, src + iy * wi, xs, d + iy * wp, wi);
@@ -267,7 +291,7 @@ final class Conv2dWeightGradVector {
                     for (int i = 1; i < L; i++) {
                         sum += acc[at + i];
                     }
-                    gw[(co0 + c) * per + e] = (float) sum;
+                    Conv2dKernels.put(out, base + (co0 + c) * per + e, sum, split);
                 }
             }
         }

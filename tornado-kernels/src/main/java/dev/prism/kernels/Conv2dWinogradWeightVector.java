@@ -19,7 +19,9 @@ import static dev.prism.kernels.Conv2dKernels.OW;
  * of its outputs.
  *
  * <p>How it runs. A thread's lane range (filter rows {@code (co·Cin + ci)·3 + ky}) names output channels
- * {@code [coA, coB]}; the thread sums over every tile of the batch, in the same blocks as the forward path
+ * {@code [coA, coB]}; the thread sums over every tile of its batch items (the whole batch for
+ * {@link Conv2dKernels#backwardWeight}, a part of it for {@link Conv2dKernels#backwardWeightChunks}, whose lanes give
+ * each thread whole parts and all output channels), in the same blocks as the forward path
  * ({@link Conv2dWinogradVector#transformInput} makes {@code V_ξ[ci][tile]}, one lane per tile). The output gradient's
  * transform {@code Y'_ξ[tile][co]} takes one lane per output channel: the block's output gradient is copied
  * channel-last first. The products run on an FMA micro-kernel of {@code CI}
@@ -69,9 +71,10 @@ final class Conv2dWinogradWeightVector {
     /**
      * True when {@link Conv2dWeightGradVector#backwardWeightLanes} takes this path: a geometry
      * {@link Conv2dWinogradVector#applies} accepts, with at least {@link #MIN_CIN} input and {@link #MIN_COUT} output
-     * channels. Every thread transforms the whole batch's input for the output channels of its lanes, and pads those
-     * channels to whole vectors: with few of either, the transforms outweigh the products they save. Measured with a
-     * throwaway harness timing one thread's half of the lanes, batch 64 at 32×32 (AMD Zen 5): one output channel
+     * channels. A thread transforms its batch items' input for the output channels of its lanes, and pads those
+     * channels to whole vectors: with few of either, the transforms outweigh the products they save. Measured before
+     * the weight gradient was summed in parts of the batch (every thread then transformed the whole batch's input),
+     * with a throwaway harness timing one thread's half of the lanes, batch 64 at 32×32 (AMD Zen 5): one output channel
      * 4.74 ms against 1.62 direct at 512 bits (6.72 against 1.97 at 256, 8.83 against 1.53 at 128); one input channel
      * 1.90 against 0.68; 8 output channels 4.77 against 2.62; 16 output channels 5.14 against 3.78 (7.47 against 8.05 at
      * 128 bits, the one case measured slower direct); 32 → 32 5.40 against 7.24 (Winograd). The rule depends on the
@@ -86,7 +89,17 @@ final class Conv2dWinogradWeightVector {
      * {@code l = (co·Cin + ci)·3 + ky}, for a geometry {@link Conv2dWinogradVector#applies} accepts.
      */
     static void backwardWeightLanes(float[] x, float[] gy, float[] gw, int[] g, int rowFrom, int rowTo) {
-        int nb = g[N], cin = g[CIN], cout = g[COUT], oh = g[OH], ow = g[OW];
+        sums(x, gy, gw, g, rowFrom, rowTo, 0, g[N], 0, false);
+    }
+
+    /**
+     * {@link #backwardWeightLanes} over the batch items {@code [n0, n1)}: element {@code e} of filter row {@code l}
+     * ({@code e = 3l + kx}) to {@code out[base + e]}, rounded to float, or with {@code split} as the pair at
+     * {@code 2·(base + e)} ({@link Conv2dKernels#put}).
+     */
+    static void sums(float[] x, float[] gy, float[] out, int[] g, int rowFrom, int rowTo, int n0, int n1, int base,
+                     boolean split) {
+        int cin = g[CIN], cout = g[COUT], oh = g[OH], ow = g[OW];
         int coA = rowFrom / (3 * cin), coB = (rowTo - 1) / (3 * cin);
         int nco = coB - coA + 1;
         // output channels in pairs of vectors, input channels in blocks of CI
@@ -110,11 +123,11 @@ final class Conv2dWinogradWeightVector {
         for (int tx0 = 0; tx0 < tilesX; tx0 += width) {
             int cw = Math.min(width, tilesX - tx0);
             int k = 0;
-            for (int n = 0; n < nb; n++) {
+            for (int n = n0; n < n1; n++) {
                 for (int ty = 0; ty < tilesY; ty++) {
                     tileN[k] = n;
                     tileY[k] = ty;
-                    if (++k == rowsPer || (n == nb - 1 && ty == tilesY - 1)) {
+                    if (++k == rowsPer || (n == n1 - 1 && ty == tilesY - 1)) {
                         Conv2dWinogradVector.transformInput(x, g, s.v, vstep, s.rows, half, tileN, tileY, k, tx0, cw);
                         transformGradient(gy, g, s, k, tx0, cw, coA, nco, coPad, ystep);
                         int tiles = k * cw;
@@ -167,11 +180,11 @@ final class Conv2dWinogradWeightVector {
                 r2 += gi * m[b + 2 * sstep];
                 r3 += gi * m[b + 3 * sstep];
             }
-            int o = 3 * l;
+            int o = base + 3 * l;
             // then · G: columns (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1)
-            gw[o] = (float) (r0 + 0.5 * (r1 + r2));
-            gw[o + 1] = (float) (0.5 * (r1 - r2));
-            gw[o + 2] = (float) (0.5 * (r1 + r2) + r3);
+            Conv2dKernels.put(out, o, r0 + 0.5 * (r1 + r2), split);
+            Conv2dKernels.put(out, o + 1, 0.5 * (r1 - r2), split);
+            Conv2dKernels.put(out, o + 2, 0.5 * (r1 + r2) + r3, split);
         }
     }
 

@@ -78,10 +78,51 @@ class Conv2dBackwardVectorTest {
     @Test
     void theWeightGradientLaunchCarriesTheVariant() {
         Conv2d.Geometry g = Conv2d.Geometry.of(1, 4, 6, 6, 4, 3, 1, 1, 1, 1);
-        List<Launch> launches = Conv2d.backward(new float[g.xSize()], new float[g.wSize()], new float[g.ySize()], null,
+        List<Launch> launches = Conv2d.backwardDirect(new float[g.xSize()], new float[g.wSize()], new float[g.ySize()], null,
                 new float[g.wSize()], null, g);
         assertEquals("conv2d.backwardWeight", launches.getFirst().kernel());
         assertNotNull(launches.getFirst().vector());
+    }
+
+    /**
+     * The weight gradient is summed in parts of the batch ({@link Conv2dKernels#backwardWeightChunks}, then
+     * {@link Conv2dKernels#weightChunksReduce}): {@link Conv2d#WEIGHT_CHUNKS} at most, one per item at most, one for
+     * planes of fewer than {@link Conv2d#WEIGHT_CHUNKS_MIN_PLANE} outputs. On the loops it is the single sum's result,
+     * each element within an ulp (the parts' double sums, kept unrounded, add in another order), and the parts cover the
+     * batch once.
+     */
+    @Test
+    void weightGradientInPartsOfTheBatchIsTheWholeSum() {
+        assertEquals(List.of(1, 1, 1), List.of(Conv2d.weightChunks(Conv2d.Geometry.of(1, 4, 16, 16, 4, 3, 1, 1, 1, 1)),
+                Conv2d.weightChunks(Conv2d.Geometry.of(8, 4, 15, 17, 4, 3, 1, 1, 1, 1)),
+                Conv2d.weightChunks(Conv2d.Geometry.of(64, 64, 8, 8, 64, 3, 1, 1, 1, 1))), "one item; 255 and 64 outputs a plane");
+        long stream = 1300;
+        for (int n : new int[] {1, 2, 3, 4, 5, 9}) {
+            Conv2d.Geometry g = Conv2d.Geometry.of(n, 9, 16, 17, 17, 3, 1, 1, 1, 1);
+            List<Launch> launches = Conv2d.backward(new float[g.xSize()], new float[g.wSize()], new float[g.ySize()], null,
+                    new float[g.wSize()], null, g);
+            assertEquals(List.of("conv2d.backwardWeightChunks", "conv2d.weightChunksReduce"),
+                    launches.stream().map(Launch::kernel).toList(), "batch " + n);
+            assertNotNull(launches.getFirst().vector());
+            int chunks = Math.min(n, Conv2d.WEIGHT_CHUNKS);
+            assertEquals(chunks, Conv2d.weightChunks(g), "batch " + n);
+            assertEquals(List.of(0, n), List.of(Conv2dKernels.weightChunk(n, chunks, 0), Conv2dKernels.weightChunk(n, chunks, chunks)));
+            for (int c = 0; c < chunks; c++) {
+                assertTrue(Conv2dKernels.weightChunk(n, chunks, c + 1) > Conv2dKernels.weightChunk(n, chunks, c), "chunk " + c);
+            }
+            float[] x = Inputs.gaussian(g.xSize(), stream++), gy = Inputs.gaussian(g.ySize(), stream++);
+            float[] parts = Inputs.poisoned(g.wSize()), whole = Inputs.poisoned(g.wSize());
+            for (Launch l : Conv2d.backward(x, new float[g.wSize()], gy, null, parts, null, g)) {
+                Backends.SEQ.run(l);
+            }
+            for (Launch l : Conv2d.backwardDirect(x, new float[g.wSize()], gy, null, whole, null, g)) {
+                Backends.SEQ.run(l);
+            }
+            for (int i = 0; i < whole.length; i++) {
+                assertTrue(Math.abs(parts[i] - whole[i]) <= Math.ulp(whole[i]), String.format(Locale.ROOT,
+                        "batch %d, gw[%d]: %s in parts, %s whole", n, i, parts[i], whole[i]));
+            }
+        }
     }
 
     /**
