@@ -339,7 +339,7 @@ public final class Conv2dKernels {
      */
     public static void backwardWeightSums(float[] x, float[] gy, float[] out, int[] g, int l, int n0, int n1, int at,
                                           boolean split) {
-        int nb = n1, cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
+        int cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int sh = g[SH], sw = g[SW], ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW];
         int oh = g[OH], ow = g[OW];
         int cinG = cin / g[GROUPS];
@@ -360,7 +360,7 @@ public final class Conv2dKernels {
                 double s0 = 0;
                 double s1 = 0;
                 double s2 = 0;
-                for (int n = n0; n < nb; n++) {
+                for (int n = n0; n < n1; n++) {
                     int gyPlane = (n * cout + co) * oh * ow;
                     int xPlane = (n * cin + ci) * h * wi;
                     for (int oy = 0; oy < oh; oy++) {
@@ -390,7 +390,7 @@ public final class Conv2dKernels {
             int lo = firstInside(off, sw);
             int hi = endInside(off, sw, wi, ow);
             double s = 0;
-            for (int n = n0; n < nb && lo < hi; n++) {
+            for (int n = n0; n < n1 && lo < hi; n++) {
                 int gyPlane = (n * cout + co) * oh * ow;
                 int xPlane = (n * cin + ci) * h * wi;
                 for (int oy = 0; oy < oh; oy++) {
