@@ -134,12 +134,15 @@ class GemmTest {
      * {@link GemmSumVector} sums float runs of {@link GemmSumVector#RUN} terms per lane in double and rounds once:
      * every element within {@code ulp/2 + 2·m·2⁻⁵³·Σ|t| + RUN·2⁻²⁴·Σ|t|} of the exact sum (inputs with a mean
      * away from 0, where a float running sum drifts), on odd row counts, column counts and depths that are not
-     * multiples of the lane count, with and without accumulating, and at the 1×1 weight gradient's depth; and
+     * multiples of the lane count, with and without accumulating, at the 1×1 weight gradient's depth, and with float
+     * runs that go on across batch items (short depths, batches that are not a multiple of a run's items); and
      * its largest error no larger than the loop's double sum's plus that float bound.
      */
     @Test
     void batchSumVariantIsFloatRunsSummedInDouble() {
-        int[][] shapes = {{3, 7, 10, 13}, {2, 16, 16, 4096}, {1, 1, 3, 5}, {4, 9, 4, 8}, {2, 5, 6, 37}, {1, 4, 4, 20000}};
+        int[][] shapes = {{3, 7, 10, 13}, {2, 16, 16, 4096}, {1, 1, 3, 5}, {4, 9, 4, 8}, {2, 5, 6, 37}, {1, 4, 4, 20000},
+                // runs that span items, the last run of the batch shorter: 40 = 16 + 16 + 8 items of 2 steps at 512 bits
+                {40, 5, 8, 40}, {20, 3, 4, 100}, {9, 2, 4, 64}};
         for (int[] sh : shapes) {
             int batch = sh[0], m = sh[1], n = sh[2], k = sh[3];
             float[] a = Inputs.uniform(batch * m * k, 0.25f, 1.25f, 6), b = Inputs.uniform(batch * n * k, -0.5f, 1.5f, 7);
