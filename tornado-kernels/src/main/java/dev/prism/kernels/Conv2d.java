@@ -201,7 +201,8 @@ public final class Conv2d {
 
     /**
      * {@code y = conv2d(x, w) + bias} ({@code bias} may be null); writes {@code y}. Pointwise geometries
-     * run as one batched matrix product, the others on {@link Conv2dKernels#forward}.
+     * run as one batched matrix product and {@link GemmKernels#addBias}, the others on {@link Conv2dKernels#forward},
+     * which adds the bias itself.
      */
     public static List<Launch> forward(float[] x, float[] w, float[] bias, float[] y, Geometry g) {
         return forward("conv2d.forward", x, w, bias, y, g, g != null && g.isPointwise());
@@ -241,12 +242,9 @@ public final class Conv2d {
         List<Launch> launches = new ArrayList<>(4);
         launches.add(TILE.with(x, xt, g.n(), g.cin(), g.h(), g.w(), gap).writes(1).grid(g.cin(), g.h())
                 .launch(0, 4L * g.xSize() + 4L * wide.xSize()));
-        launches.addAll(forward("conv2d.forward", xt, w, null, yt, wide, false));
+        launches.addAll(forward("conv2d.forward", xt, w, bias, yt, wide, false));
         launches.add(UNTILE.with(yt, y, g.n(), g.cout(), g.oh(), g.ow(), wide.ow(), g.w() + gap).writes(1).grid(g.cout(), g.oh())
                 .launch(0, 4L * g.ySize() + 4L * wide.ySize()));
-        if (bias != null) {
-            launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));
-        }
         return launches;
     }
 
@@ -290,12 +288,17 @@ public final class Conv2d {
             // y[n] (Cout×HW) = W (Cout×Cin, the same for every n) · x[n] (Cin×HW)
             launches.add(Gemm.matmul(w, x, y, g.n(), g.cout(), hw, g.cin(), false, false,
                     0, g.cin() * hw, g.cout() * hw, false));
+            if (bias != null) {
+                launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), hw));
+            }
         } else {
-            launches.add(FORWARD.with(x, w, y, g.pack()).writes(2).grid(g.n() * g.cout(), g.oh())
-                    .launch(2 * g.macs(), bytes(g)));
-        }
-        if (bias != null) {
-            launches.add(Gemm.addBias(y, bias, g.n(), g.cout(), g.oh() * g.ow()));
+            // the kernel adds the bias to each finished sum; a layer without one gets zeros (the same bits)
+            float[] b = bias != null ? bias : new float[g.cout()];
+            Kernel.Builder k = FORWARD.with(x, w, b, y, g.pack()).writes(3).grid(g.n() * g.cout(), g.oh());
+            if (bias == null) {
+                k.owned(b);
+            }
+            launches.add(k.launch(2 * g.macs() + (long) g.ySize(), bytes(g) + 4L * g.cout()));
         }
         return launches;
     }

@@ -11,8 +11,10 @@ package dev.prism.kernels;
  * <pre>
  *   y[n,co,oy,ox] = Σ_{ci in group, ky, kx} w[co, ci − g·Cin/groups, ky, kx] · x[n, ci, iy, ix]
  * </pre>
- * where terms with {@code (iy, ix)} outside the input are zero and are skipped. The bias is not part of
- * these kernels; {@link Conv2d} adds it with {@link GemmKernels#addBias}.
+ * where terms with {@code (iy, ix)} outside the input are zero and are skipped. The forward adds
+ * {@code b[co]} to each finished sum (zeros for a layer without bias: a sum that starts at +0 is never −0, so
+ * adding +0 leaves every bit as it was), the same operations as a separate {@link GemmKernels#addBias} after it,
+ * without another pass over {@code y}.
  *
  * <p>The geometry is one {@code int[]} argument (TornadoVM allows at most 15 kernel arguments), laid
  * out as the indices {@link #N} .. {@link #OW} below; {@link Conv2d.Geometry#pack()} builds it after
@@ -68,17 +70,17 @@ public final class Conv2dKernels {
     private Conv2dKernels() {
     }
 
-    /** Reads {@code x}, {@code w}; writes {@code y}. One work-item per output row (n·Cout + co, oy). */
-    public static void forward(float[] x, float[] w, float[] y, int[] g) {
+    /** Reads {@code x}, {@code w}, {@code b[Cout]}; writes {@code y}. One work-item per output row (n·Cout + co, oy). */
+    public static void forward(float[] x, float[] w, float[] b, float[] y, int[] g) {
         for (@Parallel int nco = 0; nco < g[N] * g[COUT]; nco++) {
             for (@Parallel int oy = 0; oy < g[OH]; oy++) {
-                forwardRow(x, w, y, g, nco, oy);
+                forwardRow(x, w, b, y, g, nco, oy);
             }
         }
     }
 
-    /** Output row {@code y[n, co, oy, :]} for {@code nco = n·Cout + co}. */
-    public static void forwardRow(float[] x, float[] w, float[] y, int[] g, int nco, int oy) {
+    /** Output row {@code y[n, co, oy, :]} for {@code nco = n·Cout + co}, the bias {@code b[co]} added last. */
+    public static void forwardRow(float[] x, float[] w, float[] b, float[] y, int[] g, int nco, int oy) {
         int cin = g[CIN], h = g[H], wi = g[W], cout = g[COUT], kh = g[KH], kw = g[KW];
         int sh = g[SH], sw = g[SW], ph = g[PH], pw = g[PW], dh = g[DH], dw = g[DW];
         int oh = g[OH], ow = g[OW];
@@ -115,6 +117,10 @@ public final class Conv2dKernels {
                     }
                 }
             }
+        }
+        float bias = b[co];
+        for (int ox = 0; ox < ow; ox++) {
+            y[yRow + ox] += bias;
         }
     }
 

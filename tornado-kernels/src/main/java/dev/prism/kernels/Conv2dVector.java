@@ -83,19 +83,19 @@ final class Conv2dVector {
      * Lanes {@code [from, to)} of {@link Conv2dKernels#forward}, lane {@code l} being the output row
      * {@code (nco, oy) = (l / OH, l % OH)}, as {@link Conv2dKernels#forwardRow} computes them.
      */
-    static void forwardRows(float[] x, float[] w, float[] y, int[] g, int from, int to) {
+    static void forwardRows(float[] x, float[] w, float[] b, float[] y, int[] g, int from, int to) {
         int oh = g[OH];
         if (from >= to) {
             return;
         }
         if (!vectorises(g)) {
             for (int l = from; l < to; l++) {
-                Conv2dKernels.forwardRow(x, w, y, g, l / oh, l % oh);
+                Conv2dKernels.forwardRow(x, w, b, y, g, l / oh, l % oh);
             }
             return;
         }
         if (Conv2dWinogradVector.pays(g)) {
-            Conv2dWinogradVector.forwardRows(x, w, y, g, from, to);
+            Conv2dWinogradVector.forwardRows(x, w, b, y, g, from, to);
             return;
         }
         Scratch s = SCRATCH.get();
@@ -112,6 +112,15 @@ final class Conv2dVector {
                 end++;
             }
             rectangle(x, w, y, g, s, nco / cout, nco % cout, end - nco, oy0, oy1);
+            // the bias last, as the plain loop adds it, while the rectangle's outputs are still in cache
+            int ow = g[OW];
+            for (int c = nco; c < end; c++) {
+                float bias = b[c % cout];
+                int hi = (c * oh + oy1) * ow;
+                for (int i = (c * oh + oy0) * ow; i < hi; i++) {
+                    y[i] += bias;
+                }
+            }
             nco = end;
         }
     }

@@ -166,7 +166,7 @@ final class Conv2dWinogradVector {
      * Lanes {@code [from, to)} of {@link Conv2dKernels#forward}, lane {@code l} being the output row
      * {@code (n·Cout + co, oy) = (l / OH, l % OH)}, for a geometry {@link #applies} accepts.
      */
-    static void forwardRows(float[] x, float[] w, float[] y, int[] g, int from, int to) {
+    static void forwardRows(float[] x, float[] w, float[] b, float[] y, int[] g, int from, int to) {
         int oh = g[OH], cout = g[COUT];
         int perImage = cout * oh;
         Scratch s = SCRATCH.get();
@@ -176,7 +176,7 @@ final class Conv2dWinogradVector {
             int rem = l - n * perImage;
             if (rem == 0 && to - l >= perImage) {
                 int images = (to - l) / perImage;
-                region(x, w, y, g, s, n, images, 0, cout, 0, oh);
+                region(x, w, b, y, g, s, n, images, 0, cout, 0, oh);
                 l += images * perImage;
                 continue;
             }
@@ -185,13 +185,13 @@ final class Conv2dWinogradVector {
             if (oy == 0) {
                 int channels = (Math.min(to, (n + 1) * perImage) - l) / oh;
                 if (channels > 0) {
-                    region(x, w, y, g, s, n, 1, co, channels, 0, oh);
+                    region(x, w, b, y, g, s, n, 1, co, channels, 0, oh);
                     l += channels * oh;
                     continue;
                 }
             }
             int oy1 = Math.min(oh, oy + (to - l));
-            region(x, w, y, g, s, n, 1, co, 1, oy, oy1);
+            region(x, w, b, y, g, s, n, 1, co, 1, oy, oy1);
             l += oy1 - oy;
         }
     }
@@ -200,7 +200,7 @@ final class Conv2dWinogradVector {
      * Output channels {@code [co0, co0 + nc)}, rows {@code [oy0, oy1)} of batch items {@code [n0, n0 + images)}:
      * every tile row that holds one of those rows, whole, its outputs outside the range not written.
      */
-    private static void region(float[] x, float[] w, float[] y, int[] g, Scratch s, int n0, int images, int co0, int nc,
+    private static void region(float[] x, float[] w, float[] b, float[] y, int[] g, Scratch s, int n0, int images, int co0, int nc,
                                int oy0, int oy1) {
         int cin = g[CIN];
         int ow = g[OW];
@@ -222,13 +222,13 @@ final class Conv2dWinogradVector {
                     tileN[k] = n;
                     tileY[k] = ty;
                     if (++k == rowsPer) {
-                        block(x, y, g, s, k, tx0, cw, width, co0, nc, blocks, oy0, oy1);
+                        block(x, b, y, g, s, k, tx0, cw, width, co0, nc, blocks, oy0, oy1);
                         k = 0;
                     }
                 }
             }
             if (k > 0) {
-                block(x, y, g, s, k, tx0, cw, width, co0, nc, blocks, oy0, oy1);
+                block(x, b, y, g, s, k, tx0, cw, width, co0, nc, blocks, oy0, oy1);
             }
         }
     }
@@ -319,7 +319,7 @@ final class Conv2dWinogradVector {
      * One block: {@code rows} tile rows ({@code s.tileN}, {@code s.tileY}) of {@code cw} tiles from column {@code tx0},
      * tile {@code (k, t)} at index {@code k·cw + t}.
      */
-    private static void block(float[] x, float[] y, int[] g, Scratch s, int rows, int tx0, int cw, int width, int co0, int nc,
+    private static void block(float[] x, float[] b, float[] y, int[] g, Scratch s, int rows, int tx0, int cw, int width, int co0, int nc,
                               int blocks, int oy0, int oy1) {
         int cin = g[CIN], cout = g[COUT], oh = g[OH], ow = g[OW];
         float[] v = s.v;
@@ -354,10 +354,10 @@ final class Conv2dWinogradVector {
             }
             int valid = Math.min(CH, nc - p * CH);
             for (int j = 0; j < valid; j++) {
-                for (int q = 0; q < vectors; q++) {
-                    outputs(m, j * STRIDE + q * L, out, q * L);
-                }
                 int co = co0 + p * CH + j;
+                for (int q = 0; q < vectors; q++) {
+                    outputs(m, j * STRIDE + q * L, b[co], out, q * L);
+                }
                 for (int k = 0; k < rows; k++) {
                     int n = s.tileN[k];
                     int base = (n * cout + co) * plane;
@@ -650,10 +650,10 @@ final class Conv2dWinogradVector {
     }
 
     /**
-     * {@code Aᵀ M A} of one channel's vector of tiles: {@code M_ξ} at {@code m[ξ·CH·STRIDE + at]}; output {@code (a, b)} of
-     * each tile to {@code out[(2a + b)·STRIDE + to]}.
+     * {@code Aᵀ M A} of one channel's vector of tiles, plus that channel's {@code bias}: {@code M_ξ} at
+     * {@code m[ξ·CH·STRIDE + at]}; output {@code (a, b)} of each tile to {@code out[(2a + b)·STRIDE + to]}.
      */
-    private static void outputs(float[] m, int at, float[] out, int to) {
+    private static void outputs(float[] m, int at, float bias, float[] out, int to) {
         int step = CH * STRIDE;
         // rows of Aᵀ M: s0c = m0c + m1c + m2c, s1c = m1c − m2c − m3c (m_rc at ξ = 4r + c); written out, no vector
         // crosses a call or a loop
@@ -669,10 +669,10 @@ final class Conv2dWinogradVector {
         FloatVector s02 = m02.add(m12).add(m22), s03 = m03.add(m13).add(m23);
         FloatVector s10 = m10.sub(m20).sub(m30), s11 = m11.sub(m21).sub(m31);
         FloatVector s12 = m12.sub(m22).sub(m32), s13 = m13.sub(m23).sub(m33);
-        s00.add(s01).add(s02).intoArray(out, to);
-        s01.sub(s02).sub(s03).intoArray(out, STRIDE + to);
-        s10.add(s11).add(s12).intoArray(out, 2 * STRIDE + to);
-        s11.sub(s12).sub(s13).intoArray(out, 3 * STRIDE + to);
+        s00.add(s01).add(s02).add(bias).intoArray(out, to);
+        s01.sub(s02).sub(s03).add(bias).intoArray(out, STRIDE + to);
+        s10.add(s11).add(s12).add(bias).intoArray(out, 2 * STRIDE + to);
+        s11.sub(s12).sub(s13).add(bias).intoArray(out, 3 * STRIDE + to);
     }
 
     /**

@@ -169,6 +169,25 @@ class Conv2dVectorTest {
         }
     }
 
+    /**
+     * The kernel adds the bias to each finished sum on every path (the plain loops, the vector variant's direct rows and
+     * Winograd's tiles): the bits of the convolution without bias and a separate {@code gemm.addBias} after it.
+     */
+    @Test
+    void theBiasAddedInTheKernelGivesTheBitsOfASeparateAdd() {
+        long stream = 1300;
+        for (Conv2d.Geometry g : geometries()) {
+            float[] x = Inputs.gaussian(g.xSize(), stream++), w = Inputs.gaussian(g.wSize(), stream++);
+            float[] b = Inputs.gaussian(g.cout(), stream++);
+            for (JvmBackend backend : List.of(Backends.SEQ, Backends.PAR)) {
+                float[] apart = run(backend, x, w, null, g);
+                backend.run(Gemm.addBias(apart, b, g.n(), g.cout(), g.oh() * g.ow()));
+                assertIdentical("conv2d " + g + " with its bias, " + (backend == Backends.SEQ ? "loops" : "vector variant"),
+                        apart, run(backend, x, w, b, g));
+            }
+        }
+    }
+
     @Test
     void variantGivesTheSameBitsOnEveryThreadCount() {
         long stream = 500;

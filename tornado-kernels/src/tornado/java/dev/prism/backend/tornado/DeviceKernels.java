@@ -87,7 +87,7 @@ final class DeviceKernels {
                 yield Optional.of(new Variant(l.kernel(), method("groupApply"), a, g));
             }
             case "conv2d.forward" -> {
-                int[] geo = (int[]) a[3];
+                int[] geo = (int[]) a[4];
                 WorkerGrid g = new WorkerGrid3D(roundUp(geo[Conv2dKernels.OW], PIXELS), roundUp(geo[Conv2dKernels.OH], PIXELS),
                         geo[Conv2dKernels.N] * geo[Conv2dKernels.COUT]);
                 g.setLocalWork(PIXELS, PIXELS, 1);
@@ -213,9 +213,10 @@ final class DeviceKernels {
     /**
      * {@code conv2d.forward}: work-item (ox, oy, n·Cout + co) of a grid rounded up to whole 8×8 groups sums
      * {@code y[n, co, oy, ox]} over its input channels and taps (stride, padding, dilation and groups from the
-     * geometry array), in the plain kernel's order: input channel, then kernel row, then kernel column.
+     * geometry array), in the plain kernel's order: input channel, then kernel row, then kernel column; then adds
+     * {@code b[co]}, as the plain kernel does last.
      */
-    public static void conv2dForward(KernelContext ctx, float[] x, float[] w, float[] y, int[] g) {
+    public static void conv2dForward(KernelContext ctx, float[] x, float[] w, float[] b, float[] y, int[] g) {
         int ox = ctx.globalIdx;
         int oy = ctx.globalIdy;
         int nco = ctx.globalIdz;
@@ -252,7 +253,7 @@ final class DeviceKernels {
                     }
                 }
             }
-            y[(nco * oh + oy) * ow + ox] = sum;
+            y[(nco * oh + oy) * ow + ox] = sum + b[co];
         }
     }
 
