@@ -245,12 +245,14 @@ final class Conv2dWinogradWeightVector {
         }
         float[] part = s.part;
         java.util.Arrays.fill(part, 0, 4 * tiles * coPad, 0f);
-        for (int k = 0; k < rows; k++) {
-            int n = s.tileN[k];
-            int oy0 = 2 * s.tileY[k];
-            int cols = Math.min(2 * cw, ow - 2 * tx0);
-            for (int a = 0; a < 2 && oy0 + a < oh; a++) {
-                for (int c = 0; c < nco; c++) {
+        int cols = Math.min(2 * cw, ow - 2 * tx0);
+        // channels outermost: a channel's rows of the block follow each other in gy (consecutive tile rows of an image),
+        // so the loads run along memory instead of jumping a plane for every row
+        for (int c = 0; c < nco; c++) {
+            for (int k = 0; k < rows; k++) {
+                int n = s.tileN[k];
+                int oy0 = 2 * s.tileY[k];
+                for (int a = 0; a < 2 && oy0 + a < oh; a++) {
                     int src = ((n * cout + coA + c) * oh + oy0 + a) * ow + 2 * tx0;
                     int dst = (k * cw * 4 + 2 * a) * coPad + c;
                     for (int j = 0; j < cols; j++) {
