@@ -25,6 +25,8 @@ public final class Norm {
     private static final Kernel PARTIALS = Kernel.of("norm.groupBackwardPartials", "groupBackwardPartialsLane")
             .vector("NormBackwardVector", "groupBackwardPartialsLanes");
     private static final Kernel PARAMS = Kernel.of("norm.groupBackwardParams", "groupBackwardParamsLane");
+    private static final Kernel BACKWARD = Kernel.of("norm.groupBackward", "groupBackwardItem")
+            .vector("NormBackwardVector", "groupBackwardItems");
     private static final Kernel INPUT = Kernel.of("norm.groupBackwardInput", "groupBackwardInputRow")
             .vector("NormBackwardVector", "groupBackwardInputRows");
 
@@ -71,8 +73,8 @@ public final class Norm {
     }
 
     /**
-     * Backward of {@link #groupNorm}: {@link #groupBackwardPartials}, then (affine only)
-     * {@link #groupBackwardParams}, then {@link #groupBackwardInput}. Reads the forward's {@code x} and
+     * Backward of {@link #groupNorm}: {@link #groupBackward} (the per-plane sums and the input gradient, one batch item
+     * at a time), then (affine only) {@link #groupBackwardParams}. Reads the forward's {@code x} and
      * {@code stats}; writes {@code partials}, {@code gx} and, when affine, {@code gGamma} and {@code gBeta}.
      * Without affine parameters pass {@code gamma}, {@code beta}, {@code gGamma}, {@code gBeta} all null.
      */
@@ -85,13 +87,31 @@ public final class Norm {
                         gGamma == null ? "null" : "an array")
                 .that((gBeta != null) == affine, "gBeta", affine ? "an array when 'gamma' is given" : "null when 'gamma' is null",
                         gBeta == null ? "null" : "an array");
-        List<Launch> out = new ArrayList<>(3);
-        out.add(groupBackwardPartials(x, gy, stats, gamma, beta, partials, n, c, h, w, groups, silu));
+        List<Launch> out = new ArrayList<>(2);
+        out.add(groupBackward(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu));
         if (affine) {
             out.add(groupBackwardParams(partials, gGamma, gBeta, n, c));
         }
-        out.add(groupBackwardInput(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu));
         return List.copyOf(out);
+    }
+
+    /**
+     * {@link #groupBackwardPartials} and {@link #groupBackwardInput} as one launch that runs them one batch item at a
+     * time ({@link NormKernels#groupBackward}): the same values, with the item's {@code x} and {@code gy} read again
+     * from cache. Writes {@code partials} and {@code gx}.
+     */
+    public static Launch groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                       float[] gx, int n, int c, int h, int w, int groups, boolean silu) {
+        Check k = shape("norm.groupBackward", n, c, h, w, groups);
+        int size = k.size("x", n, c, h, w);
+        k.length("x", x, size).length("gy", gy, size).length("stats", stats, 2L * n * groups)
+                .length("partials", partials, 2L * n * c).length("gx", gx, size)
+                .distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx).distinct("partials", partials, "gx", gx)
+                .distinct("x", x, "partials", partials).distinct("gy", gy, "partials", partials);
+        float[] g = gammaOrOne(k, gamma, beta, c);
+        float[] b = betaOrZero(beta, c);
+        return BACKWARD.with(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, silu ? 1 : 0).writes(5, 6).grid(n)
+                .owned(owned(gamma, g, b)).launch((silu ? 26L : 10L) * size, 12L * size + 8L * n * c);
     }
 
     /**

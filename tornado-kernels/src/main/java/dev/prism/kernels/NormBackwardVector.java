@@ -40,6 +40,20 @@ final class NormBackwardVector {
     private NormBackwardVector() {
     }
 
+    /**
+     * Batch items {@code [from, to)} of {@link Norm#groupBackward}: each item's planes through
+     * {@link #groupBackwardPartialsLanes}, then its rows through {@link #groupBackwardInputRows}, so the same bits as
+     * the two launches.
+     */
+    static void groupBackwardItems(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                   float[] gx, int n, int c, int h, int w, int groups, int silu, int from, int to) {
+        for (int s = from; s < to; s++) {
+            groupBackwardPartialsLanes(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, s * c, (s + 1) * c);
+            groupBackwardInputRows(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, s * c * h,
+                    (s + 1) * c * h);
+        }
+    }
+
     /** Lanes {@code [from, to)} of {@link Norm#groupBackwardPartials} (one lane per plane). */
     static void groupBackwardPartialsLanes(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
                                            float[] partials, int n, int c, int hw, int groups, int silu, int from, int to) {

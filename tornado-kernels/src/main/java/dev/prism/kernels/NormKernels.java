@@ -116,6 +116,33 @@ public final class NormKernels {
     }
 
     /**
+     * {@link #groupBackwardPartials} and then {@link #groupBackwardInput} for the planes of one batch item at a time: writes
+     * {@code partials} and {@code gx}. One work-item per item, which needs only its own planes' sums: the item's
+     * {@code x} and {@code gy} are read the second time while they are still in cache, where the two kernels one after the
+     * other read the whole batch twice from memory. The same operations in the same order as those two kernels, so the
+     * same bits.
+     */
+    public static void groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                     float[] gx, int n, int c, int h, int w, int groups, int silu) {
+        for (@Parallel int s = 0; s < n; s++) {
+            groupBackwardItem(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, s);
+        }
+    }
+
+    /** Batch item {@code s} of {@link #groupBackward}: its planes' sums, then its planes' rows. */
+    public static void groupBackwardItem(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                         float[] gx, int n, int c, int h, int w, int groups, int silu, int s) {
+        for (int ch = 0; ch < c; ch++) {
+            groupBackwardPartialsLane(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, s * c + ch);
+        }
+        for (int ch = 0; ch < c; ch++) {
+            for (int i = 0; i < h; i++) {
+                groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, s * c + ch, i);
+            }
+        }
+    }
+
+    /**
      * {@code gγ_c = Σ_n partials[2(nC+c)+1]}, {@code gβ_c = Σ_n partials[2(nC+c)]}; writes {@code gGamma}
      * and {@code gBeta}. One work-item per channel, summing over n in order.
      */

@@ -132,6 +132,24 @@ class NormBackwardVectorTest {
                 team.run(Norm.groupBackwardInput(x, gy, stats, gamma, beta, plain, other, n, c, h, w, g, silu));
                 assertIdentical(tag + " gx on " + team.threads() + " threads", gxVector, other);
             }
+
+            // the one launch that runs both per batch item: the two launches' bits, on the loops and on the variant
+            // (whose input gradient then reads the variant's partial sums), on every thread count
+            float[] fusedPartials = Inputs.poisoned(2 * n * c), fusedGx = Inputs.poisoned(size);
+            Backends.seq(Norm.groupBackward(x, gy, stats, gamma, beta, fusedPartials, fusedGx, n, c, h, w, g, silu));
+            assertIdentical(tag + " partials of the one launch, loops", plain, fusedPartials);
+            assertIdentical(tag + " gx of the one launch, loops", gxPlain, fusedGx);
+            float[] gxOfVector = Inputs.poisoned(size);
+            Backends.par(Norm.groupBackwardInput(x, gy, stats, gamma, beta, vector, gxOfVector, n, c, h, w, g, silu));
+            for (JvmBackend team : new JvmBackend[] {Backends.PAR, ONE, SEVEN}) {
+                Launch fused = Norm.groupBackward(x, gy, stats, gamma, beta, fusedPartials, fusedGx, n, c, h, w, g, silu);
+                assertNotNull(fused.vector(), "norm.groupBackward carries a vector variant");
+                java.util.Arrays.fill(fusedPartials, Float.NaN);
+                java.util.Arrays.fill(fusedGx, Float.NaN);
+                team.run(fused);
+                assertIdentical(tag + " partials of the one launch on " + team.threads() + " threads", vector, fusedPartials);
+                assertIdentical(tag + " gx of the one launch on " + team.threads() + " threads", gxOfVector, fusedGx);
+            }
         }
     }
 }
