@@ -98,6 +98,14 @@ class GemmVectorTest {
             ps.add(Product.of(rows, in, out, false, false));
             ps.add(Product.of(out, in, rows, true, false));
         }
+        // op(B) = Bᵀ no deeper than GemmVector.TRANSPOSE_K runs on a transposed copy of B: attention at 8×8 (64 positions),
+        // batches whose items the threads' row ranges split, the depth at that limit and one past it
+        int d = GemmVector.TRANSPOSE_K;
+        for (boolean ta : new boolean[] {false, true}) {
+            ps.add(new Product(64, 64, 64, 64, ta, true, 64 * 64, 64 * 64, 64 * 64, false));
+            ps.add(new Product(5, 9, 21, d, ta, true, 9 * d, 21 * d, 9 * 21, true));
+            ps.add(new Product(3, 7, 20, d + 1, ta, true, 7 * (d + 1), 20 * (d + 1), 7 * 20, false));
+        }
         // the models: the 256³ catalog products, a 64→64 1×1 convolution on 64×64, attention at 1024 positions
         ps.add(new Product(2, 256, 256, 256, false, false, 256 * 256, 0, 256 * 256, false));
         ps.add(Product.of(256, 256, 256, true, true));
