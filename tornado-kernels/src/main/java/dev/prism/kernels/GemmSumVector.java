@@ -9,20 +9,18 @@ import jdk.incubator.vector.VectorSpecies;
  * reference and the TornadoVM input. Only {@code op(A) = A}, {@code op(B) = Bᵀ} (both operands contiguous
  * along {@code p}, the weight gradient's shape) is vectorised; other transposes run the plain rows.
  *
- * <p>Summation ({@code docs/KERNELS.md}, long sums), as {@link Conv2dWeightGradVector}'s: each element of C has
- * {@link VectorMath#FLOAT}'s lane count of double sums, one per lane, and each lane runs float sums of fused
- * multiply-adds over at most {@value #RUN} terms, each added to that lane's double sum. A run goes on from one
- * batch item to the next while it has room: with {@code s = ⌊k/L⌋} vector steps an item, a run takes
- * {@code ⌊RUN/s⌋} whole items when {@code s ≤ RUN}, else {@code RUN} steps of one item. The last {@code k mod L}
- * products of each item are summed in double apart. At the end the old value (when accumulating), the lanes left to
- * right and those products' sum are added, and the total is rounded to float once. Within
+ * <p>Summation ({@code docs/KERNELS.md}, long sums), as {@link Conv2dWeightGradVector}'s: each lane of
+ * {@link VectorMath#FLOAT} runs float sums of fused multiply-adds over at most {@value #RUN} terms, each added to
+ * that lane's double sum. The batch is taken in groups of items: with {@code s = ⌊k/L⌋} vector steps an item, a
+ * group is {@code ⌊RUN/s⌋} items when {@code s ≤ RUN} (one run goes on from item to item), else one item (runs of
+ * {@code RUN} steps). Per group the lanes are added left to right, then the group's last {@code k mod L} products of
+ * each item in double, and the groups' sums in order; the total is rounded to float once. Within
  * {@value #RUN}·2⁻²⁴ of the terms' absolute sum, plus a double sum's bound and half an ulp, of the exact value
  * ({@code GemmTest}, {@code ReductionAccuracyTest}). The order depends only on the shapes and the vector width:
  * the same bits on every thread count.
  *
- * <p>Why runs across items: the 1×1 layers of an attention block at 8×8 have {@code k = 64} positions, 4 vector
- * steps at 512 bits; a run per item converted and reduced its eight sums to double after every 4 steps, which took
- * longer than the products.
+ * <p>Why groups: the 1×1 layers of an attention block at 8×8 have {@code k = 64} positions, 4 vector steps at
+ * 512 bits; with the lanes converted and added across after every item, that took longer than the products.
  *
  * <p>Micro-kernel: 2 rows of C × 4 columns, 8 float-vector accumulators. No vector crosses a method
  * call (C2 would box it); a run's sums leave through a per-thread scratch array.
@@ -33,13 +31,12 @@ final class GemmSumVector {
     /** Terms per lane of one float run, before it is added to the lane's double sum. */
     static final int RUN = 32;
 
-    /** Per thread, reused: the 8 accumulators' float runs, then the double sums of this thread's rows, grown on first use. */
+    /** Per thread, reused: the 8 accumulators' float runs, then their double sums. */
     private static final class Scratch {
         final float[] run = new float[8 * L];
-        /** Per element of this thread's rows × the first n − n mod 4 columns: L lane sums. */
-        double[] lanes = new double[0];
-        /** Per such element: the sum of the products past the last whole vector of each item. */
-        double[] tails = new double[0];
+        final double[] lanes = new double[8 * L];
+        /** The double totals of this thread's rows of C, grown on first use. */
+        double[] totals = new double[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -59,58 +56,32 @@ final class GemmSumVector {
         Scratch scratch = SCRATCH.get();
         int n4 = n - n % 4;
         int rows = to - from;
-        int elements = rows * n4;
-        if (scratch.lanes.length < elements * L) {
-            scratch.lanes = new double[elements * L];
-            scratch.tails = new double[elements];
+        if (scratch.totals.length < rows * n4) {
+            scratch.totals = new double[rows * n4];
         }
-        double[] lanes = scratch.lanes;
-        double[] tails = scratch.tails;
-        java.util.Arrays.fill(lanes, 0, elements * L, 0);
-        java.util.Arrays.fill(tails, 0, elements, 0);
-        int kq = k - k % L;
-        int steps = kq / L;
-        // A run: items [b0, b1) over positions [p0, p1) of each; whole items while they fit in RUN steps
+        double[] totals = scratch.totals;
+        for (int i = from; i < to; i++) {
+            for (int j = 0; j < n4; j++) {
+                totals[(i - from) * n4 + j] = accumulate != 0 ? c[i * n + j] : 0;
+            }
+        }
+        int steps = k / L;
         int items = steps == 0 ? batch : Math.max(1, RUN / steps);
-        int span = steps <= RUN ? kq : RUN * L;
+        // Groups of items outermost: the group's rows of A and B stay in cache while every block of these rows uses
+        // them. Each element adds its groups' sums in order, to its double total.
         for (int b0 = 0; b0 < batch; b0 += items) {
             int b1 = Math.min(batch, b0 + items);
-            for (int p0 = 0; p0 < kq; p0 += span) {
-                int p1 = Math.min(kq, p0 + span);
-                // Columns outermost: the run's four rows of B per item stay in cache while every row pair uses them.
-                for (int j = 0; j < n4; j += 4) {
-                    for (int i = from; i < to; i += 2) {
-                        // an odd last row is computed as both rows of the pair and added once
-                        int i1 = i + 1 < to ? i + 1 : i;
-                        block(a, b, k, strideA, strideB, b0, b1, p0, p1, i, i1, j, lanes,
-                                ((i - from) * n4 + j) * L, ((i1 - from) * n4 + j) * L, scratch.run);
-                    }
-                }
-            }
-            if (kq < k) {
-                for (int bi = b0; bi < b1; bi++) {
-                    for (int i = from; i < to; i++) {
-                        int ra = bi * strideA + i * k;
-                        for (int j = 0; j < n4; j++) {
-                            int rb = bi * strideB + j * k;
-                            double s = tails[(i - from) * n4 + j];
-                            for (int p = kq; p < k; p++) {
-                                s += (double) a[ra + p] * b[rb + p];
-                            }
-                            tails[(i - from) * n4 + j] = s;
-                        }
-                    }
+            for (int j = 0; j < n4; j += 4) {
+                for (int i = from; i < to; i += 2) {
+                    // an odd last row is computed as both rows of the pair and added once
+                    int i1 = i + 1 < to ? i + 1 : i;
+                    block(a, b, k, strideA, strideB, b0, b1, i, i1, j, totals, (i - from) * n4, (i1 - from) * n4, scratch);
                 }
             }
         }
         for (int i = from; i < to; i++) {
             for (int j = 0; j < n4; j++) {
-                int e = (i - from) * n4 + j;
-                double s = accumulate != 0 ? c[i * n + j] : 0;
-                for (int l = 0; l < L; l++) {
-                    s += lanes[e * L + l];
-                }
-                c[i * n + j] = (float) (s + tails[e]);
+                c[i * n + j] = (float) totals[(i - from) * n4 + j];
             }
             for (int j = n4; j < n; j++) {
                 c[i * n + j] = (float) column(a, b, c, batch, n, k, strideA, strideB, accumulate, i, j);
@@ -129,52 +100,109 @@ final class GemmSumVector {
     }
 
     /**
-     * One run, items {@code [b0, b1)} over positions {@code [p0, p1)} of each, of rows {@code i0, i1} × columns
-     * {@code j .. j+3} of C: each of the eight float sums added lane by lane to its element's double lanes,
-     * {@code lanes[l0 + q·L ..]} for row {@code i0}, column {@code j + q} and {@code lanes[l1 + q·L ..]} for row
-     * {@code i1} (once when the two rows are one).
+     * The batch items {@code [b0, b1)} of rows {@code i0, i1} × columns {@code j .. j+3} of C: each of the eight sums
+     * added to its total, {@code totals[t0 + j ..]} for row {@code i0} and {@code totals[t1 + j ..]} for row {@code i1}
+     * (once when the two rows are one). A run of a lane takes at most {@value #RUN} steps: the whole group when its
+     * items have that few together, else {@code RUN} steps of its one item.
      */
-    private static void block(float[] a, float[] b, int k, int strideA, int strideB, int b0, int b1, int p0, int p1,
-                              int i0, int i1, int j, double[] lanes, int l0, int l1, float[] run) {
-        FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00;
-        FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+    private static void block(float[] a, float[] b, int k, int strideA, int strideB, int b0, int b1, int i0, int i1, int j,
+                              double[] totals, int t0, int t1, Scratch scratch) {
+        float[] run = scratch.run;
+        double[] lanes = scratch.lanes;
+        int kq = k - k % L;
+        int span = kq / L <= RUN ? kq : RUN * L;
+        // A run's float lanes are added to the double lanes; the first run's replace them (0 + x is x exactly).
+        boolean first = true;
+        for (int p0 = 0; p0 < kq; p0 += span) {
+            int p1 = Math.min(kq, p0 + span);
+            FloatVector s00 = FloatVector.zero(F), s01 = s00, s02 = s00, s03 = s00;
+            FloatVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            for (int bi = b0; bi < b1; bi++) {
+                int ra = bi * strideA + i0 * k;
+                int rb = bi * strideA + i1 * k;
+                int c0 = bi * strideB + j * k;
+                int c1 = c0 + k, c2 = c1 + k, c3 = c2 + k;
+                for (int p = p0; p < p1; p += L) {
+                    FloatVector x0 = FloatVector.fromArray(F, b, c0 + p);
+                    FloatVector x1 = FloatVector.fromArray(F, b, c1 + p);
+                    FloatVector x2 = FloatVector.fromArray(F, b, c2 + p);
+                    FloatVector x3 = FloatVector.fromArray(F, b, c3 + p);
+                    FloatVector u = FloatVector.fromArray(F, a, ra + p);
+                    s00 = u.fma(x0, s00);
+                    s01 = u.fma(x1, s01);
+                    s02 = u.fma(x2, s02);
+                    s03 = u.fma(x3, s03);
+                    u = FloatVector.fromArray(F, a, rb + p);
+                    s10 = u.fma(x0, s10);
+                    s11 = u.fma(x1, s11);
+                    s12 = u.fma(x2, s12);
+                    s13 = u.fma(x3, s13);
+                }
+            }
+            s00.intoArray(run, 0);
+            s01.intoArray(run, L);
+            s02.intoArray(run, 2 * L);
+            s03.intoArray(run, 3 * L);
+            s10.intoArray(run, 4 * L);
+            s11.intoArray(run, 5 * L);
+            s12.intoArray(run, 6 * L);
+            s13.intoArray(run, 7 * L);
+            if (first) {
+                for (int l = 0; l < 8 * L; l++) {
+                    lanes[l] = run[l];
+                }
+                first = false;
+            } else {
+                for (int l = 0; l < 8 * L; l++) {
+                    lanes[l] += run[l];
+                }
+            }
+        }
+        if (first) {
+            java.util.Arrays.fill(lanes, 0); // k < L: no run
+        }
+        // The eight sums of the block, each its L lanes left to right and then the group's last k mod L products of
+        // each item, as eight independent chains side by side (one after the other, each chain's additions wait on the
+        // one before).
+        double s0 = lanes[0], s1 = lanes[L], s2 = lanes[2 * L], s3 = lanes[3 * L];
+        double s4 = lanes[4 * L], s5 = lanes[5 * L], s6 = lanes[6 * L], s7 = lanes[7 * L];
+        for (int l = 1; l < L; l++) {
+            s0 += lanes[l];
+            s1 += lanes[L + l];
+            s2 += lanes[2 * L + l];
+            s3 += lanes[3 * L + l];
+            s4 += lanes[4 * L + l];
+            s5 += lanes[5 * L + l];
+            s6 += lanes[6 * L + l];
+            s7 += lanes[7 * L + l];
+        }
         for (int bi = b0; bi < b1; bi++) {
             int ra = bi * strideA + i0 * k;
             int rb = bi * strideA + i1 * k;
             int c0 = bi * strideB + j * k;
             int c1 = c0 + k, c2 = c1 + k, c3 = c2 + k;
-            for (int p = p0; p < p1; p += L) {
-                FloatVector x0 = FloatVector.fromArray(F, b, c0 + p);
-                FloatVector x1 = FloatVector.fromArray(F, b, c1 + p);
-                FloatVector x2 = FloatVector.fromArray(F, b, c2 + p);
-                FloatVector x3 = FloatVector.fromArray(F, b, c3 + p);
-                FloatVector u = FloatVector.fromArray(F, a, ra + p);
-                s00 = u.fma(x0, s00);
-                s01 = u.fma(x1, s01);
-                s02 = u.fma(x2, s02);
-                s03 = u.fma(x3, s03);
-                u = FloatVector.fromArray(F, a, rb + p);
-                s10 = u.fma(x0, s10);
-                s11 = u.fma(x1, s11);
-                s12 = u.fma(x2, s12);
-                s13 = u.fma(x3, s13);
+            for (int p = kq; p < k; p++) {
+                double u0 = a[ra + p], u1 = a[rb + p];
+                double x0 = b[c0 + p], x1 = b[c1 + p], x2 = b[c2 + p], x3 = b[c3 + p];
+                s0 += u0 * x0;
+                s1 += u0 * x1;
+                s2 += u0 * x2;
+                s3 += u0 * x3;
+                s4 += u1 * x0;
+                s5 += u1 * x1;
+                s6 += u1 * x2;
+                s7 += u1 * x3;
             }
         }
-        s00.intoArray(run, 0);
-        s01.intoArray(run, L);
-        s02.intoArray(run, 2 * L);
-        s03.intoArray(run, 3 * L);
-        s10.intoArray(run, 4 * L);
-        s11.intoArray(run, 5 * L);
-        s12.intoArray(run, 6 * L);
-        s13.intoArray(run, 7 * L);
-        for (int l = 0; l < 4 * L; l++) {
-            lanes[l0 + l] += run[l];
-        }
+        totals[t0 + j] += s0;
+        totals[t0 + j + 1] += s1;
+        totals[t0 + j + 2] += s2;
+        totals[t0 + j + 3] += s3;
         if (i1 != i0) {
-            for (int l = 0; l < 4 * L; l++) {
-                lanes[l1 + l] += run[4 * L + l];
-            }
+            totals[t1 + j] += s4;
+            totals[t1 + j + 1] += s5;
+            totals[t1 + j + 2] += s6;
+            totals[t1 + j + 3] += s7;
         }
     }
 }
