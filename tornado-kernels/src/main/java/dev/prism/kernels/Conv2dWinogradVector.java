@@ -39,11 +39,11 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * vector lane per tile: a tile's four columns of each input row are permuted out of whole rows where a row has
  * {@code 2L}, {@code L} or {@code L/2} columns (one, two or four tile rows a vector), otherwise the input rows are
  * split into even and odd columns first, so that they are lane-aligned loads at {@code t} and {@code t + 1}
- * ({@link #transformInput}). Then, per block of {@code CH} output
- * channels, 16 matrix products {@code M_ξ[co][tile] = Σ_ci U_ξ[co][ci]·V_ξ[ci][tile]} run on the same FMA
- * micro-kernel as the direct path (CH channels × 4 vectors), and the output transform writes each channel's
- * 2×2 tiles. The weights are transformed once per call, in float (up to three roundings of sums of at most nine
- * weights halved).
+ * ({@link #transformInput}). Then, position by position and for every block of
+ * {@code CH} output channels at each, the 16 matrix products {@code M_ξ[co][tile] = Σ_ci U_ξ[co][ci]·V_ξ[ci][tile]} run
+ * on an FMA micro-kernel of CH channels × 4 vectors (so that a position's {@code V_ξ} is read from the L1 cache by every
+ * block), and last the output transform writes each channel's 2×2 tiles. The weights are transformed once per call,
+ * in float (up to three roundings of sums of at most nine weights halved).
  *
  * <p>Accuracy: each output is a different sum from the direct convolution's: the input transform adds up to
  * four inputs (two roundings), the products run over {@code ci} as float FMAs, the output transform adds nine
@@ -66,6 +66,13 @@ final class Conv2dWinogradVector {
     static final int BLOCK = NV * L;
     /** Stride of one row of a block's scratch: a block's tiles, plus a vector that the last tile row's store may overrun. */
     static final int STRIDE = BLOCK + L;
+    /**
+     * Floats of one block of output channels' {@code M_ξ} (16 positions of {@code CH} rows of {@link #STRIDE}), and a cache
+     * line more, so that consecutive blocks' rows do not fall in one set of the L1 cache (at 512 bits 16·4·80 floats are
+     * 5 × 4 KiB). A thread's scratch holds every block of a call's output channels: 20 KiB a block at 512 bits, 657 KiB
+     * for 128 channels.
+     */
+    private static final int BLOCK_M = 16 * CH * STRIDE + 16;
 
     private static final class Scratch {
         float[] u = new float[0];
@@ -208,7 +215,7 @@ final class Conv2dWinogradVector {
         int ty0 = oy0 / 2, ty1 = (oy1 + 1) / 2;
         int blocks = (nc + CH - 1) / CH;
         transformWeights(w, g, s, co0, nc, blocks);
-        ensure(s, cin, tilesX, g[PW]);
+        ensure(s, cin, tilesX, g[PW], blocks);
         // A block is `rowsPer` tile rows of `width` tiles from column tx0: whole rows when a row has at most BLOCK
         // tiles, else BLOCK-wide pieces of one row.
         int width = Math.min(tilesX, BLOCK);
@@ -233,12 +240,12 @@ final class Conv2dWinogradVector {
         }
     }
 
-    private static void ensure(Scratch s, int cin, int tilesX, int pw) {
+    private static void ensure(Scratch s, int cin, int tilesX, int pw, int blocks) {
         if (s.v.length < 16 * positionStride(cin)) {
             s.v = new float[16 * positionStride(cin)];
         }
-        if (s.m.length < 16 * CH * STRIDE) {
-            s.m = new float[16 * CH * STRIDE];
+        if (s.m.length < blocks * BLOCK_M) {
+            s.m = new float[blocks * BLOCK_M];
             s.out = new float[4 * STRIDE];
         }
         int half = half(Math.min(tilesX, BLOCK), pw);
@@ -331,11 +338,14 @@ final class Conv2dWinogradVector {
         int plane = oh * ow;
         // a tile row's outputs fill whole vectors of an output row: written by vectors
         boolean zip = tx0 == 0 && 2 * cw == ow && (ow % L == 0 || 2 * ow == L);
-        for (int p = 0; p < blocks; p++) {
-            for (int xi = 0; xi < 16; xi++) {
+        // positions outermost: a position's transformed input (cin·STRIDE floats, 20 KiB at 64 channels) stays in the L1
+        // cache for every block of output channels, which stream their weights past it; each block's M goes to its own
+        // slot of m, and the output transforms run after all 16 positions
+        for (int xi = 0; xi < 16; xi++) {
+            for (int p = 0; p < blocks; p++) {
                 int vb = xi * positionStride(cin);
                 int ub = xi * step(blocks, cin) + p * cin * CH;
-                int mb = xi * CH * STRIDE;
+                int mb = p * BLOCK_M + xi * CH * STRIDE;
                 int q = 0;
                 for (; q + NV <= vectors; q += NV) {
                     if (CH == 4) {
@@ -352,11 +362,13 @@ final class Conv2dWinogradVector {
                     }
                 }
             }
+        }
+        for (int p = 0; p < blocks; p++) {
             int valid = Math.min(CH, nc - p * CH);
             for (int j = 0; j < valid; j++) {
                 int co = co0 + p * CH + j;
                 for (int q = 0; q < vectors; q++) {
-                    outputs(m, j * STRIDE + q * L, b[co], out, q * L);
+                    outputs(m, p * BLOCK_M + j * STRIDE + q * L, b[co], out, q * L);
                 }
                 for (int k = 0; k < rows; k++) {
                     int n = s.tileN[k];
