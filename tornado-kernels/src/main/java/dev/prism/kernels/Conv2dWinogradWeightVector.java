@@ -109,7 +109,7 @@ final class Conv2dWinogradWeightVector {
         int ciPad = (cin + CI - 1) / CI * CI;
         Scratch s = scratch(ciPad, coPad, Conv2dWinogradVector.half(Math.min((ow + 1) / 2, BLOCK), g[Conv2dKernels.PW]));
         int vstep = Conv2dWinogradVector.positionStride(ciPad);
-        int ystep = BLOCK * coPad + 16;
+        int ytile = tileStride(coPad);
         int sstep = ciPad * coPad + 16;
         java.util.Arrays.fill(s.sums, 0, 16 * sstep, 0f);
         java.util.Arrays.fill(s.total, 0, 16 * sstep, 0.0);
@@ -129,7 +129,7 @@ final class Conv2dWinogradWeightVector {
                     tileY[k] = ty;
                     if (++k == rowsPer || (n == n1 - 1 && ty == tilesY - 1)) {
                         Conv2dWinogradVector.transformInput(x, g, s.v, vstep, s.rows, half, tileN, tileY, k, tx0, cw);
-                        transformGradient(gy, g, s, k, tx0, cw, coA, nco, coPad, ystep);
+                        transformGradient(gy, g, s, k, tx0, cw, coA, nco, coPad, ytile);
                         int tiles = k * cw;
                         for (int t0 = 0; t0 < tiles; t0 += RUN) {
                             int t1 = Math.min(tiles, t0 + RUN);
@@ -137,13 +137,13 @@ final class Conv2dWinogradWeightVector {
                                 for (int c = 0; c < ciPad; c += CI) {
                                     for (int q = 0; q < coPad; q += perKernel) {
                                         if (perKernel == L) {
-                                            product1(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
+                                            product1(s.v, xi * vstep + c * STRIDE, s.y, xi * coPad + q, ytile, t0, t1,
                                                     s.sums, xi * sstep + c * coPad + q, coPad);
                                         } else if (CI == 8) {
-                                            product82(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
+                                            product82(s.v, xi * vstep + c * STRIDE, s.y, xi * coPad + q, ytile, t0, t1,
                                                     s.sums, xi * sstep + c * coPad + q, coPad);
                                         } else {
-                                            product42(s.v, xi * vstep + c * STRIDE, s.y, xi * ystep + q, coPad, t0, t1,
+                                            product42(s.v, xi * vstep + c * STRIDE, s.y, xi * coPad + q, ytile, t0, t1,
                                                     s.sums, xi * sstep + c * coPad + q, coPad);
                                         }
                                     }
@@ -203,7 +203,7 @@ final class Conv2dWinogradWeightVector {
         if (s.v.length < v) {
             s.v = new float[v];
         }
-        int y = 16 * (BLOCK * coPad + 16) + L;
+        int y = BLOCK * tileStride(coPad) + L;
         if (s.y.length < y) {
             s.y = new float[y];
         }
@@ -219,6 +219,15 @@ final class Conv2dWinogradWeightVector {
         return s;
     }
 
+    /**
+     * Floats between two tiles of the output gradient's transform: its 16 positions of {@code coPad} channels side by side
+     * (so that a tile's transform writes one run of memory), and a cache line more, so that the products' loads of one
+     * position from consecutive tiles do not fall in one set of the L1 cache ({@code 16·64} floats are 4 KiB).
+     */
+    private static int tileStride(int coPad) {
+        return 16 * coPad + 16;
+    }
+
     /** Adds the float sums of the runs so far to the double sums and clears them. */
     private static void flush(Scratch s, int size) {
         float[] f = s.sums;
@@ -231,13 +240,13 @@ final class Conv2dWinogradWeightVector {
 
     /**
      * {@code Y'_ξ = A dY Aᵀ} of a block's tiles, output channels {@code [coA, coA + nco)} at
-     * {@code y[ξ·ystep + tile·coPad + (co − coA)]}, one lane per output channel; zero for channels past {@code nco}
+     * {@code y[tile·tileStride(coPad) + ξ·coPad + (co − coA)]}, one lane per output channel; zero for channels past {@code nco}
      * and for the outputs a tile has outside the plane. The block's output gradient is first copied channel-last,
      * {@code part[(tile·4 + 2a + b)·coPad + co − coA]} for the tile's output {@code (a, b)} (scalar copies: gathers of
      * L channels a plane apart took longer than the products, AMD Zen 5).
      */
     private static void transformGradient(float[] gy, int[] g, Scratch s, int rows, int tx0, int cw, int coA, int nco,
-                                          int coPad, int ystep) {
+                                          int coPad, int ytile) {
         int cout = g[COUT], oh = g[OH], ow = g[OW];
         int tiles = rows * cw;
         if (s.part.length < 4 * tiles * coPad) {
@@ -273,24 +282,24 @@ final class Conv2dWinogradWeightVector {
                 // rows of A dY (A = [1 0; 1 1; 1 −1; 0 −1]): r0 = d0, r1 = d0 + d1, r2 = d0 − d1, r3 = −d1
                 FloatVector a0 = g00, a1 = g00.add(g10), a2 = g00.sub(g10), a3 = g10.neg();
                 FloatVector b0 = g01, b1 = g01.add(g11), b2 = g01.sub(g11), b3 = g11.neg();
-                int o = tile * coPad + q;
+                int o = tile * ytile + q;
                 // position ξ = 4i + j: row i, then the same combination of its two columns
                 a0.intoArray(y, o);
-                a0.add(b0).intoArray(y, o + ystep);
-                a0.sub(b0).intoArray(y, o + 2 * ystep);
-                b0.neg().intoArray(y, o + 3 * ystep);
-                a1.intoArray(y, o + 4 * ystep);
-                a1.add(b1).intoArray(y, o + 5 * ystep);
-                a1.sub(b1).intoArray(y, o + 6 * ystep);
-                b1.neg().intoArray(y, o + 7 * ystep);
-                a2.intoArray(y, o + 8 * ystep);
-                a2.add(b2).intoArray(y, o + 9 * ystep);
-                a2.sub(b2).intoArray(y, o + 10 * ystep);
-                b2.neg().intoArray(y, o + 11 * ystep);
-                a3.intoArray(y, o + 12 * ystep);
-                a3.add(b3).intoArray(y, o + 13 * ystep);
-                a3.sub(b3).intoArray(y, o + 14 * ystep);
-                b3.neg().intoArray(y, o + 15 * ystep);
+                a0.add(b0).intoArray(y, o + coPad);
+                a0.sub(b0).intoArray(y, o + 2 * coPad);
+                b0.neg().intoArray(y, o + 3 * coPad);
+                a1.intoArray(y, o + 4 * coPad);
+                a1.add(b1).intoArray(y, o + 5 * coPad);
+                a1.sub(b1).intoArray(y, o + 6 * coPad);
+                b1.neg().intoArray(y, o + 7 * coPad);
+                a2.intoArray(y, o + 8 * coPad);
+                a2.add(b2).intoArray(y, o + 9 * coPad);
+                a2.sub(b2).intoArray(y, o + 10 * coPad);
+                b2.neg().intoArray(y, o + 11 * coPad);
+                a3.intoArray(y, o + 12 * coPad);
+                a3.add(b3).intoArray(y, o + 13 * coPad);
+                a3.sub(b3).intoArray(y, o + 14 * coPad);
+                b3.neg().intoArray(y, o + 15 * coPad);
             }
         }
     }
