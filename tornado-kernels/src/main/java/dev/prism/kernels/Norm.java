@@ -25,8 +25,8 @@ public final class Norm {
     private static final Kernel PARTIALS = Kernel.of("norm.groupBackwardPartials", "groupBackwardPartialsLane")
             .vector("NormBackwardVector", "groupBackwardPartialsLanes");
     private static final Kernel PARAMS = Kernel.of("norm.groupBackwardParams", "groupBackwardParamsLane");
-    private static final Kernel BACKWARD = Kernel.of("norm.groupBackward", "groupBackwardItem")
-            .vector("NormBackwardVector", "groupBackwardItems");
+    private static final Kernel BACKWARD = Kernel.of("norm.groupBackward", "groupBackwardGroup")
+            .vector("NormBackwardVector", "groupBackwardGroups");
     private static final Kernel INPUT = Kernel.of("norm.groupBackwardInput", "groupBackwardInputRow")
             .vector("NormBackwardVector", "groupBackwardInputRows");
 
@@ -73,8 +73,8 @@ public final class Norm {
     }
 
     /**
-     * Backward of {@link #groupNorm}: {@link #groupBackward} (the per-plane sums and the input gradient, one batch item
-     * at a time), then (affine only) {@link #groupBackwardParams}. Reads the forward's {@code x} and
+     * Backward of {@link #groupNorm}: {@link #groupBackward} (the per-plane sums and the input gradient, one group of one
+     * batch item at a time), then (affine only) {@link #groupBackwardParams}. Reads the forward's {@code x} and
      * {@code stats}; writes {@code partials}, {@code gx} and, when affine, {@code gGamma} and {@code gBeta}.
      * Without affine parameters pass {@code gamma}, {@code beta}, {@code gGamma}, {@code gBeta} all null.
      */
@@ -96,9 +96,9 @@ public final class Norm {
     }
 
     /**
-     * {@link #groupBackwardPartials} and {@link #groupBackwardInput} as one launch that runs them one batch item at a
-     * time ({@link NormKernels#groupBackward}): the same values, with the item's {@code x} and {@code gy} read again
-     * from cache. Writes {@code partials} and {@code gx}.
+     * {@link #groupBackwardPartials} and {@link #groupBackwardInput} as one launch that runs them one group of one batch
+     * item at a time ({@link NormKernels#groupBackward}, {@code n·groups} work-items): the same values, with the group's
+     * {@code x} and {@code gy} read again from cache. Writes {@code partials} and {@code gx}.
      */
     public static Launch groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
                                        float[] gx, int n, int c, int h, int w, int groups, boolean silu) {
@@ -110,7 +110,7 @@ public final class Norm {
                 .distinct("x", x, "partials", partials).distinct("gy", gy, "partials", partials);
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
-        return BACKWARD.with(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, silu ? 1 : 0).writes(5, 6).grid(n)
+        return BACKWARD.with(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, silu ? 1 : 0).writes(5, 6).grid(n * groups)
                 .owned(owned(gamma, g, b)).launch((silu ? 26L : 10L) * size, 12L * size + 8L * n * c);
     }
 

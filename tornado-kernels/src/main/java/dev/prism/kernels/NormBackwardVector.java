@@ -41,16 +41,17 @@ final class NormBackwardVector {
     }
 
     /**
-     * Batch items {@code [from, to)} of {@link Norm#groupBackward}: each item's planes through
-     * {@link #groupBackwardPartialsLanes}, then its rows through {@link #groupBackwardInputRows}, so the same bits as
-     * the two launches.
+     * Work-items {@code [from, to)} of {@link Norm#groupBackward} (one group of one batch item each, {@code u = n·groups + q}):
+     * each one's planes through {@link #groupBackwardPartialsLanes}, then their rows through {@link #groupBackwardInputRows},
+     * so the same bits as the two launches.
      */
-    static void groupBackwardItems(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
-                                   float[] gx, int n, int c, int h, int w, int groups, int silu, int from, int to) {
-        for (int s = from; s < to; s++) {
-            groupBackwardPartialsLanes(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, s * c, (s + 1) * c);
-            groupBackwardInputRows(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, s * c * h,
-                    (s + 1) * c * h);
+    static void groupBackwardGroups(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                    float[] gx, int n, int c, int h, int w, int groups, int silu, int from, int to) {
+        int cg = c / groups;
+        for (int u = from; u < to; u++) {
+            groupBackwardPartialsLanes(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, u * cg, (u + 1) * cg);
+            groupBackwardInputRows(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, u * cg * h,
+                    (u + 1) * cg * h);
         }
     }
 

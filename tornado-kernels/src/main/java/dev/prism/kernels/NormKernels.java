@@ -116,28 +116,30 @@ public final class NormKernels {
     }
 
     /**
-     * {@link #groupBackwardPartials} and then {@link #groupBackwardInput} for the planes of one batch item at a time: writes
-     * {@code partials} and {@code gx}. One work-item per item, which needs only its own planes' sums: the item's
-     * {@code x} and {@code gy} are read the second time while they are still in cache, where the two kernels one after the
-     * other read the whole batch twice from memory. The same operations in the same order as those two kernels, so the
-     * same bits.
+     * {@link #groupBackwardPartials} and then {@link #groupBackwardInput} for the planes of one group of one batch item at a
+     * time: writes {@code partials} and {@code gx}. One work-item per (batch item, group), {@code u = n·groups + q}, which
+     * needs only its own planes' sums (a plane's coefficients sum over the channels of its group): the planes' {@code x}
+     * and {@code gy} are read the second time while they are still in cache, where the two kernels one after the other
+     * read the whole batch twice from memory. The same operations in the same order as those two kernels, so the same
+     * bits.
      */
     public static void groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
                                      float[] gx, int n, int c, int h, int w, int groups, int silu) {
-        for (@Parallel int s = 0; s < n; s++) {
-            groupBackwardItem(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, s);
+        for (@Parallel int u = 0; u < n * groups; u++) {
+            groupBackwardGroup(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, u);
         }
     }
 
-    /** Batch item {@code s} of {@link #groupBackward}: its planes' sums, then its planes' rows. */
-    public static void groupBackwardItem(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
-                                         float[] gx, int n, int c, int h, int w, int groups, int silu, int s) {
-        for (int ch = 0; ch < c; ch++) {
-            groupBackwardPartialsLane(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, s * c + ch);
+    /** Work-item {@code u} (batch item {@code u / groups}, group {@code u % groups}) of {@link #groupBackward}: its planes' sums, then their rows. */
+    public static void groupBackwardGroup(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                          float[] gx, int n, int c, int h, int w, int groups, int silu, int u) {
+        int cg = c / groups;
+        for (int k = 0; k < cg; k++) {
+            groupBackwardPartialsLane(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, u * cg + k);
         }
-        for (int ch = 0; ch < c; ch++) {
+        for (int k = 0; k < cg; k++) {
             for (int i = 0; i < h; i++) {
-                groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, s * c + ch, i);
+                groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, u * cg + k, i);
             }
         }
     }

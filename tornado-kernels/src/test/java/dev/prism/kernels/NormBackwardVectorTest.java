@@ -133,7 +133,7 @@ class NormBackwardVectorTest {
                 assertIdentical(tag + " gx on " + team.threads() + " threads", gxVector, other);
             }
 
-            // the one launch that runs both per batch item: the two launches' bits, on the loops and on the variant
+            // the one launch that runs both per group of a batch item: the two launches' bits, on the loops and on the variant
             // (whose input gradient then reads the variant's partial sums), on every thread count
             float[] fusedPartials = Inputs.poisoned(2 * n * c), fusedGx = Inputs.poisoned(size);
             Backends.seq(Norm.groupBackward(x, gy, stats, gamma, beta, fusedPartials, fusedGx, n, c, h, w, g, silu));
