@@ -312,9 +312,10 @@ final class Conv2dVector {
     /**
      * {@link #block4} for four output channels, for 32-register machines: 16 accumulators, and per term
      * 4 input loads and 4 weight broadcasts for 16 FMAs (the pair's 6 loads for 8 FMAs left the 512-bit
-     * FMA units waiting on the loads). Weights {@code wts[wo + 4r + j]}.
+     * FMA units waiting on the loads). Weights {@code wts[wo + 4r + j]}. Also {@link GemmVector}'s micro-kernel for four
+     * rows of C over a copied panel of B.
      */
-    private static void block44(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base, int o1, int o2, int o3,
+    static void block44(float[] band, float[] wts, int wo, int[] off, int r0, int r1, int base, int o1, int o2, int o3,
                                 float[] ya, int at, float[] yb, int bt, float[] yc, int ct, float[] yd, int dt, boolean acc) {
         FloatVector a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
         if (acc) {

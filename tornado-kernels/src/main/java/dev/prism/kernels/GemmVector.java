@@ -50,10 +50,13 @@ final class GemmVector {
     private static final int PANEL_ROWS = 6144 / SPAN;
     /**
      * True where vectors have 16 float lanes (AVX-512's 32 registers): {@code op(B) = B} products take rows of C four at a
-     * time ({@link #block4}). A 96×32 by 32×1024 product (a 1×1 convolution's forward, 64 items, 2 threads, Intel Xeon)
+     * time, on {@link Conv2dVector#block44} (the direct convolution's micro-kernel: 16 accumulators and 8 loads per 16 FMAs,
+     * where {@link #block} has 8 and 6 per 8; each element the same FMA chain, the same bits). A 96×32 by 32×1024 product (a 1×1 convolution's forward, 64 items, 2 threads, Intel Xeon)
      * took 3.0 to 3.2 ms in blocks of two rows, 2.4 to 2.5 in blocks of four.
      */
     private static final boolean ROWS4 = L >= 16;
+    /** Where row {@code p} of a copied B panel starts: {@code p·SPAN} ({@link Conv2dVector#block44}'s row offsets). */
+    private static final int[] PANEL_OFFSETS = java.util.stream.IntStream.range(0, PANEL_ROWS).map(p -> p * SPAN).toArray();
 
     /** Where the results of a missing second row go: one per thread, reused. */
     private static final ThreadLocal<float[]> DUMP = ThreadLocal.withInitial(() -> new float[SPAN]);
@@ -110,6 +113,7 @@ final class GemmVector {
         float[] a = new float[0];
         float[] b = new float[0];
         float[] bt = new float[0];
+        float[] a4 = new float[0];
     }
 
     /**
@@ -161,6 +165,7 @@ final class GemmVector {
             s.b = new float[kb * SPAN];
         }
         float[] bp = s.b;
+        float[] a4 = ROWS4 ? rowsInterleaved(s, ap, aBase, k, i0, i1) : null;
         int j = 0;
         for (; j + SPAN <= n; j += SPAN) {
             for (int p0 = 0; p0 < k; p0 += kb) {
@@ -171,7 +176,9 @@ final class GemmVector {
                 int i = i0;
                 if (ROWS4) {
                     for (; i + 4 <= i1; i += 4) {
-                        block4(ap, aBase + i * k + p0, k, bp, rows, c, cOff + i * n + j, n, acc || p0 > 0);
+                        int ca = cOff + i * n + j;
+                        Conv2dVector.block44(bp, a4, ((i - i0) * k + 4 * p0), PANEL_OFFSETS, 0, rows, 0, L, 2 * L, 3 * L,
+                                c, ca, c, ca + n, c, ca + 2 * n, c, ca + 3 * n, acc || p0 > 0);
                     }
                 }
                 for (; i < i1; i += 2) {
@@ -203,6 +210,31 @@ final class GemmVector {
                 c[ci] = t;
             }
         }
+    }
+
+    /**
+     * Rows {@code [i0, i1)} of A (row {@code i} at {@code a[aBase + i·k]}) in groups of four, each group's rows interleaved
+     * into this thread's scratch, {@code [(i − i0)·k + 4p + j]} for row {@code i + j} of a group starting at {@code i}: the
+     * weights' layout of {@link Conv2dVector#block44}, which computes four rows of C at a time ({@link #ROWS4}). Rows past
+     * the last whole group are left out.
+     */
+    private static float[] rowsInterleaved(Scratch s, float[] a, int aBase, int k, int i0, int i1) {
+        int groups = (i1 - i0) / 4;
+        if (s.a4.length < groups * 4 * k) {
+            s.a4 = new float[groups * 4 * k];
+        }
+        float[] a4 = s.a4;
+        for (int q = 0; q < groups; q++) {
+            int i = i0 + 4 * q;
+            for (int j = 0; j < 4; j++) {
+                int src = aBase + (i + j) * k;
+                int dst = 4 * q * k + j;
+                for (int p = 0; p < k; p++) {
+                    a4[dst + 4 * p] = a[src + p];
+                }
+            }
+        }
+        return a4;
     }
 
     /**
@@ -286,95 +318,6 @@ final class GemmVector {
         b1.intoArray(yb, bt + L);
         b2.intoArray(yb, bt + 2 * L);
         b3.intoArray(yb, bt + 3 * L);
-    }
-
-    /**
-     * {@link #block} for 4 rows of C: {@code C[r, at + r·n .. + 4L)} for rows {@code r = 0..3} of A from {@code ra}, {@code k}
-     * apart, over a copied panel of B ({@code SPAN} wide). Each element the same FMA chain as {@link #block}'s, so the same
-     * bits; 16 accumulators and 8 loads for 16 FMAs where {@link #block} has 8 and 6 for 8, for machines with 32 vector
-     * registers ({@link #ROWS4}).
-     */
-    private static void block4(float[] a, int ra, int k, float[] b, int rows, float[] c, int at, int n, boolean acc) {
-        FloatVector a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
-        if (acc) {
-            a0 = FloatVector.fromArray(F, c, at);
-            a1 = FloatVector.fromArray(F, c, at + L);
-            a2 = FloatVector.fromArray(F, c, at + 2 * L);
-            a3 = FloatVector.fromArray(F, c, at + 3 * L);
-            b0 = FloatVector.fromArray(F, c, at + n);
-            b1 = FloatVector.fromArray(F, c, at + n + L);
-            b2 = FloatVector.fromArray(F, c, at + n + 2 * L);
-            b3 = FloatVector.fromArray(F, c, at + n + 3 * L);
-            c0 = FloatVector.fromArray(F, c, at + 2 * n);
-            c1 = FloatVector.fromArray(F, c, at + 2 * n + L);
-            c2 = FloatVector.fromArray(F, c, at + 2 * n + 2 * L);
-            c3 = FloatVector.fromArray(F, c, at + 2 * n + 3 * L);
-            d0 = FloatVector.fromArray(F, c, at + 3 * n);
-            d1 = FloatVector.fromArray(F, c, at + 3 * n + L);
-            d2 = FloatVector.fromArray(F, c, at + 3 * n + 2 * L);
-            d3 = FloatVector.fromArray(F, c, at + 3 * n + 3 * L);
-        } else {
-            a0 = FloatVector.zero(F);
-            a1 = a0;
-            a2 = a0;
-            a3 = a0;
-            b0 = a0;
-            b1 = a0;
-            b2 = a0;
-            b3 = a0;
-            c0 = a0;
-            c1 = a0;
-            c2 = a0;
-            c3 = a0;
-            d0 = a0;
-            d1 = a0;
-            d2 = a0;
-            d3 = a0;
-        }
-        int pc = 0;
-        for (int p = 0; p < rows; p++) {
-            FloatVector x0 = FloatVector.fromArray(F, b, pc);
-            FloatVector x1 = FloatVector.fromArray(F, b, pc + L);
-            FloatVector x2 = FloatVector.fromArray(F, b, pc + 2 * L);
-            FloatVector x3 = FloatVector.fromArray(F, b, pc + 3 * L);
-            FloatVector w = FloatVector.broadcast(F, a[ra + p]);
-            a0 = x0.fma(w, a0);
-            a1 = x1.fma(w, a1);
-            a2 = x2.fma(w, a2);
-            a3 = x3.fma(w, a3);
-            w = FloatVector.broadcast(F, a[ra + k + p]);
-            b0 = x0.fma(w, b0);
-            b1 = x1.fma(w, b1);
-            b2 = x2.fma(w, b2);
-            b3 = x3.fma(w, b3);
-            w = FloatVector.broadcast(F, a[ra + 2 * k + p]);
-            c0 = x0.fma(w, c0);
-            c1 = x1.fma(w, c1);
-            c2 = x2.fma(w, c2);
-            c3 = x3.fma(w, c3);
-            w = FloatVector.broadcast(F, a[ra + 3 * k + p]);
-            d0 = x0.fma(w, d0);
-            d1 = x1.fma(w, d1);
-            d2 = x2.fma(w, d2);
-            d3 = x3.fma(w, d3);
-            pc += SPAN;
-        }
-        a0.intoArray(c, at);
-        a1.intoArray(c, at + L);
-        a2.intoArray(c, at + 2 * L);
-        a3.intoArray(c, at + 3 * L);
-        b0.intoArray(c, at + n);
-        b1.intoArray(c, at + n + L);
-        b2.intoArray(c, at + n + 2 * L);
-        b3.intoArray(c, at + n + 3 * L);
-        c0.intoArray(c, at + 2 * n);
-        c1.intoArray(c, at + 2 * n + L);
-        c2.intoArray(c, at + 2 * n + 2 * L);
-        c3.intoArray(c, at + 2 * n + 3 * L);
-        d0.intoArray(c, at + 3 * n);
-        d1.intoArray(c, at + 3 * n + L);
-        d2.intoArray(c, at + 3 * n + 2 * L);
-        d3.intoArray(c, at + 3 * n + 3 * L);
     }
 
     /** {@link #block} for one vector of columns. */
