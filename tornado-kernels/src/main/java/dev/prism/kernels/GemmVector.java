@@ -114,6 +114,7 @@ final class GemmVector {
         float[] b = new float[0];
         float[] bt = new float[0];
         float[] a4 = new float[0];
+        float[] pack = new float[0];
     }
 
     /**
@@ -167,6 +168,9 @@ final class GemmVector {
         float[] bp = s.b;
         float[] a4 = ROWS4 ? rowsInterleaved(s, ap, aBase, k, i0, i1) : null;
         int j = 0;
+        if (ROWS4 && n >= SPAN && (long) k * n <= PACK_LIMIT) {
+            j = packedPanels(ap, aBase, b, bOff, c, cOff, n, k, i0, i1, a4, s, dump, acc);
+        }
         for (; j + SPAN <= n; j += SPAN) {
             for (int p0 = 0; p0 < k; p0 += kb) {
                 int rows = Math.min(kb, k - p0);
@@ -210,6 +214,64 @@ final class GemmVector {
                 c[ci] = t;
             }
         }
+    }
+
+    /**
+     * The most floats of B ({@code k·n}, one batch item) that {@link #packedPanels} copies whole: 2 MiB, the L2 cache of
+     * one core of the Intel Xeon measured, Zen 5's 1 MiB holding half of it. Larger products take the panels one at a time.
+     */
+    static final int PACK_LIMIT = 1 << 19;
+
+    /**
+     * {@link #panel}'s whole blocks of {@code SPAN} columns where vectors have 16 lanes ({@link #ROWS4}) and B's batch item
+     * fits {@link #PACK_LIMIT}: the item's B is first copied panel by panel ({@code [panel][p][SPAN]}) reading each row of B
+     * once, in order; then each block of four rows of C (pairs for the last rows) runs through every panel, in slices of
+     * {@link #PANEL_ROWS} rows of k as {@link #panel}'s. The same FMA chains in the same order, so the same bits; only the
+     * memory order differs. The panel-at-a-time order reads B in pieces of {@code SPAN} floats from k rows a row length
+     * apart and writes C in pieces from every row of the range, more streams at once than the hardware prefetchers follow:
+     * in the ddpm-unet training step (Intel Xeon, 2 threads, its data coming from memory) the four largest 1×1 products took
+     * 3.9 to 6.7 ms that way, 3.1 to 4.6 ms this way; repeated alone, their data in the caches, 6 to 17 % longer this way.
+     * Returns the columns done.
+     */
+    private static int packedPanels(float[] ap, int aBase, float[] b, int bOff, float[] c, int cOff, int n, int k,
+                                    int i0, int i1, float[] a4, Scratch s, float[] dump, boolean acc) {
+        int panels = n / SPAN;
+        int size = panels * k * SPAN;
+        if (s.pack.length < size) {
+            s.pack = new float[size];
+        }
+        float[] bp = s.pack;
+        for (int p = 0; p < k; p++) {
+            int src = bOff + p * n;
+            for (int q = 0; q < panels; q++) {
+                System.arraycopy(b, src + q * SPAN, bp, (q * k + p) * SPAN, SPAN);
+            }
+        }
+        int kb = Math.min(k, PANEL_ROWS);
+        int i = i0;
+        for (; i + 4 <= i1; i += 4) {
+            for (int q = 0; q < panels; q++) {
+                int ca = cOff + i * n + q * SPAN;
+                for (int p0 = 0; p0 < k; p0 += kb) {
+                    int rows = Math.min(kb, k - p0);
+                    Conv2dVector.block44(bp, a4, ((i - i0) * k + 4 * p0), PANEL_OFFSETS, 0, rows, (q * k + p0) * SPAN,
+                            L, 2 * L, 3 * L, c, ca, c, ca + n, c, ca + 2 * n, c, ca + 3 * n, acc || p0 > 0);
+                }
+            }
+        }
+        for (; i < i1; i += 2) {
+            boolean two = i + 1 < i1;
+            for (int q = 0; q < panels; q++) {
+                int ca = cOff + i * n + q * SPAN;
+                for (int p0 = 0; p0 < k; p0 += kb) {
+                    int rows = Math.min(kb, k - p0);
+                    int aRow = aBase + i * k + p0;
+                    block(ap, aRow, two ? aRow + k : aRow, 1, bp, (q * k + p0) * SPAN, SPAN, rows,
+                            c, ca, two ? c : dump, two ? ca + n : 0, acc || p0 > 0);
+                }
+            }
+        }
+        return panels * SPAN;
     }
 
     /**
