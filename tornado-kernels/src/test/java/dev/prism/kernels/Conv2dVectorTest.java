@@ -99,6 +99,16 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(1, 4, 5, 300, 7, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 6, 3, 40, 3, 3, 1, 0, 1, 1));
         gs.add(Conv2d.Geometry.of(5, 17, 4, 4, 9, 3, 1, 1, 1, 1));
+        // the models' 32×32 and 16×16 layers and their input gradients (96 and 128 channels in, 96 out), and odd sizes
+        // from 16 up (the last tiles partly outside), no padding and padding 2, a row of more tiles than one block holds
+        gs.add(Conv2d.Geometry.of(2, 32, 32, 32, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 96, 32, 32, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 32, 32, 32, 96, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 128, 16, 16, 64, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 8, 17, 19, 9, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(3, 9, 18, 18, 10, 3, 1, 0, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 8, 20, 21, 8, 3, 1, 2, 1, 1));
+        gs.add(Conv2d.Geometry.of(1, 8, 16, 270, 11, 3, 1, 1, 1, 1));
         // square images of 2 to 32 columns: at each width, three of them take the input transform's stacked paths
         // (Conv2dWinogradVector.stacks: L/4, L/2 and L tiles a row)
         for (int w = 2; w <= 32; w *= 2) {
