@@ -168,7 +168,7 @@ final class GemmVector {
         float[] bp = s.b;
         float[] a4 = ROWS4 ? rowsInterleaved(s, ap, aBase, k, i0, i1) : null;
         int j = 0;
-        if (ROWS4 && n >= SPAN && (long) k * n <= PACK_LIMIT) {
+        if (n >= SPAN && (long) k * n <= PACK_LIMIT) {
             j = packedPanels(ap, aBase, b, bOff, c, cOff, n, k, i0, i1, a4, s, dump, acc);
         }
         for (; j + SPAN <= n; j += SPAN) {
@@ -223,15 +223,17 @@ final class GemmVector {
     static final int PACK_LIMIT = 1 << 19;
 
     /**
-     * {@link #panel}'s whole blocks of {@code SPAN} columns where vectors have 16 lanes ({@link #ROWS4}) and B's batch item
-     * fits {@link #PACK_LIMIT}: the item's B is first copied panel by panel ({@code [panel][p][SPAN]}) reading each row of B
-     * once, in order; then each block of four rows of C (pairs for the last rows) runs through every panel, in slices of
+     * {@link #panel}'s whole blocks of {@code SPAN} columns where B's batch item fits {@link #PACK_LIMIT}: the item's B is
+     * first copied panel by panel ({@code [panel][p][SPAN]}) reading each row of B once, in order; then each block of four
+     * rows of C ({@link #ROWS4}; else, and for the last rows, pairs) runs through every panel, in slices of
      * {@link #PANEL_ROWS} rows of k as {@link #panel}'s. The same FMA chains in the same order, so the same bits; only the
      * memory order differs. The panel-at-a-time order reads B in pieces of {@code SPAN} floats from k rows a row length
      * apart and writes C in pieces from every row of the range, more streams at once than the hardware prefetchers follow:
      * in the ddpm-unet training step (Intel Xeon, 2 threads, its data coming from memory) the four largest 1×1 products took
      * 3.9 to 6.7 ms that way, 3.1 to 4.6 ms this way; repeated alone, their data in the caches, 6 to 17 % longer this way.
-     * Returns the columns done.
+     * The step's six largest 1×1 products run one after the other (a throwaway harness, alternating JVMs) took 26.2 to 28.5
+     * ms that way and 21.4 to 25.9 ms this way at 256 bits with the JIT held to AVX2, 38.4 and 41.2 against 33.0 and 33.8
+     * at 128 bits. Returns the columns done.
      */
     private static int packedPanels(float[] ap, int aBase, float[] b, int bOff, float[] c, int cOff, int n, int k,
                                     int i0, int i1, float[] a4, Scratch s, float[] dump, boolean acc) {
@@ -249,7 +251,7 @@ final class GemmVector {
         }
         int kb = Math.min(k, PANEL_ROWS);
         int i = i0;
-        for (; i + 4 <= i1; i += 4) {
+        for (; ROWS4 && i + 4 <= i1; i += 4) {
             for (int q = 0; q < panels; q++) {
                 int ca = cOff + i * n + q * SPAN;
                 for (int p0 = 0; p0 < k; p0 += kb) {
