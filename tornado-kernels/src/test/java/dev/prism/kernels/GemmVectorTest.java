@@ -90,6 +90,10 @@ class GemmVectorTest {
         }
         // the batch-sum test's items, one at a time
         ps.add(new Product(1, 5, 6, 3, false, true, 0, 0, 30, true));
+        // batch sums (strideC = 0) deep enough for float runs, with row counts that the threads' ranges cut into blocks of
+        // four rows and pairs differently (GemmSumVector.block4 and block: each element summed the same way)
+        ps.add(new Product(3, 9, 20, 40, false, true, 9 * 40, 20 * 40, 0, false));
+        ps.add(new Product(2, 13, 8, 1030, false, true, 13 * 1030, 8 * 1030, 0, true));
         // GemmTest's linear layers: forward x·Wᵀ, backward gy·W and gyᵀ·x
         int[][] linears = {{5, 7, 3}, {1, 4, 6}, {9, 16, 10}, {4, 5, 3}, {11, 37, 23}, {64, 256, 256}, {6, 8, 8}, {3, 20, 12}};
         for (int[] l : linears) {
