@@ -159,64 +159,63 @@ final class GemmSumVector {
             s11.intoArray(run, 5 * L);
             s12.intoArray(run, 6 * L);
             s13.intoArray(run, 7 * L);
-            if (first) {
-                for (int l = 0; l < 8 * L; l++) {
-                    lanes[l] = run[l];
-                }
-                first = false;
-            } else {
-                for (int l = 0; l < 8 * L; l++) {
-                    lanes[l] += run[l];
-                }
-            }
+            intoLanes(run, lanes, 8 * L, first);
+            first = false;
         }
         if (first) {
             java.util.Arrays.fill(lanes, 0); // k < L: no run
         }
-        // The eight sums of the block, each its L lanes left to right and then the group's last k mod L products of
-        // each item, as eight independent chains side by side (one after the other, each chain's additions wait on the
-        // one before).
-        double s0 = lanes[0], s1 = lanes[L], s2 = lanes[2 * L], s3 = lanes[3 * L];
-        double s4 = lanes[4 * L], s5 = lanes[5 * L], s6 = lanes[6 * L], s7 = lanes[7 * L];
-        for (int l = 1; l < L; l++) {
-            s0 += lanes[l];
-            s1 += lanes[L + l];
-            s2 += lanes[2 * L + l];
-            s3 += lanes[3 * L + l];
-            s4 += lanes[4 * L + l];
-            s5 += lanes[5 * L + l];
-            s6 += lanes[6 * L + l];
-            s7 += lanes[7 * L + l];
-        }
-        for (int bi = b0; bi < b1; bi++) {
-            int ra = bi * strideA + i0 * k;
-            int rb = bi * strideA + i1 * k;
-            int c0 = bi * strideB + j * k;
-            int c1 = c0 + k, c2 = c1 + k, c3 = c2 + k;
-            for (int p = kq; p < k; p++) {
-                double u0 = a[ra + p], u1 = a[rb + p];
-                double x0 = b[c0 + p], x1 = b[c1 + p], x2 = b[c2 + p], x3 = b[c3 + p];
-                s0 += u0 * x0;
-                s1 += u0 * x1;
-                s2 += u0 * x2;
-                s3 += u0 * x3;
-                s4 += u1 * x0;
-                s5 += u1 * x1;
-                s6 += u1 * x2;
-                s7 += u1 * x3;
-            }
-        }
-        totals[t0 + j] += s0;
-        totals[t0 + j + 1] += s1;
-        totals[t0 + j + 2] += s2;
-        totals[t0 + j + 3] += s3;
+        finish(a, b, k, strideA, strideB, b0, b1, i0, j, lanes, 0, totals, t0 + j);
         if (i1 != i0) {
-            totals[t1 + j] += s4;
-            totals[t1 + j + 1] += s5;
-            totals[t1 + j + 2] += s6;
-            totals[t1 + j + 3] += s7;
+            finish(a, b, k, strideA, strideB, b0, b1, i1, j, lanes, 4 * L, totals, t1 + j);
         }
     }
+
+    /** A run's {@code count} float lanes into the double lanes: the first run's replace them ({@code 0 + x} is x exactly). */
+    private static void intoLanes(float[] run, double[] lanes, int count, boolean first) {
+        if (first) {
+            for (int l = 0; l < count; l++) {
+                lanes[l] = run[l];
+            }
+        } else {
+            for (int l = 0; l < count; l++) {
+                lanes[l] += run[l];
+            }
+        }
+    }
+
+    /**
+     * The four sums of row {@code i} × columns {@code j .. j+3} whose lanes start at {@code lanes[o]}: each its L lanes left
+     * to right, then the group's last {@code k mod L} products of each item, added to {@code totals[t ..]}; the four as
+     * independent chains side by side (one after the other, each chain's additions wait on the one before).
+     */
+    private static void finish(float[] a, float[] b, int k, int strideA, int strideB, int b0, int b1, int i, int j,
+                               double[] lanes, int o, double[] totals, int t) {
+        int kq = k - k % L;
+        double s0 = lanes[o], s1 = lanes[o + L], s2 = lanes[o + 2 * L], s3 = lanes[o + 3 * L];
+        for (int l = 1; l < L; l++) {
+            s0 += lanes[o + l];
+            s1 += lanes[o + L + l];
+            s2 += lanes[o + 2 * L + l];
+            s3 += lanes[o + 3 * L + l];
+        }
+        for (int bi = b0; bi < b1; bi++) {
+            int ra = bi * strideA + i * k;
+            int c0 = bi * strideB + j * k;
+            for (int p = kq; p < k; p++) {
+                double u = a[ra + p];
+                s0 += u * b[c0 + p];
+                s1 += u * b[c0 + k + p];
+                s2 += u * b[c0 + 2 * k + p];
+                s3 += u * b[c0 + 3 * k + p];
+            }
+        }
+        totals[t] += s0;
+        totals[t + 1] += s1;
+        totals[t + 2] += s2;
+        totals[t + 3] += s3;
+    }
+
     /**
      * {@link #block} for four rows {@code i0 .. i0+3} of C, where vectors have 16 lanes (32 registers): 16 accumulators, and
      * per step 4 loads of B and 4 of A for 16 FMAs instead of 4 and 2 for 8, so that each row of A read from the cache
@@ -282,46 +281,14 @@ final class GemmSumVector {
             s31.intoArray(run, 13 * L);
             s32.intoArray(run, 14 * L);
             s33.intoArray(run, 15 * L);
-            if (first) {
-                for (int l = 0; l < 16 * L; l++) {
-                    lanes[l] = run[l];
-                }
-                first = false;
-            } else {
-                for (int l = 0; l < 16 * L; l++) {
-                    lanes[l] += run[l];
-                }
-            }
+            intoLanes(run, lanes, 16 * L, first);
+            first = false;
         }
         if (first) {
             java.util.Arrays.fill(lanes, 0); // k < L: no run
         }
-        // per row, block's order: each sum's L lanes left to right, then the group's last k mod L products of each item
         for (int r = 0; r < 4; r++) {
-            int o = 4 * r * L;
-            double s0 = lanes[o], s1 = lanes[o + L], s2 = lanes[o + 2 * L], s3 = lanes[o + 3 * L];
-            for (int l = 1; l < L; l++) {
-                s0 += lanes[o + l];
-                s1 += lanes[o + L + l];
-                s2 += lanes[o + 2 * L + l];
-                s3 += lanes[o + 3 * L + l];
-            }
-            for (int bi = b0; bi < b1; bi++) {
-                int ra = bi * strideA + (i0 + r) * k;
-                int c0 = bi * strideB + j * k;
-                for (int p = kq; p < k; p++) {
-                    double u = a[ra + p];
-                    s0 += u * b[c0 + p];
-                    s1 += u * b[c0 + k + p];
-                    s2 += u * b[c0 + 2 * k + p];
-                    s3 += u * b[c0 + 3 * k + p];
-                }
-            }
-            int t = t0 + r * ts + j;
-            totals[t] += s0;
-            totals[t + 1] += s1;
-            totals[t + 2] += s2;
-            totals[t + 3] += s3;
+            finish(a, b, k, strideA, strideB, b0, b1, i0 + r, j, lanes, 4 * r * L, totals, t0 + r * ts + j);
         }
     }
 }

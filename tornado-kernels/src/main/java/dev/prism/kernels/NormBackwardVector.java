@@ -53,7 +53,7 @@ final class NormBackwardVector {
         int hw = h * w;
         for (int u = from; u < to; u++) {
             for (int p = u * cg; p < (u + 1) * cg; p++) {
-                planePartials(x, gy, stats, gamma, beta, partials, silu != 0 ? gx : null, c, hw, groups, p);
+                planePartials(x, gy, stats, gamma, beta, partials, silu != 0 ? gx : null, silu != 0, c, hw, groups, p);
             }
             for (int p = u * cg; p < (u + 1) * cg; p++) {
                 planeInput(x, silu != 0 ? gx : gy, stats, gamma, partials, gx, c, hw, groups, p);
@@ -62,11 +62,11 @@ final class NormBackwardVector {
     }
 
     /**
-     * {@link #groupBackwardPartialsLanes}'s plane {@code p}; where {@code keep} is not null, the gradient through the
-     * SiLU also goes there, at the plane's own elements.
+     * Plane {@code p}'s two sums ({@link Norm#groupBackwardPartials}); with {@code silu} and {@code keep} not null, the
+     * gradient through the SiLU also goes to {@code keep}, at the plane's own elements.
      */
     private static void planePartials(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
-                                      float[] keep, int c, int hw, int groups, int p) {
+                                      float[] keep, boolean silu, int c, int hw, int groups, int p) {
         double[] lanes = VectorMath.lanes();
         int ch = p % c;
         int q = p / (c / groups);
@@ -82,11 +82,13 @@ final class NormBackwardVector {
             VectorMask<Float> m = F.indexInRange(i, hw);
             FloatVector d = FloatVector.fromArray(F, x, o + i, m).sub(vmu);
             FloatVector g = FloatVector.fromArray(F, gy, o + i, m);
-            if (keep != null) {
+            if (silu) {
                 FloatVector v = d.mul(va).add(vb);
                 FloatVector s = one.div(VectorMath.exp(v.neg()).add(one));
                 g = g.mul(s.mul(one.add(v.mul(one.sub(s)))));
-                g.intoArray(keep, o + i, m);
+                if (keep != null) {
+                    g.intoArray(keep, o + i, m);
+                }
             }
             // lanes past the plane: gy loads as 0, so g is 0 and adds nothing
             DoubleVector g0 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 0);
@@ -129,41 +131,8 @@ final class NormBackwardVector {
     /** Lanes {@code [from, to)} of {@link Norm#groupBackwardPartials} (one lane per plane). */
     static void groupBackwardPartialsLanes(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
                                            float[] partials, int n, int c, int hw, int groups, int silu, int from, int to) {
-        double[] lanes = VectorMath.lanes();
         for (int p = from; p < to; p++) {
-            int ch = p % c;
-            int q = p / (c / groups);
-            float mu = stats[2 * q];
-            float r = stats[2 * q + 1];
-            float a = r * gamma[ch];
-            float b = beta[ch];
-            int o = p * hw;
-            FloatVector vmu = FloatVector.broadcast(F, mu);
-            FloatVector va = FloatVector.broadcast(F, a);
-            FloatVector vb = FloatVector.broadcast(F, b);
-            FloatVector one = FloatVector.broadcast(F, 1f);
-            DoubleVector sg0 = DoubleVector.zero(D), sg1 = sg0, sd0 = sg0, sd1 = sg0;
-            for (int i = 0; i < hw; i += V) {
-                VectorMask<Float> m = F.indexInRange(i, hw);
-                FloatVector d = FloatVector.fromArray(F, x, o + i, m).sub(vmu);
-                FloatVector g = FloatVector.fromArray(F, gy, o + i, m);
-                if (silu != 0) {
-                    FloatVector v = d.mul(va).add(vb);
-                    FloatVector s = one.div(VectorMath.exp(v.neg()).add(one));
-                    g = g.mul(s.mul(one.add(v.mul(one.sub(s)))));
-                }
-                // lanes past the plane: gy loads as 0, so g is 0 and adds nothing
-                DoubleVector g0 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 0);
-                DoubleVector g1 = (DoubleVector) g.convertShape(VectorOperators.F2D, D, 1);
-                sg0 = sg0.add(g0);
-                sg1 = sg1.add(g1);
-                sd0 = g0.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 0), sd0);
-                sd1 = g1.fma((DoubleVector) d.convertShape(VectorOperators.F2D, D, 1), sd1);
-            }
-            sg0.add(sg1).intoArray(lanes, 0);
-            partials[2 * p] = (float) VectorMath.sumLanes(lanes);
-            sd0.add(sd1).intoArray(lanes, 0);
-            partials[2 * p + 1] = (float) (VectorMath.sumLanes(lanes) * r);
+            planePartials(x, gy, stats, gamma, beta, partials, null, silu != 0, c, hw, groups, p);
         }
     }
 
