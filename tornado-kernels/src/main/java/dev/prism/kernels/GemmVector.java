@@ -218,7 +218,8 @@ final class GemmVector {
 
     /**
      * The most floats of B ({@code k·n}, one batch item) that {@link #packedPanels} copies whole: 2 MiB, the L2 cache of
-     * one core of the Intel Xeon measured, Zen 5's 1 MiB holding half of it. Larger products take the panels one at a time.
+     * one core of the Intel Xeon measured (the models' largest 1×1 layer has 384 KiB). Larger products take the panels one
+     * at a time; between the two orders at sizes past a core's L2 nothing was measured.
      */
     static final int PACK_LIMIT = 1 << 19;
 
