@@ -110,6 +110,16 @@ class GemmVectorTest {
             ps.add(new Product(5, 9, 21, d, ta, true, 9 * d, 21 * d, 9 * 21, true));
             ps.add(new Product(3, 7, 20, d + 1, ta, true, 7 * (d + 1), 20 * (d + 1), 7 * 20, false));
         }
+        // A shared by the batch (strideA = 0: the 1×1 convolutions, attention's projections), whose copies are made once
+        // per call and range of rows: one block of columns at each width (n = 16, 32, 64, B read in place), rows in
+        // groups of four and not, and two products of one shape in a row (a copy from the first must not serve the second)
+        for (boolean ta : new boolean[] {false, true}) {
+            for (int n : new int[] {16, 32, 64}) {
+                ps.add(new Product(6, 12, n, 20, ta, false, 0, 20 * n, 12 * n, false));
+                ps.add(new Product(6, 12, n, 20, ta, false, 0, 20 * n, 12 * n, true));
+                ps.add(new Product(5, 10, n, 9, ta, false, 0, 9 * n, 10 * n, true));
+            }
+        }
         // the models: the 256³ catalog products, a 64→64 1×1 convolution on 64×64, attention at 1024 positions
         ps.add(new Product(2, 256, 256, 256, false, false, 256 * 256, 0, 256 * 256, false));
         ps.add(Product.of(256, 256, 256, true, true));
