@@ -7,8 +7,8 @@ import dev.prism.backend.Launch;
  * {@code b[N, Cb, H, W]} side by side on the channel axis, {@code y[N, Ca + Cb, H, W]}.
  */
 public final class Concat {
-    private static final Kernel CHANNELS = Kernel.of("concat.channels", "channelsRow");
-    private static final Kernel SPLIT = Kernel.of("concat.split", "splitRow");
+    private static final Kernel CHANNELS = Kernel.of("concat.channels", "channelsRow").vector("ConcatVector", "channelsRows");
+    private static final Kernel SPLIT = Kernel.of("concat.split", "splitRow").vector("ConcatVector", "splitRows");
 
     private Concat() {
     }

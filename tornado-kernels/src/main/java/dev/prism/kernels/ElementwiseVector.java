@@ -78,6 +78,26 @@ public final class ElementwiseVector {
     }
 
     /**
+     * Rows {@code [from, to)} of {@link GemmKernels#addBias} ({@code y += bias[oc mod channels]} on row {@code oc}, in
+     * place): the loop's one addition per element, by vectors and a scalar tail, so the same bits. The loop's rows took
+     * 1.4 ms for 2 Mi floats in the ddpm-unet training step (Intel Xeon, 2 threads), twice an element-wise add's time.
+     */
+    public static void gemmAddBiasLanes(float[] y, float[] bias, int outer, int channels, int inner, int from, int to) {
+        for (int oc = from; oc < to; oc++) {
+            float v = bias[oc % channels];
+            FloatVector bv = FloatVector.broadcast(F, v);
+            int i = oc * inner;
+            int end = i + inner;
+            for (; i + V <= end; i += V) {
+                FloatVector.fromArray(F, y, i).add(bv).intoArray(y, i);
+            }
+            for (; i < end; i++) {
+                y[i] += v;
+            }
+        }
+    }
+
+    /**
      * Lanes {@code [from, to)} (lane {@code p·h + y}: row y of plane p) of {@link ElementwiseKernels#addPlanes}, the
      * loop's additions in one pass over the range (its bits; the per-row calls cost as much as the adds).
      */

@@ -14,7 +14,7 @@ public final class Gemm {
     private static final Kernel MATMUL = Kernel.of("gemm.matmul", "matmulRow").vector("GemmVector", "matmulRows");
     private static final Kernel MATMUL_BATCH_SUM = Kernel.of("gemm.matmulBatchSum", "matmulBatchSumRow")
             .vector("GemmSumVector", "matmulBatchSumRows");
-    private static final Kernel ADD_BIAS = Kernel.of("gemm.addBias", "addBiasLane");
+    private static final Kernel ADD_BIAS = Kernel.of("gemm.addBias", "addBiasLane").vector("ElementwiseVector", "gemmAddBiasLanes");
     private static final Kernel BIAS_GRAD = Kernel.of("gemm.biasGrad", "biasGradLane").vector("ElementwiseVector", "biasGradLanes");
     private Gemm() {
     }

@@ -82,6 +82,22 @@ class ElementwiseVectorTest {
         }
     }
 
+    /** {@code gemm.addBias} (in place, rows of {@code inner}: the 1×1 convolutions' planes, a linear layer's 1). */
+    @ParameterizedTest
+    @CsvSource({"1,1,1", "3,5,1", "2,3,7", "2,9,16", "3,4,33", "2,32,1024"})
+    void gemmBiasAddKeepsTheLoopsBits(int outer, int channels, int inner) {
+        float[] y = Inputs.gaussian(outer * channels * inner, 77), bias = Inputs.gaussian(channels, 78);
+        String what = "gemm.addBias " + outer + "x" + channels + "x" + inner;
+        float[] plain = y.clone(), vector = y.clone(), seven = y.clone();
+        Launch l = Gemm.addBias(vector, bias, outer, channels, inner);
+        assertNotNull(l.vector(), what + " carries a vector variant");
+        Backends.seq(Gemm.addBias(plain, bias, outer, channels, inner));
+        Backends.par(l);
+        SEVEN.run(Gemm.addBias(seven, bias, outer, channels, inner));
+        assertIdentical(what, plain, vector);
+        assertIdentical(what + " on 7 threads", plain, seven);
+    }
+
     private interface Sum {
         Launch make(float[] gy, float[] out);
     }
