@@ -94,6 +94,10 @@ final class Conv2dVector {
             }
             return;
         }
+        if (Conv2dWinograd4Vector.pays(g)) {
+            Conv2dWinograd4Vector.forwardRows(x, w, b, y, g, from, to);
+            return;
+        }
         if (Conv2dWinogradVector.pays(g)) {
             Conv2dWinogradVector.forwardRows(x, w, b, y, g, from, to);
             return;

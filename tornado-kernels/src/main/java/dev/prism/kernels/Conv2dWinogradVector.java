@@ -61,7 +61,7 @@ final class Conv2dWinogradVector {
     /** Vectors of tiles per micro-kernel call. */
     private static final int NV = 4;
     /** Output channels per micro-kernel block: 4 with 16 float lanes (32 registers), else 2. */
-    private static final int CH = L >= 16 ? 4 : 2;
+    static final int CH = L >= 16 ? 4 : 2;
     /** Tiles per block. */
     static final int BLOCK = NV * L;
     /** Stride of one row of a block's scratch: a block's tiles, plus a vector that the last tile row's store may overrun. */
@@ -691,7 +691,7 @@ final class Conv2dWinogradVector {
      * {@code M_ξ} of 4 output channels × 4 vectors of tiles: {@code m[mb + j·STRIDE + q·L] = Σ_ci u[ub + 4ci + j]·v[vb + ci·STRIDE + q·L]},
      * {@code ci} ascending.
      */
-    private static void product44(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
+    static void product44(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
         for (int ci = 0; ci < cin; ci++) {
@@ -741,7 +741,7 @@ final class Conv2dWinogradVector {
     }
 
     /** {@link #product44} for one vector of tiles. */
-    private static void product41(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
+    static void product41(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, c0 = a0, d0 = a0;
         for (int ci = 0; ci < cin; ci++) {
             FloatVector x0 = FloatVector.fromArray(F, v, vb + ci * STRIDE);
@@ -758,7 +758,7 @@ final class Conv2dWinogradVector {
     }
 
     /** {@link #product44} for 2 output channels ({@code u[ub + 2ci + j]}), for 16-register machines. */
-    private static void product24(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
+    static void product24(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (int ci = 0; ci < cin; ci++) {
             int i = vb + ci * STRIDE;
@@ -789,7 +789,7 @@ final class Conv2dWinogradVector {
     }
 
     /** {@link #product24} for one vector of tiles. */
-    private static void product21(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
+    static void product21(float[] v, int vb, float[] u, int ub, int cin, float[] m, int mb) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0;
         for (int ci = 0; ci < cin; ci++) {
             FloatVector x0 = FloatVector.fromArray(F, v, vb + ci * STRIDE);
