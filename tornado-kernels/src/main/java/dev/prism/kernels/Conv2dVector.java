@@ -29,7 +29,8 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * ascending {@code (ci, ky, kx)} from 0, but every term is a fused multiply-add (one rounding instead of
  * two), so it agrees with the reference within the shared 1e-5 tolerance rather than bit for bit. It
  * serves horizontal stride 1 and groups 1 (every 3×3 and 1×1 layer of the models); other geometries run
- * the plain helper. 3×3 kernels of stride 1 and dilation 1 go to {@link Conv2dWinogradVector}.
+ * the plain helper. 3×3 kernels of stride 1 and dilation 1 go to {@link Conv2dWinograd4Vector} where it applies, else to
+ * {@link Conv2dWinogradVector}.
  *
  * <p>Why it looks like this (AMD EPYC Zen 3, AVX2, measured on the 64→64 3×3 case on 64×64):
  * <ul>

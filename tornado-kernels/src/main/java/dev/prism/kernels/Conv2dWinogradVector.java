@@ -22,8 +22,9 @@ import static dev.prism.kernels.Conv2dKernels.SW;
 import static dev.prism.kernels.Conv2dKernels.W;
 
 /**
- * {@link Conv2dVector}'s path for 3×3 kernels of stride 1, dilation 1 and groups 1 (every 3×3 layer of the
- * models, and their input gradients): Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
+ * {@link Conv2dVector}'s path for 3×3 kernels of stride 1, dilation 1 and groups 1 (the models' 3×3 layers and their input
+ * gradients where {@link Conv2dWinograd4Vector} does not apply: 8×8 images, the last layer (one channel out), every size at
+ * 128 bits): Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
  * Algorithms for Convolutional Neural Networks", 2016). Each 2×2 block of outputs, a tile, is computed from
  * the 4×4 input patch under it as {@code Aᵀ [Σ_ci (G g Gᵀ) ⊙ (Bᵀ d B)] A}: 16 multiply-adds per input
  * channel and output channel where the direct convolution spends 36, the rest being additions.

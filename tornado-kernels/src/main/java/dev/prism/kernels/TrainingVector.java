@@ -6,9 +6,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Hand-vectorised JVM variants (Vector API) of three training kernels of {@link TrainingKernels}, which stay the
- * reference and the TornadoVM input: the mean squared error's gradient ({@code gy·(2·(p − t)/len)}, the loop's float
- * operations lane by lane: the same bits) and the autoencoder's reparameterised sample and its backward, whose
+ * Hand-vectorised JVM variants (Vector API) of two training kernels of {@link TrainingKernels}, which stay the
+ * reference and the TornadoVM input: the autoencoder's reparameterised sample and its backward, whose
  * {@code exp(½·lv)} is {@link VectorMath#exp(FloatVector)} in float where the loop takes {@code Math.exp} in double
  * and rounds once (a few float ulps apart, inside the shared tolerance; the log-variance clamped as the loop clamps
  * it). A thread's range is one stream with a masked tail, so every thread count gives the same bits.
@@ -18,17 +17,6 @@ final class TrainingVector {
     private static final int V = F.length();
 
     private TrainingVector() {
-    }
-
-    /** Elements {@code [from, to)} of {@link TrainingKernels#squaredErrorBackward}. */
-    static void squaredErrorBackwardRange(float[] pred, float[] target, float[] gy, float[] grad, int len, int from, int to) {
-        float g = gy[0];
-        float n = len;
-        for (int i = from; i < to; i += V) {
-            VectorMask<Float> m = F.indexInRange(i, to);
-            FloatVector d = FloatVector.fromArray(F, pred, i, m).sub(FloatVector.fromArray(F, target, i, m));
-            d.mul(2f).div(n).mul(g).intoArray(grad, i, m);
-        }
     }
 
     /** Elements {@code [from, to)} of {@link TrainingKernels#gaussianSample}: {@code z = mean + exp(½·lv)·eps}. */
