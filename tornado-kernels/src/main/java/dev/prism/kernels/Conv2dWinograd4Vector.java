@@ -101,6 +101,8 @@ final class Conv2dWinograd4Vector {
         /** The image and first tile row of each vector of the block. */
         final int[] groupN = new int[NV];
         final int[] groupY = new int[NV];
+        /** {@link Conv2dWinogradVector#nextRegion}'s result. */
+        final int[] region = new int[6];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -138,32 +140,11 @@ final class Conv2dWinograd4Vector {
      * {@code (n·Cout + co, oy) = (l / OH, l % OH)}, for a geometry {@link #pays} accepts.
      */
     static void forwardRows(float[] x, float[] w, float[] b, float[] y, int[] g, int from, int to) {
-        int oh = g[OH], cout = g[COUT];
-        int perImage = cout * oh;
         Scratch s = SCRATCH.get();
-        int l = from;
-        while (l < to) {
-            int n = l / perImage;
-            int rem = l - n * perImage;
-            if (rem == 0 && to - l >= perImage) {
-                int images = (to - l) / perImage;
-                region(x, w, b, y, g, s, n, images, 0, cout, 0, oh);
-                l += images * perImage;
-                continue;
-            }
-            int co = rem / oh;
-            int oy = rem - co * oh;
-            if (oy == 0) {
-                int channels = (Math.min(to, (n + 1) * perImage) - l) / oh;
-                if (channels > 0) {
-                    region(x, w, b, y, g, s, n, 1, co, channels, 0, oh);
-                    l += channels * oh;
-                    continue;
-                }
-            }
-            int oy1 = Math.min(oh, oy + (to - l));
-            region(x, w, b, y, g, s, n, 1, co, 1, oy, oy1);
-            l += oy1 - oy;
+        int[] r = s.region;
+        for (int l = from; l < to; ) {
+            l = Conv2dWinogradVector.nextRegion(g, l, to, r);
+            region(x, w, b, y, g, s, r[0], r[1], r[2], r[3], r[4], r[5]);
         }
     }
 

@@ -83,6 +83,8 @@ final class Conv2dWinogradVector {
         float[] rows = new float[0];
         int[] tileN = new int[BLOCK];
         int[] tileY = new int[BLOCK];
+        /** {@link #nextRegion}'s result. */
+        final int[] region = new int[6];
     }
 
     /** Lanes {@code 0, 2, .., L−2, 1, 3, .., L−1}, and the same with the halves swapped. */
@@ -175,33 +177,50 @@ final class Conv2dWinogradVector {
      * {@code (n·Cout + co, oy) = (l / OH, l % OH)}, for a geometry {@link #applies} accepts.
      */
     static void forwardRows(float[] x, float[] w, float[] b, float[] y, int[] g, int from, int to) {
+        Scratch s = SCRATCH.get();
+        int[] r = s.region;
+        for (int l = from; l < to; ) {
+            l = nextRegion(g, l, to, r);
+            region(x, w, b, y, g, s, r[0], r[1], r[2], r[3], r[4], r[5]);
+        }
+    }
+
+    /**
+     * The region of a forward launch's lanes that starts at lane {@code l} (below {@code to}), as {@code r = (n0, images,
+     * co0, nc, oy0, oy1)}: whole batch items where the range holds them, else whole output channels of one item, else
+     * rows of one channel. Returns the lane after it. Also {@link Conv2dWinograd4Vector}'s.
+     */
+    static int nextRegion(int[] g, int l, int to, int[] r) {
         int oh = g[OH], cout = g[COUT];
         int perImage = cout * oh;
-        Scratch s = SCRATCH.get();
-        int l = from;
-        while (l < to) {
-            int n = l / perImage;
-            int rem = l - n * perImage;
-            if (rem == 0 && to - l >= perImage) {
-                int images = (to - l) / perImage;
-                region(x, w, b, y, g, s, n, images, 0, cout, 0, oh);
-                l += images * perImage;
-                continue;
-            }
-            int co = rem / oh;
-            int oy = rem - co * oh;
-            if (oy == 0) {
-                int channels = (Math.min(to, (n + 1) * perImage) - l) / oh;
-                if (channels > 0) {
-                    region(x, w, b, y, g, s, n, 1, co, channels, 0, oh);
-                    l += channels * oh;
-                    continue;
-                }
-            }
-            int oy1 = Math.min(oh, oy + (to - l));
-            region(x, w, b, y, g, s, n, 1, co, 1, oy, oy1);
-            l += oy1 - oy;
+        int n = l / perImage;
+        int rem = l - n * perImage;
+        if (rem == 0 && to - l >= perImage) {
+            int images = (to - l) / perImage;
+            set(r, n, images, 0, cout, 0, oh);
+            return l + images * perImage;
         }
+        int co = rem / oh;
+        int oy = rem - co * oh;
+        if (oy == 0) {
+            int channels = (Math.min(to, (n + 1) * perImage) - l) / oh;
+            if (channels > 0) {
+                set(r, n, 1, co, channels, 0, oh);
+                return l + channels * oh;
+            }
+        }
+        int oy1 = Math.min(oh, oy + (to - l));
+        set(r, n, 1, co, 1, oy, oy1);
+        return l + oy1 - oy;
+    }
+
+    private static void set(int[] r, int n0, int images, int co0, int nc, int oy0, int oy1) {
+        r[0] = n0;
+        r[1] = images;
+        r[2] = co0;
+        r[3] = nc;
+        r[4] = oy0;
+        r[5] = oy1;
     }
 
     /**
