@@ -132,6 +132,10 @@ final class Conv2dWeightGradVector {
             }
             return;
         }
+        if (Conv2dWinograd4WeightVector.pays(g)) {
+            Conv2dWinograd4WeightVector.sums(x, gy, out, g, rowFrom, rowTo, n0, n1, base, split);
+            return;
+        }
         if (Conv2dWinogradWeightVector.pays(g)) {
             Conv2dWinogradWeightVector.sums(x, gy, out, g, rowFrom, rowTo, n0, n1, base, split);
             return;

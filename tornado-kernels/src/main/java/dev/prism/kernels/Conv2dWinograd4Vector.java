@@ -193,7 +193,7 @@ final class Conv2dWinograd4Vector {
     }
 
     /** The rows of {@code G}. */
-    private static final double[][] G = {{1, 0, 0}, {1 / 3.0, 1 / 3.0, 1 / 3.0}, {-1 / 3.0, 1 / 3.0, -1 / 3.0},
+    static final double[][] G = {{1, 0, 0}, {1 / 3.0, 1 / 3.0, 1 / 3.0}, {-1 / 3.0, 1 / 3.0, -1 / 3.0},
             {-16 / 15.0, -8 / 15.0, -4 / 15.0}, {1 / 15.0, -2 / 15.0, 4 / 15.0}, {0, 0, 1}};
 
     /**
@@ -310,7 +310,7 @@ final class Conv2dWinograd4Vector {
      * of the input that hold it (zeros for rows in the padding) and the row's transform taken into {@code work}; then the
      * columns'.
      */
-    private static void transformInput(float[] x, int ci, int cin, int h, int wi, int n, int ty, float[] work, float[] v, int at,
+    static void transformInput(float[] x, int ci, int cin, int h, int wi, int n, int ty, float[] work, float[] v, int at,
                                        int vstep) {
         int per = wi / L;
         boolean eight = wi == 32;

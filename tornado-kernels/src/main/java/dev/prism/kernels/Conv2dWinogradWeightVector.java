@@ -352,45 +352,18 @@ final class Conv2dWinogradWeightVector {
         int cout = g[COUT], oh = g[OH], ow = g[OW];
         int plane = oh * ow;
         float[] part = s.part, tr = s.tr;
-        int h = L / 2;
         for (int k = 0; k < rows; k++) {
             int n = s.tileN[k];
             int oy0 = 2 * s.tileY[k];
             for (int m0 = 0; m0 < 2 * ow; m0 += L) {
                 for (int c0 = 0; c0 < nc; c0 += L) {
-                    int src = ((n * cout + coA + c0) * oh + oy0) * ow + m0;
-                    for (int i = 0; i < h; i++) {
-                        FloatVector a = FloatVector.fromArray(F, gy, src + i * plane);
-                        FloatVector b = FloatVector.fromArray(F, gy, src + (i + h) * plane);
-                        a.blend(b.rearrange(UP_HALF), BIT_HALF).intoArray(tr, i * L);
-                        b.blend(a.rearrange(DOWN_HALF), BIT_HALF.not()).intoArray(tr, (i + h) * L);
-                    }
-                    if (L >= 16) {
-                        for (int i = 0; i < L; i = (i & 3) == 3 ? i + 5 : i + 1) {
-                            FloatVector a = FloatVector.fromArray(F, tr, i * L);
-                            FloatVector b = FloatVector.fromArray(F, tr, (i + 4) * L);
-                            a.blend(b.rearrange(UP4), BIT4).intoArray(tr, i * L);
-                            b.blend(a.rearrange(DOWN4), BIT4.not()).intoArray(tr, (i + 4) * L);
-                        }
-                    }
-                    if (L >= 8) {
-                        for (int i = 0; i < L; i = (i & 1) == 1 ? i + 3 : i + 1) {
-                            FloatVector a = FloatVector.fromArray(F, tr, i * L);
-                            FloatVector b = FloatVector.fromArray(F, tr, (i + 2) * L);
-                            a.blend(b.rearrange(UP2), BIT2).intoArray(tr, i * L);
-                            b.blend(a.rearrange(DOWN2), BIT2.not()).intoArray(tr, (i + 2) * L);
-                        }
-                    }
+                    transposeHead(gy, ((n * cout + coA + c0) * oh + oy0) * ow + m0, plane, tr);
                     for (int i = 0; i < L; i += 2) {
-                        FloatVector a = FloatVector.fromArray(F, tr, i * L);
-                        FloatVector b = FloatVector.fromArray(F, tr, (i + 1) * L);
-                        // output m0 + i: row a = m / ow, column j = m % ow, tile k·cw + j / 2, its output (a, j % 2)
+                        // output m0 + i: row a = m / ow, column j = m % ow, tile k·cw + j / 2, its output (a, j % 2);
+                        // m + 1: the same tile's output (ra, 1), j being even
                         int m = m0 + i;
                         int ra = m / ow, j = m - ra * ow;
-                        int at = ((k * cw + (j >> 1)) * 4 + 2 * ra + (j & 1)) * coPad + c0;
-                        a.blend(b.rearrange(UP1), BIT1).intoArray(part, at);
-                        // m + 1: the same tile's output (ra, 1), j being even
-                        b.blend(a.rearrange(DOWN1), BIT1.not()).intoArray(part, at + coPad);
+                        transposeTail(tr, i, part, ((k * cw + (j >> 1)) * 4 + 2 * ra + (j & 1)) * coPad + c0, coPad);
                     }
                 }
             }
@@ -398,11 +371,53 @@ final class Conv2dWinogradWeightVector {
     }
 
     /**
+     * The swaps of an L×L transpose but the last: row {@code i} of the block is {@code gy[src + i·plane ..]} (L floats), the
+     * result in {@code tr}, which {@link #transposeTail} finishes (the swaps for lane bit L/2 read gy, those for bits 4 and
+     * 2 work in {@code tr}).
+     */
+    static void transposeHead(float[] gy, int src, int plane, float[] tr) {
+        int h = L / 2;
+        for (int i = 0; i < h; i++) {
+            FloatVector a = FloatVector.fromArray(F, gy, src + i * plane);
+            FloatVector b = FloatVector.fromArray(F, gy, src + (i + h) * plane);
+            a.blend(b.rearrange(UP_HALF), BIT_HALF).intoArray(tr, i * L);
+            b.blend(a.rearrange(DOWN_HALF), BIT_HALF.not()).intoArray(tr, (i + h) * L);
+        }
+        if (L >= 16) {
+            for (int i = 0; i < L; i = (i & 3) == 3 ? i + 5 : i + 1) {
+                FloatVector a = FloatVector.fromArray(F, tr, i * L);
+                FloatVector b = FloatVector.fromArray(F, tr, (i + 4) * L);
+                a.blend(b.rearrange(UP4), BIT4).intoArray(tr, i * L);
+                b.blend(a.rearrange(DOWN4), BIT4.not()).intoArray(tr, (i + 4) * L);
+            }
+        }
+        if (L >= 8) {
+            for (int i = 0; i < L; i = (i & 1) == 1 ? i + 3 : i + 1) {
+                FloatVector a = FloatVector.fromArray(F, tr, i * L);
+                FloatVector b = FloatVector.fromArray(F, tr, (i + 2) * L);
+                a.blend(b.rearrange(UP2), BIT2).intoArray(tr, i * L);
+                b.blend(a.rearrange(DOWN2), BIT2.not()).intoArray(tr, (i + 2) * L);
+            }
+        }
+    }
+
+    /**
+     * The last swap of {@link #transposeHead}'s transpose for its rows {@code i} (even) and {@code i + 1}: column {@code i}
+     * of the block (its L rows' lane {@code i}) to {@code out[at ..]}, column {@code i + 1} to {@code out[at + next ..]}.
+     */
+    static void transposeTail(float[] tr, int i, float[] out, int at, int next) {
+        FloatVector a = FloatVector.fromArray(F, tr, i * L);
+        FloatVector b = FloatVector.fromArray(F, tr, (i + 1) * L);
+        a.blend(b.rearrange(UP1), BIT1).intoArray(out, at);
+        b.blend(a.rearrange(DOWN1), BIT1.not()).intoArray(out, at + next);
+    }
+
+    /**
      * One float run: for 8 input channels {@code c} (V rows {@code vb + c·STRIDE}) and 2 vectors of output channels
      * ({@code y[yb + tile·ys ..]}), {@code Σ_{t0 <= t < t1} v[c][t]·y[t]}, tiles ascending, added to the sums at
      * {@code sums[sb + c·ss ..]}.
      */
-    private static void product82(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
+    static void product82(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         FloatVector e0 = a0, e1 = a0, f0 = a0, f1 = a0, g0 = a0, g1 = a0, h0 = a0, h1 = a0;
         for (int t = t0; t < t1; t++) {
@@ -454,7 +469,7 @@ final class Conv2dWinogradWeightVector {
     }
 
     /** {@link #product82} for one vector of output channels: {@code CI} input channels (8, or 4 below 16 lanes). */
-    private static void product1(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
+    static void product1(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, c0 = a0, d0 = a0, e0 = a0, f0 = a0, g0 = a0, h0 = a0;
         for (int t = t0; t < t1; t++) {
             FloatVector y0 = FloatVector.fromArray(F, y, yb + t * ys);
@@ -483,7 +498,7 @@ final class Conv2dWinogradWeightVector {
     }
 
     /** {@link #product82} for 4 input channels, for 16-register machines. */
-    private static void product42(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
+    static void product42(float[] v, int vb, float[] y, int yb, int ys, int t0, int t1, float[] sums, int sb, int ss) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         for (int t = t0; t < t1; t++) {
             int i = yb + t * ys;

@@ -206,9 +206,12 @@ class Conv2dBackwardVectorTest {
      */
     @Test
     void weightGradientIsFloatRunsSummedInDouble() {
-        // the direct variant (few channels) and Winograd's (Conv2dWinogradWeightVector.pays)
+        // the direct variant (few channels), Winograd's F(2×2, 3×3) (Conv2dWinogradWeightVector.pays) and, at 256 and
+        // 512 bits, F(4×4, 3×3) (Conv2dWinograd4WeightVector.pays: 17 → 18 at 32×32, input channels off the micro-kernel's
+        // blocks; 16 → 17 at 16×16)
         for (Conv2d.Geometry g : List.of(Conv2d.Geometry.of(4, 6, 32, 32, 5, 3, 1, 1, 1, 1),
-                Conv2d.Geometry.of(2, 9, 32, 32, 17, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(2, 9, 32, 32, 17, 3, 1, 1, 1, 1), Conv2d.Geometry.of(2, 17, 32, 32, 18, 3, 1, 1, 1, 1),
+                Conv2d.Geometry.of(3, 16, 16, 16, 17, 3, 1, 1, 1, 1),
                 Conv2d.Geometry.of(16, 3, 8, 8, 4, 3, 1, 1, 1, 1), Conv2d.Geometry.of(2, 2, 40, 24, 3, 5, 1, 0, 1, 1))) {
             float[] x = Inputs.uniform(g.xSize(), 0.5f, 1.5f, 31), w = Inputs.gaussian(g.wSize(), 32);
             float[] gy = Inputs.uniform(g.ySize(), -0.25f, 1.25f, 33);
