@@ -105,9 +105,9 @@ def prismconv(name, circular, gy_mean):
     return c.save(dims=[n, ch, h, w], flags=[int(circular)])
 
 
-def conv2d(name, k, cin, cout, padding):
+def conv2d(name, k, cin, cout, padding, n=2, size=64):
     c = Case(name)
-    n, h, w = 2, 64, 64
+    h = w = size
     x = c.draw("x", (n, cin, h, w), 1.0, 1.0)
     wt = c.draw("w", (cout, cin, k, k), 0.0, 0.5)
     b = c.draw("b", (cout,), 0.0, 0.5)
@@ -226,6 +226,8 @@ def generate():
             prismconv("prismconv_circular", True, 0.0),
             conv2d("conv2d_3x3", 3, 8, 8, 1),
             conv2d("conv2d_3x3_wide", 3, 9, 17, 1),
+            # 32x32 planes, 16 -> 17 channels: Winograd's F(4x4, 3x3) weight gradient at 256 and 512 bits
+            conv2d("conv2d_3x3_f4", 3, 16, 17, 1, n=8, size=32),
             conv2d("conv2d_1x1", 1, 16, 16, 0),
             linear_bias("linear_bias"),
             planes("planes"),

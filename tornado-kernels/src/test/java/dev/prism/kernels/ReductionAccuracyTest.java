@@ -294,12 +294,13 @@ class ReductionAccuracyTest {
     }
 
     /**
-     * The 3×3 cases run the direct kernel, and on the JVM's vector variants the direct weight gradient (8 → 8 channels)
-     * and Winograd's ({@code conv2d_3x3_wide}, 9 → 17, {@link Conv2dWinogradWeightVector#pays}); the 1×1 case the
-     * reduction form of the matrix product and its variant.
+     * The 3×3 cases run the direct kernel, and on the JVM's vector variants the direct weight gradient (8 → 8 channels),
+     * Winograd's F(2×2, 3×3) ({@code conv2d_3x3_wide}, 9 → 17, {@link Conv2dWinogradWeightVector#pays}) and, at 256 and
+     * 512 bits, F(4×4, 3×3) ({@code conv2d_3x3_f4}, 16 → 17 at 32×32, {@link Conv2dWinograd4WeightVector#pays}); the 1×1
+     * case the reduction form of the matrix product and its variant.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"conv2d_3x3", "conv2d_3x3_wide", "conv2d_1x1"})
+    @ValueSource(strings = {"conv2d_3x3", "conv2d_3x3_wide", "conv2d_3x3_f4", "conv2d_1x1"})
     void conv2dWeightAndBiasGradientsAreSummedExactlyAndRoundedOnce(String name) {
         Npz ref = Npz.resource("sums/" + name);
         int[] d = dims(ref, "dims");
