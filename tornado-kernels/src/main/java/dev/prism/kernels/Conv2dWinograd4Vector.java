@@ -237,7 +237,8 @@ final class Conv2dWinograd4Vector {
         int vstep = positionStride(cin);
         for (int ci = 0; ci < cin; ci++) {
             for (int q = 0; q < vectors; q++) {
-                transformInput(x, ci, cin, h, wi, s.groupN[q], s.groupY[q], s.work, s.v, ci * STRIDE + q * L, vstep);
+                transformInput(x, ci, cin, h, wi, s.groupN[q], s.groupY[q], s.work, s.v, ci * STRIDE + q * L, vstep,
+                        follows(s.groupN, s.groupY, q, wi));
             }
         }
         float[] v = s.v, u = s.u, m = s.m;
@@ -305,18 +306,37 @@ final class Conv2dWinograd4Vector {
     }
 
     /**
+     * True when vector {@code q} of a block holds the one tile row ({@code L = W/4}) that follows vector {@code q − 1}'s in
+     * the same image: then {@link #transformInput} of the same channel, called for {@code q − 1} just before, left the row
+     * transforms of the two input rows the tile rows' patches share in its work buffer.
+     */
+    static boolean follows(int[] groupN, int[] groupY, int q, int wi) {
+        return wi / 4 == L && q > 0 && groupN[q] == groupN[q - 1] && groupY[q] == groupY[q - 1] + 1;
+    }
+
+    /**
      * {@code V = Bᵀ d B} of input channel {@code ci} for the vector of tile rows from tile row {@code ty} of image {@code n},
      * to {@code v[(6i + i')·vstep + at]}: for each of the patches' six rows, its six columns gathered from the four vectors
      * of the input that hold it (zeros for rows in the padding) and the row's transform taken into {@code work}; then the
-     * columns'.
+     * columns'. With {@code follows} ({@link #follows}) the first two rows' transforms are copied from the previous call's
+     * last two: the same values, computed once.
      */
     static void transformInput(float[] x, int ci, int cin, int h, int wi, int n, int ty, float[] work, float[] v, int at,
-                                       int vstep) {
+                                       int vstep, boolean follows) {
         int per = wi / L;
         boolean eight = wi == 32;
         int plane = (n * cin + ci) * h;
         FloatVector zero = FloatVector.zero(F);
-        for (int r = 0; r < 6; r++) {
+        int first = 0;
+        if (follows) {
+            // patch rows 0 and 1 are the previous tile row's rows 4 and 5 (input rows 4·ty − 1 and 4·ty), whose row
+            // transforms the previous call left in work
+            for (int k = 0; k < 12; k++) {
+                FloatVector.fromArray(F, work, (24 + k) * L).intoArray(work, k * L);
+            }
+            first = 2;
+        }
+        for (int r = first; r < 6; r++) {
             // source c: tile row ty + c / per, its input row 4·(ty + c / per) − 1 + r, columns (c mod per)·L onward
             int ra = 4 * ty - 1 + r, rb = 4 * (ty + 1 / per) - 1 + r, rc = 4 * (ty + 2 / per) - 1 + r, rd = 4 * (ty + 3 / per) - 1 + r;
             FloatVector s0 = ra >= 0 && ra < h ? FloatVector.fromArray(F, x, (plane + ra) * wi) : zero;

@@ -148,7 +148,7 @@ final class Conv2dWinograd4WeightVector {
         for (int ci = 0; ci < cin; ci++) {
             for (int q = 0; q < vectors; q++) {
                 Conv2dWinograd4Vector.transformInput(x, ci, cin, h, w, s.groupN[q], s.groupY[q], s.work, s.v,
-                        ci * STRIDE + q * L, vstep);
+                        ci * STRIDE + q * L, vstep, Conv2dWinograd4Vector.follows(s.groupN, s.groupY, q, w));
             }
         }
         transformGradient(gy, g, s, vectors, coA, nco, coPad, ytile);
