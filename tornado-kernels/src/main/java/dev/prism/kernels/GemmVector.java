@@ -290,6 +290,18 @@ final class GemmVector {
                 }
             }
         }
+        for (; !ROWS4 && i + 4 <= i1; i += 4) {
+            for (int q = 0; q < panels; q++) {
+                int ca = cOff + i * n + q * SPAN;
+                for (int p0 = 0; p0 < k; p0 += kb) {
+                    int rows = Math.min(kb, k - p0);
+                    int aRow = aBase + i * k + p0;
+                    int panel = bBase + (q * k + p0) * SPAN;
+                    block42(ap, aRow, k, bp, panel, rows, c, ca, n, acc || p0 > 0);
+                    block42(ap, aRow, k, bp, panel + 2 * L, rows, c, ca + 2 * L, n, acc || p0 > 0);
+                }
+            }
+        }
         for (; i < i1; i += 2) {
             boolean two = i + 1 < i1;
             for (int q = 0; q < panels; q++) {
@@ -435,6 +447,63 @@ final class GemmVector {
         b1.intoArray(yb, bt + L);
         b2.intoArray(yb, bt + 2 * L);
         b3.intoArray(yb, bt + 3 * L);
+    }
+
+    /**
+     * {@link #block} for four rows of A ({@code a[ra + r·rowStep + p]}, r = 0..3) and two vectors of columns of a packed
+     * panel ({@code b[col + p·SPAN ..]}), into rows {@code ca + r·n} of C: for 16-register machines, where four rows of
+     * four vectors do not fit; against {@link #block}'s pairs of rows each panel row loaded serves four rows of C instead
+     * of two. The same FMA chain per element of C, so the same bits.
+     */
+    private static void block42(float[] a, int ra, int rowStep, float[] b, int col, int k, float[] c, int ca, int n,
+                                boolean acc) {
+        FloatVector a0, a1, b0, b1, c0, c1, d0, d1;
+        if (acc) {
+            a0 = FloatVector.fromArray(F, c, ca);
+            a1 = FloatVector.fromArray(F, c, ca + L);
+            b0 = FloatVector.fromArray(F, c, ca + n);
+            b1 = FloatVector.fromArray(F, c, ca + n + L);
+            c0 = FloatVector.fromArray(F, c, ca + 2 * n);
+            c1 = FloatVector.fromArray(F, c, ca + 2 * n + L);
+            d0 = FloatVector.fromArray(F, c, ca + 3 * n);
+            d1 = FloatVector.fromArray(F, c, ca + 3 * n + L);
+        } else {
+            a0 = FloatVector.zero(F);
+            a1 = a0;
+            b0 = a0;
+            b1 = a0;
+            c0 = a0;
+            c1 = a0;
+            d0 = a0;
+            d1 = a0;
+        }
+        int pa = ra, pc = col;
+        for (int p = 0; p < k; p++) {
+            FloatVector x0 = FloatVector.fromArray(F, b, pc);
+            FloatVector x1 = FloatVector.fromArray(F, b, pc + L);
+            FloatVector w = FloatVector.broadcast(F, a[pa]);
+            a0 = x0.fma(w, a0);
+            a1 = x1.fma(w, a1);
+            w = FloatVector.broadcast(F, a[pa + rowStep]);
+            b0 = x0.fma(w, b0);
+            b1 = x1.fma(w, b1);
+            w = FloatVector.broadcast(F, a[pa + 2 * rowStep]);
+            c0 = x0.fma(w, c0);
+            c1 = x1.fma(w, c1);
+            w = FloatVector.broadcast(F, a[pa + 3 * rowStep]);
+            d0 = x0.fma(w, d0);
+            d1 = x1.fma(w, d1);
+            pa++;
+            pc += SPAN;
+        }
+        a0.intoArray(c, ca);
+        a1.intoArray(c, ca + L);
+        b0.intoArray(c, ca + n);
+        b1.intoArray(c, ca + n + L);
+        c0.intoArray(c, ca + 2 * n);
+        c1.intoArray(c, ca + 2 * n + L);
+        d0.intoArray(c, ca + 3 * n);
+        d1.intoArray(c, ca + 3 * n + L);
     }
 
     /** {@link #block} for one vector of columns. */
