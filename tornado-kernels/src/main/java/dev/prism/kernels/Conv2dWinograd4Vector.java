@@ -16,7 +16,7 @@ import static dev.prism.kernels.Conv2dKernels.W;
 
 /**
  * {@link Conv2dVector}'s path for the square 3×3 layers of stride 1 and padding 1 whose rows are whole vectors and hold
- * whole tile rows ({@link #pays}: the models' 32×32 and 16×16 layers at 256 and 512 bits): Winograd's minimal filtering
+ * whole tile rows ({@link #pays}: the models' 32×32 and 16×16 layers at 256 and 512 bits, 8×8 at 256): Winograd's minimal filtering
  * F(4×4, 3×3), each 4×4 block of outputs (a tile) from the 6×6 input patch under it as
  * {@code Aᵀ [Σ_ci (G g Gᵀ) ⊙ (Bᵀ d B)] A}: 36 multiply-adds per 16 outputs, input channel and output channel, where
  * {@link Conv2dWinogradVector}'s F(2×2, 3×3) spends 64 and the direct convolution 144.
@@ -32,7 +32,8 @@ import static dev.prism.kernels.Conv2dKernels.W;
  * </pre>
  *
  * <p>How it runs. An image row of {@code W} inputs holds {@code T = W/4} tiles; one vector of L lanes holds
- * {@code R = L/T} consecutive tile rows of one image, tile {@code t} of its tile row {@code ρ} in lane {@code ρ·T + t}.
+ * {@code R = L/T} consecutive tile rows of one image (at 8×8 and 256 bits, the two tile rows of two consecutive images,
+ * zeros past a region's last image), tile {@code t} of its tile row {@code ρ} in lane {@code ρ·T + t}.
  * The input a vector of tiles needs from one of the six rows of their patches is four vectors of the input (R input rows
  * of W floats): one permutation, {@code lane → 4·(lane mod L/4) + φ}, applied to each of the four and three blends by
  * quarters of the lanes give column phase {@code φ} (input columns {@code 4t + φ}) of every tile, and the tiles' six
@@ -68,7 +69,8 @@ final class Conv2dWinograd4Vector {
             NEXT = VectorShuffle.fromOp(F, i -> (i + 1) % L);
     /** Every lane but the first (and, for {@code _LAST}, the last) of each tile row of 8 or 4 tiles. */
     private static final VectorMask<Float> NOT_FIRST8 = lanes(i -> i % 8 != 0), NOT_LAST8 = lanes(i -> i % 8 != 7),
-            NOT_FIRST4 = lanes(i -> i % 4 != 0), NOT_LAST4 = lanes(i -> i % 4 != 3);
+            NOT_FIRST4 = lanes(i -> i % 4 != 0), NOT_LAST4 = lanes(i -> i % 4 != 3),
+            NOT_FIRST2 = lanes(i -> i % 2 != 0), NOT_LAST2 = lanes(i -> i % 2 != 1);
     /** Output vector {@code q}'s lane {@code ℓ} takes lane {@code q·L/4 + ℓ/4} of the tiles' output {@code ℓ mod 4}. */
     private static final VectorShuffle<Float> OUT0 = interleave(0), OUT1 = interleave(1), OUT2 = interleave(2),
             OUT3 = interleave(3);
@@ -103,6 +105,9 @@ final class Conv2dWinograd4Vector {
         final int[] groupY = new int[NV];
         /** {@link Conv2dWinogradVector#nextRegion}'s result. */
         final int[] region = new int[6];
+        /** {@link #sources}' result, and the block's vectors' sources side by side. */
+        final int[] src = new int[8];
+        final int[] sources = new int[8 * NV];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -117,9 +122,11 @@ final class Conv2dWinograd4Vector {
      * True when {@link Conv2dVector#forwardRows} takes this path: a 3×3 geometry {@link Conv2dWinogradVector#applies}
      * accepts, square ({@code H = W = OH = OW}, padding 1), whose rows of {@code W} inputs are whole vectors and whose
      * {@code T = W/4} tiles a row divide L, with at least {@code R = L/T} tile rows in an image ({@code H/4}, a multiple
-     * of R), and at least {@link #MIN_CHANNELS} input and output channels: at 512 bits 32×32 (two tile rows a vector) and
-     * 16×16 (four), at 256 bits 32×32 (one) and 16×16 (two); never at 128 bits, whose 32×32 rows hold a tile row in two
-     * vectors. The rule depends on the geometry and the vector width alone, so the bits do not depend on the thread count.
+     * of R) or, for 8×8 at 256 bits, a vector two images' four tile rows, and at least {@link #MIN_CHANNELS} input and
+     * output channels: at 512 bits 32×32 (two tile rows a vector) and 16×16 (four), at 256 bits 32×32 (one), 16×16 (two)
+     * and 8×8 (two images of two); never at 128 bits, whose 32×32 rows hold a tile row in two vectors, nor 8×8 at 512
+     * bits, whose rows are half a vector. The rule depends on the geometry and the vector width alone, so the bits do not
+     * depend on the thread count.
      */
     static boolean pays(int[] g) {
         int w = g[W];
@@ -128,11 +135,11 @@ final class Conv2dWinograd4Vector {
             return false;
         }
         int tiles = w / 4;
-        if (tiles > L || L % tiles != 0 || (tiles != 8 && tiles != 4)) {
+        if (tiles > L || L % tiles != 0 || (tiles != 8 && tiles != 4 && !(tiles == 2 && L == 8))) {
             return false;
         }
         int rows = L / tiles;
-        return (w / 4) % rows == 0 && g[CIN] >= MIN_CHANNELS && g[COUT] >= MIN_CHANNELS;
+        return ((w / 4) % rows == 0 || rows % (w / 4) == 0) && g[CIN] >= MIN_CHANNELS && g[COUT] >= MIN_CHANNELS;
     }
 
     /**
@@ -164,21 +171,42 @@ final class Conv2dWinograd4Vector {
         if (s.m.length < blocks * BLOCK_M) {
             s.m = new float[blocks * BLOCK_M];
         }
-        // vectors of `rows` tile rows from a multiple of `rows`: those that hold a row of [oy0, oy1)
+        // vectors of `rows` tile rows from a multiple of `rows`: those that hold a row of [oy0, oy1); where a vector holds
+        // more tile rows than an image (8×8 at 256 bits: two images), it starts at an image's first tile row and takes
+        // the next images' (zeros past the region's last image, whose outputs are not written)
+        int tileRows = g[W] / 4;
+        int span = Math.max(1, rows / tileRows);
         int ty0 = oy0 / 4 / rows * rows, ty1 = (oy1 + 3) / 4;
         int k = 0;
-        for (int n = n0; n < n0 + images; n++) {
+        for (int n = n0; n < n0 + images; n += span) {
             for (int ty = ty0; ty < ty1; ty += rows) {
                 s.groupN[k] = n;
                 s.groupY[k] = ty;
                 if (++k == NV) {
-                    block(x, b, y, g, s, k, co0, nc, blocks, oy0, oy1);
+                    block(x, b, y, g, s, k, co0, nc, blocks, oy0, oy1, n0 + images);
                     k = 0;
                 }
             }
         }
         if (k > 0) {
-            block(x, b, y, g, s, k, co0, nc, blocks, oy0, oy1);
+            block(x, b, y, g, s, k, co0, nc, blocks, oy0, oy1, n0 + images);
+        }
+    }
+
+    /**
+     * The four input vectors of a vector of tile rows from tile row {@code ty} of image {@code n}: source {@code c} is
+     * tile row {@code ty + c / per} counted on from that image ({@code per = W / L} vectors an input row), columns from
+     * {@code (c mod per)·L}; its image and tile row go to {@code src[2c]} and {@code src[2c + 1]}, the image −1 where it
+     * lies at or past {@code nEnd}.
+     */
+    static void sources(int n, int ty, int wi, int nEnd, int[] src) {
+        int per = wi / L;
+        int tileRows = wi / 4;
+        for (int c = 0; c < 4; c++) {
+            int t = ty + c / per;
+            int image = n + t / tileRows;
+            src[2 * c] = image < nEnd ? image : -1;
+            src[2 * c + 1] = t % tileRows;
         }
     }
 
@@ -232,12 +260,17 @@ final class Conv2dWinograd4Vector {
 
     /** One block: {@code vectors} vectors of tile rows ({@code s.groupN}, {@code s.groupY}). */
     private static void block(float[] x, float[] b, float[] y, int[] g, Scratch s, int vectors, int co0, int nc, int blocks,
-                              int oy0, int oy1) {
+                              int oy0, int oy1, int nEnd) {
         int cin = g[CIN], cout = g[COUT], wi = g[W], h = g[H];
         int vstep = positionStride(cin);
+        int[] src = s.src;
+        for (int q = 0; q < vectors; q++) {
+            sources(s.groupN[q], s.groupY[q], wi, nEnd, src);
+            System.arraycopy(src, 0, s.sources, 8 * q, 8);
+        }
         for (int ci = 0; ci < cin; ci++) {
             for (int q = 0; q < vectors; q++) {
-                transformInput(x, ci, cin, h, wi, s.groupN[q], s.groupY[q], s.work, s.v, ci * STRIDE + q * L, vstep,
+                transformInput(x, ci, cin, h, wi, s.sources, 8 * q, s.work, s.v, ci * STRIDE + q * L, vstep,
                         follows(s.groupN, s.groupY, q, wi));
             }
         }
@@ -274,30 +307,33 @@ final class Conv2dWinograd4Vector {
                 int co = co0 + p * CH + j;
                 for (int q = 0; q < vectors; q++) {
                     outputs(m, p * BLOCK_M + j * STRIDE + q * L, b[co], s.work, out, q * L);
-                    int base = (s.groupN[q] * cout + co) * plane;
-                    int ty = s.groupY[q];
+                    // output vector c covers source c's tile row (image, tile row), columns (c mod per)·L onward, its
+                    // lanes the tiles' four outputs in turn; only images of the region and rows of [oy0, oy1) are written
+                    int[] sc = s.sources;
+                    int at = 8 * q;
+                    int n0 = sc[at], n1 = sc[at + 2], n2 = sc[at + 4], n3 = sc[at + 6];
+                    int base0 = (n0 * cout + co) * plane, base1 = (n1 * cout + co) * plane + (1 % per) * L;
+                    int base2 = (n2 * cout + co) * plane + (2 % per) * L, base3 = (n3 * cout + co) * plane + (3 % per) * L;
                     for (int a = 0; a < 4; a++) {
-                        // outputs (a, 0..3) of the vector's tiles; output vector c covers tile row c / per, columns
-                        // (c mod per)·L onward, its lanes the tiles' four outputs in turn
                         int o = 4 * a * STRIDE + q * L;
                         FloatVector o0 = FloatVector.fromArray(F, out, o), o1 = FloatVector.fromArray(F, out, o + STRIDE);
                         FloatVector o2 = FloatVector.fromArray(F, out, o + 2 * STRIDE), o3 = FloatVector.fromArray(F, out, o + 3 * STRIDE);
-                        int r0 = 4 * ty + a, r1 = 4 * (ty + 1 / per) + a, r2 = 4 * (ty + 2 / per) + a, r3 = 4 * (ty + 3 / per) + a;
-                        if (r0 >= oy0 && r0 < oy1) {
+                        int r0 = 4 * sc[at + 1] + a, r1 = 4 * sc[at + 3] + a, r2 = 4 * sc[at + 5] + a, r3 = 4 * sc[at + 7] + a;
+                        if (n0 >= 0 && r0 >= oy0 && r0 < oy1) {
                             o0.rearrange(OUT0).blend(o1.rearrange(OUT0), MOD1).blend(o2.rearrange(OUT0), MOD2)
-                                    .blend(o3.rearrange(OUT0), MOD3).intoArray(y, base + r0 * wi);
+                                    .blend(o3.rearrange(OUT0), MOD3).intoArray(y, base0 + r0 * wi);
                         }
-                        if (r1 >= oy0 && r1 < oy1) {
+                        if (n1 >= 0 && r1 >= oy0 && r1 < oy1) {
                             o0.rearrange(OUT1).blend(o1.rearrange(OUT1), MOD1).blend(o2.rearrange(OUT1), MOD2)
-                                    .blend(o3.rearrange(OUT1), MOD3).intoArray(y, base + r1 * wi + (1 % per) * L);
+                                    .blend(o3.rearrange(OUT1), MOD3).intoArray(y, base1 + r1 * wi);
                         }
-                        if (r2 >= oy0 && r2 < oy1) {
+                        if (n2 >= 0 && r2 >= oy0 && r2 < oy1) {
                             o0.rearrange(OUT2).blend(o1.rearrange(OUT2), MOD1).blend(o2.rearrange(OUT2), MOD2)
-                                    .blend(o3.rearrange(OUT2), MOD3).intoArray(y, base + r2 * wi + (2 % per) * L);
+                                    .blend(o3.rearrange(OUT2), MOD3).intoArray(y, base2 + r2 * wi);
                         }
-                        if (r3 >= oy0 && r3 < oy1) {
+                        if (n3 >= 0 && r3 >= oy0 && r3 < oy1) {
                             o0.rearrange(OUT3).blend(o1.rearrange(OUT3), MOD1).blend(o2.rearrange(OUT3), MOD2)
-                                    .blend(o3.rearrange(OUT3), MOD3).intoArray(y, base + r3 * wi + (3 % per) * L);
+                                    .blend(o3.rearrange(OUT3), MOD3).intoArray(y, base3 + r3 * wi);
                         }
                     }
                 }
@@ -321,11 +357,16 @@ final class Conv2dWinograd4Vector {
      * columns'. With {@code follows} ({@link #follows}) the first two rows' transforms are copied from the previous call's
      * last two: the same values, computed once.
      */
-    static void transformInput(float[] x, int ci, int cin, int h, int wi, int n, int ty, float[] work, float[] v, int at,
+    static void transformInput(float[] x, int ci, int cin, int h, int wi, int[] src, int sat, float[] work, float[] v, int at,
                                        int vstep, boolean follows) {
         int per = wi / L;
-        boolean eight = wi == 32;
-        int plane = (n * cin + ci) * h;
+        VectorMask<Float> notFirst = wi == 32 ? NOT_FIRST8 : wi == 16 ? NOT_FIRST4 : NOT_FIRST2;
+        VectorMask<Float> notLast = wi == 32 ? NOT_LAST8 : wi == 16 ? NOT_LAST4 : NOT_LAST2;
+        // source c: its image's plane (−1: none, zeros) and the input row before its tile row's first
+        int pa = src[sat] < 0 ? -1 : (src[sat] * cin + ci) * h, ya = 4 * src[sat + 1] - 1;
+        int pb = src[sat + 2] < 0 ? -1 : (src[sat + 2] * cin + ci) * h, yb = 4 * src[sat + 3] - 1;
+        int pc = src[sat + 4] < 0 ? -1 : (src[sat + 4] * cin + ci) * h, yc = 4 * src[sat + 5] - 1;
+        int pd = src[sat + 6] < 0 ? -1 : (src[sat + 6] * cin + ci) * h, yd = 4 * src[sat + 7] - 1;
         FloatVector zero = FloatVector.zero(F);
         int first = 0;
         if (follows) {
@@ -337,12 +378,12 @@ final class Conv2dWinograd4Vector {
             first = 2;
         }
         for (int r = first; r < 6; r++) {
-            // source c: tile row ty + c / per, its input row 4·(ty + c / per) − 1 + r, columns (c mod per)·L onward
-            int ra = 4 * ty - 1 + r, rb = 4 * (ty + 1 / per) - 1 + r, rc = 4 * (ty + 2 / per) - 1 + r, rd = 4 * (ty + 3 / per) - 1 + r;
-            FloatVector s0 = ra >= 0 && ra < h ? FloatVector.fromArray(F, x, (plane + ra) * wi) : zero;
-            FloatVector s1 = rb >= 0 && rb < h ? FloatVector.fromArray(F, x, (plane + rb) * wi + (1 % per) * L) : zero;
-            FloatVector s2 = rc >= 0 && rc < h ? FloatVector.fromArray(F, x, (plane + rc) * wi + (2 % per) * L) : zero;
-            FloatVector s3 = rd >= 0 && rd < h ? FloatVector.fromArray(F, x, (plane + rd) * wi + (3 % per) * L) : zero;
+            // source c: input row 4·(its tile row) − 1 + r, columns (c mod per)·L onward
+            int ra = ya + r, rb = yb + r, rc = yc + r, rd = yd + r;
+            FloatVector s0 = pa >= 0 && ra >= 0 && ra < h ? FloatVector.fromArray(F, x, (pa + ra) * wi) : zero;
+            FloatVector s1 = pb >= 0 && rb >= 0 && rb < h ? FloatVector.fromArray(F, x, (pb + rb) * wi + (1 % per) * L) : zero;
+            FloatVector s2 = pc >= 0 && rc >= 0 && rc < h ? FloatVector.fromArray(F, x, (pc + rc) * wi + (2 % per) * L) : zero;
+            FloatVector s3 = pd >= 0 && rd >= 0 && rd < h ? FloatVector.fromArray(F, x, (pd + rd) * wi + (3 % per) * L) : zero;
             FloatVector p0 = s0.rearrange(PHASE0).blend(s1.rearrange(PHASE0), Q2).blend(s2.rearrange(PHASE0), Q3)
                     .blend(s3.rearrange(PHASE0), Q4);
             FloatVector d1 = p0;
@@ -353,8 +394,8 @@ final class Conv2dWinograd4Vector {
             FloatVector d4 = s0.rearrange(PHASE3).blend(s1.rearrange(PHASE3), Q2).blend(s2.rearrange(PHASE3), Q3)
                     .blend(s3.rearrange(PHASE3), Q4);
             // column 4t − 1: phase 3 of the tile before (zero before a tile row's first); 4t + 4: phase 0 of the next
-            FloatVector d0 = d4.rearrange(PREVIOUS, eight ? NOT_FIRST8 : NOT_FIRST4);
-            FloatVector d5 = p0.rearrange(NEXT, eight ? NOT_LAST8 : NOT_LAST4);
+            FloatVector d0 = d4.rearrange(PREVIOUS, notFirst);
+            FloatVector d5 = p0.rearrange(NEXT, notLast);
             int wo = 6 * r * L;
             // the rows of Bᵀ applied to (d0 .. d5)
             d0.add(d4).sub(d2.mul(2f)).add(d3.sub(d1).mul(1.5f)).intoArray(work, wo);

@@ -11,7 +11,7 @@ import static dev.prism.kernels.Conv2dKernels.W;
 /**
  * {@link Conv2dWeightGradVector}'s path for the layers both {@link Conv2dWinograd4Vector#pays} and
  * {@link Conv2dWinogradWeightVector#pays} accept (square 3×3, padding 1, rows of whole vectors holding whole tile rows,
- * at least 16 input and 17 output channels: the models' 32×32 and 16×16 layers at 256 and 512 bits): the weight
+ * at least 16 input and 17 output channels: the models' 32×32 and 16×16 layers at 256 and 512 bits, 8×8 at 256): the weight
  * gradient by Winograd's F(4×4, 3×3) run backwards, with {@link Conv2dWinograd4Vector}'s points and matrices. Each 4×4
  * block of outputs (a tile) adds {@code Gᵀ[(A dY Aᵀ) ⊙ (Bᵀ d B)]G} to the filter's gradient, so {@code gw = Gᵀ M G} with
  * {@code M_ξ[co][ci] = Σ_tiles (A dY Aᵀ)_ξ[co] · (Bᵀ d B)_ξ[ci]}: 36 products per tile and channel pair, 2.25 per output,
@@ -51,6 +51,9 @@ final class Conv2dWinograd4WeightVector {
         final float[] tr = new float[L * L];
         final int[] groupN = new int[NV];
         final int[] groupY = new int[NV];
+        /** {@link Conv2dWinograd4Vector#sources}' result, and the block's vectors' sources side by side. */
+        final int[] src = new int[8];
+        final int[] sources = new int[8 * NV];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -94,20 +97,22 @@ final class Conv2dWinograd4WeightVector {
         }
         int rows = L / (w / 4);
         int tileRows = w / 4;
+        // a vector holding more tile rows than an image (8×8 at 256 bits) takes the next images' too
+        int span = Math.max(1, rows / tileRows);
         int[] runs = {0};
         int k = 0;
-        for (int n = n0; n < n1; n++) {
+        for (int n = n0; n < n1; n += span) {
             for (int ty = 0; ty < tileRows; ty += rows) {
                 s.groupN[k] = n;
                 s.groupY[k] = ty;
                 if (++k == NV) {
-                    block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs);
+                    block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs, n1);
                     k = 0;
                 }
             }
         }
         if (k > 0) {
-            block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs);
+            block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs, n1);
         }
         flush(s, 36 * sstep);
         // gw = Gᵀ M G per (co, ci), in double, rounded once; only the lanes [rowFrom, rowTo) are written
@@ -143,15 +148,19 @@ final class Conv2dWinograd4WeightVector {
 
     /** One block of {@code vectors} vectors of tiles: both transforms, then the products in float runs. */
     private static void block(float[] x, float[] gy, int[] g, Scratch s, int vectors, int coA, int nco, int ciPad, int coPad,
-                              int perKernel, int vstep, int ytile, int sstep, int[] runs) {
+                              int perKernel, int vstep, int ytile, int sstep, int[] runs, int nEnd) {
         int cin = g[CIN], h = g[H], w = g[W];
+        for (int q = 0; q < vectors; q++) {
+            Conv2dWinograd4Vector.sources(s.groupN[q], s.groupY[q], w, nEnd, s.src);
+            System.arraycopy(s.src, 0, s.sources, 8 * q, 8);
+        }
         for (int ci = 0; ci < cin; ci++) {
             for (int q = 0; q < vectors; q++) {
-                Conv2dWinograd4Vector.transformInput(x, ci, cin, h, w, s.groupN[q], s.groupY[q], s.work, s.v,
+                Conv2dWinograd4Vector.transformInput(x, ci, cin, h, w, s.sources, 8 * q, s.work, s.v,
                         ci * STRIDE + q * L, vstep, Conv2dWinograd4Vector.follows(s.groupN, s.groupY, q, w));
             }
         }
-        transformGradient(gy, g, s, vectors, coA, nco, coPad, ytile);
+        transformGradient(gy, g, s, vectors, coA, nco, coPad, ytile, nEnd);
         int tiles = vectors * L;
         for (int t0 = 0; t0 < tiles; t0 += RUN) {
             int t1 = Math.min(tiles, t0 + RUN);
@@ -221,22 +230,29 @@ final class Conv2dWinograd4WeightVector {
      * Tile {@code q·L + ρ·T + t} is vector {@code q}'s tile {@code t} of its tile row {@code ρ}, as the input transform's
      * lanes.
      */
-    private static void transformGradient(float[] gy, int[] g, Scratch s, int vectors, int coA, int nco, int coPad, int ytile) {
+    private static void transformGradient(float[] gy, int[] g, Scratch s, int vectors, int coA, int nco, int coPad, int ytile,
+                                          int nEnd) {
         int cout = g[COUT], w = g[W];
         int per = w / 4, rows = L / per;
         int tiles = vectors * L;
         int plane = w * w;
         float[] part = s.part, tr = s.tr;
         int byVectors = nco / L * L;
-        if (byVectors < coPad) {
+        // a vector's tile rows past the last image (8×8 at 256 bits, an odd count of images) take a zero gradient
+        boolean missing = s.groupN[vectors - 1] + (s.groupY[vectors - 1] + rows - 1) / per >= nEnd;
+        if (byVectors < coPad || missing) {
             java.util.Arrays.fill(part, 0, 16 * tiles * coPad, 0f);
         }
         for (int q = 0; q < vectors; q++) {
-            int n = s.groupN[q];
             for (int rho = 0; rho < rows; rho++) {
+                int t = s.groupY[q] + rho;
+                int n = s.groupN[q] + t / per;
+                if (n >= nEnd) {
+                    continue;
+                }
                 int tileBase = q * L + rho * per;
                 for (int a = 0; a < 4; a++) {
-                    int oy = 4 * (s.groupY[q] + rho) + a;
+                    int oy = 4 * (t % per) + a;
                     for (int c0 = 0; c0 < byVectors; c0 += L) {
                         for (int m0 = 0; m0 < w; m0 += L) {
                             Conv2dWinogradWeightVector.transposeHead(gy, ((n * cout + coA + c0) * w + oy) * w + m0, plane, tr);

@@ -43,6 +43,7 @@ class Conv2dBackwardVectorTest {
         gs.add(Conv2d.Geometry.of(2, 32, 32, 32, 32, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(3, 32, 16, 16, 32, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(4, 32, 8, 8, 32, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(3, 16, 8, 8, 17, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 1, 32, 32, 32, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 32, 32, 32, 1, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(1, 64, 64, 64, 64, 3, 1, 1, 1, 1));

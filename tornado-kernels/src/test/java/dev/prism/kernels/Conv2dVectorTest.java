@@ -108,6 +108,10 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(2, 8, 17, 19, 9, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(3, 9, 18, 18, 10, 3, 1, 0, 1, 1));
         gs.add(Conv2d.Geometry.of(1, 8, 20, 21, 8, 3, 1, 2, 1, 1));
+        // 8×8 layers on F(4×4, 3×3) at 256 bits, a vector of tiles two images: an odd batch (the last vector half empty),
+        // and two images only
+        gs.add(Conv2d.Geometry.of(3, 16, 8, 8, 17, 3, 1, 1, 1, 1));
+        gs.add(Conv2d.Geometry.of(2, 64, 8, 8, 16, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(1, 8, 16, 270, 11, 3, 1, 1, 1, 1));
         // square images of 2 to 32 columns: at each width, three of them take the input transform's stacked paths
         // (Conv2dWinogradVector.stacks: L/4, L/2 and L tiles a row)
