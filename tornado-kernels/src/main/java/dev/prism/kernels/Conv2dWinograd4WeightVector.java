@@ -114,7 +114,7 @@ final class Conv2dWinograd4WeightVector {
         if (k > 0) {
             block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs, n1);
         }
-        flush(s, 36 * sstep);
+        Conv2dWinogradWeightVector.flush(s.sums, s.total, 36 * sstep);
         // gw = Gᵀ M G per (co, ci), in double, rounded once; only the lanes [rowFrom, rowTo) are written
         double[][] gm = Conv2dWinograd4Vector.G;
         double[] m = s.total;
@@ -179,7 +179,7 @@ final class Conv2dWinograd4WeightVector {
                 }
             }
             if (++runs[0] == RUN) {
-                flush(s, 36 * sstep);
+                Conv2dWinogradWeightVector.flush(s.sums, s.total, 36 * sstep);
                 runs[0] = 0;
             }
         }
@@ -209,16 +209,6 @@ final class Conv2dWinograd4WeightVector {
     /** Floats between two tiles of the output gradient's transform: 36 positions of {@code coPad} channels, a cache line more. */
     private static int tileStride(int coPad) {
         return 36 * coPad + 16;
-    }
-
-    /** Adds the float sums of the runs so far to the double sums and clears them. */
-    private static void flush(Scratch s, int size) {
-        float[] f = s.sums;
-        double[] d = s.total;
-        for (int i = 0; i < size; i++) {
-            d[i] += f[i];
-            f[i] = 0f;
-        }
     }
 
     /**

@@ -174,7 +174,7 @@ final class Conv2dWinogradWeightVector {
                                 }
                             }
                             if (++runs == RUN) {
-                                flush(s, 16 * sstep);
+                                flush(s.sums, s.total, 16 * sstep);
                                 runs = 0;
                             }
                         }
@@ -183,7 +183,7 @@ final class Conv2dWinogradWeightVector {
                 }
             }
         }
-        flush(s, 16 * sstep);
+        flush(s.sums, s.total, 16 * sstep);
         // gw = Gᵀ M G per (co, ci), in double, rounded once; only the lanes [rowFrom, rowTo) are written
         double[] m = s.total;
         for (int l = rowFrom; l < rowTo; l++) {
@@ -252,10 +252,8 @@ final class Conv2dWinogradWeightVector {
         return 16 * coPad + 16;
     }
 
-    /** Adds the float sums of the runs so far to the double sums and clears them. */
-    private static void flush(Scratch s, int size) {
-        float[] f = s.sums;
-        double[] d = s.total;
+    /** Adds the float sums of the runs so far ({@code f}) to the double sums ({@code d}) and clears them. */
+    static void flush(float[] f, double[] d, int size) {
         for (int i = 0; i < size; i++) {
             d[i] += f[i];
             f[i] = 0f;
