@@ -25,7 +25,8 @@ import static dev.prism.kernels.Conv2dKernels.W;
 /**
  * The hand-vectorised JVM variant of {@link Conv2dKernels#backwardWeightLane} (Vector API), run by the
  * JVM backend's parallel mode for stride 1 and groups 1; other geometries run the plain helper, which
- * stays the reference and the TornadoVM input. 3×3 kernels of dilation 1 go to {@link Conv2dWinogradWeightVector}.
+ * stays the reference and the TornadoVM input. 3×3 kernels of dilation 1 go to {@link Conv2dWinograd4WeightVector} where
+ * its rule accepts them, else to {@link Conv2dWinogradWeightVector} where its rule does.
  *
  * <p>The sum: {@code gw[co,ci,ky,kx] = Σ_{n,oy,ox} gy[n,co,oy,ox]·x[n,ci,oy − ph + ky·dh, ox − pw + kx·dw]}.
  *

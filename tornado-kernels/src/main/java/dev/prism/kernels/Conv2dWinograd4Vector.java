@@ -67,7 +67,7 @@ final class Conv2dWinograd4Vector {
     /** Lane {@code ℓ} takes lane {@code ℓ − 1}, or {@code ℓ + 1}. */
     private static final VectorShuffle<Float> PREVIOUS = VectorShuffle.fromOp(F, i -> Math.floorMod(i - 1, L)),
             NEXT = VectorShuffle.fromOp(F, i -> (i + 1) % L);
-    /** Every lane but the first (and, for {@code _LAST}, the last) of each tile row of 8 or 4 tiles. */
+    /** Every lane but the first (and, for {@code _LAST}, the last) of each tile row of 8, 4 or 2 tiles. */
     private static final VectorMask<Float> NOT_FIRST8 = lanes(i -> i % 8 != 0), NOT_LAST8 = lanes(i -> i % 8 != 7),
             NOT_FIRST4 = lanes(i -> i % 4 != 0), NOT_LAST4 = lanes(i -> i % 4 != 3),
             NOT_FIRST2 = lanes(i -> i % 2 != 0), NOT_LAST2 = lanes(i -> i % 2 != 1);
@@ -351,8 +351,8 @@ final class Conv2dWinograd4Vector {
     }
 
     /**
-     * {@code V = Bᵀ d B} of input channel {@code ci} for the vector of tile rows from tile row {@code ty} of image {@code n},
-     * to {@code v[(6i + i')·vstep + at]}: for each of the patches' six rows, its six columns gathered from the four vectors
+     * {@code V = Bᵀ d B} of input channel {@code ci} for the vector of tile rows whose four input sources (image, tile row)
+     * are {@code src[sat .. sat + 8)} ({@link #sources}), to {@code v[(6i + i')·vstep + at]}: for each of the patches' six rows, its six columns gathered from the four vectors
      * of the input that hold it (zeros for rows in the padding) and the row's transform taken into {@code work}; then the
      * columns'. With {@code follows} ({@link #follows}) the first two rows' transforms are copied from the previous call's
      * last two: the same values, computed once.
