@@ -99,14 +99,14 @@ final class Conv2dWinograd4WeightVector {
         int tileRows = w / 4;
         // a vector holding more tile rows than an image (8×8 at 256 bits) takes the next images' too
         int span = Math.max(1, rows / tileRows);
-        int[] runs = {0};
+        int runs = 0;
         int k = 0;
         for (int n = n0; n < n1; n += span) {
             for (int ty = 0; ty < tileRows; ty += rows) {
                 s.groupN[k] = n;
                 s.groupY[k] = ty;
                 if (++k == NV) {
-                    block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs, n1);
+                    runs = block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs, n1);
                     k = 0;
                 }
             }
@@ -146,9 +146,12 @@ final class Conv2dWinograd4WeightVector {
         }
     }
 
-    /** One block of {@code vectors} vectors of tiles: both transforms, then the products in float runs. */
-    private static void block(float[] x, float[] gy, int[] g, Scratch s, int vectors, int coA, int nco, int ciPad, int coPad,
-                              int perKernel, int vstep, int ytile, int sstep, int[] runs, int nEnd) {
+    /**
+     * One block of {@code vectors} vectors of tiles: both transforms, then the products in float runs; {@code runs} float
+     * runs since the last flush before it, returns the count after it.
+     */
+    private static int block(float[] x, float[] gy, int[] g, Scratch s, int vectors, int coA, int nco, int ciPad, int coPad,
+                             int perKernel, int vstep, int ytile, int sstep, int runs, int nEnd) {
         int cin = g[CIN], h = g[H], w = g[W];
         for (int q = 0; q < vectors; q++) {
             Conv2dWinograd4Vector.sources(s.groupN[q], s.groupY[q], w, nEnd, s.src);
@@ -178,11 +181,12 @@ final class Conv2dWinograd4WeightVector {
                     }
                 }
             }
-            if (++runs[0] == RUN) {
+            if (++runs == RUN) {
                 Conv2dWinogradWeightVector.flush(s.sums, s.total, 36 * sstep);
-                runs[0] = 0;
+                runs = 0;
             }
         }
+        return runs;
     }
 
     private static Scratch scratch(int ciPad, int coPad) {
