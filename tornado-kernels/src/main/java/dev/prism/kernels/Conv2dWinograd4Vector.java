@@ -1,7 +1,10 @@
 package dev.prism.kernels;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -51,6 +54,10 @@ import static dev.prism.kernels.Conv2dKernels.W;
 final class Conv2dWinograd4Vector {
     private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
+    /** Doubles of the float width, and floats of half of it: one vector of filters' transformed weights, widened and rounded. */
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
+    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 2)));
+    private static final int DL = D.length();
     /** Vectors of tiles per block. */
     private static final int NV = 4;
     private static final int CH = Conv2dWinogradVector.CH;
@@ -100,6 +107,8 @@ final class Conv2dWinograd4Vector {
         final float[] out = new float[16 * STRIDE];
         final float[] work = new float[36 * L];
         final double[] gg = new double[18];
+        /** Nine vectors of {@link #DL} filters' weights: {@code wd[k·DL + l]} is weight k of the vector's filter l. */
+        final double[] wd = new double[9 * DL];
         /** The image and first tile row of each vector of the block. */
         final int[] groupN = new int[NV];
         final int[] groupY = new int[NV];
@@ -226,7 +235,10 @@ final class Conv2dWinograd4Vector {
 
     /**
      * {@code U_ξ = G g Gᵀ} of output channels {@code [co0, co0 + nc)} at {@code u[ξ·step + (block·cin + ci)·CH + j]}, in double,
-     * rounded once; a short last block repeats its last channel (results the output transform drops).
+     * rounded once; a short last block repeats its last channel (results the output transform drops). For each block the
+     * {@code cin·CH} filters {@code (ci, j)} lie in {@code u}'s order, so {@link #DL} consecutive ones are one vector of
+     * double lanes whose 36 results go to {@code u} as 36 contiguous stores (the last {@code cin·CH mod DL} one at a time):
+     * each lane takes the scalar sequence's double operations in its order, so the same bits either way.
      */
     private static void transformWeights(float[] w, int cin, Scratch s, int co0, int nc, int blocks) {
         int step = step(blocks, cin);
@@ -234,28 +246,61 @@ final class Conv2dWinograd4Vector {
             s.u = new float[36 * step];
         }
         float[] u = s.u;
-        double[] gg = s.gg;
+        double[] wd = s.wd;
+        int filters = cin * CH;
         for (int p = 0; p < blocks; p++) {
-            for (int ci = 0; ci < cin; ci++) {
-                for (int j = 0; j < CH; j++) {
-                    int co = co0 + Math.min(p * CH + j, nc - 1);
-                    int f = (co * cin + ci) * 9;
-                    // G g: 6×3
-                    for (int i = 0; i < 6; i++) {
-                        for (int c = 0; c < 3; c++) {
-                            gg[3 * i + c] = G[i][0] * w[f + c] + G[i][1] * w[f + 3 + c] + G[i][2] * w[f + 6 + c];
-                        }
+            int t = 0;
+            for (; t + DL <= filters; t += DL) {
+                for (int l = 0; l < DL; l++) {
+                    int f = filter(cin, co0, nc, p, t + l);
+                    for (int k = 0; k < 9; k++) {
+                        wd[k * DL + l] = w[f + k];
                     }
-                    int base = (p * cin + ci) * CH + j;
-                    for (int i = 0; i < 6; i++) {
-                        for (int i2 = 0; i2 < 6; i2++) {
-                            double t = gg[3 * i] * G[i2][0] + gg[3 * i + 1] * G[i2][1] + gg[3 * i + 2] * G[i2][2];
-                            u[(6 * i + i2) * step + base] = (float) t;
-                        }
+                }
+                DoubleVector w0 = DoubleVector.fromArray(D, wd, 0), w1 = DoubleVector.fromArray(D, wd, DL),
+                        w2 = DoubleVector.fromArray(D, wd, 2 * DL), w3 = DoubleVector.fromArray(D, wd, 3 * DL),
+                        w4 = DoubleVector.fromArray(D, wd, 4 * DL), w5 = DoubleVector.fromArray(D, wd, 5 * DL),
+                        w6 = DoubleVector.fromArray(D, wd, 6 * DL), w7 = DoubleVector.fromArray(D, wd, 7 * DL),
+                        w8 = DoubleVector.fromArray(D, wd, 8 * DL);
+                int base = p * filters + t;
+                for (int i = 0; i < 6; i++) {
+                    double[] gi = G[i];
+                    // row i of G g, column by column: G[i][0]·g[0][c] + G[i][1]·g[1][c] + G[i][2]·g[2][c]
+                    DoubleVector a0 = w0.mul(gi[0]).add(w3.mul(gi[1])).add(w6.mul(gi[2]));
+                    DoubleVector a1 = w1.mul(gi[0]).add(w4.mul(gi[1])).add(w7.mul(gi[2]));
+                    DoubleVector a2 = w2.mul(gi[0]).add(w5.mul(gi[1])).add(w8.mul(gi[2]));
+                    for (int i2 = 0; i2 < 6; i2++) {
+                        double[] g2 = G[i2];
+                        DoubleVector r = a0.mul(g2[0]).add(a1.mul(g2[1])).add(a2.mul(g2[2]));
+                        r.convertShape(VectorOperators.D2F, FH, 0).reinterpretAsFloats()
+                                .intoArray(u, (6 * i + i2) * step + base);
+                    }
+                }
+            }
+            for (; t < filters; t++) {
+                int f = filter(cin, co0, nc, p, t);
+                double[] gg = s.gg;
+                for (int i = 0; i < 6; i++) {
+                    for (int c = 0; c < 3; c++) {
+                        gg[3 * i + c] = w[f + c] * G[i][0] + w[f + 3 + c] * G[i][1] + w[f + 6 + c] * G[i][2];
+                    }
+                }
+                int base = p * filters + t;
+                for (int i = 0; i < 6; i++) {
+                    for (int i2 = 0; i2 < 6; i2++) {
+                        double r = gg[3 * i] * G[i2][0] + gg[3 * i + 1] * G[i2][1] + gg[3 * i + 2] * G[i2][2];
+                        u[(6 * i + i2) * step + base] = (float) r;
                     }
                 }
             }
         }
+    }
+
+    /** The first of the nine weights of block {@code p}'s filter {@code t = ci·CH + j}: output channel {@code co0 + pCH + j}, its last one past {@code nc}. */
+    private static int filter(int cin, int co0, int nc, int p, int t) {
+        int ci = t / CH;
+        int co = co0 + Math.min(p * CH + t % CH, nc - 1);
+        return (co * cin + ci) * 9;
     }
 
     /** One block: {@code vectors} vectors of tile rows ({@code s.groupN}, {@code s.groupY}). */

@@ -113,6 +113,9 @@ class Conv2dVectorTest {
         gs.add(Conv2d.Geometry.of(3, 16, 8, 8, 17, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(2, 64, 8, 8, 16, 3, 1, 1, 1, 1));
         gs.add(Conv2d.Geometry.of(1, 8, 16, 270, 11, 3, 1, 1, 1, 1));
+        // F(4×4, 3×3) with an odd input-channel count: the weight transform's last filters of each block one at a time
+        // (cin·CH is not a multiple of the double lanes)
+        gs.add(Conv2d.Geometry.of(2, 17, 16, 16, 18, 3, 1, 1, 1, 1));
         // square images of 2 to 32 columns: at each width, three of them take the input transform's stacked paths
         // (Conv2dWinogradVector.stacks: L/4, L/2 and L tiles a row)
         for (int w = 2; w <= 32; w *= 2) {
