@@ -159,7 +159,7 @@ final class Conv2dWinogradVector {
 
     /**
      * True when {@link Conv2dVector#forwardRows} takes this path: a geometry {@link #applies} accepts, with at least
-     * {@link #MIN_CIN} input channels. With fewer, each tile's input transform serves one to three channels' products
+     * {@link #MIN_CIN} input channels and {@link #MIN_COUT} output channels. With fewer, each tile's input transform serves one to three channels' products
      * and the direct path is faster at every width: one thread's half of the lanes of 64×1×32×32 → 32 took 1.03 ms
      * against 0.40 direct, of 64×3×32×32 → 32 1.14 against 0.55 at 512 bits (1.50 against 1.12 at 256, 2.22 against
      * 2.11 at 128); with 4 channels the measurements split (the direct path faster at 512 bits, 0.79 against 1.23;
@@ -169,8 +169,17 @@ final class Conv2dWinogradVector {
      * so the bits do not depend on the thread count.
      */
     static boolean pays(int[] g) {
-        return applies(g) && g[CIN] >= MIN_CIN;
+        return applies(g) && g[CIN] >= MIN_CIN && g[COUT] >= MIN_COUT;
     }
+
+    /**
+     * The fewest output channels for which {@link Conv2dVector} takes this path: {@value}. One output channel fills half
+     * (a quarter where {@code CH = 4}) of each block's products and leaves the rest to be dropped: the UNet's last layer,
+     * 64×32×32×32 → 1, took 1.52 to 1.58 ms on this path and 0.97 on the direct one at 256 bits held to AVX2, 1.84 to 2.05
+     * against 1.50 to 1.54 at 128 bits, 1.10 against 1.05 to 1.08 at 512 (Intel Xeon, 2 threads, alternating JVMs, a
+     * throwaway harness timing the launch of {@code prism bench --train}'s step).
+     */
+    static final int MIN_COUT = 2;
 
     /**
      * Lanes {@code [from, to)} of {@link Conv2dKernels#forward}, lane {@code l} being the output row

@@ -128,7 +128,7 @@ class Conv2dBackwardVectorTest {
 
     /**
      * Which 3×3 layers take Winograd's paths on the JVM backend: the forward (and so the input gradient) from
-     * {@link Conv2dWinogradVector#MIN_CIN} input channels, the weight gradient from
+     * {@link Conv2dWinogradVector#MIN_CIN} input and {@link Conv2dWinogradVector#MIN_COUT} output channels, the weight gradient from
      * {@link Conv2dWinogradWeightVector#MIN_CIN} input and {@link Conv2dWinogradWeightVector#MIN_COUT} output channels;
      * a one-channel first or last layer takes the direct paths (docs/KERNELS.md). Geometry alone decides.
      */
@@ -137,8 +137,10 @@ class Conv2dBackwardVectorTest {
         int[] first = Conv2d.Geometry.of(64, 1, 32, 32, 32, 3, 1, 1, 1, 1).pack();
         int[] last = Conv2d.Geometry.of(64, 32, 32, 32, 1, 3, 1, 1, 1, 1).pack();
         int[] wide = Conv2d.Geometry.of(64, 32, 32, 32, 32, 3, 1, 1, 1, 1).pack();
-        assertEquals(List.of(false, true, true), List.of(Conv2dWinogradVector.pays(first), Conv2dWinogradVector.pays(last),
+        assertEquals(List.of(false, false, true), List.of(Conv2dWinogradVector.pays(first), Conv2dWinogradVector.pays(last),
                 Conv2dWinogradVector.pays(wide)), "forward: first, last, wide");
+        assertEquals(true, Conv2dWinogradVector.pays(Conv2d.Geometry.of(64, 32, 32, 32, 2, 3, 1, 1, 1, 1).pack()),
+                "forward: 2 channels out");
         assertEquals(List.of(false, false, true), List.of(Conv2dWinogradWeightVector.pays(first),
                 Conv2dWinogradWeightVector.pays(last), Conv2dWinogradWeightVector.pays(wide)), "weight gradient: first, last, wide");
         assertEquals(List.of(false, true), List.of(Conv2dWinogradVector.pays(Conv2d.Geometry.of(1, 3, 8, 8, 8, 3, 1, 1, 1, 1).pack()),
