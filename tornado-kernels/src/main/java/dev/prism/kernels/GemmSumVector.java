@@ -1,9 +1,6 @@
 package dev.prism.kernels;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -32,10 +29,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmSumVector {
     private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
-    /** Doubles of the float width, and floats of half of it: a run's float lanes widened into its double lanes. */
-    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
-    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final int H = FH.length();
     /** Terms per lane of one float run, before it is added to the lane's double sum. */
     static final int RUN = 32;
 
@@ -178,20 +171,15 @@ final class GemmSumVector {
         }
     }
 
-    /**
-     * A run's {@code count} float lanes into the double lanes: the first run's replace them ({@code 0 + x} is x exactly).
-     * Vectors of half the float width, widened, each lane's one addition as the scalar loop it replaces: the same bits.
-     */
+    /** A run's {@code count} float lanes into the double lanes: the first run's replace them ({@code 0 + x} is x exactly). */
     private static void intoLanes(float[] run, double[] lanes, int count, boolean first) {
         if (first) {
-            for (int l = 0; l < count; l += H) {
-                ((DoubleVector) FloatVector.fromArray(FH, run, l).convertShape(VectorOperators.F2D, D, 0)).intoArray(lanes, l);
+            for (int l = 0; l < count; l++) {
+                lanes[l] = run[l];
             }
         } else {
-            for (int l = 0; l < count; l += H) {
-                DoubleVector.fromArray(D, lanes, l)
-                        .add((DoubleVector) FloatVector.fromArray(FH, run, l).convertShape(VectorOperators.F2D, D, 0))
-                        .intoArray(lanes, l);
+            for (int l = 0; l < count; l++) {
+                lanes[l] += run[l];
             }
         }
     }

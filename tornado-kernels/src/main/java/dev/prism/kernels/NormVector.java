@@ -6,7 +6,6 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Statistics: the same two passes (the mean, then the mean squared deviation from it), both summed in
  * double as the plain loop does, but in four double vectors of partial sums (16 at 256 bits, the floats
- * widened on load, a vector of half the float width at a time) instead of four, so the sums round
+ * widened on load: two float vectors, each split into its two halves) instead of four, so the sums round
  * in another order, which depends on the width: within a few double ulps of the plain loop, far below a
  * float ulp of the results.
  *
@@ -33,12 +32,6 @@ public final class NormVector {
     private static final int V = F.length();
     /** Floats per step of the statistics: two float vectors, four double vectors of partial sums. */
     private static final int STEP = 2 * V;
-    /**
-     * Floats of half the width: a quarter of a step, loaded and widened into one double vector in one go (at 256 bits
-     * 37 % less time for the statistics than widening each half of a full float vector, held to AVX2; the same sums).
-     */
-    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-    private static final int H = FH.length();
 
     private NormVector() {
     }
@@ -60,19 +53,17 @@ public final class NormVector {
         stats[2 * q + 1] = (float) (1.0 / Math.sqrt(var + eps));
     }
 
-    /**
-     * {@code Σ x[base .. base+m)} in double: each step's four quarters (of {@link #STEP} floats, two float vectors) loaded
-     * as vectors of half the float width and widened, one partial sum each.
-     */
+    /** {@code Σ x[base .. base+m)} in double. */
     static double sum(float[] x, int base, int m) {
         DoubleVector s0 = DoubleVector.zero(D), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
         for (; i + STEP <= m; i += STEP) {
-            int at = base + i;
-            s0 = s0.add((DoubleVector) FloatVector.fromArray(FH, x, at).convertShape(VectorOperators.F2D, D, 0));
-            s1 = s1.add((DoubleVector) FloatVector.fromArray(FH, x, at + H).convertShape(VectorOperators.F2D, D, 0));
-            s2 = s2.add((DoubleVector) FloatVector.fromArray(FH, x, at + 2 * H).convertShape(VectorOperators.F2D, D, 0));
-            s3 = s3.add((DoubleVector) FloatVector.fromArray(FH, x, at + 3 * H).convertShape(VectorOperators.F2D, D, 0));
+            FloatVector a = FloatVector.fromArray(F, x, base + i);
+            FloatVector b = FloatVector.fromArray(F, x, base + i + V);
+            s0 = s0.add((DoubleVector) a.convertShape(VectorOperators.F2D, D, 0));
+            s1 = s1.add((DoubleVector) a.convertShape(VectorOperators.F2D, D, 1));
+            s2 = s2.add((DoubleVector) b.convertShape(VectorOperators.F2D, D, 0));
+            s3 = s3.add((DoubleVector) b.convertShape(VectorOperators.F2D, D, 1));
         }
         double[] lanes = VectorMath.lanes();
         s0.add(s1).add(s2.add(s3)).intoArray(lanes, 0);
@@ -83,19 +74,18 @@ public final class NormVector {
         return s;
     }
 
-    /** {@code Σ (x − mean)²} over {@code x[base .. base+m)} in double, the quarters loaded as in {@link #sum}. */
+    /** {@code Σ (x − mean)²} over {@code x[base .. base+m)} in double. */
     static double squaredDeviations(float[] x, int base, int m, double mean) {
         DoubleVector mu = DoubleVector.broadcast(D, mean);
         DoubleVector s0 = DoubleVector.zero(D), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
         for (; i + STEP <= m; i += STEP) {
-            int at = base + i;
-            DoubleVector d0 = ((DoubleVector) FloatVector.fromArray(FH, x, at).convertShape(VectorOperators.F2D, D, 0)).sub(mu);
-            DoubleVector d1 = ((DoubleVector) FloatVector.fromArray(FH, x, at + H).convertShape(VectorOperators.F2D, D, 0)).sub(mu);
-            DoubleVector d2 = ((DoubleVector) FloatVector.fromArray(FH, x, at + 2 * H).convertShape(VectorOperators.F2D, D, 0))
-                    .sub(mu);
-            DoubleVector d3 = ((DoubleVector) FloatVector.fromArray(FH, x, at + 3 * H).convertShape(VectorOperators.F2D, D, 0))
-                    .sub(mu);
+            FloatVector a = FloatVector.fromArray(F, x, base + i);
+            FloatVector b = FloatVector.fromArray(F, x, base + i + V);
+            DoubleVector d0 = (DoubleVector) a.convertShape(VectorOperators.F2D, D, 0).sub(mu);
+            DoubleVector d1 = (DoubleVector) a.convertShape(VectorOperators.F2D, D, 1).sub(mu);
+            DoubleVector d2 = (DoubleVector) b.convertShape(VectorOperators.F2D, D, 0).sub(mu);
+            DoubleVector d3 = (DoubleVector) b.convertShape(VectorOperators.F2D, D, 1).sub(mu);
             s0 = d0.fma(d0, s0);
             s1 = d1.fma(d1, s1);
             s2 = d2.fma(d2, s2);
