@@ -4,7 +4,6 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -54,10 +53,11 @@ import static dev.prism.kernels.Conv2dKernels.W;
 final class Conv2dWinograd4Vector {
     private static final VectorSpecies<Float> F = VectorMath.FLOAT;
     private static final int L = F.length();
-    /** Doubles of the float width, and floats of half of it: one vector of filters' transformed weights, widened and rounded. */
+    /** Doubles of the float width: one vector of filters' transformed weights, in double until rounded. */
     private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
-    private static final VectorSpecies<Float> FH = VectorSpecies.of(float.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 2)));
     private static final int DL = D.length();
+    /** The first {@link #DL} lanes of a float vector: where a double vector's values land, rounded. */
+    private static final VectorMask<Float> LOW = F.indexInRange(0, DL);
     /** Vectors of tiles per block. */
     private static final int NV = 4;
     private static final int CH = Conv2dWinogradVector.CH;
@@ -237,7 +237,7 @@ final class Conv2dWinograd4Vector {
      * {@code U_ξ = G g Gᵀ} of output channels {@code [co0, co0 + nc)} at {@code u[ξ·step + (block·cin + ci)·CH + j]}, in double,
      * rounded once; a short last block repeats its last channel (results the output transform drops). For each block the
      * {@code cin·CH} filters {@code (ci, j)} lie in {@code u}'s order, so {@link #DL} consecutive ones are one vector of
-     * double lanes whose 36 results go to {@code u} as 36 contiguous stores (the last {@code cin·CH mod DL} one at a time):
+     * double lanes whose 36 results, rounded into the low lanes of a float vector, go to {@code u} as 36 contiguous stores (the last {@code cin·CH mod DL} one at a time):
      * each lane takes the scalar sequence's double operations in its order, so the same bits either way.
      */
     private static void transformWeights(float[] w, int cin, Scratch s, int co0, int nc, int blocks) {
@@ -272,8 +272,7 @@ final class Conv2dWinograd4Vector {
                     for (int i2 = 0; i2 < 6; i2++) {
                         double[] g2 = G[i2];
                         DoubleVector r = a0.mul(g2[0]).add(a1.mul(g2[1])).add(a2.mul(g2[2]));
-                        r.convertShape(VectorOperators.D2F, FH, 0).reinterpretAsFloats()
-                                .intoArray(u, (6 * i + i2) * step + base);
+                        ((FloatVector) r.convertShape(VectorOperators.D2F, F, 0)).intoArray(u, (6 * i + i2) * step + base, LOW);
                     }
                 }
             }
