@@ -1,5 +1,6 @@
 package dev.prism.kernels;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -40,6 +41,10 @@ final class Conv2dWinograd4WeightVector {
     private static final int NV = 4;
     private static final int BLOCK = NV * L;
     private static final int STRIDE = Conv2dWinogradVector.STRIDE;
+    private static final VectorSpecies<Double> D = VectorMath.DOUBLE;
+    private static final int DL = D.length();
+    /** The rows of {@code G} ({@link Conv2dWinograd4Vector#G}). */
+    private static final double[][] G = Conv2dWinograd4Vector.G;
 
     private static final class Scratch {
         float[] v = new float[0];
@@ -47,6 +52,8 @@ final class Conv2dWinograd4WeightVector {
         float[] sums = new float[0];
         double[] total = new double[0];
         float[] part = new float[0];
+        /** Three vectors of output channels' filter-row values ({@code kx} by {@code kx}), on their way to the output. */
+        final double[] rows = new double[3 * DL];
         final float[] work = new float[36 * L];
         final float[] tr = new float[L * L];
         final int[] groupN = new int[NV];
@@ -115,34 +122,76 @@ final class Conv2dWinograd4WeightVector {
             block(x, gy, g, s, k, coA, nco, ciPad, coPad, perKernel, vstep, ytile, sstep, runs, n1);
         }
         Conv2dWinogradWeightVector.flush(s.sums, s.total, 36 * sstep);
-        // gw = Gᵀ M G per (co, ci), in double, rounded once; only the lanes [rowFrom, rowTo) are written
-        double[][] gm = Conv2dWinograd4Vector.G;
+        // gw = Gᵀ M G per (co, ci), in double, rounded once; only the lanes [rowFrom, rowTo) are written. DL consecutive
+        // output channels' M lie side by side (at ci·coPad + co − coA), so a vector of them takes the scalar row's
+        // operations lane by lane, the same bits; rows at the range's ends one at a time
         double[] m = s.total;
-        for (int l = rowFrom; l < rowTo; l++) {
-            int ky = l % 3;
-            int ci = (l / 3) % cin;
-            int co = l / (3 * cin);
-            int at = ci * coPad + co - coA;
-            // r_j = Σ_i G[i][ky]·M_{6i+j}, then gw[ky][kx] = Σ_j r_j·G[j][kx]
-            double r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0;
-            for (int i = 0; i < 6; i++) {
-                double gi = gm[i][ky];
-                if (gi == 0) {
-                    continue;
+        double[] t = s.rows;
+        for (int co0 = coA; co0 <= coB; co0 += DL) {
+            for (int ci = 0; ci < cin; ci++) {
+                for (int ky = 0; ky < 3; ky++) {
+                    int first = (co0 * cin + ci) * 3 + ky, last = ((co0 + DL - 1) * cin + ci) * 3 + ky;
+                    if (co0 + DL - 1 > coB || first < rowFrom || last >= rowTo) {
+                        for (int co = co0; co < co0 + DL && co <= coB; co++) {
+                            int l = (co * cin + ci) * 3 + ky;
+                            if (l >= rowFrom && l < rowTo) {
+                                filterRow(m, out, ci * coPad + co - coA, ky, sstep, base + 3 * l, split);
+                            }
+                        }
+                        continue;
+                    }
+                    int at = ci * coPad + co0 - coA;
+                    DoubleVector r0 = DoubleVector.zero(D), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0;
+                    for (int i = 0; i < 6; i++) {
+                        double gi = G[i][ky];
+                        if (gi == 0) {
+                            continue;
+                        }
+                        int b = 6 * i * sstep + at;
+                        r0 = r0.add(DoubleVector.fromArray(D, m, b).mul(gi));
+                        r1 = r1.add(DoubleVector.fromArray(D, m, b + sstep).mul(gi));
+                        r2 = r2.add(DoubleVector.fromArray(D, m, b + 2 * sstep).mul(gi));
+                        r3 = r3.add(DoubleVector.fromArray(D, m, b + 3 * sstep).mul(gi));
+                        r4 = r4.add(DoubleVector.fromArray(D, m, b + 4 * sstep).mul(gi));
+                        r5 = r5.add(DoubleVector.fromArray(D, m, b + 5 * sstep).mul(gi));
+                    }
+                    for (int kx = 0; kx < 3; kx++) {
+                        r0.mul(G[0][kx]).add(r1.mul(G[1][kx])).add(r2.mul(G[2][kx])).add(r3.mul(G[3][kx]))
+                                .add(r4.mul(G[4][kx])).add(r5.mul(G[5][kx])).intoArray(t, kx * DL);
+                    }
+                    for (int d = 0; d < DL; d++) {
+                        int o = base + 3 * (first + 3 * cin * d);
+                        for (int kx = 0; kx < 3; kx++) {
+                            Conv2dKernels.put(out, o + kx, t[kx * DL + d], split);
+                        }
+                    }
                 }
-                int b = 6 * i * sstep + at;
-                r0 += gi * m[b];
-                r1 += gi * m[b + sstep];
-                r2 += gi * m[b + 2 * sstep];
-                r3 += gi * m[b + 3 * sstep];
-                r4 += gi * m[b + 4 * sstep];
-                r5 += gi * m[b + 5 * sstep];
             }
-            int o = base + 3 * l;
-            for (int kx = 0; kx < 3; kx++) {
-                double t = r0 * gm[0][kx] + r1 * gm[1][kx] + r2 * gm[2][kx] + r3 * gm[3][kx] + r4 * gm[4][kx] + r5 * gm[5][kx];
-                Conv2dKernels.put(out, o + kx, t, split);
+        }
+    }
+
+    /**
+     * One filter row's {@code gw[ky][·] = Σ_j (Σ_i G[i][ky]·M_{6i+j})·G[j][kx]} from the double sums at
+     * {@code m[ξ·sstep + at]}, in double, to {@code out[o + kx]} ({@link Conv2dKernels#put}).
+     */
+    private static void filterRow(double[] m, float[] out, int at, int ky, int sstep, int o, boolean split) {
+        double r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0;
+        for (int i = 0; i < 6; i++) {
+            double gi = G[i][ky];
+            if (gi == 0) {
+                continue;
             }
+            int b = 6 * i * sstep + at;
+            r0 += gi * m[b];
+            r1 += gi * m[b + sstep];
+            r2 += gi * m[b + 2 * sstep];
+            r3 += gi * m[b + 3 * sstep];
+            r4 += gi * m[b + 4 * sstep];
+            r5 += gi * m[b + 5 * sstep];
+        }
+        for (int kx = 0; kx < 3; kx++) {
+            double t = r0 * G[0][kx] + r1 * G[1][kx] + r2 * G[2][kx] + r3 * G[3][kx] + r4 * G[4][kx] + r5 * G[5][kx];
+            Conv2dKernels.put(out, o + kx, t, split);
         }
     }
 
