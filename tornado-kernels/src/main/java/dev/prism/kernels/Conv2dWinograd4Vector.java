@@ -237,8 +237,9 @@ final class Conv2dWinograd4Vector {
      * {@code U_ξ = G g Gᵀ} of output channels {@code [co0, co0 + nc)} at {@code u[ξ·step + (block·cin + ci)·CH + j]}, in double,
      * rounded once; a short last block repeats its last channel (results the output transform drops). For each block the
      * {@code cin·CH} filters {@code (ci, j)} lie in {@code u}'s order, so {@link #DL} consecutive ones are one vector of
-     * double lanes whose 36 results, rounded into the low lanes of a float vector, go to {@code u} as 36 contiguous stores (the last {@code cin·CH mod DL} one at a time):
-     * each lane takes the scalar sequence's double operations in its order, so the same bits either way.
+     * double lanes whose 36 results, rounded into the low lanes of a float vector, go to {@code u} as 36 contiguous
+     * stores (the last {@code cin·CH mod DL} one at a time): each lane takes the scalar sequence's double operations in
+     * its order, so the same bits either way.
      */
     private static void transformWeights(float[] w, int cin, Scratch s, int co0, int nc, int blocks) {
         int step = step(blocks, cin);
@@ -272,7 +273,8 @@ final class Conv2dWinograd4Vector {
                     for (int i2 = 0; i2 < 6; i2++) {
                         double[] g2 = G[i2];
                         DoubleVector r = a0.mul(g2[0]).add(a1.mul(g2[1])).add(a2.mul(g2[2]));
-                        ((FloatVector) r.convertShape(VectorOperators.D2F, F, 0)).intoArray(u, (6 * i + i2) * step + base, LOW);
+                        ((FloatVector) r.convertShape(VectorOperators.D2F, F, 0))
+                                .intoArray(u, (6 * i + i2) * step + base, LOW);
                     }
                 }
             }
@@ -295,7 +297,10 @@ final class Conv2dWinograd4Vector {
         }
     }
 
-    /** The first of the nine weights of block {@code p}'s filter {@code t = ci·CH + j}: output channel {@code co0 + pCH + j}, its last one past {@code nc}. */
+    /**
+     * The first of the nine weights of block {@code p}'s filter {@code t = ci·CH + j}: output channel
+     * {@code co0 + p·CH + j}, or the last one where that lies past {@code nc}.
+     */
     private static int filter(int cin, int co0, int nc, int p, int t) {
         int ci = t / CH;
         int co = co0 + Math.min(p * CH + t % CH, nc - 1);

@@ -159,8 +159,8 @@ final class Conv2dWinogradVector {
 
     /**
      * True when {@link Conv2dVector#forwardRows} takes this path: a geometry {@link #applies} accepts, with at least
-     * {@link #MIN_CIN} input channels and {@link #MIN_COUT} output channels. With fewer, each tile's input transform serves one to three channels' products
-     * and the direct path is faster at every width: one thread's half of the lanes of 64×1×32×32 → 32 took 1.03 ms
+     * {@link #MIN_CIN} input channels and {@link #MIN_COUT} output channels. With fewer input channels, each tile's input
+     * transform serves one to three channels' products and the direct path is faster at every width: one thread's half of the lanes of 64×1×32×32 → 32 took 1.03 ms
      * against 0.40 direct, of 64×3×32×32 → 32 1.14 against 0.55 at 512 bits (1.50 against 1.12 at 256, 2.22 against
      * 2.11 at 128); with 4 channels the measurements split (the direct path faster at 512 bits, 0.79 against 1.23;
      * Winograd at 256, 1.68 against 2.48; at 128 bits one run each way), so 4 stays on this path. AMD Zen 5, a

@@ -128,8 +128,9 @@ class Conv2dBackwardVectorTest {
 
     /**
      * Which 3×3 layers take Winograd's paths on the JVM backend: the forward (and so the input gradient) from
-     * {@link Conv2dWinogradVector#MIN_CIN} input and {@link Conv2dWinogradVector#MIN_COUT} output channels, the weight gradient from
-     * {@link Conv2dWinogradWeightVector#MIN_CIN} input and {@link Conv2dWinogradWeightVector#MIN_COUT} output channels;
+     * {@link Conv2dWinogradVector#MIN_CIN} input and {@link Conv2dWinogradVector#MIN_COUT} output channels, the weight
+     * gradient from {@link Conv2dWinogradWeightVector#MIN_CIN} input and {@link Conv2dWinogradWeightVector#MIN_COUT} output
+     * channels;
      * a one-channel first or last layer takes the direct paths (docs/KERNELS.md). Geometry alone decides.
      */
     @Test
