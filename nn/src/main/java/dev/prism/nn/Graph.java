@@ -276,9 +276,17 @@ public final class Graph {
             // the kernel writes both affine gradients when the norm has them; a frozen norm's are scratch, not accumulated
             Tensor gg = gamma != null ? Tensor.zeros(gamma.shape()) : null;
             Tensor gbt = beta != null ? Tensor.zeros(beta.shape()) : null;
+            // a gradient that already reached x (a residual's, whose path the tape meets first) is added in the kernel's
+            // last pass, where accumulate would add the two in an elementwise.add of its own: the same floats
+            Tensor prior = needsGrad.contains(x.data()) ? grads.get(x.data()) : null;
             backward.addAll(Norm.groupNormBackward(x.data(), gy.data(), stats, g, bt, partials, gx.data(),
-                    gg == null ? null : gg.data(), gbt == null ? null : gbt.data(), n, c, h, w, groups, silu));
-            accumulate(x, gx);
+                    prior == null ? null : prior.data(), gg == null ? null : gg.data(), gbt == null ? null : gbt.data(),
+                    n, c, h, w, groups, silu));
+            if (prior != null) {
+                grads.put(x.data(), gx);
+            } else {
+                accumulate(x, gx);
+            }
             if (needs(gamma)) {
                 accumulate(g, gg);
             }

@@ -81,6 +81,17 @@ public final class Norm {
     public static List<Launch> groupNormBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
                                                  float[] partials, float[] gx, float[] gGamma, float[] gBeta,
                                                  int n, int c, int h, int w, int groups, boolean silu) {
+        return groupNormBackward(x, gy, stats, gamma, beta, partials, gx, null, gGamma, gBeta, n, c, h, w, groups, silu);
+    }
+
+    /**
+     * {@link #groupNormBackward(float[], float[], float[], float[], float[], float[], float[], float[], float[], int, int,
+     * int, int, int, boolean)} with {@code addend} (when not null) added to the input gradient: {@code gx = ∂L/∂x + addend},
+     * the sum of a gradient that already reached {@code x} by another path and this one, in the same launch.
+     */
+    public static List<Launch> groupNormBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta,
+                                                 float[] partials, float[] gx, float[] addend, float[] gGamma, float[] gBeta,
+                                                 int n, int c, int h, int w, int groups, boolean silu) {
         Check k = shape("norm.groupNormBackward", n, c, h, w, groups);
         boolean affine = gamma != null;
         k.that((gGamma != null) == affine, "gGamma", affine ? "an array when 'gamma' is given" : "null when 'gamma' is null",
@@ -88,7 +99,7 @@ public final class Norm {
                 .that((gBeta != null) == affine, "gBeta", affine ? "an array when 'gamma' is given" : "null when 'gamma' is null",
                         gBeta == null ? "null" : "an array");
         List<Launch> out = new ArrayList<>(2);
-        out.add(groupBackward(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu));
+        out.add(groupBackward(x, gy, stats, gamma, beta, partials, gx, addend, n, c, h, w, groups, silu));
         if (affine) {
             out.add(groupBackwardParams(partials, gGamma, gBeta, n, c));
         }
@@ -102,16 +113,36 @@ public final class Norm {
      */
     public static Launch groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
                                        float[] gx, int n, int c, int h, int w, int groups, boolean silu) {
+        return groupBackward(x, gy, stats, gamma, beta, partials, gx, null, n, c, h, w, groups, silu);
+    }
+
+    /**
+     * {@link #groupBackward(float[], float[], float[], float[], float[], float[], float[], int, int, int, int, int, boolean)}
+     * with {@code addend} (when not null, as long as {@code x}, not {@code gx} nor {@code partials}) added to each element
+     * of {@code gx}; without it the kernel gets a one-float stand-in it does not read.
+     */
+    public static Launch groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
+                                       float[] gx, float[] addend, int n, int c, int h, int w, int groups, boolean silu) {
         Check k = shape("norm.groupBackward", n, c, h, w, groups);
         int size = k.size("x", n, c, h, w);
         k.length("x", x, size).length("gy", gy, size).length("stats", stats, 2L * n * groups)
                 .length("partials", partials, 2L * n * c).length("gx", gx, size)
                 .distinct("x", x, "gx", gx).distinct("gy", gy, "gx", gx).distinct("partials", partials, "gx", gx)
                 .distinct("x", x, "partials", partials).distinct("gy", gy, "partials", partials);
+        if (addend != null) {
+            k.length("addend", addend, size).distinct("addend", addend, "gx", gx).distinct("addend", addend, "partials", partials);
+        }
         float[] g = gammaOrOne(k, gamma, beta, c);
         float[] b = betaOrZero(beta, c);
-        return BACKWARD.with(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, silu ? 1 : 0).writes(5, 6).grid(n * groups)
-                .owned(owned(gamma, g, b)).launch((silu ? 26L : 10L) * size, 12L * size + 8L * n * c);
+        float[] a = addend != null ? addend : new float[1];
+        float[][] owned = owned(gamma, g, b);
+        if (addend == null) {
+            owned = java.util.Arrays.copyOf(owned, owned.length + 1);
+            owned[owned.length - 1] = a;
+        }
+        return BACKWARD.with(x, gy, stats, g, b, partials, gx, n, c, h, w, groups, silu ? 1 : 0, a, addend != null ? 1 : 0)
+                .writes(5, 6).grid(n * groups).owned(owned)
+                .launch((silu ? 26L : 10L) * size + (addend != null ? size : 0), 12L * size + 8L * n * c + (addend != null ? 4L * size : 0));
     }
 
     /**

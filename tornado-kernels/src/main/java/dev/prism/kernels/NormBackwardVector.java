@@ -48,7 +48,8 @@ final class NormBackwardVector {
      * second reads it there instead of evaluating {@code exp} and the division again: the same float either way.
      */
     static void groupBackwardGroups(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
-                                    float[] gx, int n, int c, int h, int w, int groups, int silu, int from, int to) {
+                                    float[] gx, int n, int c, int h, int w, int groups, int silu, float[] addend, int add,
+                                    int from, int to) {
         int cg = c / groups;
         int hw = h * w;
         for (int u = from; u < to; u++) {
@@ -56,7 +57,7 @@ final class NormBackwardVector {
                 planePartials(x, gy, stats, gamma, beta, partials, silu != 0 ? gx : null, silu != 0, c, hw, groups, p);
             }
             for (int p = u * cg; p < (u + 1) * cg; p++) {
-                planeInput(x, silu != 0 ? gx : gy, stats, gamma, partials, gx, c, hw, groups, p);
+                planeInput(x, silu != 0 ? gx : gy, stats, gamma, partials, gx, add != 0 ? addend : null, c, hw, groups, p);
             }
         }
     }
@@ -106,10 +107,12 @@ final class NormBackwardVector {
 
     /**
      * {@link #groupBackwardInputRows}'s rows of plane {@code p}, the gradient through the SiLU (or, without it, the output
-     * gradient) read from {@code g}, which may be {@code gx} itself: each element is read before it is written.
+     * gradient) read from {@code g}, which may be {@code gx} itself: each element is read before it is written. With
+     * {@code addend} not null its element is added to each result in float, as {@link NormKernels#groupBackwardGroup}
+     * adds it after the rows: the same bits.
      */
     private static void planeInput(float[] x, float[] g, float[] stats, float[] gamma, float[] partials, float[] gx,
-                                   int c, int hw, int groups, int p) {
+                                   float[] addend, int c, int hw, int groups, int p) {
         int ch = p % c;
         int q = p / (c / groups);
         float mu = stats[2 * q];
@@ -121,10 +124,19 @@ final class NormBackwardVector {
         FloatVector vk2 = FloatVector.broadcast(F, k2);
         FloatVector vk3 = FloatVector.broadcast(F, k3);
         int o = p * hw, hi = o + hw;
+        if (addend == null) {
+            for (int j = o; j < hi; j += V) {
+                VectorMask<Float> mk = F.indexInRange(j, hi);
+                FloatVector d = FloatVector.fromArray(F, x, j, mk).sub(vmu);
+                va.mul(FloatVector.fromArray(F, g, j, mk)).add(vk2.mul(d)).add(vk3).intoArray(gx, j, mk);
+            }
+            return;
+        }
         for (int j = o; j < hi; j += V) {
             VectorMask<Float> mk = F.indexInRange(j, hi);
             FloatVector d = FloatVector.fromArray(F, x, j, mk).sub(vmu);
-            va.mul(FloatVector.fromArray(F, g, j, mk)).add(vk2.mul(d)).add(vk3).intoArray(gx, j, mk);
+            va.mul(FloatVector.fromArray(F, g, j, mk)).add(vk2.mul(d)).add(vk3).add(FloatVector.fromArray(F, addend, j, mk))
+                    .intoArray(gx, j, mk);
         }
     }
 

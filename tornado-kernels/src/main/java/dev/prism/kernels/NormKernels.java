@@ -121,18 +121,24 @@ public final class NormKernels {
      * needs only its own planes' sums (a plane's coefficients sum over the channels of its group): the planes' {@code x}
      * and {@code gy} are read the second time while they are still in cache, where the two kernels one after the other
      * read the whole batch twice from memory. The same operations in the same order as those two kernels, so the same
-     * bits.
+     * bits. With {@code add != 0}, each element of {@code gx} then has {@code addend}'s element added in float (a gradient
+     * that already reached the input, so that no separate {@code elementwise.add} reads and writes it all again: the same
+     * bits as that add, float addition being commutative); {@code addend} is not read otherwise.
      */
     public static void groupBackward(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
-                                     float[] gx, int n, int c, int h, int w, int groups, int silu) {
+                                     float[] gx, int n, int c, int h, int w, int groups, int silu, float[] addend, int add) {
         for (@Parallel int u = 0; u < n * groups; u++) {
-            groupBackwardGroup(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, u);
+            groupBackwardGroup(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, addend, add, u);
         }
     }
 
-    /** Work-item {@code u} (batch item {@code u / groups}, group {@code u % groups}) of {@link #groupBackward}: its planes' sums, then their rows. */
+    /**
+     * Work-item {@code u} (batch item {@code u / groups}, group {@code u % groups}) of {@link #groupBackward}: its planes'
+     * sums, then their rows, then (with {@code add}) {@code addend} added to them.
+     */
     public static void groupBackwardGroup(float[] x, float[] gy, float[] stats, float[] gamma, float[] beta, float[] partials,
-                                          float[] gx, int n, int c, int h, int w, int groups, int silu, int u) {
+                                          float[] gx, int n, int c, int h, int w, int groups, int silu, float[] addend,
+                                          int add, int u) {
         int cg = c / groups;
         for (int k = 0; k < cg; k++) {
             groupBackwardPartialsLane(x, gy, stats, gamma, beta, partials, n, c, h * w, groups, silu, u * cg + k);
@@ -140,6 +146,13 @@ public final class NormKernels {
         for (int k = 0; k < cg; k++) {
             for (int i = 0; i < h; i++) {
                 groupBackwardInputRow(x, gy, stats, gamma, beta, partials, gx, n, c, h, w, groups, silu, u * cg + k, i);
+            }
+        }
+        if (add != 0) {
+            int m = cg * h * w;
+            int o = u * m;
+            for (int j = 0; j < m; j++) {
+                gx[o + j] = gx[o + j] + addend[o + j];
             }
         }
     }

@@ -150,6 +150,21 @@ class NormBackwardVectorTest {
                 assertIdentical(tag + " partials of the one launch on " + team.threads() + " threads", vector, fusedPartials);
                 assertIdentical(tag + " gx of the one launch on " + team.threads() + " threads", gxOfVector, fusedGx);
             }
+
+            // with a gradient that already reached x added in the launch: the bits of the launch without it and an
+            // elementwise.add after it, on the loops and on the variant at every thread count
+            float[] addend = Inputs.gaussian(size, 95);
+            float[] expectPlain = Inputs.poisoned(size), expectVector = Inputs.poisoned(size);
+            Backends.seq(Elementwise.add(addend, gxPlain, expectPlain, size));
+            Backends.seq(Elementwise.add(addend, gxOfVector, expectVector, size));
+            float[] added = Inputs.poisoned(size);
+            Backends.seq(Norm.groupBackward(x, gy, stats, gamma, beta, fusedPartials, added, addend, n, c, h, w, g, silu));
+            assertIdentical(tag + " gx with the addend, loops", expectPlain, added);
+            for (JvmBackend team : new JvmBackend[] {Backends.PAR, ONE, SEVEN}) {
+                java.util.Arrays.fill(added, Float.NaN);
+                team.run(Norm.groupBackward(x, gy, stats, gamma, beta, fusedPartials, added, addend, n, c, h, w, g, silu));
+                assertIdentical(tag + " gx with the addend on " + team.threads() + " threads", expectVector, added);
+            }
         }
     }
 }

@@ -144,6 +144,15 @@ class NormTest {
                         new float[c], null, n, c, h, w, 3, false));
         assertEquals("norm.groupNormBackward: argument 'gGamma' expected null when 'gamma' is null, found an array",
                 e.getMessage());
+        float[] gx = new float[size];
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Norm.groupBackward(x, y, new float[12], gamma, beta, new float[24], gx, new float[size - 1], n, c, h, w, 3,
+                        false));
+        assertEquals("norm.groupBackward: argument 'addend' expected length " + size + ", found " + (size - 1), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Norm.groupBackward(x, y, new float[12], gamma, beta, new float[24], gx, gx, n, c, h, w, 3, false));
+        assertEquals("norm.groupBackward: argument 'gx' expected an array distinct from 'addend' (the kernel reads one while"
+                + " writing the other), found the same array", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> Norm.groupBackwardPartials(x, y, new float[12], gamma, beta, new float[12], n, c, h, w, 3, false));
         assertEquals("norm.groupBackwardPartials: argument 'partials' expected length 24, found 12", e.getMessage());
