@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * {@link DftVector}, the 2-D DFT's pass along frequency vectors, against the plain loop, on rows narrower than a vector,
  * as wide, twice as wide, wider and no multiple of it: the pass over real input (the forward's first) with the loop's
  * bits; the transform and its backward, whose complex-input passes take fused multiply-adds, within the shared tolerance
- * of the loop; and the same bits on 2, 3 and 7 threads.
+ * of the loop, and bit for bit the same fused sums written out one lane at a time (so the same bits at every width);
+ * and the same bits on 2, 3 and 7 threads.
  */
 class DftVectorTest {
     @BeforeAll
@@ -62,5 +63,58 @@ class DftVectorTest {
         assertClose("fft2 backward " + what, gx[0], gx[1]);
         assertIdentical("fft2 " + what + " on 7 threads", y[1], y[2]);
         assertIdentical("fft2 backward " + what + " on 7 threads", gx[1], gx[2]);
+    }
+
+    /**
+     * The complex-input passes equal, bit for bit, one lane's arithmetic written out with {@link Math#fma} (every width
+     * runs the same operations in each lane, so this holds at 128, 256 and 512 bits alike): the forward's second pass
+     * ({@code sign = −1}) and both passes of the backward ({@code +1}).
+     */
+    @ParameterizedTest
+    @CsvSource({"2,3,5,6", "1,1,8,8", "2,1,32,32", "1,2,7,37", "1,1,3,64", "2,1,5,48"})
+    void complexPassesAreTheirScalarFusedSums(int n, int c, int h, int w) {
+        int len = n * c * h * w, planes = n * c;
+        float[] x = Inputs.gaussian(len, 71), gy = Inputs.gaussian(2 * len, 72);
+        float[] th = Dft.twiddleTable(h), tw = Dft.twiddleTable(w);
+        float[] first = Inputs.poisoned(2 * len), y = Inputs.poisoned(2 * len), gx = Inputs.poisoned(len);
+        Dft.fft2(x, th, tw, first, y, n, c, h, w).forEach(Backends.PAR::run);
+        Dft.fft2Backward(gy, th, tw, Inputs.poisoned(2 * len), gx, n, c, h, w).forEach(Backends.PAR::run);
+        String what = n + "x" + c + "x" + h + "x" + w;
+        assertIdentical("fft2 " + what, fusedPass(first, th, planes, w, h, -1, true), y);
+        float[] mid = fusedPass(gy, tw, planes, h, w, 1, true);
+        assertIdentical("fft2 backward " + what, fusedPass(mid, th, planes, w, h, 1, false), gx);
+    }
+
+    /** {@link DftKernels#passRow} for complex input with each term as two fused multiply-adds, one output at a time. */
+    private static float[] fusedPass(float[] in, float[] table, int planes, int h, int w, int sign, boolean complexOut) {
+        float[] out = new float[(complexOut ? 2 : 1) * planes * h * w];
+        int w2 = w * w;
+        for (int p = 0; p < planes; p++) {
+            for (int i = 0; i < h; i++) {
+                int row = (p * h + i) * w;
+                for (int k = 0; k < w; k++) {
+                    float re = 0f, im = 0f;
+                    for (int j = 0; j < w; j++) {
+                        float cs = table[k * w + j], sn = table[w2 + k * w + j];
+                        float a = in[2 * (row + j)], b = in[2 * (row + j) + 1];
+                        if (sign > 0) {
+                            re = Math.fma(-sn, b, Math.fma(cs, a, re));
+                            im = Math.fma(cs, b, Math.fma(sn, a, im));
+                        } else {
+                            re = Math.fma(sn, b, Math.fma(cs, a, re));
+                            im = Math.fma(-sn, a, Math.fma(cs, b, im));
+                        }
+                    }
+                    int o = (p * w + k) * h + i;
+                    if (complexOut) {
+                        out[2 * o] = re;
+                        out[2 * o + 1] = im;
+                    } else {
+                        out[o] = re;
+                    }
+                }
+            }
+        }
+        return out;
     }
 }
