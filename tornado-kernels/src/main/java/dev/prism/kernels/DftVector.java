@@ -53,11 +53,7 @@ public final class DftVector {
             int k0 = 0;
             if (complexIn) {
                 for (; k0 + 2 * V <= w; k0 += 2 * V) {
-                    if (complexOut) {
-                        complexPair(in, table, w, sign, l, l1, k0, lanes);
-                    } else {
-                        realPartPair(in, table, w, sign, l, l1, k0, lanes);
-                    }
+                    complexPair(in, table, w, sign, complexOut, l, l1, k0, lanes);
                     store(lanes, 0, out, h, w, complexOut, l, k0);
                     store(lanes, 4 * V, out, h, w, complexOut, l, k0 + V);
                     if (l1 != l) {
@@ -165,9 +161,10 @@ public final class DftVector {
     /**
      * {@link #complexBlock}'s operations on two whole vectors of frequencies, {@code k0 ..} into {@code lanes[0, 4V)} and
      * {@code k0 + V ..} into {@code lanes[4V, 8V)}, each in {@link #realBlock}'s order (row l real, imaginary, row l1
-     * real, imaginary).
+     * real, imaginary; with {@code complexOut} false the imaginary sums are not computed).
      */
-    private static void complexPair(float[] in, float[] table, int w, int sign, int l, int l1, int k0, float[] lanes) {
+    private static void complexPair(float[] in, float[] table, int w, int sign, boolean complexOut, int l, int l1, int k0,
+                                    float[] lanes) {
         int w2 = w * w;
         FloatVector re0 = FloatVector.zero(S), im0 = re0, re1 = re0, im1 = re0, re2 = re0, im2 = re0, re3 = re0, im3 = re0;
         int row0 = 2 * l * w, row1 = 2 * l1 * w;
@@ -182,22 +179,26 @@ public final class DftVector {
             FloatVector b1 = FloatVector.broadcast(S, in[row1 + 2 * j + 1]);
             if (sign > 0) {
                 re0 = s.neg().fma(b0, c.fma(a0, re0));
-                im0 = c.fma(b0, s.fma(a0, im0));
                 re1 = s.neg().fma(b1, c.fma(a1, re1));
-                im1 = c.fma(b1, s.fma(a1, im1));
                 re2 = t.neg().fma(b0, d.fma(a0, re2));
-                im2 = d.fma(b0, t.fma(a0, im2));
                 re3 = t.neg().fma(b1, d.fma(a1, re3));
-                im3 = d.fma(b1, t.fma(a1, im3));
+                if (complexOut) {
+                    im0 = c.fma(b0, s.fma(a0, im0));
+                    im1 = c.fma(b1, s.fma(a1, im1));
+                    im2 = d.fma(b0, t.fma(a0, im2));
+                    im3 = d.fma(b1, t.fma(a1, im3));
+                }
             } else {
                 re0 = s.fma(b0, c.fma(a0, re0));
-                im0 = s.neg().fma(a0, c.fma(b0, im0));
                 re1 = s.fma(b1, c.fma(a1, re1));
-                im1 = s.neg().fma(a1, c.fma(b1, im1));
                 re2 = t.fma(b0, d.fma(a0, re2));
-                im2 = t.neg().fma(a0, d.fma(b0, im2));
                 re3 = t.fma(b1, d.fma(a1, re3));
-                im3 = t.neg().fma(a1, d.fma(b1, im3));
+                if (complexOut) {
+                    im0 = s.neg().fma(a0, c.fma(b0, im0));
+                    im1 = s.neg().fma(a1, c.fma(b1, im1));
+                    im2 = t.neg().fma(a0, d.fma(b0, im2));
+                    im3 = t.neg().fma(a1, d.fma(b1, im3));
+                }
             }
         }
         re0.intoArray(lanes, 0);
@@ -208,38 +209,6 @@ public final class DftVector {
         im2.intoArray(lanes, 5 * V);
         re3.intoArray(lanes, 6 * V);
         im3.intoArray(lanes, 7 * V);
-    }
-
-    /** {@link #complexPair}'s real sums only, into the same places, for a pass that writes the real part. */
-    private static void realPartPair(float[] in, float[] table, int w, int sign, int l, int l1, int k0, float[] lanes) {
-        int w2 = w * w;
-        FloatVector re0 = FloatVector.zero(S), re1 = re0, re2 = re0, re3 = re0;
-        int row0 = 2 * l * w, row1 = 2 * l1 * w;
-        for (int j = 0; j < w; j++) {
-            FloatVector c = FloatVector.fromArray(S, table, j * w + k0);
-            FloatVector s = FloatVector.fromArray(S, table, w2 + j * w + k0);
-            FloatVector d = FloatVector.fromArray(S, table, j * w + k0 + V);
-            FloatVector t = FloatVector.fromArray(S, table, w2 + j * w + k0 + V);
-            FloatVector a0 = FloatVector.broadcast(S, in[row0 + 2 * j]);
-            FloatVector b0 = FloatVector.broadcast(S, in[row0 + 2 * j + 1]);
-            FloatVector a1 = FloatVector.broadcast(S, in[row1 + 2 * j]);
-            FloatVector b1 = FloatVector.broadcast(S, in[row1 + 2 * j + 1]);
-            if (sign > 0) {
-                re0 = s.neg().fma(b0, c.fma(a0, re0));
-                re1 = s.neg().fma(b1, c.fma(a1, re1));
-                re2 = t.neg().fma(b0, d.fma(a0, re2));
-                re3 = t.neg().fma(b1, d.fma(a1, re3));
-            } else {
-                re0 = s.fma(b0, c.fma(a0, re0));
-                re1 = s.fma(b1, c.fma(a1, re1));
-                re2 = t.fma(b0, d.fma(a0, re2));
-                re3 = t.fma(b1, d.fma(a1, re3));
-            }
-        }
-        re0.intoArray(lanes, 0);
-        re1.intoArray(lanes, 2 * V);
-        re2.intoArray(lanes, 4 * V);
-        re3.intoArray(lanes, 6 * V);
     }
 
     /** Writes a block's sums (at {@code lanes[at ..]}: real, then imaginary) to row {@code l}'s outputs, transposed. */
