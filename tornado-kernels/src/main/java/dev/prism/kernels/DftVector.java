@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  *       two at a time (eight sums of two rows, so that the FMA chains overlap); a pass that writes the real part only
  *       ({@link DftKernels#COMPLEX_TO_REAL}, the backward's last) leaves out the imaginary sums. The backward of 64
  *       32×32 images, both sides held to AVX2 (256 bits) on the Intel Xeon, median of three JVMs: 0.51 ms (1.72 times
- *       PyTorch's FFT) with the loop's operations, 0.32 to 0.40 ms (0.94 to 1.29 times) in three runs this way; at 512
+ *       PyTorch's FFT) with the loop's operations, 0.32 to 0.40 ms (0.94 to 1.29 times) in four runs this way; at 512
  *       bits 0.21 to 0.27 ms (0.61 to 0.85 times; docs/BENCHMARKS.md).</li>
  * </ul>
  */
